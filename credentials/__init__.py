@@ -1,0 +1,1 @@
+"""Verifier kit for carbon-label credentials: pure Python, no Flask, no database, no network."""

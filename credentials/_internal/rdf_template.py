@@ -1,0 +1,221 @@
+"""Shape templates: JSON-LD expansion once per document shape, not once per document.
+
+Expansion and RDF conversion are ~80% of RDFC-1.0's cost in pyld, yet every label credential
+has the same shape: the same keys, types and contexts, differing only in string values. A
+*shape* is the document with every string replaced by a slot, except strings that steer
+expansion (``@context``, ``type``/``@type`` and other keyword values), which stay in the key.
+
+The first document of a shape is expanded by pyld with a unique placeholder in each slot. Each
+placeholder must come out as exactly one whole RDF term: a literal's value (its datatype and
+language cannot depend on the string) or an IRI (expansion of an absolute IRI whose scheme is
+not a defined term is the identity). Anything else, such as a placeholder inside a JSON literal
+or a compact IRI, marks the shape as untemplatable and it always takes pyld's full path.
+
+Later documents of the shape fill the template. An IRI slot accepts only a value pyld would
+also leave untouched; otherwise the document takes the full path. Duplicate quads (two slots
+with the same value) are merged, as pyld's node map does. The result feeds pyld's own URDNA2015,
+and ``tests/credentials/test_rdf_template.py`` checks equality with ``pyld.normalize``.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cachetools import LRUCache
+from pyld import jsonld as _pyld
+
+from credentials.errors import MalformedInputError
+
+if TYPE_CHECKING:
+    from credentials.jsonld import DocumentLoader
+
+_NONCE = secrets.token_hex(8)
+_PREFIX = f"urn:x-carbonlabel-slot-{_NONCE}:"
+# Keywords whose values hold nodes are walked; every other keyword's value steers expansion.
+_NODE_KEYWORDS = frozenset(
+    {"@id", "@value", "@graph", "@list", "@set", "@included", "@reverse", "@nest"}
+)
+_UNTEMPLATABLE = object()
+
+Shape = Any
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable, type-exact image of a JSON value (bool never equals int)."""
+    if isinstance(value, dict):
+        return ("o", tuple((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("a", tuple(_freeze(v) for v in value))
+    if isinstance(value, float):
+        return ("float", repr(value))  # -0.0 == 0.0, yet they are different literals
+    return (type(value).__name__, value)
+
+
+def _structural(key: str) -> bool:
+    return key in ("type", "@context") or (key[:1] == "@" and key not in _NODE_KEYWORDS)
+
+
+def _shape(node: Any, slots: list[str]) -> Shape:
+    kind = type(node)
+    if kind is str:
+        slots.append(node)
+        return 0
+    if kind is dict:
+        parts = []
+        for key, value in node.items():
+            if _structural(key):
+                parts.append((key, _freeze(value)))
+            else:
+                parts.append((key, _shape(value, slots)))
+        return ("o", tuple(parts))
+    if kind is list:
+        return ("a", tuple([_shape(v, slots) for v in node]))
+    if node is None or kind is bool or kind is int or kind is float:
+        return _freeze(node)
+    raise MalformedInputError(f"not a JSON value: {kind.__name__}")
+
+
+def _fill(node: Any, values: Any) -> Any:
+    """Rebuild ``node`` with each slot string taken from ``values`` (same walk as ``_shape``)."""
+    if isinstance(node, str):
+        return next(values)
+    if isinstance(node, dict):
+        return {k: v if _structural(k) else _fill(v, values) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_fill(v, values) for v in node]
+    return node
+
+
+# A compiled component: ("c", component) fixed, ("b", label) blank node, ("s", slot, comp) slot.
+_Component = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    quads: tuple[tuple[str, _Component, dict[str, Any], _Component], ...]
+    iri_slots: tuple[int, ...]
+    terms: frozenset[str]
+
+
+class TemplateCache:
+    """Per-loader LRU of compiled shapes (bounded: shapes come from untrusted input)."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self._cache: LRUCache[Shape, Any] = LRUCache(maxsize=maxsize)
+        self._lock = threading.Lock()
+
+    def dataset(self, document: Any, loader: DocumentLoader) -> dict[str, Any]:
+        from credentials.jsonld import check_json_shape, to_dataset
+
+        if not isinstance(document, dict):
+            raise MalformedInputError("a JSON-LD document must be a JSON object")
+        check_json_shape(document)
+        slots: list[str] = []
+        shape = _shape(document, slots)
+        with self._lock:
+            template = self._cache.get(shape)
+        if template is None:
+            template = _compile(document, slots, loader)
+            with self._lock:
+                self._cache[shape] = template
+        if template is _UNTEMPLATABLE or not _iri_slots_ok(template, slots):
+            return to_dataset(document, loader=loader)
+        return _instantiate(template, slots)
+
+
+def _iri_slots_ok(template: _Template, slots: list[str]) -> bool:
+    terms = template.terms
+    for index in template.iri_slots:
+        value = slots[index]
+        if not _pyld._is_absolute_iri(value) or value in terms:
+            return False
+        prefix, _, suffix = value.partition(":")
+        if prefix == "_" or (not suffix.startswith("//") and prefix in terms):
+            return False
+    return True
+
+
+def _compile(document: dict[str, Any], slots: list[str], loader: DocumentLoader) -> Any:
+    from credentials.jsonld import _defined_terms, to_dataset
+
+    if _NONCE in json.dumps(document):
+        return _UNTEMPLATABLE
+    placeholders = [f"{_PREFIX}{i}" for i in range(len(slots))]
+    index_of = {p: i for i, p in enumerate(placeholders)}
+    # Errors propagate: a shape that fails with placeholders fails with any values, since
+    # strings never steer expansion outside the structural positions kept in the shape.
+    dataset = to_dataset(_fill(document, iter(placeholders)), loader=loader)
+    kinds: dict[int, str] = {}
+    quads = []
+    for graph, triples in dataset.items():
+        if _PREFIX in graph:
+            return _UNTEMPLATABLE
+        for triple in triples:
+            compiled: list[Any] = [graph]
+            for position in ("subject", "predicate", "object"):
+                component = triple[position]
+                value = component["value"]
+                slot = index_of.get(value)
+                extras = [v for k, v in component.items() if k != "value"]
+                if any(_PREFIX in str(v) for v in extras):
+                    return _UNTEMPLATABLE
+                if slot is not None and position != "predicate":
+                    kind = component["type"]
+                    if kinds.setdefault(slot, kind) != kind:
+                        return _UNTEMPLATABLE
+                    compiled.append(("s", slot, component))
+                elif _PREFIX in value:
+                    return _UNTEMPLATABLE
+                elif position == "predicate":
+                    compiled.append(component)
+                elif component["type"] == "blank node":
+                    compiled.append(("b", value))
+                else:
+                    compiled.append(("c", component))
+            quads.append(tuple(compiled))
+    # A slot that produced nothing must still be a value pyld would leave alone.
+    iri_slots = tuple(i for i in range(len(slots)) if kinds.get(i, "IRI") == "IRI")
+    terms = loader.terms | frozenset(_defined_terms([document]))
+    return _Template(tuple(quads), iri_slots, terms)
+
+
+def _component(spec: _Component, slots: list[str]) -> dict[str, Any]:
+    tag = spec[0]
+    if tag == "c":
+        # IRIs and literals are never mutated by URDNA2015, so they can be shared.
+        fixed: dict[str, Any] = spec[1]
+        return fixed
+    if tag == "b":
+        return {"type": "blank node", "value": spec[1]}
+    filled = dict(spec[2])
+    filled["value"] = slots[spec[1]]
+    return filled
+
+
+def _key(component: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        component["type"],
+        component["value"],
+        component.get("datatype"),
+        component.get("language"),
+    )
+
+
+def _instantiate(template: _Template, slots: list[str]) -> dict[str, Any]:
+    dataset: dict[str, list[dict[str, Any]]] = {}
+    seen: set[tuple[Any, ...]] = set()
+    for graph, subject_spec, predicate, object_spec in template.quads:
+        subject = _component(subject_spec, slots)
+        obj = _component(object_spec, slots)
+        key = (graph, _key(subject), predicate["value"], _key(obj))
+        if key in seen:
+            continue
+        seen.add(key)
+        dataset.setdefault(graph, []).append(
+            {"subject": subject, "predicate": predicate, "object": obj}
+        )
+    return dataset

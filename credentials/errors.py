@@ -1,0 +1,75 @@
+"""Typed errors of the verifier kit.
+
+Every failure is a subclass of :class:`CredentialError`, so callers can catch the family or one
+member. Checks raise; they never return ``False``.
+"""
+
+from __future__ import annotations
+
+
+class CredentialError(Exception):
+    """Base of every error the kit raises."""
+
+
+class MalformedInputError(CredentialError):
+    """Input is not the JSON (or shape) expected: wrong types, too big, too deep, not JSON."""
+
+
+class KeyFormatError(CredentialError):
+    """A key, multibase string, did:key or verification method id is malformed."""
+
+
+class ContextError(CredentialError):
+    """A JSON-LD context is unknown, refused by the document loader, or invalid."""
+
+
+class UndefinedTermError(CredentialError):
+    """A term or type is not defined by the document's contexts (it would be unsigned)."""
+
+
+class CanonicalizationError(CredentialError):
+    """The document could not be canonicalized (JSON-LD or RFC 8785)."""
+
+
+class ProofError(CredentialError):
+    """A Data Integrity proof is missing, malformed, or does not verify."""
+
+
+class UnsupportedCryptosuiteError(ProofError):
+    """The proof names a cryptosuite the kit does not implement."""
+
+
+class SignatureError(ProofError):
+    """The signature does not verify under the stated key."""
+
+
+class CredentialFormatError(CredentialError):
+    """A CarbonLabelCredential is missing fields or has malformed values."""
+
+
+class GradingError(CredentialError):
+    """Thresholds are inconsistent or a footprint cannot be graded."""
+
+
+class StatusListError(CredentialError):
+    """A Bitstring Status List or an entry pointing at it is malformed or mismatched."""
+
+
+class MerkleError(CredentialError):
+    """A Merkle tree request or proof is invalid."""
+
+
+class InclusionProofError(MerkleError):
+    """An inclusion proof does not verify."""
+
+
+class ConsistencyProofError(MerkleError):
+    """A consistency proof does not verify."""
+
+
+class NoteError(CredentialError):
+    """A C2SP signed note, verifier key or checkpoint is malformed or unverified."""
+
+
+class TrustError(CredentialError):
+    """A trust bundle is malformed or does not support the claim being checked."""

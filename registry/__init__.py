@@ -1,0 +1,1 @@
+"""The carbon-label registry service."""
