@@ -16,12 +16,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import rfc8785
 from cachetools import LRUCache
 from pyld import jsonld as _pyld
 from pyld.canon import URDNA2015
 from pyld.context_resolver import ContextResolver
 
+from credentials._internal.jcs import canonical_json
 from credentials.errors import (
     CanonicalizationError,
     ContextError,
@@ -308,11 +308,7 @@ def canonicalize_rdfc_reference(document: Any, *, loader: DocumentLoader | None 
 
 def canonicalize_jcs(document: Any) -> bytes:
     """RFC 8785 canonical JSON."""
-    check_json_shape(document)
-    try:
-        return rfc8785.dumps(document)
-    except (rfc8785.CanonicalizationError, ValueError, TypeError) as exc:
-        raise CanonicalizationError(f"RFC 8785 canonicalization failed: {exc}") from exc
+    return canonical_json(document)
 
 
 DEFAULT_LOADER = DocumentLoader()

@@ -40,6 +40,7 @@ _NODE_KEYWORDS = frozenset(
     {"@id", "@value", "@graph", "@list", "@set", "@included", "@reverse", "@nest"}
 )
 _UNTEMPLATABLE = object()
+_MAX_DEPTH = 32
 
 Shape = Any
 
@@ -59,21 +60,23 @@ def _structural(key: str) -> bool:
     return key in ("type", "@context") or (key[:1] == "@" and key not in _NODE_KEYWORDS)
 
 
-def _shape(node: Any, slots: list[str]) -> Shape:
+def _shape(node: Any, slots: list[str], depth: int = 0) -> Shape:
     kind = type(node)
     if kind is str:
         slots.append(node)
         return 0
+    if depth > _MAX_DEPTH:
+        raise MalformedInputError(f"JSON nested deeper than {_MAX_DEPTH} levels")
     if kind is dict:
         parts = []
         for key, value in node.items():
             if _structural(key):
                 parts.append((key, _freeze(value)))
             else:
-                parts.append((key, _shape(value, slots)))
+                parts.append((key, _shape(value, slots, depth + 1)))
         return ("o", tuple(parts))
     if kind is list:
-        return ("a", tuple([_shape(v, slots) for v in node]))
+        return ("a", tuple([_shape(v, slots, depth + 1) for v in node]))
     if node is None or kind is bool or kind is int or kind is float:
         return _freeze(node)
     raise MalformedInputError(f"not a JSON value: {kind.__name__}")
@@ -109,43 +112,64 @@ class TemplateCache:
         self._lock = threading.Lock()
 
     def dataset(self, document: Any, loader: DocumentLoader) -> dict[str, Any]:
-        from credentials.jsonld import check_json_shape, to_dataset
+        from credentials.jsonld import to_dataset
 
         if not isinstance(document, dict):
             raise MalformedInputError("a JSON-LD document must be a JSON object")
-        check_json_shape(document)
         slots: list[str] = []
         shape = _shape(document, slots)
-        with self._lock:
-            template = self._cache.get(shape)
-        if template is None:
-            template = _compile(document, slots, loader)
-            with self._lock:
-                self._cache[shape] = template
-        if template is _UNTEMPLATABLE or not _iri_slots_ok(template, slots):
+        template = self._get(shape, document, slots, loader, ())
+        if template is not _UNTEMPLATABLE:
+            fixed = _unfit_iri_slots(template, slots)
+            if fixed:
+                # Values such as proofPurpose "assertionMethod" are vocabulary terms, not
+                # opaque IRIs: specialise the shape on them (few distinct values in practice).
+                key = (shape, tuple((i, slots[i]) for i in fixed))
+                template = self._get(key, document, slots, loader, fixed)
+                if template is not _UNTEMPLATABLE and _unfit_iri_slots(template, slots):
+                    template = _UNTEMPLATABLE
+        if template is _UNTEMPLATABLE:
             return to_dataset(document, loader=loader)
         return _instantiate(template, slots)
 
+    def _get(
+        self,
+        key: Any,
+        document: dict[str, Any],
+        slots: list[str],
+        loader: DocumentLoader,
+        fixed: tuple[int, ...],
+    ) -> Any:
+        with self._lock:
+            template = self._cache.get(key)
+        if template is None:
+            template = _compile(document, slots, loader, fixed)
+            with self._lock:
+                self._cache[key] = template
+        return template
 
-def _iri_slots_ok(template: _Template, slots: list[str]) -> bool:
-    terms = template.terms
-    for index in template.iri_slots:
-        value = slots[index]
-        if not _pyld._is_absolute_iri(value) or value in terms:
-            return False
-        prefix, _, suffix = value.partition(":")
-        if prefix == "_" or (not suffix.startswith("//") and prefix in terms):
-            return False
-    return True
+
+def _unfit_iri_slots(template: _Template, slots: list[str]) -> tuple[int, ...]:
+    return tuple(i for i in template.iri_slots if not _opaque_iri(slots[i], template.terms))
 
 
-def _compile(document: dict[str, Any], slots: list[str], loader: DocumentLoader) -> Any:
+def _opaque_iri(value: str, terms: frozenset[str]) -> bool:
+    """True if pyld's IRI expansion returns ``value`` unchanged, whatever the active context."""
+    if not _pyld._is_absolute_iri(value) or value in terms:
+        return False
+    prefix, _, suffix = value.partition(":")
+    return prefix != "_" and (suffix.startswith("//") or prefix not in terms)
+
+
+def _compile(
+    document: dict[str, Any], slots: list[str], loader: DocumentLoader, fixed: tuple[int, ...]
+) -> Any:
     from credentials.jsonld import _defined_terms, to_dataset
 
     if _NONCE in json.dumps(document):
         return _UNTEMPLATABLE
-    placeholders = [f"{_PREFIX}{i}" for i in range(len(slots))]
-    index_of = {p: i for i, p in enumerate(placeholders)}
+    placeholders = [slots[i] if i in fixed else f"{_PREFIX}{i}" for i in range(len(slots))]
+    index_of = {p: i for i, p in enumerate(placeholders) if i not in fixed}
     # Errors propagate: a shape that fails with placeholders fails with any values, since
     # strings never steer expansion outside the structural positions kept in the shape.
     dataset = to_dataset(_fill(document, iter(placeholders)), loader=loader)
@@ -178,7 +202,9 @@ def _compile(document: dict[str, Any], slots: list[str], loader: DocumentLoader)
                     compiled.append(("c", component))
             quads.append(tuple(compiled))
     # A slot that produced nothing must still be a value pyld would leave alone.
-    iri_slots = tuple(i for i in range(len(slots)) if kinds.get(i, "IRI") == "IRI")
+    iri_slots = tuple(
+        i for i in range(len(slots)) if i not in fixed and kinds.get(i, "IRI") == "IRI"
+    )
     terms = loader.terms | frozenset(_defined_terms([document]))
     return _Template(tuple(quads), iri_slots, terms)
 

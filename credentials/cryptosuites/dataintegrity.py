@@ -15,7 +15,6 @@ from typing import Any
 from credentials._internal.timefmt import format_datetime, parse_datetime
 from credentials.cryptosuites.eddsa import EDDSA_JCS_2022, EDDSA_RDFC_2022, SUITES
 from credentials.errors import (
-    CredentialError,
     KeyFormatError,
     MalformedInputError,
     ProofError,
@@ -106,7 +105,9 @@ def sign_document(
         raise MalformedInputError("a document to sign must be a JSON object")
     loader = loader or DEFAULT_LOADER
     existing = _proofs_of(document)
-    previous: Any = previous_proof if isinstance(previous_proof, str | None) else list(previous_proof)
+    previous: Any = (
+        previous_proof if isinstance(previous_proof, str | None) else list(previous_proof)
+    )
     unsecured = _chained_input(document, existing, previous)
     options: dict[str, Any] = {"type": _PROOF_TYPE}
     if proof_id is not None:
@@ -190,10 +191,7 @@ def _verify_one(
         public_key = key_resolver(method)
     except KeyFormatError as exc:
         raise ProofError(f"cannot resolve verification method: {exc}") from exc
-    try:
-        message = suite.hash_data(unsecured, options, loader)
-    except CredentialError:
-        raise
+    message = suite.hash_data(unsecured, options, loader)
     public_key.verify(message, signature)
     proof_id = proof.get("id")
     return VerifiedProof(

@@ -9,6 +9,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from credentials.errors import MalformedInputError
 from credentials.jsonld import DocumentLoader, canonicalize_jcs, canonicalize_rdfc
 
 EDDSA_RDFC_2022 = "eddsa-rdfc-2022"
@@ -18,7 +19,8 @@ EDDSA_JCS_2022 = "eddsa-jcs-2022"
 class Cryptosuite(Protocol):
     """Turns an unsecured document and its proof configuration into the bytes to sign."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def hash_data(
         self, document: dict[str, Any], proof_config: dict[str, Any], loader: DocumentLoader
@@ -35,8 +37,11 @@ class RdfcSuite:
     def hash_data(
         self, document: dict[str, Any], proof_config: dict[str, Any], loader: DocumentLoader
     ) -> bytes:
-        config = canonicalize_rdfc(proof_config, loader=loader).encode("utf-8")
-        doc = canonicalize_rdfc(document, loader=loader).encode("utf-8")
+        try:
+            config = canonicalize_rdfc(proof_config, loader=loader).encode("utf-8")
+            doc = canonicalize_rdfc(document, loader=loader).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise MalformedInputError("document contains an unpaired surrogate") from exc
         return hashlib.sha256(config).digest() + hashlib.sha256(doc).digest()
 
 

@@ -1,0 +1,450 @@
+"""C2SP signed notes (v1.0.0), tlog checkpoints (v1.0.0) and Ed25519 cosignatures (v1.0.1).
+
+Opening follows golang.org/x/mod/sumdb/note ``Open``: signatures from unknown (name, key ID)
+pairs are ignored, a failing signature from a known key rejects the whole note, and at least one
+known key must verify. We are stricter in two places: base64 must be canonical (so no two
+encodings of one signature exist) and every distinct line from a known key is verified, not just
+the first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from credentials.errors import KeyFormatError, NoteError, SignatureError
+from credentials.keys import KeyPair, PublicKey
+
+__all__ = [
+    "COSIGNATURE_V1",
+    "ED25519",
+    "Checkpoint",
+    "CosignatureSigner",
+    "CosignedCheckpoint",
+    "Note",
+    "NoteSignature",
+    "NoteSigner",
+    "NoteVerifier",
+    "cosign",
+    "open_checkpoint",
+    "open_cosigned_checkpoint",
+    "open_note",
+    "sign_checkpoint",
+    "sign_note",
+]
+
+ED25519 = 0x01
+COSIGNATURE_V1 = 0x04
+_SIG_PREFIX = "— "  # U+2014 EM DASH, U+0020
+_MAX_SIGNATURES = 100  # Go's limit; the spec requires accepting at least 16
+_MAX_TIMESTAMP = 2**63 - 1
+_KEY_ID = re.compile(r"[0-9a-f]{8}")
+_SIZE = re.compile(r"0|[1-9][0-9]*")
+
+
+def _b64decode(value: str, what: str) -> bytes:
+    """Strict standard base64; non-canonical padding bits are refused so encodings are unique."""
+    try:
+        raw = base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError) as exc:
+        raise NoteError(f"{what} is not valid base64") from exc
+    if base64.b64encode(raw).decode("ascii") != value:
+        raise NoteError(f"{what} is not canonical base64")
+    return raw
+
+
+def _check_name(name: str) -> None:
+    if not name or "+" in name or any(c.isspace() for c in name):
+        raise NoteError(f"invalid key name {name!r}: empty, or contains a space or '+'")
+
+
+def _check_text_chars(text: str) -> None:
+    """Valid UTF-8 without ASCII control characters other than newline (spec, Format)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise NoteError("note is not valid UTF-8") from exc
+    if any(c < " " and c != "\n" for c in text):
+        raise NoteError("note contains an ASCII control character other than newline")
+
+
+def _key_id(name: str, key_type: int, public_key: bytes) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + bytes([key_type]) + public_key).digest()[:4]
+
+
+def _cosigned_message(text: bytes, timestamp: int) -> bytes:
+    return b"cosignature/v1\ntime %d\n" % timestamp + text
+
+
+def _check_timestamp(timestamp: int) -> None:
+    if isinstance(timestamp, bool) or not 0 <= timestamp <= _MAX_TIMESTAMP:
+        raise NoteError(f"cosignature timestamp {timestamp} is not in [0, 2^63 - 1]")
+
+
+@dataclass(frozen=True, slots=True)
+class NoteVerifier:
+    """A trusted key: ``name`` and ``key_id`` select signature lines, ``public_key`` checks them.
+
+    ``key_type`` is :data:`ED25519` for note/log signatures or :data:`COSIGNATURE_V1` for
+    witness cosignatures; the two sign different messages, so a key is pinned to one.
+    """
+
+    name: str
+    key_id: bytes
+    public_key: PublicKey
+    key_type: int = ED25519
+
+    @classmethod
+    def for_key(cls, name: str, public_key: PublicKey, *, key_type: int = ED25519) -> NoteVerifier:
+        _check_name(name)
+        if key_type not in (ED25519, COSIGNATURE_V1):
+            raise NoteError(f"unknown verifier algorithm 0x{key_type:02x}")
+        return cls(name, _key_id(name, key_type, public_key.raw), public_key, key_type)
+
+    @classmethod
+    def from_verifier_key(cls, vkey: str) -> NoteVerifier:
+        """Parse ``name+keyidhex+base64(type ‖ key)`` as Go's ``NewVerifier`` does."""
+        name, _, rest = vkey.partition("+")
+        key_id_hex, _, key_b64 = rest.partition("+")
+        _check_name(name)
+        if not _KEY_ID.fullmatch(key_id_hex):
+            raise NoteError("malformed verifier id: key ID must be 8 lowercase hex digits")
+        material = _b64decode(key_b64, "verifier key")
+        if not material:
+            raise NoteError("malformed verifier id: empty key")
+        if _key_id(name, material[0], material[1:]) != bytes.fromhex(key_id_hex):
+            raise NoteError("verifier id hash mismatch")
+        if material[0] not in (ED25519, COSIGNATURE_V1):
+            raise NoteError(f"unknown verifier algorithm 0x{material[0]:02x}")
+        try:
+            public_key = PublicKey.from_bytes(material[1:])
+        except KeyFormatError as exc:
+            raise NoteError(f"malformed verifier id: {exc}") from exc
+        return cls(name, bytes.fromhex(key_id_hex), public_key, material[0])
+
+    def verifier_key(self) -> str:
+        material = base64.b64encode(bytes([self.key_type]) + self.public_key.raw).decode()
+        return f"{self.name}+{self.key_id.hex()}+{material}"
+
+    def verify(self, text: bytes, signature: bytes) -> None:
+        """Raise :class:`NoteError` unless ``signature`` (after the key ID) signs ``text``."""
+        message = text
+        if self.key_type == COSIGNATURE_V1:
+            if len(signature) != 72:
+                raise NoteError(f"a cosignature has 72 bytes, not {len(signature)}")
+            (timestamp,) = struct.unpack(">Q", signature[:8])
+            _check_timestamp(timestamp)
+            message, signature = _cosigned_message(text, timestamp), signature[8:]
+        try:
+            self.public_key.verify(message, signature)
+        except SignatureError as exc:
+            raise NoteError(f"invalid signature for key {self.name}+{self.key_id.hex()}") from exc
+
+
+def _signer_key(name: str, key_id: bytes, key_type: int, seed: bytes) -> str:
+    material = base64.b64encode(bytes([key_type]) + seed).decode()
+    return f"PRIVATE+KEY+{name}+{key_id.hex()}+{material}"
+
+
+def _parse_signer_key(skey: str, key_type: int) -> tuple[str, KeyPair]:
+    """Parse ``PRIVATE+KEY+name+keyidhex+base64(type ‖ seed)`` as Go's ``NewSigner`` does."""
+    parts = skey.split("+", 4)
+    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"] or not _KEY_ID.fullmatch(parts[3]):
+        raise NoteError("malformed signer key")
+    name, material = parts[2], _b64decode(parts[4], "signer key")
+    _check_name(name)
+    if len(material) != 33 or material[0] != key_type:
+        raise NoteError(f"signer key is not a type 0x{key_type:02x} Ed25519 seed")
+    key_pair = KeyPair.from_seed(material[1:])
+    if _key_id(name, key_type, key_pair.public_key.raw) != bytes.fromhex(parts[3]):
+        raise NoteError("signer key id hash mismatch")
+    return name, key_pair
+
+
+@dataclass(frozen=True, slots=True)
+class NoteSigner:
+    """An Ed25519 note signer (type 0x01): a log, or anything that signs plain notes."""
+
+    name: str
+    key_pair: KeyPair
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+
+    @classmethod
+    def from_signer_key(cls, skey: str) -> NoteSigner:
+        return cls(*_parse_signer_key(skey, ED25519))
+
+    @property
+    def key_id(self) -> bytes:
+        return _key_id(self.name, ED25519, self.key_pair.public_key.raw)
+
+    def verifier(self) -> NoteVerifier:
+        return NoteVerifier.for_key(self.name, self.key_pair.public_key)
+
+    def verifier_key(self) -> str:
+        return self.verifier().verifier_key()
+
+    def signer_key(self) -> str:
+        return _signer_key(self.name, self.key_id, ED25519, self.key_pair.seed)
+
+    def sign(self, text: bytes) -> bytes:
+        return self.key_pair.sign(text)
+
+
+@dataclass(frozen=True, slots=True)
+class CosignatureSigner:
+    """A witness (type 0x04). Use one key per cosigner: the v1 message omits the name."""
+
+    name: str
+    key_pair: KeyPair
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+
+    @classmethod
+    def from_signer_key(cls, skey: str) -> CosignatureSigner:
+        return cls(*_parse_signer_key(skey, COSIGNATURE_V1))
+
+    @property
+    def key_id(self) -> bytes:
+        return _key_id(self.name, COSIGNATURE_V1, self.key_pair.public_key.raw)
+
+    def verifier(self) -> NoteVerifier:
+        return NoteVerifier.for_key(self.name, self.key_pair.public_key, key_type=COSIGNATURE_V1)
+
+    def verifier_key(self) -> str:
+        return self.verifier().verifier_key()
+
+    def signer_key(self) -> str:
+        return _signer_key(self.name, self.key_id, COSIGNATURE_V1, self.key_pair.seed)
+
+    def sign(self, text: bytes, *, timestamp: int) -> bytes:
+        """timestamp (u64 big-endian) ‖ Ed25519 over ``cosignature/v1\\ntime T\\n`` ‖ text."""
+        _check_timestamp(timestamp)
+        signature = self.key_pair.sign(_cosigned_message(text, timestamp))
+        return struct.pack(">Q", timestamp) + signature
+
+
+@dataclass(frozen=True, slots=True)
+class NoteSignature:
+    """One signature line; ``timestamp`` is the cosigned time for type 0x04 keys."""
+
+    name: str
+    key_id: bytes
+    signature: bytes
+    timestamp: int | None = None
+
+    def line(self) -> str:
+        return f"{_SIG_PREFIX}{self.name} {base64.b64encode(self.key_id + self.signature).decode()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """An opened note: its text, the signatures that verified and the unknown ones ignored."""
+
+    text: str
+    signatures: tuple[NoteSignature, ...]
+    unverified: tuple[NoteSignature, ...]
+
+
+def _signature_line(name: str, key_id: bytes, signature: bytes) -> str:
+    return NoteSignature(name, key_id, signature).line() + "\n"
+
+
+def sign_note(text: str, *signers: NoteSigner) -> str:
+    """Sign ``text`` (non-empty, newline-terminated) with each signer, in order."""
+    if not signers:
+        raise NoteError("a signed note needs at least one signature")
+    if not text.endswith("\n"):
+        raise NoteError("note text must end with a newline")
+    _check_text_chars(text)
+    if len(signers) > _MAX_SIGNATURES:
+        raise NoteError(f"more than {_MAX_SIGNATURES} signatures")
+    message = text.encode()
+    lines = (_signature_line(s.name, s.key_id, s.sign(message)) for s in signers)
+    return text + "\n" + "".join(lines)
+
+
+def _split_note(note: str | bytes) -> tuple[str, list[str]]:
+    """Text and signature lines, or :class:`NoteError` for a malformed note."""
+    if isinstance(note, bytes):
+        try:
+            note = note.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NoteError("note is not valid UTF-8") from exc
+    _check_text_chars(note)
+    split = note.rfind("\n\n")
+    if split < 0:
+        raise NoteError("malformed note: no blank line before the signatures")
+    text, block = note[: split + 1], note[split + 2 :]
+    if not block.endswith("\n"):
+        raise NoteError("malformed note: no signatures, or no final newline")
+    lines = block[:-1].split("\n")
+    if len(lines) > _MAX_SIGNATURES:
+        raise NoteError(f"malformed note: more than {_MAX_SIGNATURES} signatures")
+    return text, lines
+
+
+def _parse_line(line: str) -> NoteSignature:
+    if not line.startswith(_SIG_PREFIX):
+        raise NoteError("malformed note: signature line does not start with '— '")
+    name, _, b64 = line[len(_SIG_PREFIX) :].partition(" ")
+    _check_name(name)
+    raw = _b64decode(b64, "signature")
+    if len(raw) < 5:
+        raise NoteError("malformed note: signature too short")
+    return NoteSignature(name, raw[:4], raw[4:])
+
+
+def open_note(note: str | bytes, *, verifiers: Sequence[NoteVerifier]) -> Note:
+    """Parse ``note`` and verify it against ``verifiers``; raise :class:`NoteError` if untrusted.
+
+    Two verifiers with the same (name, key ID) are ambiguous; that is an error only when a line
+    selects them (Go's VerifierList). Repeated identical lines are dropped.
+    """
+    text, lines = _split_note(note)
+    known: dict[tuple[str, bytes], list[NoteVerifier]] = {}
+    for v in verifiers:
+        known.setdefault((v.name, v.key_id), []).append(v)
+    message = text.encode()
+    seen: set[str] = set()
+    verified: dict[tuple[str, bytes], NoteSignature] = {}
+    unverified: list[NoteSignature] = []
+    for line in lines:
+        sig = _parse_line(line)
+        if line in seen:
+            continue
+        seen.add(line)
+        candidates = known.get((sig.name, sig.key_id), [])
+        if not candidates:
+            unverified.append(sig)
+            continue
+        if len(candidates) > 1:
+            raise NoteError(f"ambiguous key {sig.name}+{sig.key_id.hex()}")
+        verifier = candidates[0]
+        verifier.verify(message, sig.signature)
+        if verifier.key_type == COSIGNATURE_V1:
+            sig = NoteSignature(sig.name, sig.key_id, sig.signature, _timestamp(sig.signature))
+        verified.setdefault((sig.name, sig.key_id), sig)
+    if not verified:
+        raise NoteError("note has no verifiable signatures")
+    return Note(text, tuple(verified.values()), tuple(unverified))
+
+
+def _timestamp(signature: bytes) -> int:
+    timestamp: int = struct.unpack(">Q", signature[:8])[0]
+    return timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A tlog checkpoint body: origin, tree size, RFC 6962 root hash and opaque extensions."""
+
+    origin: str
+    size: int
+    root_hash: bytes
+    extensions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for line in (self.origin, *self.extensions):
+            if not line or "\n" in line:
+                raise NoteError("checkpoint origin and extension lines must be non-empty lines")
+            _check_text_chars(line)
+        if isinstance(self.size, bool) or not 0 <= self.size < 2**64:
+            raise NoteError(f"checkpoint size {self.size} is not a uint64")
+        if len(self.root_hash) != 32:
+            raise NoteError(f"checkpoint root hash has {len(self.root_hash)} bytes, not 32")
+
+    def to_text(self) -> str:
+        root = base64.b64encode(self.root_hash).decode()
+        return "".join(f"{line}\n" for line in (self.origin, str(self.size), root, *self.extensions))
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        """Parse a note text strictly: three or more non-empty lines, each ending in newline."""
+        if not text.endswith("\n"):
+            raise NoteError("checkpoint must end with a newline")
+        lines = text[:-1].split("\n")
+        if len(lines) < 3:
+            raise NoteError("checkpoint needs origin, size and root hash lines")
+        origin, size, root, *extensions = lines
+        if not _SIZE.fullmatch(size):
+            raise NoteError("checkpoint size must be decimal without leading zeros")
+        return cls(origin, int(size), _b64decode(root, "root hash"), tuple(extensions))
+
+
+def _log_verifier(verifier: NoteVerifier) -> None:
+    if verifier.key_type != ED25519:
+        raise NoteError("a log verifier must be an Ed25519 (type 0x01) key")
+
+
+def sign_checkpoint(checkpoint: Checkpoint, signer: NoteSigner) -> str:
+    if signer.name != checkpoint.origin:
+        raise NoteError("the log's key name must equal the checkpoint origin")
+    return sign_note(checkpoint.to_text(), signer)
+
+
+def open_checkpoint(note: str | bytes, *, verifier: NoteVerifier) -> Checkpoint:
+    """Verify the log's signature and parse the body; the origin must be the key's name."""
+    _log_verifier(verifier)
+    checkpoint = Checkpoint.parse(open_note(note, verifiers=[verifier]).text)
+    if checkpoint.origin != verifier.name:
+        raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not {verifier.name!r}")
+    return checkpoint
+
+
+def cosign(
+    note: str, signer: CosignatureSigner, *, timestamp: int, log_verifier: NoteVerifier
+) -> str:
+    """Append ``signer``'s cosignature to a checkpoint whose log signature verifies.
+
+    A witness must only vouch for checkpoints it has verified (and checked for consistency
+    with what it saw before, which is the caller's job), so the log key is required.
+    """
+    open_checkpoint(note, verifier=log_verifier)
+    text, _ = _split_note(note)
+    signature = signer.sign(text.encode(), timestamp=timestamp)
+    cosigned = note + _signature_line(signer.name, signer.key_id, signature)
+    _split_note(cosigned)  # still within the signature limit
+    return cosigned
+
+
+@dataclass(frozen=True, slots=True)
+class CosignedCheckpoint:
+    checkpoint: Checkpoint
+    cosignatures: tuple[NoteSignature, ...]
+
+
+def open_cosigned_checkpoint(
+    note: str | bytes,
+    *,
+    verifier: NoteVerifier,
+    witnesses: Sequence[NoteVerifier],
+    quorum: int,
+) -> CosignedCheckpoint:
+    """Verify the log signature and at least ``quorum`` distinct witness cosignatures.
+
+    The log's own signature is required even when witnesses verify: a note that only
+    witnesses signed would otherwise pass the generic "some known key verified" rule.
+    """
+    _log_verifier(verifier)
+    if any(w.key_type != COSIGNATURE_V1 for w in witnesses):
+        raise NoteError("witness keys must be cosignature (type 0x04) keys")
+    if not 1 <= quorum <= len(witnesses):
+        raise NoteError(f"quorum {quorum} is not between 1 and {len(witnesses)} witnesses")
+    opened = open_note(note, verifiers=[verifier, *witnesses])
+    if not any(s.key_id == verifier.key_id and s.name == verifier.name for s in opened.signatures):
+        raise NoteError("checkpoint is not signed by the log")
+    checkpoint = Checkpoint.parse(opened.text)
+    if checkpoint.origin != verifier.name:
+        raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not {verifier.name!r}")
+    cosignatures = tuple(s for s in opened.signatures if s.timestamp is not None)
+    if len(cosignatures) < quorum:
+        raise NoteError(f"{len(cosignatures)} witness cosignatures, quorum is {quorum}")
+    return CosignedCheckpoint(checkpoint, cosignatures)

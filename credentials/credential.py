@@ -1,0 +1,380 @@
+"""The CarbonLabelCredential: build one from typed values, and read one back strictly.
+
+Reading is strict on purpose: a verifier must not display a field it did not check. Footprints
+are decimal strings (a JSON number would pass through binary floating point), every id is an
+absolute IRI, and the contexts must be exactly the VC 2.0 base context then ours.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal, cast
+
+from credentials._internal.jcs import canonical_json
+from credentials._internal.timefmt import format_datetime, parse_datetime
+from credentials.errors import CredentialFormatError, MalformedInputError
+from credentials.grading import GRADES, Grade
+from credentials.jsonld import CARBON_LABEL_V1, CREDENTIALS_V2
+
+__all__ = [
+    "CREDENTIAL_CONTEXT",
+    "CREDENTIAL_TYPE",
+    "CarbonLabel",
+    "Footprint",
+    "Product",
+    "RuleRef",
+    "StatusRef",
+    "build_label_credential",
+    "credential_digest",
+    "decimal_text",
+    "label_url",
+    "new_label_id",
+    "normalize_label_id",
+    "parse_label_credential",
+]
+
+CREDENTIAL_CONTEXT = (CREDENTIALS_V2, CARBON_LABEL_V1)
+CREDENTIAL_TYPE = "CarbonLabelCredential"
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_LABEL_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{10}$")
+_DECIMAL = re.compile(r"^(0|[1-9]\d{0,17})(\.\d{1,12})?$")
+_GTIN = re.compile(r"^\d{8}$|^\d{12,14}$")
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
+Boundary = Literal["cradle-to-gate", "cradle-to-grave"]
+BOUNDARIES: tuple[Boundary, ...] = ("cradle-to-gate", "cradle-to-grave")
+
+
+def new_label_id() -> str:
+    """10 random Crockford base32 characters (50 bits): short, unguessable."""
+    return "".join(secrets.choice(CROCKFORD) for _ in range(10))
+
+
+def normalize_label_id(value: str) -> str:
+    """Upper-case a label id read from a URL; raise if it cannot be one."""
+    candidate = value.strip().upper() if isinstance(value, str) else ""
+    if not _LABEL_ID.match(candidate):
+        raise CredentialFormatError("a label id is 10 Crockford base32 characters")
+    return candidate
+
+
+def label_url(base_url: str, label_id: str) -> str:
+    return f"{base_url.rstrip('/')}/l/{normalize_label_id(label_id)}"
+
+
+def decimal_text(value: Decimal) -> str:
+    """The canonical xsd:decimal form: no exponent, no trailing zeros after the point."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise CredentialFormatError("expected a finite Decimal")
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def _parse_decimal(value: Any, name: str) -> Decimal:
+    if not isinstance(value, str):
+        raise CredentialFormatError(f"{name} must be a decimal string, not {type(value).__name__}")
+    if not _DECIMAL.match(value):
+        raise CredentialFormatError(f"{name} must be a non-negative decimal like '61.2'")
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only decimals
+        raise CredentialFormatError(f"{name} is not a decimal") from exc
+
+
+def gtin_check_digit_ok(gtin: str) -> bool:
+    digits = [int(c) for c in gtin.zfill(14)]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:-1]))
+    return (10 - total % 10) % 10 == digits[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    name: str
+    manufacturer: str
+    model: str | None = None
+    gtin: str | None = None
+    identifiers: tuple[str, ...] = ()  # product ids as absolute IRIs, e.g. URNs
+
+
+@dataclass(frozen=True, slots=True)
+class Footprint:
+    value: Decimal
+    declared_unit: str
+    system_boundary: Boundary
+    period_start: date
+    period_end: date
+    declared_unit_amount: Decimal = Decimal(1)
+    unit: str = "kgCO2e"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRef:
+    rule_id: str
+    version: str
+    scheme: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRef:
+    purpose: Literal["revocation", "suspension"]
+    list_url: str
+    index: int
+
+    @property
+    def entry_id(self) -> str:
+        return f"{self.list_url}#{self.index}"
+
+
+@dataclass(frozen=True, slots=True)
+class CarbonLabel:
+    """Everything a label credential states, as typed values."""
+
+    label_id: str
+    url: str
+    issuer_did: str
+    issuer_name: str
+    valid_from: datetime
+    valid_until: datetime
+    product: Product
+    footprint: Footprint
+    grade: Grade
+    rule: RuleRef
+    status: tuple[StatusRef, ...] = field(default=())
+    supersedes: str | None = None
+
+    def status_for(self, purpose: str) -> StatusRef | None:
+        return next((s for s in self.status if s.purpose == purpose), None)
+
+
+def build_label_credential(label: CarbonLabel) -> dict[str, Any]:
+    """The unsigned credential for ``label`` (validated by reading it back)."""
+    product: dict[str, Any] = {"type": "Product", "name": label.product.name}
+    if label.product.model:
+        product["model"] = label.product.model
+    if label.product.gtin:
+        product["gtin"] = label.product.gtin
+    if label.product.identifiers:
+        product["identifier"] = list(label.product.identifiers)
+    product["manufacturer"] = {"type": "Organization", "name": label.product.manufacturer}
+    fp = label.footprint
+    subject: dict[str, Any] = {
+        "type": "CarbonLabel",
+        "labelId": label.label_id,
+        "product": product,
+        "footprint": {
+            "type": "CarbonFootprint",
+            "value": decimal_text(fp.value),
+            "unit": fp.unit,
+            "declaredUnit": fp.declared_unit,
+            "declaredUnitAmount": decimal_text(fp.declared_unit_amount),
+            "systemBoundary": fp.system_boundary,
+            "referencePeriod": {
+                "type": "ReferencePeriod",
+                "startDate": fp.period_start.isoformat(),
+                "endDate": fp.period_end.isoformat(),
+            },
+        },
+        "grade": label.grade,
+        "rule": {
+            "type": "ProductRule",
+            "ruleId": label.rule.rule_id,
+            "ruleVersion": label.rule.version,
+            "scheme": label.rule.scheme,
+        },
+    }
+    if label.supersedes:
+        subject["supersedes"] = label.supersedes
+    credential: dict[str, Any] = {
+        "@context": list(CREDENTIAL_CONTEXT),
+        "id": label.url,
+        "type": ["VerifiableCredential", CREDENTIAL_TYPE],
+        "issuer": {"id": label.issuer_did, "name": label.issuer_name},
+        "validFrom": format_datetime(label.valid_from),
+        "validUntil": format_datetime(label.valid_until),
+        "credentialSubject": subject,
+        "credentialStatus": [
+            {
+                "id": s.entry_id,
+                "type": "BitstringStatusListEntry",
+                "statusPurpose": s.purpose,
+                "statusListIndex": str(s.index),
+                "statusListCredential": s.list_url,
+            }
+            for s in label.status
+        ],
+    }
+    parse_label_credential(credential)
+    return credential
+
+
+def credential_digest(credential: dict[str, Any]) -> str:
+    """``sha256:<hex>`` of the RFC 8785 form: how ledger entries name a signed credential."""
+    return "sha256:" + hashlib.sha256(canonical_json(credential)).hexdigest()
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _obj(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise CredentialFormatError(f"{name} must be an object")
+    return value
+
+
+def _text(obj: dict[str, Any], key: str, name: str, *, optional: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise CredentialFormatError(f"{name}.{key} must be a non-empty string")
+    if len(value) > 500:
+        raise CredentialFormatError(f"{name}.{key} is longer than 500 characters")
+    return value
+
+
+def _req(obj: dict[str, Any], key: str, name: str) -> str:
+    return cast(str, _text(obj, key, name))
+
+
+def _iri(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not _ABSOLUTE_IRI.match(value) or value.startswith("_:"):
+        raise CredentialFormatError(f"{name} must be an absolute IRI")
+    return value
+
+
+def _types(obj: dict[str, Any]) -> list[Any]:
+    t = obj.get("type")
+    return t if isinstance(t, list) else [t]
+
+
+def _date(value: Any, name: str) -> date:
+    if not isinstance(value, str):
+        raise CredentialFormatError(f"{name} must be a date string YYYY-MM-DD")
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError as exc:
+        raise CredentialFormatError(f"{name} must be a date YYYY-MM-DD") from exc
+    if len(value) != 10:  # fromisoformat also takes 20250101
+        raise CredentialFormatError(f"{name} must be a date YYYY-MM-DD")
+    return parsed
+
+
+def parse_label_credential(credential: Any) -> CarbonLabel:
+    """Read a CarbonLabelCredential (signed or not); raise :class:`CredentialFormatError`."""
+    doc = _obj(credential, "credential")
+    if doc.get("@context") != list(CREDENTIAL_CONTEXT):
+        raise CredentialFormatError(
+            f"@context must be exactly [{CREDENTIALS_V2!r}, {CARBON_LABEL_V1!r}]"
+        )
+    types = _types(doc)
+    if "VerifiableCredential" not in types or CREDENTIAL_TYPE not in types:
+        raise CredentialFormatError(f"type must include VerifiableCredential and {CREDENTIAL_TYPE}")
+    url = _iri(doc.get("id"), "id")
+    issuer = _obj(doc.get("issuer"), "issuer")
+    issuer_did = _iri(issuer.get("id"), "issuer.id")
+    if not issuer_did.startswith("did:key:"):
+        raise CredentialFormatError("issuer.id must be a did:key")
+    try:
+        valid_from = parse_datetime(doc.get("validFrom"), field="validFrom")
+        valid_until = parse_datetime(doc.get("validUntil"), field="validUntil")
+    except MalformedInputError as exc:
+        raise CredentialFormatError(str(exc)) from exc
+    if valid_until <= valid_from:
+        raise CredentialFormatError("validUntil must be after validFrom")
+
+    subject = _obj(doc.get("credentialSubject"), "credentialSubject")
+    label_id = normalize_label_id(_req(subject, "labelId", "credentialSubject"))
+    if label_id != subject["labelId"] or not url.upper().endswith("/L/" + label_id):
+        raise CredentialFormatError("credential id must be the label's URL ending in /l/{labelId}")
+    grade = subject.get("grade")
+    if grade not in GRADES:
+        raise CredentialFormatError("grade must be one of A, B, C, D, E")
+
+    p = _obj(subject.get("product"), "product")
+    identifiers = p.get("identifier", [])
+    if not isinstance(identifiers, list):
+        raise CredentialFormatError("product.identifier must be an array of IRIs")
+    gtin = _text(p, "gtin", "product", optional=True)
+    if gtin is not None and (not _GTIN.match(gtin) or not gtin_check_digit_ok(gtin)):
+        raise CredentialFormatError("product.gtin is not a valid GTIN (length or check digit)")
+    product = Product(
+        name=_req(p, "name", "product"),
+        manufacturer=_req(_obj(p.get("manufacturer"), "manufacturer"), "name", "manufacturer"),
+        model=_text(p, "model", "product", optional=True),
+        gtin=gtin,
+        identifiers=tuple(_iri(i, "product.identifier[]") for i in identifiers),
+    )
+
+    f = _obj(subject.get("footprint"), "footprint")
+    period = _obj(f.get("referencePeriod"), "footprint.referencePeriod")
+    boundary = f.get("systemBoundary")
+    if boundary not in BOUNDARIES:
+        raise CredentialFormatError("footprint.systemBoundary must be cradle-to-gate or -grave")
+    if f.get("unit") != "kgCO2e":
+        raise CredentialFormatError("footprint.unit must be kgCO2e")
+    footprint = Footprint(
+        value=_parse_decimal(f.get("value"), "footprint.value"),
+        declared_unit=_req(f, "declaredUnit", "footprint"),
+        declared_unit_amount=_parse_decimal(f.get("declaredUnitAmount"), "declaredUnitAmount"),
+        system_boundary=cast(Boundary, boundary),
+        period_start=_date(period.get("startDate"), "referencePeriod.startDate"),
+        period_end=_date(period.get("endDate"), "referencePeriod.endDate"),
+    )
+    if footprint.declared_unit_amount <= 0:
+        raise CredentialFormatError("footprint.declaredUnitAmount must be positive")
+    if footprint.period_end < footprint.period_start:
+        raise CredentialFormatError("referencePeriod ends before it starts")
+
+    r = _obj(subject.get("rule"), "rule")
+    rule = RuleRef(
+        rule_id=_req(r, "ruleId", "rule"),
+        version=_req(r, "ruleVersion", "rule"),
+        scheme=_req(r, "scheme", "rule"),
+    )
+    supersedes = subject.get("supersedes")
+    return CarbonLabel(
+        label_id=label_id,
+        url=url,
+        issuer_did=issuer_did,
+        issuer_name=_req(issuer, "name", "issuer"),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        product=product,
+        footprint=footprint,
+        grade=cast(Grade, grade),
+        rule=rule,
+        status=_status_refs(doc.get("credentialStatus")),
+        supersedes=None if supersedes is None else _iri(supersedes, "supersedes"),
+    )
+
+
+def _status_refs(value: Any) -> tuple[StatusRef, ...]:
+    entries = value if isinstance(value, list) else [value]
+    refs: list[StatusRef] = []
+    for entry in entries:
+        e = _obj(entry, "credentialStatus[]")
+        if e.get("type") != "BitstringStatusListEntry":
+            raise CredentialFormatError("credentialStatus entries must be BitstringStatusListEntry")
+        purpose = e.get("statusPurpose")
+        if purpose not in ("revocation", "suspension"):
+            raise CredentialFormatError("statusPurpose must be revocation or suspension")
+        index_text = e.get("statusListIndex")
+        if not isinstance(index_text, str) or not index_text.isdigit() or len(index_text) > 9:
+            raise CredentialFormatError("statusListIndex must be a decimal string")
+        ref = StatusRef(
+            purpose=purpose,
+            list_url=_iri(e.get("statusListCredential"), "statusListCredential"),
+            index=int(index_text),
+        )
+        if e.get("id") != ref.entry_id:
+            raise CredentialFormatError(
+                "a status entry's id must be {statusListCredential}#{index}"
+            )
+        refs.append(ref)
+    if sorted(r.purpose for r in refs) != ["revocation", "suspension"]:
+        raise CredentialFormatError("a label needs one revocation and one suspension status entry")
+    return tuple(refs)
