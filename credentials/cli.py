@@ -1,0 +1,237 @@
+"""``carbonlabel``: drive the verifier kit from scripts and other implementations.
+
+Exit codes: 0 success (for ``verify``: verified), 1 not verified, 2 bad usage or unreadable
+input. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from credentials._internal.timefmt import format_datetime, parse_datetime
+from credentials.credential import CREDENTIAL_TYPE
+from credentials.cryptosuites import EDDSA_JCS_2022, EDDSA_RDFC_2022, sign_document, verify_document
+from credentials.errors import CredentialError
+from credentials.jsonld import DEFAULT_LOADER, DocumentLoader, parse_json
+from credentials.keys import KeyPair
+from credentials.trust import TrustBundle
+from credentials.verify import verify_label
+
+MAX_INPUT_BYTES = 1_000_000
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _read_json(path: str, *, what: str) -> Any:
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with Path(path).open("rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise _UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    try:
+        return parse_json(data, max_bytes=MAX_INPUT_BYTES)
+    except CredentialError as exc:
+        raise _UsageError(f"{what} {path}: {exc}") from exc
+
+
+def _loader(pairs: Sequence[str]) -> DocumentLoader:
+    if not pairs:
+        return DEFAULT_LOADER
+    extra: dict[str, Any] = {}
+    for pair in pairs:
+        url, sep, file = pair.partition("=")
+        if not sep or not url or not file:
+            raise _UsageError(f"--context takes URL=FILE, not {pair!r}")
+        extra[url] = _read_json(file, what="context")
+    try:
+        return DocumentLoader(extra)
+    except CredentialError as exc:
+        raise _UsageError(str(exc)) from exc
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    if args.seed is not None:
+        try:
+            seed = bytes.fromhex(args.seed)
+        except ValueError as exc:
+            raise _UsageError("--seed must be 64 hex digits") from exc
+        key = KeyPair.from_seed(seed)
+    else:
+        key = KeyPair.generate()
+    print(
+        json.dumps(
+            {
+                "did": key.did,
+                "verificationMethod": key.verification_method,
+                "publicKeyMultibase": key.public_key.multibase,
+                "secretKeyMultibase": key.secret_multibase,
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+def _sign(args: argparse.Namespace) -> int:
+    document = _read_json(args.file, what="credential")
+    if not isinstance(document, dict):
+        raise _UsageError("the credential must be a JSON object")
+    key = KeyPair.from_secret_multibase(args.secret_key)
+    if args.set_issuer:
+        issuer = document.get("issuer")
+        document["issuer"] = {**issuer, "id": key.did} if isinstance(issuer, dict) else key.did
+    created = parse_datetime(args.created, field="--created") if args.created else None
+    signed = sign_document(
+        document,
+        key=key,
+        cryptosuite=args.cryptosuite,
+        created=created,
+        loader=_loader(args.context),
+    )
+    print(json.dumps(signed, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    credential = _read_json(args.file, what="credential")
+    loader = _loader(args.context)
+    at = parse_datetime(args.at, field="--at") if args.at else None
+    trust = None
+    if args.trust:
+        trust = TrustBundle.from_json(_read_json(args.trust, what="trust bundle"))
+    lists = {}
+    for path in args.status_list:
+        doc = _read_json(path, what="status list")
+        if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
+            raise _UsageError(f"status list {path} is not a credential with an id")
+        lists[doc["id"]] = doc
+    types = credential.get("type") if isinstance(credential, dict) else None
+    if (isinstance(types, list) and CREDENTIAL_TYPE in types) or types == CREDENTIAL_TYPE:
+        report = verify_label(credential, trust=trust, status_lists=lists, now=at, loader=loader)
+        result = report.to_json()
+    else:
+        result = _verify_generic(credential, loader, at)
+    if args.json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        _print_report(result)
+    return 0 if result["verified"] else 1
+
+
+def _verify_generic(credential: Any, loader: DocumentLoader, at: datetime | None) -> dict[str, Any]:
+    """Any other Data Integrity document: proof and validity dates only."""
+    checks = []
+    try:
+        proofs = verify_document(credential, now=at, loader=loader)
+        checks.append(("proof", "passed", f"{len(proofs)} proof(s) verify"))
+    except CredentialError as exc:
+        checks.append(("proof", "failed", str(exc)))
+    current = format_datetime(at or datetime.now(UTC))
+    for field in ("validFrom", "validUntil"):
+        value = credential.get(field) if isinstance(credential, dict) else None
+        if value is None:
+            continue
+        try:
+            when = format_datetime(parse_datetime(value, field=field))
+        except CredentialError as exc:
+            checks.append(("validity", "failed", str(exc)))
+            continue
+        ok = when <= current if field == "validFrom" else current < when
+        status = "passed" if ok else "failed"
+        checks.append(("validity", status, f"{field} {value}"))
+    verified = all(s == "passed" for _, s, _ in checks)
+    return {
+        "verified": verified,
+        "verdict": "genuine" if verified else "not_genuine",
+        "trustChecked": False,
+        "checks": [{"check": c, "status": s, "required": True, "reason": r} for c, s, r in checks],
+    }
+
+
+def _print_report(result: dict[str, Any]) -> None:
+    print(f"{'VERIFIED' if result['verified'] else 'NOT VERIFIED'}: {result['verdict']}")
+    for check in result["checks"]:
+        mark = {"passed": "ok  ", "failed": "FAIL", "not_checked": "--  "}[check["status"]]
+        print(f"  {mark} {check['check']}: {check['reason']}")
+    if not result["trustChecked"]:
+        print("  note: trust was not checked (no --trust bundle): proof, structure and dates only")
+
+
+def _contexts_export(args: argparse.Namespace) -> int:
+    target = Path(args.dir)
+    target.mkdir(parents=True, exist_ok=True)
+    index = []
+    files = json.loads(
+        (Path(__file__).parent / "contexts" / "index.json").read_text(encoding="utf-8")
+    )
+    names = {entry["url"]: entry["file"] for entry in files}
+    for url, data in sorted(DEFAULT_LOADER.export().items()):
+        name = names[url]
+        (target / name).write_bytes(data)
+        index.append({"url": url, "file": name})
+    (target / "index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {len(index)} contexts and index.json to {target}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="carbonlabel", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    keygen = sub.add_parser("keygen", help="make an Ed25519 key pair (Multikey, did:key)")
+    keygen.add_argument("--seed", help="32-byte seed as 64 hex digits")
+    keygen.set_defaults(run=_keygen)
+
+    sign = sub.add_parser("sign", help="add a Data Integrity proof to a credential")
+    sign.add_argument("file", help="credential JSON file, or - for stdin")
+    sign.add_argument("--secret-key", required=True, help="secret Multikey z3u2…")
+    sign.add_argument(
+        "--cryptosuite", choices=[EDDSA_RDFC_2022, EDDSA_JCS_2022], default=EDDSA_RDFC_2022
+    )
+    sign.add_argument("--created", help="proof creation time, e.g. 2026-03-01T08:30:00Z")
+    sign.add_argument("--context", action="append", default=[], metavar="URL=FILE")
+    sign.add_argument("--set-issuer", action="store_true", help="make the key's did:key the issuer")
+    sign.set_defaults(run=_sign)
+
+    verify = sub.add_parser("verify", help="verify a credential; exit 0 if verified, 1 if not")
+    verify.add_argument("file", help="credential JSON file, or - for stdin")
+    verify.add_argument("--context", action="append", default=[], metavar="URL=FILE")
+    verify.add_argument("--trust", help="trust bundle JSON (bodies, keys, rules, log key…)")
+    verify.add_argument("--status-list", action="append", default=[], metavar="FILE")
+    verify.add_argument("--at", help="verify as of this time instead of now")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.set_defaults(run=_verify)
+
+    contexts = sub.add_parser("contexts", help="the bundled JSON-LD contexts")
+    contexts_sub = contexts.add_subparsers(dest="contexts_command", required=True)
+    export = contexts_sub.add_parser("export", help="write the contexts and index.json to DIR")
+    export.add_argument("dir")
+    export.set_defaults(run=_contexts_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except _UsageError as exc:
+        print(f"carbonlabel: error: {exc}", file=sys.stderr)
+        return 2
+    except CredentialError as exc:
+        print(f"carbonlabel: error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""What a verifier trusts: bodies and their keys, accreditations, rules, status lists, the log key.
+
+A registry exports this as JSON (a *trust bundle*) so a label can be checked fully offline.
+Times are aware UTC; a missing end means "still active".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from credentials._internal.timefmt import parse_datetime
+from credentials.errors import CredentialError, TrustError
+from credentials.grading import Thresholds
+
+__all__ = [
+    "Accreditation",
+    "LedgerEvidence",
+    "TrustBundle",
+    "TrustedBody",
+    "TrustedKey",
+    "TrustedRule",
+]
+
+
+def _within(at: datetime, start: datetime, end: datetime | None) -> bool:
+    return start <= at and (end is None or at < end)
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    public_key_multibase: str
+    active_from: datetime
+    active_until: datetime | None = None
+
+    def active_at(self, at: datetime) -> bool:
+        return _within(at, self.active_from, self.active_until)
+
+
+@dataclass(frozen=True, slots=True)
+class Accreditation:
+    scheme: str
+    categories: frozenset[str]
+    valid_from: datetime
+    valid_until: datetime | None = None
+
+    def covers(self, scheme: str, category: str, at: datetime) -> bool:
+        return (
+            self.scheme == scheme
+            and category in self.categories
+            and _within(at, self.valid_from, self.valid_until)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedBody:
+    name: str
+    keys: tuple[TrustedKey, ...]
+    accreditations: tuple[Accreditation, ...] = ()
+
+    def key(self, public_key_multibase: str) -> TrustedKey | None:
+        return next((k for k in self.keys if k.public_key_multibase == public_key_multibase), None)
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedRule:
+    scheme: str
+    rule_id: str
+    version: str
+    category: str
+    declared_unit: str
+    thresholds: Thresholds
+    in_force_from: datetime
+    in_force_until: datetime | None = None
+
+    def in_force_at(self, at: datetime) -> bool:
+        return _within(at, self.in_force_from, self.in_force_until)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEvidence:
+    """A label's ledger entry with its inclusion proof under a signed checkpoint."""
+
+    entry: bytes
+    index: int
+    size: int
+    proof: tuple[bytes, ...]
+    checkpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrustBundle:
+    bodies: tuple[TrustedBody, ...] = ()
+    rules: tuple[TrustedRule, ...] = ()
+    status_lists: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    log_key: str | None = None
+    ledger: Mapping[str, LedgerEvidence] = field(default_factory=dict)
+
+    def body_with_key(self, public_key_multibase: str) -> TrustedBody | None:
+        return next((b for b in self.bodies if b.key(public_key_multibase)), None)
+
+    def rule(self, scheme: str, rule_id: str, version: str) -> TrustedRule | None:
+        return next(
+            (
+                r
+                for r in self.rules
+                if (r.scheme, r.rule_id, r.version) == (scheme, rule_id, version)
+            ),
+            None,
+        )
+
+    @classmethod
+    def from_json(cls, data: Any) -> TrustBundle:
+        """Read the JSON form; raise :class:`TrustError` on anything malformed."""
+        try:
+            return _bundle(data)
+        except TrustError:
+            raise
+        except (CredentialError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise TrustError(f"malformed trust bundle: {exc!s}") from exc
+
+
+def _time(value: Any) -> datetime:
+    return parse_datetime(value, field="trust bundle time")
+
+
+def _opt_time(value: Any) -> datetime | None:
+    return None if value is None else _time(value)
+
+
+def _decimal(value: Any) -> Decimal:
+    if not isinstance(value, str):
+        raise TrustError("thresholds must be decimal strings")
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:
+        raise TrustError(f"{value!r} is not a decimal") from exc
+
+
+def _b64(value: Any) -> bytes:
+    if not isinstance(value, str):
+        raise TrustError("expected a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise TrustError("invalid base64") from exc
+
+
+def _bundle(data: Any) -> TrustBundle:
+    if not isinstance(data, dict):
+        raise TrustError("a trust bundle is a JSON object")
+    bodies = tuple(
+        TrustedBody(
+            name=str(b["name"]),
+            keys=tuple(
+                TrustedKey(
+                    public_key_multibase=str(k["publicKeyMultibase"]),
+                    active_from=_time(k["activeFrom"]),
+                    active_until=_opt_time(k.get("activeUntil")),
+                )
+                for k in b["keys"]
+            ),
+            accreditations=tuple(
+                Accreditation(
+                    scheme=str(a["scheme"]),
+                    categories=frozenset(str(c) for c in a["categories"]),
+                    valid_from=_time(a["validFrom"]),
+                    valid_until=_opt_time(a.get("validUntil")),
+                )
+                for a in b.get("accreditations", [])
+            ),
+        )
+        for b in data.get("bodies", [])
+    )
+    rules = tuple(
+        TrustedRule(
+            scheme=str(r["scheme"]),
+            rule_id=str(r["ruleId"]),
+            version=str(r["version"]),
+            category=str(r["category"]),
+            declared_unit=str(r["declaredUnit"]),
+            thresholds=Thresholds(*(_decimal(r["thresholds"][g]) for g in "ABCD")),
+            in_force_from=_time(r["inForceFrom"]),
+            in_force_until=_opt_time(r.get("inForceUntil")),
+        )
+        for r in data.get("rules", [])
+    )
+    status_lists = data.get("statusLists", {})
+    if not isinstance(status_lists, dict):
+        raise TrustError("statusLists maps list URLs to status list credentials")
+    ledger = {
+        str(label_id): LedgerEvidence(
+            entry=str(e["entry"]).encode("utf-8"),
+            index=int(e["index"]),
+            size=int(e["size"]),
+            proof=tuple(_b64(h) for h in e["proof"]),
+            checkpoint=str(e["checkpoint"]),
+        )
+        for label_id, e in data.get("ledger", {}).items()
+    }
+    log_key = data.get("logKey")
+    return TrustBundle(
+        bodies=bodies,
+        rules=rules,
+        status_lists=status_lists,
+        log_key=None if log_key is None else str(log_key),
+        ledger=ledger,
+    )
