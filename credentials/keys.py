@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-import base58
 import nacl.exceptions
 import nacl.signing
 
+from credentials._internal.base58 import b58decode, b58encode
 from credentials.errors import KeyFormatError, SignatureError
 
 _ED25519_PUB_PREFIX = b"\xed\x01"
@@ -33,7 +34,7 @@ __all__ = [
 
 def encode_multibase_base58(data: bytes) -> str:
     """Multibase base58btc (prefix ``z``)."""
-    return "z" + base58.b58encode(data).decode("ascii")
+    return "z" + b58encode(data)
 
 
 def decode_multibase_base58(value: str) -> bytes:
@@ -41,8 +42,8 @@ def decode_multibase_base58(value: str) -> bytes:
     if not isinstance(value, str) or not value.startswith("z") or len(value) < 2:
         raise KeyFormatError("expected a multibase base58btc string starting with 'z'")
     try:
-        return base58.b58decode(value[1:].encode("ascii"))
-    except (ValueError, UnicodeEncodeError) as exc:
+        return b58decode(value[1:])
+    except ValueError as exc:
         raise KeyFormatError("invalid base58btc characters") from exc
 
 
@@ -134,6 +135,7 @@ def did_key_from_public_key(key: PublicKey) -> str:
     return key.did
 
 
+@lru_cache(maxsize=4096)
 def public_key_from_did(did: str) -> PublicKey:
     """The Ed25519 key a ``did:key:z6Mk…`` names (a fragment, if any, must repeat it)."""
     if not isinstance(did, str) or not did.startswith(_DID_KEY_PREFIX):
