@@ -13,9 +13,9 @@ import base64
 import binascii
 import hashlib
 import re
-import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import ClassVar, Self
 
 from credentials.errors import KeyFormatError, NoteError, SignatureError
 from credentials.keys import KeyPair, PublicKey
@@ -58,11 +58,6 @@ def _b64decode(value: str, what: str) -> bytes:
     return raw
 
 
-def _check_name(name: str) -> None:
-    if not name or "+" in name or any(c.isspace() for c in name):
-        raise NoteError(f"invalid key name {name!r}: empty, or contains a space or '+'")
-
-
 def _check_text_chars(text: str) -> None:
     """Valid UTF-8 without ASCII control characters other than newline (spec, Format)."""
     try:
@@ -73,8 +68,16 @@ def _check_text_chars(text: str) -> None:
         raise NoteError("note contains an ASCII control character other than newline")
 
 
+def _check_name(name: str) -> None:
+    """Non-empty, no Unicode space or '+' (spec); control characters could never appear either."""
+    _check_text_chars(name)
+    if not name or "+" in name or any(c.isspace() for c in name):
+        raise NoteError(f"invalid key name {name!r}: empty, or contains a space or '+'")
+
+
 def _key_id(name: str, key_type: int, public_key: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + bytes([key_type]) + public_key).digest()[:4]
+    encoded = name.encode("utf-8", "surrogatepass")  # invalid names are refused by the caller
+    return hashlib.sha256(encoded + b"\n" + bytes([key_type]) + public_key).digest()[:4]
 
 
 def _cosigned_message(text: bytes, timestamp: int) -> bytes:
@@ -84,6 +87,11 @@ def _cosigned_message(text: bytes, timestamp: int) -> bytes:
 def _check_timestamp(timestamp: int) -> None:
     if isinstance(timestamp, bool) or not 0 <= timestamp <= _MAX_TIMESTAMP:
         raise NoteError(f"cosignature timestamp {timestamp} is not in [0, 2^63 - 1]")
+
+
+def _check_key_type(key_type: int) -> None:
+    if key_type not in (ED25519, COSIGNATURE_V1):
+        raise NoteError(f"unknown verifier algorithm {key_type:#04x}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +107,15 @@ class NoteVerifier:
     public_key: PublicKey
     key_type: int = ED25519
 
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        _check_key_type(self.key_type)
+        if self.key_id != _key_id(self.name, self.key_type, self.public_key.raw):
+            raise NoteError("verifier id hash mismatch")
+
     @classmethod
     def for_key(cls, name: str, public_key: PublicKey, *, key_type: int = ED25519) -> NoteVerifier:
-        _check_name(name)
-        if key_type not in (ED25519, COSIGNATURE_V1):
-            raise NoteError(f"unknown verifier algorithm 0x{key_type:02x}")
+        _check_key_type(key_type)
         return cls(name, _key_id(name, key_type, public_key.raw), public_key, key_type)
 
     @classmethod
@@ -119,13 +131,11 @@ class NoteVerifier:
             raise NoteError("malformed verifier id: empty key")
         if _key_id(name, material[0], material[1:]) != bytes.fromhex(key_id_hex):
             raise NoteError("verifier id hash mismatch")
-        if material[0] not in (ED25519, COSIGNATURE_V1):
-            raise NoteError(f"unknown verifier algorithm 0x{material[0]:02x}")
         try:
             public_key = PublicKey.from_bytes(material[1:])
         except KeyFormatError as exc:
             raise NoteError(f"malformed verifier id: {exc}") from exc
-        return cls(name, bytes.fromhex(key_id_hex), public_key, material[0])
+        return cls(name, bytes.fromhex(key_id_hex), public_key, material[0])  # checks the type
 
     def verifier_key(self) -> str:
         material = base64.b64encode(bytes([self.key_type]) + self.public_key.raw).decode()
@@ -137,7 +147,7 @@ class NoteVerifier:
         if self.key_type == COSIGNATURE_V1:
             if len(signature) != 72:
                 raise NoteError(f"a cosignature has 72 bytes, not {len(signature)}")
-            (timestamp,) = struct.unpack(">Q", signature[:8])
+            timestamp = int.from_bytes(signature[:8], "big")
             _check_timestamp(timestamp)
             message, signature = _cosigned_message(text, timestamp), signature[8:]
         try:
@@ -146,89 +156,64 @@ class NoteVerifier:
             raise NoteError(f"invalid signature for key {self.name}+{self.key_id.hex()}") from exc
 
 
-def _signer_key(name: str, key_id: bytes, key_type: int, seed: bytes) -> str:
-    material = base64.b64encode(bytes([key_type]) + seed).decode()
-    return f"PRIVATE+KEY+{name}+{key_id.hex()}+{material}"
-
-
-def _parse_signer_key(skey: str, key_type: int) -> tuple[str, KeyPair]:
-    """Parse ``PRIVATE+KEY+name+keyidhex+base64(type ‖ seed)`` as Go's ``NewSigner`` does."""
-    parts = skey.split("+", 4)
-    if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"] or not _KEY_ID.fullmatch(parts[3]):
-        raise NoteError("malformed signer key")
-    name, material = parts[2], _b64decode(parts[4], "signer key")
-    _check_name(name)
-    if len(material) != 33 or material[0] != key_type:
-        raise NoteError(f"signer key is not a type 0x{key_type:02x} Ed25519 seed")
-    key_pair = KeyPair.from_seed(material[1:])
-    if _key_id(name, key_type, key_pair.public_key.raw) != bytes.fromhex(parts[3]):
-        raise NoteError("signer key id hash mismatch")
-    return name, key_pair
-
-
 @dataclass(frozen=True, slots=True)
-class NoteSigner:
-    """An Ed25519 note signer (type 0x01): a log, or anything that signs plain notes."""
-
+class _Signer:
     name: str
     key_pair: KeyPair
+    KEY_TYPE: ClassVar[int] = ED25519
 
     def __post_init__(self) -> None:
         _check_name(self.name)
 
     @classmethod
-    def from_signer_key(cls, skey: str) -> NoteSigner:
-        return cls(*_parse_signer_key(skey, ED25519))
+    def from_signer_key(cls, skey: str) -> Self:
+        """Parse ``PRIVATE+KEY+name+keyidhex+base64(type ‖ seed)`` as Go's ``NewSigner`` does."""
+        parts = skey.split("+", 4)
+        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"] or not _KEY_ID.fullmatch(parts[3]):
+            raise NoteError("malformed signer key")
+        material = _b64decode(parts[4], "signer key")
+        if len(material) != 33 or material[0] != cls.KEY_TYPE:
+            raise NoteError(f"signer key is not a type 0x{cls.KEY_TYPE:02x} Ed25519 seed")
+        signer = cls(parts[2], KeyPair.from_seed(material[1:]))
+        if signer.key_id != bytes.fromhex(parts[3]):
+            raise NoteError("signer key id hash mismatch")
+        return signer
 
     @property
     def key_id(self) -> bytes:
-        return _key_id(self.name, ED25519, self.key_pair.public_key.raw)
+        return _key_id(self.name, self.KEY_TYPE, self.key_pair.public_key.raw)
 
     def verifier(self) -> NoteVerifier:
-        return NoteVerifier.for_key(self.name, self.key_pair.public_key)
+        return NoteVerifier.for_key(self.name, self.key_pair.public_key, key_type=self.KEY_TYPE)
 
     def verifier_key(self) -> str:
         return self.verifier().verifier_key()
 
     def signer_key(self) -> str:
-        return _signer_key(self.name, self.key_id, ED25519, self.key_pair.seed)
+        material = base64.b64encode(bytes([self.KEY_TYPE]) + self.key_pair.seed).decode()
+        return f"PRIVATE+KEY+{self.name}+{self.key_id.hex()}+{material}"
+
+
+class NoteSigner(_Signer):
+    """An Ed25519 note signer (type 0x01): a log, or anything that signs plain notes."""
+
+    __slots__ = ()
 
     def sign(self, text: bytes) -> bytes:
         return self.key_pair.sign(text)
 
 
-@dataclass(frozen=True, slots=True)
-class CosignatureSigner:
+class CosignatureSigner(_Signer):
     """A witness (type 0x04). Use one key per cosigner: the v1 message omits the name."""
 
-    name: str
-    key_pair: KeyPair
-
-    def __post_init__(self) -> None:
-        _check_name(self.name)
-
-    @classmethod
-    def from_signer_key(cls, skey: str) -> CosignatureSigner:
-        return cls(*_parse_signer_key(skey, COSIGNATURE_V1))
-
-    @property
-    def key_id(self) -> bytes:
-        return _key_id(self.name, COSIGNATURE_V1, self.key_pair.public_key.raw)
-
-    def verifier(self) -> NoteVerifier:
-        return NoteVerifier.for_key(self.name, self.key_pair.public_key, key_type=COSIGNATURE_V1)
-
-    def verifier_key(self) -> str:
-        return self.verifier().verifier_key()
-
-    def signer_key(self) -> str:
-        return _signer_key(self.name, self.key_id, COSIGNATURE_V1, self.key_pair.seed)
+    __slots__ = ()
+    KEY_TYPE = COSIGNATURE_V1
 
     def sign(self, text: bytes, *, timestamp: int) -> bytes:
         """timestamp (u64 big-endian) ‖ Ed25519 over ``cosignature/v1\\ntime T\\n`` ‖ text."""
         _check_timestamp(timestamp)
         signature = self.key_pair.sign(_cosigned_message(text, timestamp))
-        return struct.pack(">Q", timestamp) + signature
+        return timestamp.to_bytes(8, "big") + signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +226,9 @@ class NoteSignature:
     timestamp: int | None = None
 
     def line(self) -> str:
-        return f"{_SIG_PREFIX}{self.name} {base64.b64encode(self.key_id + self.signature).decode()}"
+        """The signature line as it appears in a note, newline included."""
+        encoded = base64.b64encode(self.key_id + self.signature).decode()
+        return f"{_SIG_PREFIX}{self.name} {encoded}\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,10 +238,6 @@ class Note:
     text: str
     signatures: tuple[NoteSignature, ...]
     unverified: tuple[NoteSignature, ...]
-
-
-def _signature_line(name: str, key_id: bytes, signature: bytes) -> str:
-    return NoteSignature(name, key_id, signature).line() + "\n"
 
 
 def sign_note(text: str, *signers: NoteSigner) -> str:
@@ -267,7 +250,7 @@ def sign_note(text: str, *signers: NoteSigner) -> str:
     if len(signers) > _MAX_SIGNATURES:
         raise NoteError(f"more than {_MAX_SIGNATURES} signatures")
     message = text.encode()
-    lines = (_signature_line(s.name, s.key_id, s.sign(message)) for s in signers)
+    lines = (NoteSignature(s.name, s.key_id, s.sign(message)).line() for s in signers)
     return text + "\n" + "".join(lines)
 
 
@@ -330,16 +313,11 @@ def open_note(note: str | bytes, *, verifiers: Sequence[NoteVerifier]) -> Note:
         verifier = candidates[0]
         verifier.verify(message, sig.signature)
         if verifier.key_type == COSIGNATURE_V1:
-            sig = NoteSignature(sig.name, sig.key_id, sig.signature, _timestamp(sig.signature))
+            sig = replace(sig, timestamp=int.from_bytes(sig.signature[:8], "big"))
         verified.setdefault((sig.name, sig.key_id), sig)
     if not verified:
         raise NoteError("note has no verifiable signatures")
     return Note(text, tuple(verified.values()), tuple(unverified))
-
-
-def _timestamp(signature: bytes) -> int:
-    timestamp: int = struct.unpack(">Q", signature[:8])[0]
-    return timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +341,9 @@ class Checkpoint:
 
     def to_text(self) -> str:
         root = base64.b64encode(self.root_hash).decode()
-        return "".join(f"{line}\n" for line in (self.origin, str(self.size), root, *self.extensions))
+        return "".join(
+            f"{line}\n" for line in (self.origin, str(self.size), root, *self.extensions)
+        )
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
@@ -379,9 +359,23 @@ class Checkpoint:
         return cls(origin, int(size), _b64decode(root, "root hash"), tuple(extensions))
 
 
-def _log_verifier(verifier: NoteVerifier) -> None:
+def _open_checkpoint(
+    note: str | bytes, verifier: NoteVerifier, witnesses: Sequence[NoteVerifier]
+) -> tuple[Checkpoint, Note]:
+    """Open with the log key (plus witnesses); the log's own signature must be among those verified.
+
+    Without that check a note signed only by a witness would pass open_note's "some known key
+    verified" rule.
+    """
     if verifier.key_type != ED25519:
         raise NoteError("a log verifier must be an Ed25519 (type 0x01) key")
+    opened = open_note(note, verifiers=[verifier, *witnesses])
+    if (verifier.name, verifier.key_id) not in {(s.name, s.key_id) for s in opened.signatures}:
+        raise NoteError("checkpoint is not signed by the log")
+    checkpoint = Checkpoint.parse(opened.text)
+    if checkpoint.origin != verifier.name:
+        raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not {verifier.name!r}")
+    return checkpoint, opened
 
 
 def sign_checkpoint(checkpoint: Checkpoint, signer: NoteSigner) -> str:
@@ -392,11 +386,7 @@ def sign_checkpoint(checkpoint: Checkpoint, signer: NoteSigner) -> str:
 
 def open_checkpoint(note: str | bytes, *, verifier: NoteVerifier) -> Checkpoint:
     """Verify the log's signature and parse the body; the origin must be the key's name."""
-    _log_verifier(verifier)
-    checkpoint = Checkpoint.parse(open_note(note, verifiers=[verifier]).text)
-    if checkpoint.origin != verifier.name:
-        raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not {verifier.name!r}")
-    return checkpoint
+    return _open_checkpoint(note, verifier, ())[0]
 
 
 def cosign(
@@ -407,10 +397,9 @@ def cosign(
     A witness must only vouch for checkpoints it has verified (and checked for consistency
     with what it saw before, which is the caller's job), so the log key is required.
     """
-    open_checkpoint(note, verifier=log_verifier)
-    text, _ = _split_note(note)
-    signature = signer.sign(text.encode(), timestamp=timestamp)
-    cosigned = note + _signature_line(signer.name, signer.key_id, signature)
+    _, opened = _open_checkpoint(note, log_verifier, ())
+    signature = signer.sign(opened.text.encode(), timestamp=timestamp)
+    cosigned = note + NoteSignature(signer.name, signer.key_id, signature).line()
     _split_note(cosigned)  # still within the signature limit
     return cosigned
 
@@ -428,23 +417,19 @@ def open_cosigned_checkpoint(
     witnesses: Sequence[NoteVerifier],
     quorum: int,
 ) -> CosignedCheckpoint:
-    """Verify the log signature and at least ``quorum`` distinct witness cosignatures.
+    """Verify the log signature and cosignatures from at least ``quorum`` distinct witness keys.
 
-    The log's own signature is required even when witnesses verify: a note that only
-    witnesses signed would otherwise pass the generic "some known key verified" rule.
+    Keys, not names, are counted: the v1 message omits the cosigner name, so one key configured
+    under two names would otherwise count twice.
     """
-    _log_verifier(verifier)
     if any(w.key_type != COSIGNATURE_V1 for w in witnesses):
         raise NoteError("witness keys must be cosignature (type 0x04) keys")
     if not 1 <= quorum <= len(witnesses):
         raise NoteError(f"quorum {quorum} is not between 1 and {len(witnesses)} witnesses")
-    opened = open_note(note, verifiers=[verifier, *witnesses])
-    if not any(s.key_id == verifier.key_id and s.name == verifier.name for s in opened.signatures):
-        raise NoteError("checkpoint is not signed by the log")
-    checkpoint = Checkpoint.parse(opened.text)
-    if checkpoint.origin != verifier.name:
-        raise NoteError(f"checkpoint origin {checkpoint.origin!r} is not {verifier.name!r}")
+    checkpoint, opened = _open_checkpoint(note, verifier, witnesses)
     cosignatures = tuple(s for s in opened.signatures if s.timestamp is not None)
-    if len(cosignatures) < quorum:
-        raise NoteError(f"{len(cosignatures)} witness cosignatures, quorum is {quorum}")
+    keys = {(w.name, w.key_id): w.public_key.raw for w in witnesses}
+    distinct = {keys[(s.name, s.key_id)] for s in cosignatures}
+    if len(distinct) < quorum:
+        raise NoteError(f"{len(distinct)} distinct witness cosignatures, quorum is {quorum}")
     return CosignedCheckpoint(checkpoint, cosignatures)
