@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from credentials._internal.timefmt import parse_datetime
+from credentials.checkpoint import NoteVerifier
 from credentials.errors import CredentialError, TrustError
 from credentials.grading import Thresholds
 
@@ -151,6 +152,12 @@ def _b64(value: Any) -> bytes:
         raise TrustError("invalid base64") from exc
 
 
+def _categories(value: Any) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+        raise TrustError("accreditation categories must be an array of strings")
+    return frozenset(value)
+
+
 def _bundle(data: Any) -> TrustBundle:
     if not isinstance(data, dict):
         raise TrustError("a trust bundle is a JSON object")
@@ -168,7 +175,7 @@ def _bundle(data: Any) -> TrustBundle:
             accreditations=tuple(
                 Accreditation(
                     scheme=str(a["scheme"]),
-                    categories=frozenset(str(c) for c in a["categories"]),
+                    categories=_categories(a["categories"]),
                     valid_from=_time(a["validFrom"]),
                     valid_until=_opt_time(a.get("validUntil")),
                 )
@@ -191,8 +198,10 @@ def _bundle(data: Any) -> TrustBundle:
         for r in data.get("rules", [])
     )
     status_lists = data.get("statusLists", {})
-    if not isinstance(status_lists, dict):
-        raise TrustError("statusLists maps list URLs to status list credentials")
+    if not isinstance(status_lists, dict) or not all(
+        isinstance(v, dict) for v in status_lists.values()
+    ):
+        raise TrustError("statusLists maps list URLs to status list credentials (objects)")
     ledger = {
         str(label_id): LedgerEvidence(
             entry=str(e["entry"]).encode("utf-8"),
@@ -204,6 +213,8 @@ def _bundle(data: Any) -> TrustBundle:
         for label_id, e in data.get("ledger", {}).items()
     }
     log_key = data.get("logKey")
+    if log_key is not None:
+        NoteVerifier.from_verifier_key(str(log_key))  # refuse a malformed key now, not later
     return TrustBundle(
         bodies=bodies,
         rules=rules,

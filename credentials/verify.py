@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from credentials._internal.timefmt import parse_datetime
 from credentials.checkpoint import NoteVerifier, open_checkpoint
 from credentials.credential import CarbonLabel, credential_digest, parse_label_credential
 from credentials.cryptosuites import VerifiedProof, verify_document
-from credentials.errors import CredentialError
+from credentials.errors import CredentialError, StatusListError
 from credentials.grading import grade_for
 from credentials.jsonld import DocumentLoader
 from credentials.keys import public_key_from_did
@@ -71,6 +72,10 @@ _AUTHENTICITY = (
 )
 
 
+_REVOKED = "revoked"
+_SUSPENDED = "suspended"
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     name: CheckName
@@ -96,15 +101,16 @@ class VerificationReport:
 
     @property
     def verdict(self) -> Verdict:
-        failed = {c.name for c in self.checks if c.status is CheckStatus.FAILED}
-        if failed.intersection(_AUTHENTICITY):
+        failed = {c.name: c.reason for c in self.checks if c.status is CheckStatus.FAILED}
+        if any(name in failed for name in _AUTHENTICITY):
             return Verdict.NOT_GENUINE
-        if CheckName.REVOCATION in failed:
+        # Only a status bit that is set says revoked/suspended; an unusable list says nothing.
+        if failed.get(CheckName.REVOCATION) == _REVOKED:
             return Verdict.REVOKED
-        if CheckName.SUSPENSION in failed:
+        if failed.get(CheckName.SUSPENSION) == _SUSPENDED:
             return Verdict.SUSPENDED
         if CheckName.VALIDITY in failed:
-            reason = self.check(CheckName.VALIDITY).reason
+            reason = failed[CheckName.VALIDITY]
             return Verdict.NOT_YET_VALID if "not valid before" in reason else Verdict.EXPIRED
         return Verdict.GENUINE if self.verified else Verdict.UNVERIFIED
 
@@ -236,6 +242,8 @@ class _Context:
         if body is None:
             raise _FailedError("the issuer is not a registered certification body")
         trusted = body.key(key)
+        if label.issuer_name != body.name:
+            raise _FailedError(f"the issuer name is not that of the registered body {body.name}")
         if trusted is None or not trusted.active_at(issued_at):
             raise _FailedError(
                 f"{body.name}'s key was not active at issuance ({issued_at:%Y-%m-%d})"
@@ -294,35 +302,39 @@ class _Context:
         if list_credential is None:
             raise _SkippedError(f"the {purpose} status list was not available")
         try:
+            if not isinstance(list_credential, Mapping):
+                raise StatusListError("it is not a JSON object")
             proofs = verify_document(dict(list_credential), now=self.now, loader=self.loader)
             list_issuer = issuer_id(list_credential.get("issuer", ""))
             self._accept_list_issuer(label, list_issuer, proofs)
             valid_until = list_credential.get("validUntil")
-            if isinstance(valid_until, str) and valid_until < self.now.strftime(
-                "%Y-%m-%dT%H:%M:%SZ"
-            ):
-                raise _FailedError(f"the {purpose} status list has expired")
+            if valid_until is not None and parse_datetime(valid_until) <= self.now:
+                raise StatusListError("the status list has expired")
             bit = check_status(entry, list_credential, expected_issuer=list_issuer)
         except CredentialError as exc:
-            raise _FailedError(f"{purpose} status list: {exc}") from exc
+            raise _FailedError(f"the {purpose} status list is unusable: {exc}") from exc
         if bit:
-            raise _FailedError("revoked" if purpose == "revocation" else "suspended")
-        return f"not {'revoked' if purpose == 'revocation' else 'suspended'}"
+            raise _FailedError(_REVOKED if purpose == "revocation" else _SUSPENDED)
+        return f"not {_REVOKED if purpose == 'revocation' else _SUSPENDED}"
 
     def _accept_list_issuer(
         self, label: CarbonLabel, list_issuer: str, proofs: tuple[VerifiedProof, ...]
     ) -> None:
-        if not any(p.verification_method.split("#")[0] == list_issuer for p in proofs):
-            raise _FailedError("the status list is not signed by its issuer")
-        if list_issuer == label.issuer_did:
+        by_issuer = [p for p in proofs if p.verification_method.split("#")[0] == list_issuer]
+        if not by_issuer:
+            raise StatusListError("it is not signed by its issuer")
+        if list_issuer == label.issuer_did and self.trust is None:
             return
+        if self.trust is None:
+            raise StatusListError("it was issued by another issuer")
         # After key rotation a body signs its lists with its newer key: same body, other did.
-        if self.trust is not None:
-            body = self.trust.body_with_key(public_key_from_did(label.issuer_did).multibase)
-            list_key = public_key_from_did(list_issuer).multibase
-            if body is not None and body.key(list_key) is not None:
-                return
-        raise _FailedError("the status list was issued by another issuer")
+        body = self.trust.body_with_key(public_key_from_did(label.issuer_did).multibase)
+        list_key = body.key(public_key_from_did(list_issuer).multibase) if body else None
+        if list_key is None:
+            raise StatusListError("it was issued by another issuer")
+        signed_at = by_issuer[0].created or self.now
+        if not list_key.active_at(signed_at):
+            raise StatusListError("it was signed by a key that was not active at the time")
 
     def validity(self) -> str:
         label = self._label()
@@ -350,10 +362,11 @@ class _Context:
                 root=checkpoint.root_hash,
             )
             entry = json.loads(evidence.entry)
+            digest = credential_digest(self.credential)
         except (CredentialError, ValueError) as exc:
             raise _FailedError(f"ledger evidence does not verify: {exc}") from exc
         if not isinstance(entry, dict) or entry.get("event") != "label.issued":
             raise _FailedError("the ledger entry is not a label issuance")
-        if entry.get("credentialDigest") != credential_digest(self.credential):
+        if entry.get("credentialDigest") != digest:
             raise _FailedError("the ledger entry records a different credential")
         return f"entry {evidence.index} of a signed checkpoint of {checkpoint.size} entries"
