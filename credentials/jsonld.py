@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import threading
 from collections.abc import Iterator, Mapping
 from functools import cache
@@ -115,6 +116,8 @@ def check_json_shape(value: Any, *, max_depth: int = MAX_DEPTH, max_nodes: int =
             stack.extend((sub, depth + 1) for sub in item)
         elif isinstance(item, str):
             _check_text(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise MalformedInputError("numbers must be finite")
         elif not (item is None or isinstance(item, bool | int | float)):
             raise MalformedInputError(f"not a JSON value: {type(item).__name__}")
 
@@ -180,7 +183,7 @@ class DocumentLoader:
         return {
             "documentLoader": self,
             "contextResolver": ContextResolver(self._resolved, self),
-            "base": "",
+            "base": None,
         }
 
     def export(self) -> dict[str, bytes]:
@@ -286,6 +289,8 @@ def urdna2015(dataset: dict[str, Any]) -> str:
     """RDFC-1.0 canonical N-Quads of a pyld dataset (consumes the dataset)."""
     try:
         result: str = URDNA2015().main(dataset, {"format": "application/n-quads"})
+    except UnicodeEncodeError as exc:
+        raise MalformedInputError("string contains an unpaired surrogate") from exc
     except Exception as exc:
         raise CanonicalizationError(f"RDF canonicalization failed: {exc}") from exc
     return result
@@ -297,8 +302,12 @@ def canonicalize_rdfc(document: Any, *, loader: DocumentLoader | None = None) ->
     Documents of a shape seen before skip JSON-LD expansion: see ``_internal/rdf_template``.
     """
     loader = loader or DEFAULT_LOADER
-    dataset = loader.templates.dataset(document, loader)
-    return urdna2015(dataset)
+    result = urdna2015(loader.templates.dataset(document, loader))
+    try:
+        result.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedInputError("string contains an unpaired surrogate") from exc
+    return result
 
 
 def canonicalize_rdfc_reference(document: Any, *, loader: DocumentLoader | None = None) -> str:

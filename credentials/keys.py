@@ -135,11 +135,15 @@ def did_key_from_public_key(key: PublicKey) -> str:
     return key.did
 
 
-@lru_cache(maxsize=4096)
 def public_key_from_did(did: str) -> PublicKey:
     """The Ed25519 key a ``did:key:z6Mk…`` names (a fragment, if any, must repeat it)."""
     if not isinstance(did, str) or not did.startswith(_DID_KEY_PREFIX):
         raise KeyFormatError("not a did:key identifier")
+    return _key_from_did(did)
+
+
+@lru_cache(maxsize=4096)
+def _key_from_did(did: str) -> PublicKey:
     body, _, fragment = did[len(_DID_KEY_PREFIX) :].partition("#")
     key = PublicKey.from_multibase(body)
     if fragment and fragment != body:

@@ -41,6 +41,7 @@ _NODE_KEYWORDS = frozenset(
 )
 _UNTEMPLATABLE = object()
 _MAX_DEPTH = 32
+_XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
 
 Shape = Any
 
@@ -189,6 +190,8 @@ def _compile(
                     return _UNTEMPLATABLE
                 if slot is not None and position != "predicate":
                     kind = component["type"]
+                    if component.get("datatype") == _XSD_DOUBLE:
+                        return _UNTEMPLATABLE  # pyld rewrites xsd:double strings ("1.50" → 1.5E0)
                     if kinds.setdefault(slot, kind) != kind:
                         return _UNTEMPLATABLE
                     compiled.append(("s", slot, component))
