@@ -70,7 +70,7 @@ def check_kit() -> None:
     trust = TrustBundle(
         bodies=(
             TrustedBody(
-                name="Lingnan (fictitious)",
+                name=label.issuer_name,
                 keys=(TrustedKey(key.public_key.multibase, start),),
                 accreditations=(Accreditation("CN-GD", frozenset({"battery"}), start),),
             ),
