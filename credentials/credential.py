@@ -42,8 +42,8 @@ CREDENTIAL_CONTEXT = (CREDENTIALS_V2, CARBON_LABEL_V1)
 CREDENTIAL_TYPE = "CarbonLabelCredential"
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _LABEL_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{10}$")
-_DECIMAL = re.compile(r"^(0|[1-9]\d{0,17})(\.\d{1,12})?$")
-_GTIN = re.compile(r"^\d{8}$|^\d{12,14}$")
+_DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?$")
+_GTIN = re.compile(r"^[0-9]{8}$|^[0-9]{12,14}$")
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
 Boundary = Literal["cradle-to-gate", "cradle-to-grave"]
 BOUNDARIES: tuple[Boundary, ...] = ("cradle-to-gate", "cradle-to-grave")
@@ -258,7 +258,7 @@ def _date(value: Any, name: str) -> date:
         parsed = date.fromisoformat(value)
     except ValueError as exc:
         raise CredentialFormatError(f"{name} must be a date YYYY-MM-DD") from exc
-    if len(value) != 10:  # fromisoformat also takes 20250101
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):  # not 20250101 or 2025-W01-1
         raise CredentialFormatError(f"{name} must be a date YYYY-MM-DD")
     return parsed
 
@@ -363,7 +363,7 @@ def _status_refs(value: Any) -> tuple[StatusRef, ...]:
         if purpose not in ("revocation", "suspension"):
             raise CredentialFormatError("statusPurpose must be revocation or suspension")
         index_text = e.get("statusListIndex")
-        if not isinstance(index_text, str) or not index_text.isdigit() or len(index_text) > 9:
+        if not isinstance(index_text, str) or not re.fullmatch(r"[0-9]{1,9}", index_text):
             raise CredentialFormatError("statusListIndex must be a decimal string")
         ref = StatusRef(
             purpose=purpose,
