@@ -1,1 +1,52 @@
 """The carbon-label registry service."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from registry.api import register_api
+from registry.cli import register_cli
+from registry.config import PROJECT_ROOT, Settings
+from registry.db import db, init_db
+from registry.errors import init_errors
+from registry.ledger import init_ledger
+
+__all__ = ["create_app"]
+
+SETTINGS_KEY = "registry.settings"
+migrate = Migrate()
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the application; tests pass their own ``settings``, servers read the environment."""
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings),
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+    )
+    app.extensions[SETTINGS_KEY] = settings
+
+    init_db(app, busy_timeout=settings.sqlite_busy_timeout)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    init_errors(app)
+    init_ledger(app, settings)
+    register_api(app)
+    register_cli(app)
+    return app
+
+
+def _engine_options(settings: Settings) -> dict[str, object]:
+    if settings.database_url.startswith("sqlite"):
+        # The driver's own timeout also covers the connect itself, not just statements.
+        return {"connect_args": {"timeout": settings.sqlite_busy_timeout}}
+    # Workers are long-lived; drop connections the server or a proxy closed meanwhile.
+    return {"pool_pre_ping": True, "pool_recycle": 1800}

@@ -1,0 +1,81 @@
+"""Public, unauthenticated read paths of the ledger, in the shapes independent log tools expect.
+
+Entries and proofs never change once the tree has grown past them, so they are cached as
+immutable; the checkpoint moves forward and is revalidated on every use.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from registry.db import transactional
+from registry.ledger.schemas import (
+    consistency_proof_schema,
+    entry_range_schema,
+    inclusion_proof_schema,
+)
+from registry.ledger.services import (
+    consistency_proof,
+    get_log_verifier_key,
+    inclusion_proof,
+    list_entries,
+    publish_checkpoint,
+)
+
+__all__ = ["bp"]
+
+bp = Blueprint("ledger", __name__, url_prefix="/ledger")
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+JSON_LINES = "application/jsonl"
+
+
+@bp.get("/checkpoint")
+@transactional
+def get_checkpoint() -> Response:
+    checkpoint = publish_checkpoint()
+    response = Response(checkpoint.note, mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    response.make_conditional(request)  # turns a matching If-None-Match into a 304
+    return response
+
+
+@bp.get("/log-key")
+def get_log_key() -> Response:
+    # No trailing newline: the body is exactly the verifier key string tools parse.
+    response = Response(get_log_verifier_key(), mimetype="text/plain")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.get("/entries")
+@transactional
+def get_entries() -> Response:
+    params = entry_range_schema.load(request.args)
+    bodies = list_entries(params["start"], params["end"])
+    # RFC 8785 output escapes every control character, so an entry can never contain a raw
+    # newline and each line is exactly the bytes of one leaf.
+    response = Response(b"".join(body + b"\n" for body in bodies), mimetype=JSON_LINES)
+    response.headers["Cache-Control"] = IMMUTABLE
+    return response
+
+
+@bp.get("/proof/inclusion")
+@transactional
+def get_inclusion_proof() -> Response:
+    params = inclusion_proof_schema.load(request.args)
+    proof = inclusion_proof(params["index"], params["size"])
+    response = jsonify(inclusion_proof_schema.dump(proof))
+    response.headers["Cache-Control"] = IMMUTABLE
+    return response
+
+
+@bp.get("/proof/consistency")
+@transactional
+def get_consistency_proof() -> Response:
+    params = consistency_proof_schema.load(request.args)
+    proof = consistency_proof(params["first"], params["second"])
+    response = jsonify(consistency_proof_schema.dump(proof))
+    response.headers["Cache-Control"] = IMMUTABLE
+    return response

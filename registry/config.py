@@ -1,0 +1,226 @@
+"""Settings read once from the environment into a frozen value.
+
+Everything the service is configured with comes from ``REGISTRY_*`` and ``DATABASE_URL`` here and
+nowhere else, so a misconfigured production deployment fails at start-up with one clear message
+instead of failing later on the first request that happens to need a secret.
+
+In development, missing secrets (``SECRET_KEY``, the log key, the KEK) are generated once and kept
+under ``instance/`` so that restarts keep signing with the same log key; every other environment
+must be given them explicitly. ``python -m registry.config`` prints fresh values to paste.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from credentials.checkpoint import NoteSigner
+from credentials.errors import NoteError
+from credentials.keys import KeyPair
+
+__all__ = [
+    "PROJECT_ROOT",
+    "ConfigError",
+    "Environment",
+    "Settings",
+    "generate_kek",
+    "generate_log_key",
+]
+
+Environment = Literal["development", "production", "testing"]
+_ENVIRONMENTS: tuple[Environment, ...] = ("development", "production", "testing")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+_LOG_SUFFIX = "carbon-label-log"
+_KEK_BYTES = 32
+_MIN_PRODUCTION_SECRET = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable registry; the message says what to fix."""
+
+
+def generate_log_key(origin: str) -> str:
+    """A fresh C2SP signer key ``PRIVATE+KEY+<origin>+<keyid>+<base64>`` for the log."""
+    return NoteSigner(origin, KeyPair.generate()).signer_key()
+
+
+def generate_kek() -> str:
+    """A fresh key-encryption key: 32 random bytes, URL-safe base64."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(_KEK_BYTES)).decode("ascii")
+
+
+def default_log_origin(base_url: str) -> str:
+    """``host[:port][/path]/carbon-label-log``: C2SP origins are schemeless URLs of the log."""
+    parts = urlsplit(base_url)
+    return f"{parts.netloc}{parts.path.rstrip('/')}/{_LOG_SUFFIX}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Send ``postgres://`` and ``postgresql://`` to psycopg 3, the PostgreSQL driver we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _decode_kek(value: str) -> bytes:
+    padded = value + "=" * (-len(value) % 4)
+    try:
+        # Accept both alphabets: operators paste whatever their tooling prints.
+        raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except binascii.Error as exc:
+        raise ConfigError("REGISTRY_KEK is not base64") from exc
+    if len(raw) != _KEK_BYTES:
+        raise ConfigError(f"REGISTRY_KEK must encode {_KEK_BYTES} bytes, not {len(raw)}")
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The whole configuration of one registry process. Secrets are kept out of ``repr``."""
+
+    database_url: str
+    secret_key: str = field(repr=False)
+    log_key: str = field(repr=False)
+    kek: str = field(repr=False)
+    env: Environment = "development"
+    public_base_url: str = DEFAULT_BASE_URL
+    log_origin: str = ""
+    instance_path: Path = PROJECT_ROOT / "instance"
+    checkpoint_interval: float = 1.0
+    max_content_length: int = 1024 * 1024
+    sqlite_busy_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.env not in _ENVIRONMENTS:
+            raise ConfigError(f"REGISTRY_ENV must be one of {', '.join(_ENVIRONMENTS)}")
+        if not self.log_origin:
+            object.__setattr__(self, "log_origin", default_log_origin(self.public_base_url))
+        object.__setattr__(self, "database_url", normalize_database_url(self.database_url))
+        parts = urlsplit(self.public_base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ConfigError("REGISTRY_PUBLIC_BASE_URL must be an absolute http(s) URL")
+        if not self.secret_key:
+            raise ConfigError(self._missing("SECRET_KEY"))
+        if self.env == "production" and len(self.secret_key) < _MIN_PRODUCTION_SECRET:
+            raise ConfigError(
+                f"SECRET_KEY must be at least {_MIN_PRODUCTION_SECRET} characters in production"
+            )
+        if not self.log_key:
+            raise ConfigError(self._missing("REGISTRY_LOG_KEY"))
+        signer = self.log_signer()
+        if signer.name != self.log_origin:
+            raise ConfigError(
+                f"REGISTRY_LOG_KEY is named {signer.name!r} but the log origin is "
+                f"{self.log_origin!r}; the key name must equal the checkpoint origin "
+                "(set REGISTRY_LOG_ORIGIN, or generate a key with `python -m registry.config`; "
+                "in development, delete instance/log-key to get a new one)"
+            )
+        if not self.kek:
+            raise ConfigError(self._missing("REGISTRY_KEK"))
+        _decode_kek(self.kek)
+        if self.checkpoint_interval < 0:
+            raise ConfigError("REGISTRY_CHECKPOINT_INTERVAL must not be negative")
+
+    def _missing(self, name: str) -> str:
+        if self.env == "development":
+            return f"{name} is empty (Settings.from_env generates one under instance/)"
+        return f"{name} is required outside development; `python -m registry.config` makes one"
+
+    @property
+    def testing(self) -> bool:
+        return self.env == "testing"
+
+    @property
+    def kek_bytes(self) -> bytes:
+        return _decode_kek(self.kek)
+
+    def log_signer(self) -> NoteSigner:
+        try:
+            return NoteSigner.from_signer_key(self.log_key)
+        except NoteError as exc:
+            raise ConfigError(f"REGISTRY_LOG_KEY is not a C2SP Ed25519 signer key: {exc}") from exc
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the environment once; in development, fill missing secrets from ``instance/``."""
+        env = os.environ if environ is None else environ
+        name = env.get("REGISTRY_ENV", "development")
+        if name not in _ENVIRONMENTS:
+            raise ConfigError(f"REGISTRY_ENV must be one of {', '.join(_ENVIRONMENTS)}")
+        environment: Environment = name
+        instance = Path(env.get("REGISTRY_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+        base_url = env.get("REGISTRY_PUBLIC_BASE_URL") or DEFAULT_BASE_URL
+        origin = env.get("REGISTRY_LOG_ORIGIN") or default_log_origin(base_url)
+        secret_key = env.get("SECRET_KEY", "")
+        log_key = env.get("REGISTRY_LOG_KEY", "")
+        kek = env.get("REGISTRY_KEK", "")
+        if environment == "development":
+            secret_key = secret_key or _dev_secret(instance, "secret-key", secrets.token_hex)
+            log_key = log_key or _dev_secret(instance, "log-key", lambda: generate_log_key(origin))
+            kek = kek or _dev_secret(instance, "kek", generate_kek)
+        default_db = f"sqlite:///{instance / 'registry.sqlite3'}"
+        try:
+            interval = float(env.get("REGISTRY_CHECKPOINT_INTERVAL", "1.0"))
+        except ValueError as exc:
+            raise ConfigError("REGISTRY_CHECKPOINT_INTERVAL must be a number of seconds") from exc
+        return cls(
+            database_url=env.get("DATABASE_URL") or default_db,
+            secret_key=secret_key,
+            log_key=log_key,
+            kek=kek,
+            env=environment,
+            public_base_url=base_url.rstrip("/"),
+            log_origin=origin,
+            instance_path=instance,
+            checkpoint_interval=interval,
+        )
+
+
+def _dev_secret(instance: Path, name: str, make: Callable[[], str]) -> str:
+    """Read ``instance/<name>``, creating it once; concurrent workers all end up with one value.
+
+    The value is written to a private temporary file and hard-linked into place, which fails if
+    another process won the race: then we read the winner's file, never a half-written one.
+    """
+    path = instance / name
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=instance, prefix=f".{name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(make() + "\n")
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_text(encoding="ascii").strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print fresh secrets as environment lines: ``python -m registry.config [BASE_URL]``."""
+    args = sys.argv[1:] if argv is None else argv
+    base_url = args[0] if args else DEFAULT_BASE_URL
+    origin = default_log_origin(base_url)
+    print(f"SECRET_KEY={secrets.token_urlsafe(48)}")
+    print(f"REGISTRY_PUBLIC_BASE_URL={base_url}")
+    print(f"REGISTRY_LOG_ORIGIN={origin}")
+    print(f"REGISTRY_LOG_KEY={generate_log_key(origin)}")
+    print(f"REGISTRY_KEK={generate_kek()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

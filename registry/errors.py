@@ -1,0 +1,199 @@
+"""Domain errors and the one handler that renders every error.
+
+Machine paths (``/api``, ``/ledger``, ``/credentials``, ``/status-lists``) answer RFC 9457
+``application/problem+json``; everything else gets a readable HTML page. Each problem ``type`` is
+``https://w3id.org/carbon-label/problems/<slug>`` and the slugs are a stable contract:
+
+=========================  ======  ==========================================================
+slug                       status  meaning
+=========================  ======  ==========================================================
+bad-request                400     the request could not be understood at all
+unauthenticated            401     no valid API token
+forbidden                  403     the token's role may not do this
+not-found                  404     no such resource
+method-not-allowed         405     the path exists but not with this method
+conflict                   409     the request contradicts current state
+payload-too-large          413     the body exceeds the size limit
+validation-failed          422     input failed validation; ``errors`` maps fields to messages
+rule-not-in-force          422     the rule version is not in force at that time
+out-of-scope               422     outside the certification body's accreditation
+internal-error             500     a bug on our side; details are in our logs only
+=========================  ======  ==========================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar, cast
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+__all__ = [
+    "PROBLEM_BASE",
+    "BadRequestError",
+    "ConflictError",
+    "ForbiddenError",
+    "NotFoundError",
+    "OutOfScopeError",
+    "PayloadTooLargeError",
+    "RegistryError",
+    "RuleNotInForceError",
+    "UnauthenticatedError",
+    "ValidationFailedError",
+    "init_errors",
+]
+
+PROBLEM_BASE = "https://w3id.org/carbon-label/problems/"
+PROBLEM_PATHS = ("/api/", "/ledger/", "/credentials/", "/status-lists/")
+PROBLEM_JSON = "application/problem+json"
+
+
+class RegistryError(Exception):
+    """Base of every error a handler may let through; the class attributes are the contract."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal server error"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+
+    def extensions(self) -> dict[str, Any]:
+        """Extra problem members (RFC 9457 §3.2) a subclass adds."""
+        return {}
+
+
+class BadRequestError(RegistryError):
+    status, slug, title = 400, "bad-request", "Bad request"
+
+
+class UnauthenticatedError(RegistryError):
+    status, slug, title = 401, "unauthenticated", "Authentication required"
+
+
+class ForbiddenError(RegistryError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class NotFoundError(RegistryError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class ConflictError(RegistryError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLargeError(RegistryError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class ValidationFailedError(RegistryError):
+    """Input that parsed but is not acceptable; ``errors`` maps each field to its messages."""
+
+    status, slug, title = 422, "validation-failed", "Validation failed"
+
+    def __init__(self, errors: Mapping[str, Any], detail: str | None = None) -> None:
+        super().__init__(detail or "The request has invalid fields; see errors.")
+        self.errors = dict(errors)
+
+    def extensions(self) -> dict[str, Any]:
+        return {"errors": self.errors}
+
+
+class RuleNotInForceError(RegistryError):
+    status, slug, title = 422, "rule-not-in-force", "Rule version not in force"
+
+
+class OutOfScopeError(RegistryError):
+    status, slug, title = 422, "out-of-scope", "Outside the accreditation scope"
+
+
+_HTTP_ERRORS: dict[int, type[RegistryError]] = {
+    cls.status: cls
+    for cls in (
+        BadRequestError,
+        UnauthenticatedError,
+        ForbiddenError,
+        NotFoundError,
+        ConflictError,
+        PayloadTooLargeError,
+    )
+}
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _wants_problem() -> bool:
+    path = request.path
+    return any(path.startswith(prefix) or path == prefix.rstrip("/") for prefix in PROBLEM_PATHS)
+
+
+def _render(
+    status: int, slug: str, title: str, detail: str | None, extra: Mapping[str, Any]
+) -> Response:
+    if _wants_problem():
+        body: dict[str, Any] = {
+            "type": PROBLEM_BASE + slug,
+            "title": title,
+            "status": status,
+            "detail": detail or title,
+            "instance": request.path,
+            **extra,
+        }
+        response = jsonify(body)
+        response.mimetype = PROBLEM_JSON
+    else:
+        html = render_template("errors/error.html", status=status, title=title, detail=detail)
+        response = Response(html, mimetype="text/html")
+    response.status_code = status
+    # An error must never be cached as if it were the (immutable) resource.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def handle_registry_error(error: RegistryError) -> Response:
+    return _render(error.status, error.slug, error.title, error.detail, error.extensions())
+
+
+def handle_validation_error(error: ValidationError) -> Response:
+    messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+    return handle_registry_error(ValidationFailedError(messages))
+
+
+def handle_http_exception(error: HTTPException) -> BaseResponse:
+    if error.response is not None:  # abort(response): the handler already chose the answer
+        return cast(BaseResponse, error.response)
+    status = error.code or 500
+    known = _HTTP_ERRORS.get(status)
+    if known is not None:
+        slug, title = known.slug, known.title
+    else:
+        slug, title = _slug(error.name), error.name
+    response = _render(status, slug, title, error.description, {})
+    if status == 405:
+        # Keep the Allow header werkzeug computed for the path.
+        response.headers.update({k: v for k, v in error.get_headers() if k.lower() == "allow"})
+    return response
+
+
+def handle_unexpected(error: Exception) -> Response:
+    if current_app.testing:
+        raise error
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return _render(
+        500, RegistryError.slug, RegistryError.title, "The registry hit an unexpected error.", {}
+    )
+
+
+def init_errors(app: Flask) -> None:
+    app.register_error_handler(RegistryError, handle_registry_error)
+    app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,32 @@
+"""gunicorn settings: ``gunicorn -c registry/gunicorn_conf.py wsgi:app``.
+
+Every value can be overridden on the command line or with GUNICORN_CMD_ARGS. The app is
+stateless, so scaling out is more workers here and more hosts behind the proxy.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+bind = os.environ.get("REGISTRY_BIND", "127.0.0.1:8000")
+# Sync workers: requests are short and database-bound; (2 × cores) + 1 is gunicorn's advice.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+worker_class = "sync"
+# Not preloaded: each worker builds its own app and database pool after the fork, so no
+# connection is ever shared between processes.
+preload_app = False
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak can never grow without bound.
+max_requests = 10_000
+max_requests_jitter = 1_000
+# Bodies are capped by the app (MAX_CONTENT_LENGTH); headers here.
+limit_request_line = 8190
+limit_request_fields = 100
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("REGISTRY_LOG_LEVEL", "info")
+# Trust X-Forwarded-* only from the local reverse proxy.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,82 @@
+"""Ledger tables. All three are append-only: a migration installs triggers refusing UPDATE/DELETE.
+
+``ledger_nodes`` holds every perfect subtree of the RFC 9162 tree (level 0 is the leaves), so
+any root or proof is a fold over O(log n) stored hashes fetched by primary key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.db import Base
+
+__all__ = ["LedgerCheckpoint", "LedgerEntry", "LedgerNode"]
+
+# On SQLite only "INTEGER PRIMARY KEY" makes the key the rowid (the table's clustered key);
+# BIGINT would add a second, redundant index. SQLite integers are 64-bit either way.
+Position = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class LedgerEntry(Base):
+    """One event. ``body`` is exactly the RFC 8785 bytes hashed into the leaf; never re-encoded."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        CheckConstraint("seq >= 0", name="seq_not_negative"),
+        CheckConstraint("length(leaf_hash) = 32", name="leaf_hash_length"),
+    )
+
+    seq: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+    time: Mapped[datetime]
+    event: Mapped[str] = mapped_column(String(64), index=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+    def __repr__(self) -> str:
+        return f"<LedgerEntry {self.seq} {self.event}>"
+
+
+class LedgerNode(Base):
+    """The hash of the perfect subtree covering leaves [index·2^level, (index+1)·2^level)."""
+
+    __tablename__ = "ledger_nodes"
+    __table_args__ = (
+        CheckConstraint("level >= 0 AND level < 64", name="level_range"),
+        CheckConstraint("length(hash) = 32", name="hash_length"),
+        # Clustered on (level, index) on SQLite too: proofs are pure primary-key probes.
+        {"sqlite_with_rowid": False},
+    )
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LedgerCheckpoint(Base):
+    """A signed C2SP checkpoint; at most one per tree size (signing is serialised with appends)."""
+
+    __tablename__ = "ledger_checkpoints"
+    __table_args__ = (
+        CheckConstraint("size >= 0", name="size_not_negative"),
+        CheckConstraint("length(root_hash) = 32", name="root_hash_length"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, unique=True)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"<LedgerCheckpoint size={self.size}>"

@@ -1,0 +1,83 @@
+"""Schemas of the ledger's public resources: query parameters in, proofs out.
+
+One schema per resource: the parameters a client may send are plain fields, and what the server
+computes is ``dump_only``, so a client sending ``root_hash`` (or any unknown parameter) is
+refused rather than ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from registry.ledger.services import MAX_ENTRIES_PER_READ
+
+__all__ = [
+    "ConsistencyProofSchema",
+    "EntryRangeSchema",
+    "InclusionProofSchema",
+    "consistency_proof_schema",
+    "entry_range_schema",
+    "inclusion_proof_schema",
+]
+
+# Tree positions are stored as BIGINT; anything larger could never exist and must not reach SQL.
+MAX_POSITION = 2**63 - 1
+_position = validate.Range(min=0, max=MAX_POSITION)
+
+
+class Base64Bytes(fields.Field[bytes]):
+    """Bytes as standard, padded base64 (the encoding C2SP notes use for hashes)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else base64.b64encode(value).decode("ascii")
+
+
+class EntryRangeSchema(Schema):
+    start = fields.Integer(required=True, strict=False, validate=_position)
+    end = fields.Integer(required=True, strict=False, validate=_position)
+
+    @validates_schema
+    def _check_range(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["end"] <= data["start"]:
+            raise ValidationError("Must be greater than start.", "end")
+        if data["end"] - data["start"] > MAX_ENTRIES_PER_READ:
+            raise ValidationError(
+                f"At most {MAX_ENTRIES_PER_READ} entries per request; page through larger ranges.",
+                "end",
+            )
+
+
+class InclusionProofSchema(Schema):
+    index = fields.Integer(required=True, strict=False, validate=_position)
+    size = fields.Integer(required=True, strict=False, validate=_position)
+    leaf_hash = Base64Bytes(dump_only=True)
+    root_hash = Base64Bytes(dump_only=True)
+    hashes = fields.List(Base64Bytes(), dump_only=True)
+
+    @validates_schema
+    def _check_index(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["index"] >= data["size"]:
+            raise ValidationError("Must be less than size.", "index")
+
+
+class ConsistencyProofSchema(Schema):
+    first = fields.Integer(
+        required=True, strict=False, validate=validate.Range(min=1, max=MAX_POSITION)
+    )
+    second = fields.Integer(required=True, strict=False, validate=_position)
+    first_root = Base64Bytes(dump_only=True)
+    second_root = Base64Bytes(dump_only=True)
+    hashes = fields.List(Base64Bytes(), dump_only=True)
+
+    @validates_schema
+    def _check_sizes(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["first"] > data["second"]:
+            raise ValidationError("Must not be greater than second.", "first")
+
+
+entry_range_schema = EntryRangeSchema()
+inclusion_proof_schema = InclusionProofSchema()
+consistency_proof_schema = ConsistencyProofSchema()

@@ -1,0 +1,330 @@
+"""Ledger services: append entries, serve roots and proofs, sign checkpoints.
+
+Every write goes through :func:`append_entry` or :func:`publish_checkpoint`, and both first take
+the ledger lock: ``pg_advisory_xact_lock`` on PostgreSQL, and on SQLite the write lock that our
+``BEGIN IMMEDIATE`` already holds. Under it the next sequence number is the current tree size,
+so numbers are gapless and unique however many workers write; the lock is released by the
+request-boundary commit or rollback. Reads need no lock: nodes are written in the same
+transaction as their last leaf, so a committed tree is always complete.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, func, insert, or_, select, tuple_
+
+from credentials import Checkpoint, NoteSigner, canonicalize_jcs, leaf_hash, sign_checkpoint
+from credentials.merkle import (
+    consistency_proof_ranges,
+    fold_perfect,
+    inclusion_proof_ranges,
+    node_hash,
+    perfect_subtrees,
+)
+from registry.db import db
+from registry.errors import ValidationFailedError
+from registry.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode
+
+__all__ = [
+    "MAX_ENTRIES_PER_READ",
+    "ConsistencyProof",
+    "InclusionProof",
+    "LedgerConfig",
+    "append_entry",
+    "consistency_proof",
+    "format_entry_time",
+    "get_ledger_config",
+    "get_log_verifier_key",
+    "inclusion_proof",
+    "latest_checkpoint",
+    "list_entries",
+    "publish_checkpoint",
+    "root_at",
+    "tree_size",
+]
+
+MAX_ENTRIES_PER_READ = 1000
+RESERVED_KEYS = frozenset({"seq", "time", "event"})
+_EVENT = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+# Any fixed 63-bit number works, but every process writing this database must use the same one.
+# These are the ASCII bytes of "cllledgr", chosen so the lock is recognisable in pg_locks.
+LEDGER_LOCK_KEY = 0x636C6C6C65646772
+EXTENSION_KEY = "registry.ledger"
+
+NodeId = tuple[int, int]  # (level, index)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerConfig:
+    signer: NoteSigner
+    checkpoint_interval: float
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    index: int
+    size: int
+    leaf_hash: bytes
+    root_hash: bytes
+    hashes: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    first: int
+    second: int
+    first_root: bytes
+    second_root: bytes
+    hashes: tuple[bytes, ...]
+
+
+def get_ledger_config() -> LedgerConfig:
+    config: LedgerConfig = current_app.extensions[EXTENSION_KEY]
+    return config
+
+
+def get_log_verifier_key() -> str:
+    """The log's public key as a C2SP verifier key string ``name+keyid+base64``."""
+    return get_ledger_config().signer.verifier_key()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def format_entry_time(value: datetime) -> str:
+    """RFC 3339 UTC with milliseconds: the ``time`` member of every entry."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _lock_ledger() -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_KEY)))
+    # SQLite: the connection began with BEGIN IMMEDIATE, so this transaction already holds the
+    # database's single write lock (see registry.db._configure_sqlite).
+
+
+def tree_size() -> int:
+    """The number of committed (or, inside a write, flushed) entries."""
+    last = db.session.execute(select(func.max(LedgerEntry.seq))).scalar_one()
+    return 0 if last is None else int(last) + 1
+
+
+def latest_checkpoint() -> LedgerCheckpoint | None:
+    stmt = select(LedgerCheckpoint).order_by(LedgerCheckpoint.size.desc()).limit(1)
+    return db.session.execute(stmt).scalar_one_or_none()
+
+
+class _MissingNodesError(Exception):
+    """Some requested subtree is not stored: the tree is smaller than the caller assumed."""
+
+
+def _fetch_nodes(ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+    """Fetch stored subtree hashes by primary key, all in one query."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    columns = (LedgerNode.level, LedgerNode.index)
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite scans the table for a row-value IN list, but probes the primary key for each
+        # arm of an OR ("MULTI-INDEX OR"), so ask level by level.
+        by_level: dict[int, list[int]] = {}
+        for level, index in sorted(wanted):
+            by_level.setdefault(level, []).append(index)
+        condition = or_(
+            *(
+                and_(LedgerNode.level == level, LedgerNode.index.in_(indexes))
+                for level, indexes in by_level.items()
+            )
+        )
+    else:
+        # One expanding row-value IN: a single cached statement whatever the count, which
+        # PostgreSQL plans as a BitmapOr of primary-key probes.
+        condition = tuple_(*columns).in_(sorted(wanted))
+    stmt = select(*columns, LedgerNode.hash).where(condition)
+    found = {(level, index): bytes(h) for level, index, h in db.session.execute(stmt)}
+    if len(found) != len(wanted):
+        raise _MissingNodesError
+    return found
+
+
+def _fold(nodes: Mapping[NodeId, bytes], start: int, end: int) -> bytes:
+    return fold_perfect([nodes[node] for node in perfect_subtrees(start, end)])
+
+
+def _beyond_tree(field: str, size: int) -> ValidationFailedError:
+    current = tree_size()
+    return ValidationFailedError(
+        {field: [f"The ledger has {current} entries; {size} is beyond it."]},
+        detail=f"The ledger currently has {current} entries.",
+    )
+
+
+def append_entry(event: str, payload: Mapping[str, Any]) -> LedgerEntry:
+    """Append one event; the entry is ``{"seq", "time", "event", **payload}`` as RFC 8785 JSON.
+
+    Writes the leaf and every perfect subtree it completes, and signs a checkpoint when the
+    latest one is older than the configured interval (so a busy log is covered continuously
+    without signing on every append). Flushes; the caller's request boundary commits.
+
+    The ledger lock is held from here until that commit, and every other writer waits for it:
+    do the slow work of a request (signing a credential, say) before appending, not after.
+    """
+    if not _EVENT.fullmatch(event) or len(event) > 64:
+        raise ValueError(f"event {event!r} is not a dotted lower-case name such as label.issued")
+    clash = RESERVED_KEYS & payload.keys()
+    if clash:
+        raise ValueError(f"payload may not set {sorted(clash)}: the ledger owns them")
+    _lock_ledger()
+    seq, last_signed = _head()
+    now = _utcnow()
+    # Truncated to what the entry states, so the stored column and the hashed text agree.
+    when = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    body = canonicalize_jcs(
+        {**payload, "seq": seq, "time": format_entry_time(when), "event": event}
+    )
+    leaf = leaf_hash(body)
+
+    # The stored frontier of the tree of size `seq` (its perfect subtrees, largest first) gives
+    # both the left siblings the new leaf merges with and the new root, in one query.
+    frontier_ids = perfect_subtrees(0, seq)
+    frontier = _fetch_nodes(frontier_ids)
+    stack = [frontier[node] for node in frontier_ids]
+    nodes = [{"level": 0, "index": seq, "hash": leaf}]
+    h, index, level = leaf, seq, 0
+    while index & 1:  # one merge per trailing 1 bit, exactly as merkle.root_hash does
+        h = node_hash(stack.pop(), h)
+        index, level = index >> 1, level + 1
+        nodes.append({"level": level, "index": index, "hash": h})
+    stack.append(h)
+
+    entry = LedgerEntry(seq=seq, time=when, event=event, body=body, leaf_hash=leaf)
+    db.session.add(entry)
+    # Nodes are never read back as objects: a bulk INSERT skips the unit of work, which
+    # matters because everything here runs while every other writer waits for the lock.
+    db.session.execute(insert(LedgerNode), nodes)
+    interval = get_ledger_config().checkpoint_interval
+    if last_signed is None or (now - last_signed).total_seconds() >= interval:
+        _store_checkpoint(seq + 1, fold_perfect(stack), now)
+    db.session.flush()
+    return entry
+
+
+def _head() -> tuple[int, datetime | None]:
+    """Tree size and when the latest checkpoint was signed, in one round trip."""
+    last_seq = select(func.max(LedgerEntry.seq)).scalar_subquery()
+    last_signed = (
+        select(LedgerCheckpoint.created_at)
+        .order_by(LedgerCheckpoint.size.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    seq, signed = db.session.execute(select(last_seq, last_signed)).one()
+    return (0 if seq is None else int(seq) + 1), signed
+
+
+def _store_checkpoint(size: int, root: bytes, now: datetime) -> LedgerCheckpoint:
+    signer = get_ledger_config().signer
+    note = sign_checkpoint(Checkpoint(signer.name, size, root), signer)
+    checkpoint = LedgerCheckpoint(size=size, root_hash=root, note=note, created_at=now)
+    db.session.add(checkpoint)
+    db.session.flush()
+    return checkpoint
+
+
+def publish_checkpoint() -> LedgerCheckpoint:
+    """A signed checkpoint covering every committed entry, signing a new one if needed.
+
+    Appends sign at most once per interval, so the entries of the last interval may not be
+    covered yet; whoever asks for the checkpoint gets them covered here. The cheap check runs
+    without the lock; only a stale checkpoint takes it (and re-checks, since another worker may
+    have signed meanwhile).
+    """
+    latest = latest_checkpoint()
+    if latest is not None and latest.size >= tree_size():
+        return latest
+    _lock_ledger()
+    size = tree_size()
+    latest = latest_checkpoint()
+    if latest is not None and latest.size >= size:
+        return latest
+    return _store_checkpoint(size, root_at(size), _utcnow())
+
+
+def root_at(size: int) -> bytes:
+    """The RFC 9162 root of the first ``size`` entries."""
+    if size < 0:
+        raise ValidationFailedError({"size": ["Must not be negative."]})
+    try:
+        nodes = _fetch_nodes(perfect_subtrees(0, size))
+    except _MissingNodesError:
+        raise _beyond_tree("size", size) from None
+    return _fold(nodes, 0, size)
+
+
+def inclusion_proof(index: int, size: int) -> InclusionProof:
+    """The audit path of entry ``index`` in the tree of ``size`` entries, from one query."""
+    if not 0 <= index < size:
+        raise ValidationFailedError({"index": [f"Must be at least 0 and less than size {size}."]})
+    ranges = inclusion_proof_ranges(index, size)
+    wanted = [(0, index), *perfect_subtrees(0, size)]
+    for start, end in ranges:
+        wanted.extend(perfect_subtrees(start, end))
+    try:
+        nodes = _fetch_nodes(wanted)
+    except _MissingNodesError:
+        raise _beyond_tree("size", size) from None
+    return InclusionProof(
+        index=index,
+        size=size,
+        leaf_hash=nodes[(0, index)],
+        root_hash=_fold(nodes, 0, size),
+        hashes=tuple(_fold(nodes, start, end) for start, end in ranges),
+    )
+
+
+def consistency_proof(first: int, second: int) -> ConsistencyProof:
+    """The proof that the tree of ``first`` entries is a prefix of the one of ``second``."""
+    if not 0 < first <= second:
+        raise ValidationFailedError(
+            {"first": [f"Must be at least 1 and at most second ({second})."]}
+        )
+    ranges = consistency_proof_ranges(first, second)
+    wanted = [*perfect_subtrees(0, first), *perfect_subtrees(0, second)]
+    for start, end in ranges:
+        wanted.extend(perfect_subtrees(start, end))
+    try:
+        nodes = _fetch_nodes(wanted)
+    except _MissingNodesError:
+        raise _beyond_tree("second", second) from None
+    return ConsistencyProof(
+        first=first,
+        second=second,
+        first_root=_fold(nodes, 0, first),
+        second_root=_fold(nodes, 0, second),
+        hashes=tuple(_fold(nodes, start, end) for start, end in ranges),
+    )
+
+
+def list_entries(start: int, end: int) -> list[bytes]:
+    """The exact leaf bytes of entries ``start`` .. ``end - 1``; the whole range must exist."""
+    if not 0 <= start < end or end - start > MAX_ENTRIES_PER_READ:
+        raise ValidationFailedError(
+            {"end": [f"Must be greater than start and at most start + {MAX_ENTRIES_PER_READ}."]}
+        )
+    stmt = (
+        select(LedgerEntry.body)
+        .where(LedgerEntry.seq >= start, LedgerEntry.seq < end)
+        .order_by(LedgerEntry.seq)
+    )
+    bodies = [bytes(body) for body in db.session.execute(stmt).scalars()]
+    if len(bodies) != end - start:
+        raise _beyond_tree("end", end)
+    return bodies
