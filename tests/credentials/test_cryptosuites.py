@@ -179,7 +179,8 @@ def test_proof_set_and_chain_vectors_verify(name: str, count: int) -> None:
 
 
 def _config(name: str) -> dict[str, Any]:
-    return load_vector(f"{CHAIN}/{name}.json")
+    config: dict[str, Any] = load_vector(f"{CHAIN}/{name}.json")
+    return config
 
 
 def test_resigning_reproduces_proof_sets_and_chains() -> None:
