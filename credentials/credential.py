@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Literal, cast
 
 from credentials._internal.jcs import canonical_json
@@ -70,7 +70,9 @@ def decimal_text(value: Decimal) -> str:
     """The canonical xsd:decimal form: no exponent, no trailing zeros after the point."""
     if not isinstance(value, Decimal) or not value.is_finite():
         raise CredentialFormatError("expected a finite Decimal")
-    text = format(value.normalize(), "f")
+    with localcontext() as ctx:
+        ctx.prec = 80  # normalize() rounds to the context precision (28 by default)
+        text = format(value.normalize(), "f")
     return "0" if text in ("-0", "0") else text
 
 

@@ -8,7 +8,7 @@ A ≤ a, B ≤ b, C ≤ c, D ≤ d, else E, in kgCO2e per declared unit. Compari
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Literal
 
 from credentials.errors import GradingError
@@ -47,7 +47,9 @@ def grade_for(footprint: Decimal, thresholds: Thresholds, *, amount: Decimal = D
         raise GradingError("a footprint must be a finite, non-negative Decimal")
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
         raise GradingError("the declared unit amount must be a positive Decimal")
-    for grade, bound in zip(GRADES, thresholds.as_tuple(), strict=False):
-        if footprint <= bound * amount:
-            return grade
+    with localcontext() as ctx:
+        ctx.prec = 80  # bound × amount must be exact, not rounded to 28 digits
+        for grade, bound in zip(GRADES, thresholds.as_tuple(), strict=False):
+            if footprint <= bound * amount:
+                return grade
     return "E"

@@ -28,15 +28,19 @@ def _simple(value: Any, depth: int = 0) -> bool:
         return bool(-_SAFE_INT <= value <= _SAFE_INT)
     if depth > MAX_DEPTH:
         raise MalformedInputError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    # Walk everything even after a float: the depth limit must not depend on key order.
     if kind is dict:
+        simple = True
         for key, item in value.items():
             if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
-                return False
-            if not _simple(item, depth + 1):
-                return False
-        return True
+                simple = False
+            simple = _simple(item, depth + 1) and simple
+        return simple
     if kind is list:
-        return all(_simple(item, depth + 1) for item in value)
+        simple = True
+        for item in value:
+            simple = _simple(item, depth + 1) and simple
+        return simple
     return False
 
 
