@@ -269,18 +269,23 @@ def root_at(size: int) -> bytes:
     return _fold(nodes, 0, size)
 
 
+def _nodes_for(
+    ranges: list[tuple[int, int]], *, field: str, bound: int
+) -> dict[tuple[int, int], bytes]:
+    """Every perfect node the given leaf ranges decompose into, fetched in one query."""
+    wanted = [node for start, end in ranges for node in perfect_subtrees(start, end)]
+    try:
+        return _fetch_nodes(wanted)
+    except _MissingNodesError:
+        raise _beyond_tree(field, bound) from None
+
+
 def inclusion_proof(index: int, size: int) -> InclusionProof:
     """The audit path of entry ``index`` in the tree of ``size`` entries, from one query."""
     if not 0 <= index < size:
         raise ValidationFailedError({"index": [f"Must be at least 0 and less than size {size}."]})
     ranges = inclusion_proof_ranges(index, size)
-    wanted = [(0, index), *perfect_subtrees(0, size)]
-    for start, end in ranges:
-        wanted.extend(perfect_subtrees(start, end))
-    try:
-        nodes = _fetch_nodes(wanted)
-    except _MissingNodesError:
-        raise _beyond_tree("size", size) from None
+    nodes = _nodes_for([(index, index + 1), (0, size), *ranges], field="size", bound=size)
     return InclusionProof(
         index=index,
         size=size,
@@ -297,13 +302,7 @@ def consistency_proof(first: int, second: int) -> ConsistencyProof:
             {"first": [f"Must be at least 1 and at most second ({second})."]}
         )
     ranges = consistency_proof_ranges(first, second)
-    wanted = [*perfect_subtrees(0, first), *perfect_subtrees(0, second)]
-    for start, end in ranges:
-        wanted.extend(perfect_subtrees(start, end))
-    try:
-        nodes = _fetch_nodes(wanted)
-    except _MissingNodesError:
-        raise _beyond_tree("second", second) from None
+    nodes = _nodes_for([(0, first), (0, second), *ranges], field="second", bound=second)
     return ConsistencyProof(
         first=first,
         second=second,
