@@ -13,7 +13,11 @@ from alembic import context
 from flask import current_app
 
 # Import every feature's models so autogenerate and `db check` see the whole schema.
+from registry.auth import models as _auth_models  # noqa: F401
+from registry.bodies import models as _bodies_models  # noqa: F401
+from registry.labels import models as _labels_models  # noqa: F401
 from registry.ledger import models as _ledger_models  # noqa: F401
+from registry.schemes import models as _schemes_models  # noqa: F401
 
 config = context.config
 if config.config_file_name is not None:

@@ -6,15 +6,16 @@ from flask import Flask
 from flask_migrate import Migrate
 
 from registry.api import register_api
+from registry.bodies.keystore import SealedKeyStore
+from registry.bodies.services import KEYSTORE_KEY
 from registry.cli import register_cli
-from registry.config import PROJECT_ROOT, Settings
+from registry.config import PROJECT_ROOT, SETTINGS_KEY, Settings
 from registry.db import db, init_db
 from registry.errors import init_errors
 from registry.ledger import init_ledger
 
 __all__ = ["create_app"]
 
-SETTINGS_KEY = "registry.settings"
 migrate = Migrate()
 
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_content_length,
     )
     app.extensions[SETTINGS_KEY] = settings
+    app.extensions[KEYSTORE_KEY] = SealedKeyStore(settings.kek_bytes)
 
     init_db(app, busy_timeout=settings.sqlite_busy_timeout)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

@@ -29,9 +29,11 @@ from credentials.keys import KeyPair
 
 __all__ = [
     "PROJECT_ROOT",
+    "SETTINGS_KEY",
     "ConfigError",
     "Environment",
     "Settings",
+    "current_settings",
     "generate_kek",
     "generate_log_key",
 ]
@@ -207,6 +209,17 @@ def _dev_secret(instance: Path, name: str, make: Callable[[], str]) -> str:
         finally:
             os.unlink(tmp)
     return path.read_text(encoding="ascii").strip()
+
+
+SETTINGS_KEY = "registry.settings"
+
+
+def current_settings() -> Settings:
+    """The running app's settings (inside an app context)."""
+    from flask import current_app
+
+    settings: Settings = current_app.extensions[SETTINGS_KEY]
+    return settings
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,11 @@ payload-too-large          413     the body exceeds the size limit
 validation-failed          422     input failed validation; ``errors`` maps fields to messages
 rule-not-in-force          422     the rule version is not in force at that time
 out-of-scope               422     outside the certification body's accreditation
+grade-mismatch             422     the request asserts a grade the rule's thresholds do not give
+body-not-active            422     the certification body is suspended or withdrawn
+no-signing-key             422     the body has no active key the registry can sign with
+invalid-transition         409     the status change is not allowed from the current status
+idempotency-key-reused     422     an Idempotency-Key was reused with a different request
 internal-error             500     a bug on our side; details are in our logs only
 =========================  ======  ==========================================================
 """
@@ -35,8 +40,13 @@ from werkzeug.wrappers import Response as BaseResponse
 __all__ = [
     "PROBLEM_BASE",
     "BadRequestError",
+    "BodyNotActiveError",
     "ConflictError",
     "ForbiddenError",
+    "GradeMismatchError",
+    "IdempotencyKeyReusedError",
+    "InvalidTransitionError",
+    "NoSigningKeyError",
     "NotFoundError",
     "OutOfScopeError",
     "PayloadTooLargeError",
@@ -111,6 +121,26 @@ class RuleNotInForceError(RegistryError):
 
 class OutOfScopeError(RegistryError):
     status, slug, title = 422, "out-of-scope", "Outside the accreditation scope"
+
+
+class GradeMismatchError(RegistryError):
+    status, slug, title = 422, "grade-mismatch", "Grade does not match the rule's thresholds"
+
+
+class BodyNotActiveError(RegistryError):
+    status, slug, title = 422, "body-not-active", "Certification body not active"
+
+
+class NoSigningKeyError(RegistryError):
+    status, slug, title = 422, "no-signing-key", "No active signing key"
+
+
+class InvalidTransitionError(RegistryError):
+    status, slug, title = 409, "invalid-transition", "Status change not allowed"
+
+
+class IdempotencyKeyReusedError(RegistryError):
+    status, slug, title = 422, "idempotency-key-reused", "Idempotency-Key reused"
 
 
 _HTTP_ERRORS: dict[int, type[RegistryError]] = {

@@ -1,0 +1,125 @@
+"""Token creation and authentication, and the principal a request acts as."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from registry.auth.models import ApiToken, Role
+from registry.bodies.models import CertificationBody
+from registry.bodies.services import get_body
+from registry.clock import utcnow
+from registry.db import db
+from registry.errors import (
+    ForbiddenError,
+    NotFoundError,
+    UnauthenticatedError,
+    ValidationFailedError,
+)
+from registry.schemes.services import get_scheme
+
+__all__ = ["TOKEN_PREFIX", "Principal", "authenticate", "create_token", "revoke_token"]
+
+TOKEN_PREFIX = "clr_"  # noqa: S105 - a public marker, not a secret
+_TOKEN_LENGTH = len(TOKEN_PREFIX) + 43  # 32 random bytes, URL-safe base64 without padding
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request acts as."""
+
+    token_id: int
+    role: Role
+    body_id: int | None
+    body_code: str | None
+    schemes: frozenset[str]
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles:
+            allowed = " or ".join(r.value for r in roles)
+            raise ForbiddenError(f"This needs a {allowed} token; yours is {self.role.value}.")
+
+    def require_body(self, body: CertificationBody) -> None:
+        """A certifier acts only for its own body."""
+        if self.role is Role.CERTIFIER and self.body_id != body.id:
+            raise ForbiddenError("A certifier token acts only for its own certification body.")
+
+    def oversees(self, scheme_code: str) -> bool:
+        return self.role is Role.OPERATOR or (
+            self.role is Role.REGULATOR and scheme_code in self.schemes
+        )
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def create_token(
+    *, role: Role, name: str, body_code: str | None = None, schemes: Iterable[str] = ()
+) -> tuple[ApiToken, str]:
+    """Make a token; the secret is returned once and only its hash is stored."""
+    scheme_codes = sorted(set(schemes))
+    body = None
+    match role:
+        case Role.CERTIFIER:
+            if body_code is None or scheme_codes:
+                raise ValidationFailedError(
+                    {"body": ["A certifier token is bound to exactly one body and no schemes."]}
+                )
+            body = get_body(body_code)
+        case Role.REGULATOR:
+            if body_code is not None or not scheme_codes:
+                raise ValidationFailedError(
+                    {"schemes": ["A regulator token names one or more schemes and no body."]}
+                )
+            for code in scheme_codes:
+                get_scheme(code)
+        case Role.OPERATOR:
+            if body_code is not None or scheme_codes:
+                raise ValidationFailedError(
+                    {"role": ["An operator token names neither a body nor schemes."]}
+                )
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        token_hash=_digest(secret),
+        prefix=secret[:8],
+        name=name,
+        role=role,
+        body_id=None if body is None else body.id,
+        schemes=scheme_codes,
+        created_at=utcnow(),
+        revoked_at=None,
+    )
+    db.session.add(token)
+    db.session.flush()
+    return token, secret
+
+
+def revoke_token(token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFoundError(f"There is no token {token_id}.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token
+
+
+def authenticate(secret: str | None) -> Principal:
+    """The principal of a bearer token; raise :class:`UnauthenticatedError` otherwise."""
+    if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) != _TOKEN_LENGTH:
+        raise UnauthenticatedError("Send a valid API token as 'Authorization: Bearer <token>'.")
+    stmt = select(ApiToken).where(ApiToken.token_hash == _digest(secret))
+    token = db.session.execute(stmt).scalar_one_or_none()
+    if token is None or token.revoked_at is not None:
+        raise UnauthenticatedError("The API token is unknown or revoked.")
+    return Principal(
+        token_id=token.id,
+        role=token.role,
+        body_id=token.body_id,
+        body_code=None if token.body is None else token.body.code,
+        schemes=frozenset(token.schemes),
+    )

@@ -1,0 +1,1 @@
+"""Certification bodies, their accreditations and their signing keys."""

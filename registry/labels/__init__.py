@@ -1,0 +1,1 @@
+"""Labels: issuance, status changes, supersession, and the status lists they point at."""

@@ -1,0 +1,124 @@
+"""Labels, the Bitstring Status Lists they are indexed in, and issuance idempotency keys.
+
+``labels.credential`` holds the signed credential exactly as issued (its RFC 8785 digest is in
+the ledger). ``status`` is current state derived from the ledger's label events; the audit
+recomputes it from them.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from registry.bodies.models import BodyKey, CertificationBody, value_enum
+from registry.db import Base
+from registry.ledger.models import Position
+from registry.schemes.models import RuleVersion
+
+__all__ = ["IdempotencyKey", "Label", "LabelStatus", "StatusListRecord", "StatusPurpose"]
+
+DECIMAL = Numeric(30, 12, asdecimal=True)
+
+
+class LabelStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
+class StatusPurpose(enum.StrEnum):
+    REVOCATION = "revocation"
+    SUSPENSION = "suspension"
+
+
+class StatusListRecord(Base):
+    """One BitstringStatusListCredential of a body; its signed form is cached here."""
+
+    __tablename__ = "status_lists"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), index=True)
+    purpose: Mapped[StatusPurpose] = mapped_column(value_enum(StatusPurpose))
+    size: Mapped[int] = mapped_column(Integer)
+    allocated: Mapped[int] = mapped_column(Integer)
+    credential: Mapped[str | None] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(String(80))
+    signed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Label(Base):
+    __tablename__ = "labels"
+    __table_args__ = (
+        UniqueConstraint("revocation_list_id", "revocation_index"),
+        UniqueConstraint("suspension_list_id", "suspension_index"),
+        CheckConstraint("grade IN ('A', 'B', 'C', 'D', 'E')", name="grade_letter"),
+        CheckConstraint("valid_until > valid_from", name="validity_ordered"),
+    )
+
+    id: Mapped[str] = mapped_column(String(10), primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), index=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("body_keys.id"))
+    rule_version_id: Mapped[int] = mapped_column(ForeignKey("rule_versions.id"), index=True)
+    product_name: Mapped[str] = mapped_column(String(500))
+    product_model: Mapped[str | None] = mapped_column(String(500))
+    gtin: Mapped[str | None] = mapped_column(String(14), index=True)
+    manufacturer: Mapped[str] = mapped_column(String(500))
+    footprint: Mapped[Decimal] = mapped_column(DECIMAL)
+    declared_unit_amount: Mapped[Decimal] = mapped_column(DECIMAL)
+    grade: Mapped[str] = mapped_column(String(1))
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    status: Mapped[LabelStatus] = mapped_column(value_enum(LabelStatus), index=True)
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    status_changed_at: Mapped[datetime | None]
+    # Who made the last status change ("certifier" or "operator"): an operator's suspension
+    # may only be lifted by an operator.
+    status_changed_by: Mapped[str | None] = mapped_column(String(16))
+    revocation_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"))
+    revocation_index: Mapped[int] = mapped_column(Integer)
+    suspension_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"))
+    suspension_index: Mapped[int] = mapped_column(Integer)
+    supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("labels.id"), unique=True)
+    superseded_by_id: Mapped[str | None] = mapped_column(ForeignKey("labels.id"), unique=True)
+    credential: Mapped[str] = mapped_column(Text)
+    credential_digest: Mapped[str] = mapped_column(String(80))
+    ledger_seq: Mapped[int] = mapped_column(Position, unique=True)
+    issued_at: Mapped[datetime] = mapped_column(index=True)
+
+    body: Mapped[CertificationBody] = relationship(lazy="joined")
+    key: Mapped[BodyKey] = relationship(lazy="joined")
+    rule_version: Mapped[RuleVersion] = relationship(lazy="joined")
+    identifiers: Mapped[list[str]] = mapped_column(JSON)
+
+    def __repr__(self) -> str:
+        return f"<Label {self.id} {self.status}>"
+
+
+class IdempotencyKey(Base):
+    """An ``Idempotency-Key`` a body used, the request it came with, and the label it made."""
+
+    __tablename__ = "idempotency_keys"
+
+    body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    label_id: Mapped[str] = mapped_column(ForeignKey("labels.id"))
+    created_at: Mapped[datetime]

@@ -1,0 +1,159 @@
+"""The Bitstring Status Lists a body's labels are indexed in, and their signed credentials.
+
+Each body has its own lists per purpose (revocation, suspension), signed with the body's key, so
+a verifier accepts a list only from the label's own issuer. Indexes are drawn at random from a
+list that is less than half full (herd privacy: a list reveals nothing about issuance order).
+A list's bits are recomputed from the labels' status whenever one changes, then re-signed; a
+list is also re-signed when read after ``REFRESH`` so its ``validUntil`` never lapses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from credentials import (
+    EDDSA_RDFC_2022,
+    StatusList,
+    build_status_list_credential,
+    sign_document,
+)
+from credentials.status_list import MIN_STATUS_LIST_BITS
+from registry.bodies.models import CertificationBody
+from registry.bodies.services import signing_key
+from registry.clock import utcnow
+from registry.db import db
+from registry.errors import NotFoundError
+from registry.labels.models import Label, LabelStatus, StatusListRecord, StatusPurpose
+
+__all__ = [
+    "LIST_SIZE",
+    "REFRESH",
+    "VALIDITY",
+    "allocate_index",
+    "get_status_list",
+    "list_url",
+    "resign_status_list",
+]
+
+LIST_SIZE = MIN_STATUS_LIST_BITS
+_FILL = LIST_SIZE // 2
+VALIDITY = timedelta(days=30)
+REFRESH = timedelta(days=1)
+_SET_WHEN = {
+    StatusPurpose.REVOCATION: LabelStatus.REVOKED,
+    StatusPurpose.SUSPENSION: LabelStatus.SUSPENDED,
+}
+
+
+def list_url(base_url: str, list_id: str) -> str:
+    return f"{base_url.rstrip('/')}/status-lists/{list_id}"
+
+
+def _index_column(purpose: StatusPurpose) -> tuple[object, object]:
+    if purpose is StatusPurpose.REVOCATION:
+        return Label.revocation_list_id, Label.revocation_index
+    return Label.suspension_list_id, Label.suspension_index
+
+
+def allocate_index(
+    body: CertificationBody, purpose: StatusPurpose, *, base_url: str
+) -> tuple[StatusListRecord, int]:
+    """A random unused index in one of the body's lists, opening a new list when all are full.
+
+    The list row stays locked (``FOR UPDATE``) until the transaction ends, so concurrent
+    issuers of one body never draw the same index. Callers allocate revocation before
+    suspension, and both before appending to the ledger: one lock order everywhere.
+    """
+    stmt = (
+        select(StatusListRecord)
+        .where(
+            StatusListRecord.body_id == body.id,
+            StatusListRecord.purpose == purpose,
+            StatusListRecord.allocated < _FILL,
+        )
+        .order_by(StatusListRecord.created_at, StatusListRecord.id)
+        .limit(1)
+        .with_for_update()
+    )
+    record = db.session.execute(stmt).scalar_one_or_none()
+    if record is None:
+        record = _open_list(body, purpose, base_url=base_url)
+    list_column, index_column = _index_column(purpose)
+    while True:  # at most half the list is taken, so each draw succeeds with p ≥ 1/2
+        index = secrets.randbelow(record.size)
+        taken = select(Label.id).where(list_column == record.id, index_column == index)  # type: ignore[arg-type]
+        if db.session.execute(taken).first() is None:
+            break
+    record.allocated += 1
+    return record, index
+
+
+def _open_list(
+    body: CertificationBody, purpose: StatusPurpose, *, base_url: str
+) -> StatusListRecord:
+    record = StatusListRecord(
+        id=f"{purpose.value[0]}-{secrets.token_hex(8)}",
+        body_id=body.id,
+        purpose=purpose,
+        size=LIST_SIZE,
+        allocated=0,
+        created_at=utcnow(),
+    )
+    db.session.add(record)
+    db.session.flush()
+    resign_status_list(record, body=body, base_url=base_url)
+    return record
+
+
+def resign_status_list(
+    record: StatusListRecord, *, body: CertificationBody, base_url: str, now: datetime | None = None
+) -> None:
+    """Recompute the list's bits from its labels' status and sign it with the body's key."""
+    now = now or utcnow()
+    list_column, index_column = _index_column(record.purpose)
+    stmt = select(index_column).where(
+        list_column == record.id,  # type: ignore[arg-type]
+        Label.status == _SET_WHEN[record.purpose],
+    )
+    bits = StatusList(record.size)
+    for (index,) in db.session.execute(stmt):
+        bits.set(int(index), True)
+    key, pair = signing_key(body, at=now)
+    now = now.replace(microsecond=0)
+    unsigned = build_status_list_credential(
+        list_url=list_url(base_url, record.id),
+        issuer={"id": key.did, "name": body.name},
+        purpose=record.purpose.value,
+        status_list=bits,
+        valid_from=now,
+        valid_until=now + VALIDITY,
+    )
+    signed = sign_document(unsigned, key=pair, cryptosuite=EDDSA_RDFC_2022, created=now)
+    text = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
+    record.credential = text
+    record.etag = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    record.signed_at = now
+
+
+def get_status_list(list_id: str, *, base_url: str) -> StatusListRecord:
+    """A list with a current signature (re-signed here if it is older than ``REFRESH``)."""
+    record = db.session.get(StatusListRecord, list_id)
+    if record is None:
+        raise NotFoundError(f"There is no status list {list_id!r}.")
+    now = utcnow()
+    if record.credential is None or record.signed_at is None or now - record.signed_at >= REFRESH:
+        locked = db.session.get(
+            StatusListRecord, list_id, with_for_update=True, populate_existing=True
+        )
+        assert locked is not None  # noqa: S101 - lists are never deleted
+        if locked.signed_at is None or now - locked.signed_at >= REFRESH:
+            body = db.session.get_one(CertificationBody, locked.body_id)
+            resign_status_list(locked, body=body, base_url=base_url, now=now)
+            db.session.flush()
+        record = locked
+    return record

@@ -1,0 +1,1 @@
+"""Schemes (carbon-label programmes), their product rules and immutable rule versions."""

@@ -1,0 +1,148 @@
+"""Scheme set-up: schemes, rules and immutable rule versions, each one ledgered."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from credentials import CredentialError, Thresholds, decimal_text
+from registry.clock import utcnow
+from registry.db import db
+from registry.errors import ConflictError, NotFoundError, ValidationFailedError
+from registry.ledger.services import append_entry, format_entry_time
+from registry.schemes.models import Rule, RuleVersion, Scheme
+
+__all__ = [
+    "create_rule",
+    "create_scheme",
+    "get_rule",
+    "get_rule_version",
+    "get_scheme",
+    "list_rule_versions",
+    "list_schemes",
+    "publish_rule_version",
+]
+
+
+def list_schemes() -> list[Scheme]:
+    return list(db.session.execute(select(Scheme).order_by(Scheme.code)).scalars())
+
+
+def get_scheme(code: str) -> Scheme:
+    scheme = db.session.execute(select(Scheme).where(Scheme.code == code)).scalar_one_or_none()
+    if scheme is None:
+        raise NotFoundError(f"There is no scheme {code!r}.")
+    return scheme
+
+
+def create_scheme(*, code: str, region: str, names: Mapping[str, str], owner: str) -> Scheme:
+    if db.session.execute(select(Scheme.id).where(Scheme.code == code)).first():
+        raise ConflictError(f"Scheme {code!r} already exists.")
+    scheme = Scheme(code=code, region=region, names=dict(names), owner=owner, created_at=utcnow())
+    db.session.add(scheme)
+    append_entry(
+        "scheme.registered",
+        {"scheme": code, "region": region, "names": dict(names), "owner": owner},
+    )
+    return scheme
+
+
+def get_rule(scheme_code: str, rule_code: str) -> Rule:
+    stmt = select(Rule).join(Rule.scheme).where(Scheme.code == scheme_code, Rule.code == rule_code)
+    rule = db.session.execute(stmt).scalar_one_or_none()
+    if rule is None:
+        raise NotFoundError(f"Scheme {scheme_code!r} has no rule {rule_code!r}.")
+    return rule
+
+
+def create_rule(*, scheme_code: str, code: str, category: str, names: Mapping[str, str]) -> Rule:
+    scheme = get_scheme(scheme_code)
+    exists = select(Rule.id).where(Rule.scheme_id == scheme.id, Rule.code == code)
+    if db.session.execute(exists).first():
+        raise ConflictError(f"Scheme {scheme_code!r} already has a rule {code!r}.")
+    rule = Rule(scheme=scheme, code=code, category=category, names=dict(names), created_at=utcnow())
+    db.session.add(rule)
+    append_entry(
+        "rule.registered",
+        {"scheme": scheme_code, "rule": code, "category": category, "names": dict(names)},
+    )
+    return rule
+
+
+def get_rule_version(scheme_code: str, rule_code: str, version: str) -> RuleVersion:
+    stmt = (
+        select(RuleVersion)
+        .join(RuleVersion.rule)
+        .join(Rule.scheme)
+        .where(Scheme.code == scheme_code, Rule.code == rule_code, RuleVersion.version == version)
+    )
+    found = db.session.execute(stmt).scalar_one_or_none()
+    if found is None:
+        raise NotFoundError(f"Rule {rule_code!r} of {scheme_code!r} has no version {version!r}.")
+    return found
+
+
+def list_rule_versions(rule: Rule) -> list[RuleVersion]:
+    stmt = select(RuleVersion).where(RuleVersion.rule_id == rule.id).order_by(RuleVersion.id)
+    return list(db.session.execute(stmt).scalars())
+
+
+def publish_rule_version(
+    *,
+    scheme_code: str,
+    rule_code: str,
+    version: str,
+    declared_unit: str,
+    standard: str,
+    in_force_from: datetime,
+    in_force_until: datetime | None,
+    thresholds: tuple[Decimal, Decimal, Decimal, Decimal],
+) -> RuleVersion:
+    """Publish a version; it can never change afterwards (a correction is a new version)."""
+    rule = get_rule(scheme_code, rule_code)
+    try:
+        bounds = Thresholds(*thresholds)
+    except CredentialError as exc:
+        raise ValidationFailedError({"thresholds": [str(exc)]}) from exc
+    if in_force_until is not None and in_force_until <= in_force_from:
+        raise ValidationFailedError({"in_force_until": ["Must be after in_force_from."]})
+    exists = select(RuleVersion.id).where(
+        RuleVersion.rule_id == rule.id, RuleVersion.version == version
+    )
+    if db.session.execute(exists).first():
+        raise ConflictError(
+            f"Rule {rule_code!r} already has version {version!r}; versions are immutable, "
+            "publish a new one."
+        )
+    rv = RuleVersion(
+        rule=rule,
+        version=version,
+        declared_unit=declared_unit,
+        standard=standard,
+        in_force_from=in_force_from,
+        in_force_until=in_force_until,
+        threshold_a=bounds.a,
+        threshold_b=bounds.b,
+        threshold_c=bounds.c,
+        threshold_d=bounds.d,
+        published_at=utcnow(),
+    )
+    db.session.add(rv)
+    append_entry(
+        "rule_version.published",
+        {
+            "scheme": scheme_code,
+            "rule": rule_code,
+            "version": version,
+            "category": rule.category,
+            "declaredUnit": declared_unit,
+            "standard": standard,
+            "inForceFrom": format_entry_time(in_force_from),
+            "inForceUntil": None if in_force_until is None else format_entry_time(in_force_until),
+            "thresholds": dict(zip("ABCD", map(decimal_text, bounds.as_tuple()), strict=True)),
+        },
+    )
+    return rv
