@@ -47,4 +47,7 @@ def checkpoint_command() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from registry.demo import demo_cli
+
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(demo_cli)

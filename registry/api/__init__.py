@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from registry.api.ledger import bp as ledger_bp
+from registry.api import admin, labels, ledger, openapi, vcapi
 
 __all__ = ["register_api"]
 
 
 def register_api(app: Flask) -> None:
-    app.register_blueprint(ledger_bp)
+    for module in (ledger, labels, admin, vcapi, openapi):
+        app.register_blueprint(module.bp)
