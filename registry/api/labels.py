@@ -1,9 +1,183 @@
-"""Placeholder: being written."""
+"""Labels: public reads, issuance and status changes by certifiers, and the status lists."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import hashlib
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from credentials import canonicalize_jcs
+from registry.api.auth import current_principal
+from registry.api.common import json_body
+from registry.auth.models import Role
+from registry.config import current_settings
+from registry.db import transactional
+from registry.errors import ValidationFailedError
+from registry.labels.schemas import label_request_schema, label_schema, status_change_schema
+from registry.labels.services import change_label_status, get_label, issue_label
+from registry.labels.status_lists import get_status_list
+from registry.labels.verification import label_trust_bundle
 
 __all__ = ["bp"]
 
 bp = Blueprint("labels", __name__)
+
+_MAX_IDEMPOTENCY_KEY = 255
+
+
+def _label_response(label_id: str, status: int = 200) -> Response:
+    response = jsonify(label_schema.dump(get_label(label_id)))
+    response.status_code = status
+    return response
+
+
+@bp.get("/api/v1/labels/<label_id>")
+@transactional
+def get_label_view(label_id: str) -> ResponseReturnValue:
+    """A label, with its signed credential under ``credential``.
+    ---
+    get:
+      summary: Read a label
+      tags: [labels]
+      parameters:
+        - {in: path, name: label_id, required: true, schema: {type: string}}
+      responses:
+        200:
+          description: The label and its credential
+          content: {application/json: {schema: LabelSchema}}
+        404: {$ref: '#/components/responses/NotFound'}
+    """
+    response = _label_response(label_id)
+    # Status can change at any moment: caches revalidate, cheaply, by ETag.
+    response.headers["Cache-Control"] = "public, no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.post("/api/v1/labels")
+@transactional
+def post_label() -> ResponseReturnValue:
+    """Issue a label for the certifier's body.
+    ---
+    post:
+      summary: Issue a label
+      description: >
+        The registry checks the body, its accreditation, its key and the rule version, computes
+        the grade, signs the credential and ledgers it. Retrying with the same Idempotency-Key
+        returns the same label (200) instead of issuing another.
+      tags: [labels]
+      security: [{bearer: []}]
+      parameters:
+        - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 255}}
+      requestBody:
+        required: true
+        content: {application/json: {schema: LabelRequestSchema}}
+      responses:
+        201:
+          description: Issued
+          content: {application/json: {schema: LabelSchema}}
+        200:
+          description: Replayed (same Idempotency-Key and request)
+          content: {application/json: {schema: LabelSchema}}
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        422: {$ref: '#/components/responses/Unprocessable'}
+    """
+    principal = current_principal(Role.CERTIFIER)
+    data = json_body()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= _MAX_IDEMPOTENCY_KEY:
+        raise ValidationFailedError(
+            {"Idempotency-Key": [f"Must be 1 to {_MAX_IDEMPOTENCY_KEY} characters."]}
+        )
+    result = issue_label(
+        principal,
+        label_request_schema.load(data),  # type: ignore[arg-type]
+        idempotency_key=key,
+        request_hash=hashlib.sha256(canonicalize_jcs(data)).digest(),
+    )
+    response = jsonify(label_schema.dump(result.label))
+    response.status_code = 201 if result.created else 200
+    response.headers["Location"] = url_for("labels.get_label_view", label_id=result.label.id)
+    if not result.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.post("/api/v1/labels/<label_id>/status")
+@transactional
+def post_label_status(label_id: str) -> ResponseReturnValue:
+    """Suspend, reinstate or revoke a label.
+    ---
+    post:
+      summary: Change a label's status
+      description: >
+        By the issuing body; the registry operator may suspend any label (and lift only its own
+        suspensions). Revocation is final. The status lists are re-signed at once.
+      tags: [labels]
+      security: [{bearer: []}]
+      parameters:
+        - {in: path, name: label_id, required: true, schema: {type: string}}
+      requestBody:
+        required: true
+        content: {application/json: {schema: StatusChangeSchema}}
+      responses:
+        200:
+          description: The label after the change
+          content: {application/json: {schema: LabelSchema}}
+        403: {$ref: '#/components/responses/Forbidden'}
+        409: {$ref: '#/components/responses/Conflict'}
+    """
+    principal = current_principal(Role.CERTIFIER, Role.OPERATOR)
+    params = status_change_schema.load(json_body())  # type: ignore[arg-type]
+    label = change_label_status(principal, label_id, params["action"], reason=params["reason"])
+    return jsonify(label_schema.dump(label))
+
+
+@bp.get("/api/v1/labels/<label_id>/trust-bundle")
+@transactional
+def get_trust_bundle(label_id: str) -> ResponseReturnValue:
+    """Everything needed to verify the label offline.
+    ---
+    get:
+      summary: Offline trust bundle of a label
+      description: >
+        The issuing body with its keys and accreditations, the rule version, the current signed
+        status lists, the log key, and the label's ledger entry with an inclusion proof under a
+        signed checkpoint. Use with `carbonlabel verify credential.json --trust bundle.json`.
+      tags: [labels]
+      parameters:
+        - {in: path, name: label_id, required: true, schema: {type: string}}
+      responses:
+        200: {description: A trust bundle (JSON)}
+        404: {$ref: '#/components/responses/NotFound'}
+    """
+    response = jsonify(label_trust_bundle(get_label(label_id)))
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/status-lists/<list_id>")
+@transactional
+def get_status_list_view(list_id: str) -> ResponseReturnValue:
+    """A signed BitstringStatusListCredential.
+    ---
+    get:
+      summary: Read a status list credential
+      tags: [status lists]
+      parameters:
+        - {in: path, name: list_id, required: true, schema: {type: string}}
+      responses:
+        200: {description: The signed status list credential}
+        304: {description: Not modified (If-None-Match)}
+        404: {$ref: '#/components/responses/NotFound'}
+    """
+    record = get_status_list(list_id, base_url=current_settings().public_base_url)
+    response = current_app.response_class(record.credential, mimetype="application/json")
+    response.set_etag(record.etag or "")
+    # Short freshness: a revocation must reach verifiers within minutes, not a day.
+    response.headers["Cache-Control"] = "public, max-age=60, must-revalidate"
+    if record.signed_at is not None:
+        response.last_modified = record.signed_at
+    return response.make_conditional(request)

@@ -27,6 +27,17 @@ _METHODS = ("get", "post", "put", "patch", "delete")
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
+# Shared problem responses: handlers write ``404: {$ref: '#/components/responses/NotFound'}``.
+_PROBLEM_RESPONSES = {
+    "BadRequest": "The request could not be understood (not JSON, say)",
+    "Unauthenticated": "No valid API token",
+    "Forbidden": "The token's role or body may not do this",
+    "NotFound": "No such resource",
+    "Conflict": "Contradicts the current state",
+    "Unprocessable": "Invalid fields (see errors), or refused by a registry rule",
+    "TooLarge": "The body exceeds the size limit",
+}
+
 
 def _path(rule: str) -> str:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
@@ -64,6 +75,16 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             "required": ["type", "title", "status"],
         },
     )
+    for name, description in _PROBLEM_RESPONSES.items():
+        spec.components.response(
+            name,
+            {
+                "description": description,
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
+            },
+        )
     by_path: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith(DOCUMENTED_PREFIXES):

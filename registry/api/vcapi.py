@@ -1,9 +1,136 @@
-"""Placeholder: being written."""
+"""The W3C VC-API endpoints, so standard VC tooling can issue, verify and update status."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import hashlib
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from credentials import CheckStatus, canonicalize_jcs, parse_json
+from registry.api.auth import current_principal
+from registry.api.common import json_body
+from registry.auth.models import Role
+from registry.db import transactional
+from registry.errors import BadRequestError, ValidationFailedError
+from registry.labels.services import change_label_status, issue_label
+from registry.labels.vc_api import issue_request_from_vc_api, status_action_from_vc_api
+from registry.labels.verification import verify_credential
 
 __all__ = ["bp"]
 
-bp = Blueprint("vcapi", __name__)
+bp = Blueprint("vcapi", __name__, url_prefix="/credentials")
+
+
+@bp.post("/issue")
+@transactional
+def issue() -> ResponseReturnValue:
+    """VC-API issueCredential.
+    ---
+    post:
+      summary: Issue a CarbonLabelCredential (VC-API)
+      description: >
+        The body is {"credential": unsecured CarbonLabelCredential, "options": {}}; the
+        credential's subject gives product, footprint and rule. The registry sets id, issuer,
+        validFrom, grade, status entries and proof. Idempotency-Key works as on /api/v1/labels.
+      tags: [VC-API]
+      security: [{bearer: []}]
+      responses:
+        201: {description: '{"verifiableCredential": signed credential}'}
+        200: {description: Replayed (same Idempotency-Key and request)}
+        400: {$ref: '#/components/responses/BadRequest'}
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        422: {$ref: '#/components/responses/Unprocessable'}
+    """
+    principal = current_principal(Role.CERTIFIER)
+    body = json_body()
+    label_request, native = issue_request_from_vc_api(body)
+    key = request.headers.get("Idempotency-Key")
+    result = issue_label(
+        principal,
+        label_request,
+        idempotency_key=key,
+        request_hash=hashlib.sha256(canonicalize_jcs(native)).digest(),
+    )
+    response = jsonify({"verifiableCredential": parse_json(result.label.credential)})
+    response.status_code = 201 if result.created else 200
+    return response
+
+
+@bp.post("/verify")
+@transactional
+def verify() -> ResponseReturnValue:
+    """VC-API verifyCredential, against the register.
+    ---
+    post:
+      summary: Verify a credential (VC-API)
+      description: >
+        Every check is made against the register: proof, issuer key, accreditation, rule,
+        grade, revocation, suspension, validity, ledger inclusion. `verified` is true only if
+        all passed; `report` gives each check with its reason.
+      tags: [VC-API]
+      responses:
+        200: {description: '{"verified", "verdict", "checks", "warnings", "errors", "report"}'}
+        400: {$ref: '#/components/responses/BadRequest'}
+        413: {$ref: '#/components/responses/TooLarge'}
+    """
+    body = json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("verifiableCredential"), dict):
+        raise BadRequestError('Send {"verifiableCredential": {…}, "options": {…}}.')
+    unknown = set(body) - {"verifiableCredential", "options"}
+    if unknown:
+        raise ValidationFailedError({key: ["Unknown field."] for key in sorted(unknown)})
+    report = verify_credential(body["verifiableCredential"])
+    return jsonify(
+        {
+            "verified": report.verified,
+            "verdict": report.verdict.value,
+            "checks": [c.name.value for c in report.checks if c.status is CheckStatus.PASSED],
+            "warnings": [
+                f"{c.name.value}: {c.reason}"
+                for c in report.checks
+                if c.status is CheckStatus.NOT_CHECKED
+            ],
+            "errors": [
+                f"{c.name.value}: {c.reason}"
+                for c in report.checks
+                if c.status is CheckStatus.FAILED
+            ],
+            "report": report.to_json(),
+        }
+    )
+
+
+@bp.post("/status")
+@transactional
+def update_status() -> ResponseReturnValue:
+    """VC-API updateCredentialStatus.
+    ---
+    post:
+      summary: Set or clear a label's revocation or suspension status (VC-API)
+      description: >
+        {"credentialId": label URL or id, "credentialStatus": {"type":
+        "BitstringStatusListEntry", "statusPurpose": "revocation" | "suspension"}, "status":
+        true | false, "reason": "…"}. Revocation cannot be cleared.
+      tags: [VC-API]
+      security: [{bearer: []}]
+      responses:
+        200: {description: Status updated}
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        409: {$ref: '#/components/responses/Conflict'}
+        422: {$ref: '#/components/responses/Unprocessable'}
+    """
+    principal = current_principal(Role.CERTIFIER, Role.OPERATOR)
+    body = json_body()
+    label_id, action = status_action_from_vc_api(body)
+    reason = body.get("reason") if isinstance(body, dict) else None
+    label = change_label_status(
+        principal,
+        label_id,
+        action,
+        reason=reason if isinstance(reason, str) and reason else "Updated through the VC-API",
+    )
+    return jsonify({"credentialId": f"{label.id}", "status": label.status.value})

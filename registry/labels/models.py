@@ -81,6 +81,7 @@ class Label(Base):
     manufacturer: Mapped[str] = mapped_column(String(500))
     footprint: Mapped[Decimal] = mapped_column(DECIMAL)
     declared_unit_amount: Mapped[Decimal] = mapped_column(DECIMAL)
+    system_boundary: Mapped[str] = mapped_column(String(16))
     grade: Mapped[str] = mapped_column(String(1))
     valid_from: Mapped[datetime]
     valid_until: Mapped[datetime]
@@ -120,5 +121,6 @@ class IdempotencyKey(Base):
     body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[bytes] = mapped_column(LargeBinary)
-    label_id: Mapped[str] = mapped_column(ForeignKey("labels.id"))
+    # NULL while the first request with this key is still issuing (the row is its claim).
+    label_id: Mapped[str | None] = mapped_column(ForeignKey("labels.id"))
     created_at: Mapped[datetime]

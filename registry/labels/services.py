@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy.exc import IntegrityError
+
 from credentials import (
     EDDSA_RDFC_2022,
     CarbonLabel,
@@ -122,15 +124,36 @@ def get_label(label_id: str) -> Label:
     return label
 
 
-def _replay(body: CertificationBody, key: str, request_hash: bytes) -> Label | None:
+def _claim(
+    body: CertificationBody, key: str, request_hash: bytes
+) -> tuple[IdempotencyKey, Label | None]:
+    """Claim ``key`` for this request, or find the label an earlier request made with it.
+
+    The claim row is inserted before any other work, inside a savepoint. A concurrent request
+    with the same key waits on the row's primary key until this one commits (then it replays
+    our label) or rolls back (then its own claim succeeds), so a key never makes two labels.
+    """
     found = db.session.get(IdempotencyKey, (body.id, key))
     if found is None:
-        return None
+        claim = IdempotencyKey(
+            body_id=body.id, key=key, request_hash=request_hash, label_id=None, created_at=utcnow()
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(claim)
+        except IntegrityError:
+            found = db.session.get(IdempotencyKey, (body.id, key), populate_existing=True)
+            if found is None:  # pragma: no cover - the conflicting row was committed
+                raise
+        else:
+            return claim, None
     if found.request_hash != request_hash:
         raise IdempotencyKeyReusedError(
             "This Idempotency-Key was already used with a different request; use a new key."
         )
-    return db.session.get_one(Label, found.label_id)
+    if found.label_id is None:  # pragma: no cover - only visible to the claiming transaction
+        raise ConflictError("A request with this Idempotency-Key is still in progress.")
+    return found, db.session.get_one(Label, found.label_id)
 
 
 def _check_rule(body: CertificationBody, request: LabelRequest, now: datetime) -> RuleVersion:
@@ -181,8 +204,9 @@ def issue_label(
     """Issue one label for the principal's body (a certifier) and ledger it."""
     principal.require(Role.CERTIFIER)
     body = db.session.get_one(CertificationBody, principal.body_id)
+    claim: IdempotencyKey | None = None
     if idempotency_key is not None:
-        previous = _replay(body, idempotency_key, request_hash)
+        claim, previous = _claim(body, idempotency_key, request_hash)
         if previous is not None:
             return IssueResult(previous, created=False)
     now = utcnow()
@@ -277,6 +301,7 @@ def issue_label(
         identifiers=list(product.identifiers),
         footprint=request.footprint,
         declared_unit_amount=fp_amount,
+        system_boundary=request.system_boundary,
         grade=grade,
         valid_from=carbon_label.valid_from,
         valid_until=carbon_label.valid_until,
@@ -295,16 +320,8 @@ def issue_label(
     )
     db.session.add(label)
     db.session.flush()  # before the rows that refer to it: no relationship orders them
-    if idempotency_key is not None:
-        db.session.add(
-            IdempotencyKey(
-                body_id=body.id,
-                key=idempotency_key,
-                request_hash=request_hash,
-                label_id=label_id,
-                created_at=now,
-            )
-        )
+    if claim is not None:
+        claim.label_id = label_id
     db.session.flush()
     if old is not None:
         # The old label's status was not set in any list, and superseded sets no bit either.

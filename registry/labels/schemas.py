@@ -1,0 +1,227 @@
+"""Schemas of the label resource: the issuance request in, the label (with its credential) out.
+
+Footprints and amounts are decimal *strings*: a JSON number has already been through binary
+floating point by the time a parser hands it over. What the registry decides (id, grade,
+status, credential, status-list indexes) is never accepted from the client, except that a
+certifier may *assert* the grade it expects; a different grade is refused by the service.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
+
+from credentials import GRADES, Product, decimal_text
+from credentials.credential import BOUNDARIES, gtin_check_digit_ok
+from registry.labels.models import Label, LabelStatus
+from registry.labels.services import LabelRequest, StatusAction
+
+__all__ = [
+    "DecimalString",
+    "LabelRequestSchema",
+    "LabelSchema",
+    "StatusChangeSchema",
+    "label_request_schema",
+    "label_schema",
+    "status_change_schema",
+]
+
+_DECIMAL = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?")
+_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+")
+_TEXT = validate.Length(min=1, max=500)
+
+
+class DecimalString(fields.Field[Decimal]):
+    """A non-negative decimal given as a string such as ``"61.2"``; numbers are refused."""
+
+    default_error_messages = {  # noqa: RUF012 - marshmallow's own pattern
+        "invalid": (
+            'Must be a decimal string such as "61.2" (at most 18 digits before the point and '
+            "12 after); JSON numbers are refused because they lose precision."
+        )
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
+            raise self.make_error("invalid")
+        return Decimal(value)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else decimal_text(value)
+
+
+def _gtin(value: str) -> None:
+    if not re.fullmatch(r"[0-9]{8}|[0-9]{12,14}", value) or not gtin_check_digit_ok(value):
+        raise ValidationError("Not a valid GTIN (8, 12, 13 or 14 digits with a check digit).")
+
+
+def _iri(value: str) -> None:
+    if not _IRI.fullmatch(value) or value.startswith("_:"):
+        raise ValidationError("Must be an absolute IRI, e.g. urn:epc:id:sgtin:… or https://….")
+
+
+class ProductSchema(Schema):
+    name = fields.String(required=True, validate=_TEXT)
+    manufacturer = fields.String(required=True, validate=_TEXT)
+    model = fields.String(validate=_TEXT, load_default=None)
+    gtin = fields.String(validate=_gtin, load_default=None)
+    identifiers = fields.List(
+        fields.String(validate=[_iri, validate.Length(max=500)]),
+        validate=validate.Length(max=20),
+        load_default=list,
+    )
+
+
+class ReferencePeriodSchema(Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["end"] < data["start"]:
+            raise ValidationError("Must not be before start.", "end")
+
+
+class FootprintSchema(Schema):
+    value = DecimalString(required=True)
+    unit = fields.Constant("kgCO2e", dump_only=True)
+    declared_unit = fields.String(validate=validate.Length(min=1, max=32), load_default=None)
+    declared_unit_amount = DecimalString(load_default=Decimal(1))
+    system_boundary = fields.String(required=True, validate=validate.OneOf(BOUNDARIES))
+    reference_period = fields.Nested(ReferencePeriodSchema, required=True)
+
+    @validates_schema
+    def _positive_amount(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("declared_unit_amount", Decimal(1)) <= 0:
+            raise ValidationError("Must be greater than zero.", "declared_unit_amount")
+
+
+class RuleRefSchema(Schema):
+    scheme = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    rule = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    version = fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class LabelRequestSchema(Schema):
+    """What a certifier sends to issue a label."""
+
+    product = fields.Nested(ProductSchema, required=True)
+    footprint = fields.Nested(FootprintSchema, required=True)
+    rule = fields.Nested(RuleRefSchema, required=True)
+    valid_until = fields.AwareDateTime(load_default=None)
+    grade = fields.String(validate=validate.OneOf(GRADES), load_default=None)
+    supersedes = fields.String(validate=validate.Length(min=1, max=40), load_default=None)
+
+    @post_load
+    def _to_request(self, data: dict[str, Any], **kwargs: Any) -> LabelRequest:
+        p, f, r = data["product"], data["footprint"], data["rule"]
+        return LabelRequest(
+            product=Product(
+                name=p["name"],
+                manufacturer=p["manufacturer"],
+                model=p["model"],
+                gtin=p["gtin"],
+                identifiers=tuple(p["identifiers"]),
+            ),
+            footprint=f["value"],
+            declared_unit_amount=f["declared_unit_amount"],
+            declared_unit=f["declared_unit"],
+            system_boundary=f["system_boundary"],
+            period_start=f["reference_period"]["start"],
+            period_end=f["reference_period"]["end"],
+            scheme=r["scheme"],
+            rule=r["rule"],
+            rule_version=r["version"],
+            valid_until=data["valid_until"],
+            asserted_grade=data["grade"],
+            supersedes=data["supersedes"],
+        )
+
+
+class StatusChangeSchema(Schema):
+    action = fields.Enum(StatusAction, by_value=True, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class BodyRefSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+
+
+class LabelSchema(Schema):
+    """A label as the public API shows it, with the signed credential under ``credential``."""
+
+    id = fields.String()
+    url = fields.Method("_url")
+    status = fields.Enum(LabelStatus, by_value=True)
+    status_reason = fields.String(allow_none=True)
+    status_changed_at = fields.AwareDateTime(allow_none=True)
+    grade = fields.String()
+    product = fields.Method("_product")
+    footprint = fields.Method("_footprint")
+    rule = fields.Method("_rule")
+    body = fields.Method("_body")
+    issued_at = fields.AwareDateTime()
+    valid_from = fields.AwareDateTime()
+    valid_until = fields.AwareDateTime()
+    supersedes = fields.String(attribute="supersedes_id", allow_none=True)
+    superseded_by = fields.String(attribute="superseded_by_id", allow_none=True)
+    ledger_index = fields.Integer(attribute="ledger_seq")
+    credential = fields.Method("_credential")
+
+    def _url(self, label: Label) -> str:
+        return json.loads(label.credential)["id"]  # type: ignore[no-any-return]
+
+    def _product(self, label: Label) -> dict[str, Any]:
+        return {
+            "name": label.product_name,
+            "manufacturer": label.manufacturer,
+            "model": label.product_model,
+            "gtin": label.gtin,
+            "identifiers": list(label.identifiers),
+        }
+
+    def _footprint(self, label: Label) -> dict[str, Any]:
+        return {
+            "value": decimal_text(label.footprint),
+            "unit": "kgCO2e",
+            "declared_unit": label.rule_version.declared_unit,
+            "declared_unit_amount": decimal_text(label.declared_unit_amount),
+            "system_boundary": label.system_boundary,
+            "reference_period": {
+                "start": label.period_start.isoformat(),
+                "end": label.period_end.isoformat(),
+            },
+        }
+
+    def _rule(self, label: Label) -> dict[str, Any]:
+        rv = label.rule_version
+        return {
+            "scheme": rv.rule.scheme.code,
+            "rule": rv.rule.code,
+            "version": rv.version,
+            "category": rv.rule.category,
+            "standard": rv.standard,
+        }
+
+    def _body(self, label: Label) -> dict[str, Any]:
+        return {"code": label.body.code, "name": label.body.name}
+
+    def _credential(self, label: Label) -> dict[str, Any]:
+        return json.loads(label.credential)  # type: ignore[no-any-return]
+
+
+label_request_schema = LabelRequestSchema()
+label_schema = LabelSchema()
+status_change_schema = StatusChangeSchema()
