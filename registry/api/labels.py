@@ -93,7 +93,7 @@ def post_label() -> ResponseReturnValue:
         )
     result = issue_label(
         principal,
-        label_request_schema.load(data),  # type: ignore[arg-type]
+        label_request_schema.load(data),
         idempotency_key=key,
         request_hash=hashlib.sha256(canonicalize_jcs(data)).digest(),
     )
@@ -130,7 +130,7 @@ def post_label_status(label_id: str) -> ResponseReturnValue:
         409: {$ref: '#/components/responses/Conflict'}
     """
     principal = current_principal(Role.CERTIFIER, Role.OPERATOR)
-    params = status_change_schema.load(json_body())  # type: ignore[arg-type]
+    params = status_change_schema.load(json_body())
     label = change_label_status(principal, label_id, params["action"], reason=params["reason"])
     return jsonify(label_schema.dump(label))
 

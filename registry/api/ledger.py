@@ -33,6 +33,16 @@ JSON_LINES = "application/jsonl"
 @bp.get("/checkpoint")
 @transactional
 def get_checkpoint() -> Response:
+    """The latest signed checkpoint.
+    ---
+    get:
+      summary: Latest signed checkpoint (C2SP signed note, text/plain)
+      description: Covers every committed entry; signed on read if the latest one does not.
+      tags: [ledger]
+      responses:
+        200: {description: 'origin, tree size, base64 root hash, then signature lines'}
+        304: {description: Not modified (If-None-Match)}
+    """
     checkpoint = publish_checkpoint()
     response = Response(checkpoint.note, mimetype="text/plain")
     response.headers["Cache-Control"] = "no-cache"
@@ -43,6 +53,14 @@ def get_checkpoint() -> Response:
 
 @bp.get("/log-key")
 def get_log_key() -> Response:
+    """The log's verifier key.
+    ---
+    get:
+      summary: The log's C2SP verifier key (name+keyid+base64)
+      tags: [ledger]
+      responses:
+        200: {description: 'The verifier key string (text/plain)'}
+    """
     # No trailing newline: the body is exactly the verifier key string tools parse.
     response = Response(get_log_verifier_key(), mimetype="text/plain")
     response.headers["Cache-Control"] = "public, max-age=3600"
@@ -52,6 +70,18 @@ def get_log_key() -> Response:
 @bp.get("/entries")
 @transactional
 def get_entries() -> Response:
+    """Entries start..end-1 as JSON Lines.
+    ---
+    get:
+      summary: Ledger entries as JSON Lines (each line the exact bytes hashed into its leaf)
+      tags: [ledger]
+      parameters:
+        - {in: query, name: start, required: true, schema: {type: integer, minimum: 0}}
+        - {in: query, name: end, required: true, schema: {type: integer, minimum: 1}}
+      responses:
+        200: {description: application/jsonl}
+        422: {$ref: '#/components/responses/Unprocessable'}
+    """
     params = entry_range_schema.load(request.args)
     bodies = list_entries(params["start"], params["end"])
     # RFC 8785 output escapes every control character, so an entry can never contain a raw
@@ -64,6 +94,20 @@ def get_entries() -> Response:
 @bp.get("/proof/inclusion")
 @transactional
 def get_inclusion_proof() -> Response:
+    """An inclusion proof.
+    ---
+    get:
+      summary: RFC 9162 inclusion proof of entry index in the tree of size entries
+      tags: [ledger]
+      parameters:
+        - {in: query, name: index, required: true, schema: {type: integer, minimum: 0}}
+        - {in: query, name: size, required: true, schema: {type: integer, minimum: 1}}
+      responses:
+        200:
+          description: Proof hashes (base64) under hashes
+          content: {application/json: {schema: InclusionProofSchema}}
+        422: {$ref: '#/components/responses/Unprocessable'}
+    """
     params = inclusion_proof_schema.load(request.args)
     proof = inclusion_proof(params["index"], params["size"])
     response = jsonify(inclusion_proof_schema.dump(proof))
@@ -74,6 +118,20 @@ def get_inclusion_proof() -> Response:
 @bp.get("/proof/consistency")
 @transactional
 def get_consistency_proof() -> Response:
+    """A consistency proof.
+    ---
+    get:
+      summary: RFC 9162 consistency proof between tree sizes first and second
+      tags: [ledger]
+      parameters:
+        - {in: query, name: first, required: true, schema: {type: integer, minimum: 1}}
+        - {in: query, name: second, required: true, schema: {type: integer, minimum: 1}}
+      responses:
+        200:
+          description: Proof hashes (base64) under hashes
+          content: {application/json: {schema: ConsistencyProofSchema}}
+        422: {$ref: '#/components/responses/Unprocessable'}
+    """
     params = consistency_proof_schema.load(request.args)
     proof = consistency_proof(params["first"], params["second"])
     response = jsonify(consistency_proof_schema.dump(proof))

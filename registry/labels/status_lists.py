@@ -15,6 +15,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from credentials import (
     EDDSA_RDFC_2022,
@@ -54,7 +55,9 @@ def list_url(base_url: str, list_id: str) -> str:
     return f"{base_url.rstrip('/')}/status-lists/{list_id}"
 
 
-def _index_column(purpose: StatusPurpose) -> tuple[object, object]:
+def _index_column(
+    purpose: StatusPurpose,
+) -> tuple[InstrumentedAttribute[str], InstrumentedAttribute[int]]:
     if purpose is StatusPurpose.REVOCATION:
         return Label.revocation_list_id, Label.revocation_index
     return Label.suspension_list_id, Label.suspension_index
@@ -86,7 +89,7 @@ def allocate_index(
     list_column, index_column = _index_column(purpose)
     while True:  # at most half the list is taken, so each draw succeeds with p ≥ 1/2
         index = secrets.randbelow(record.size)
-        taken = select(Label.id).where(list_column == record.id, index_column == index)  # type: ignore[arg-type]
+        taken = select(Label.id).where(list_column == record.id, index_column == index)
         if db.session.execute(taken).first() is None:
             break
     record.allocated += 1
@@ -117,7 +120,7 @@ def resign_status_list(
     now = now or utcnow()
     list_column, index_column = _index_column(record.purpose)
     stmt = select(index_column).where(
-        list_column == record.id,  # type: ignore[arg-type]
+        list_column == record.id,
         Label.status == _SET_WHEN[record.purpose],
     )
     bits = StatusList(record.size)

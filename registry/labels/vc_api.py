@@ -98,7 +98,7 @@ def issue_request_from_vc_api(body: Any) -> tuple[LabelRequest, dict[str, Any]]:
             raise ValidationFailedError(
                 {"credentialSubject.supersedes": ["Must be the URL of a label of this registry."]}
             ) from None
-    loaded: LabelRequest = label_request_schema.load(native)  # type: ignore[assignment]
+    loaded: LabelRequest = label_request_schema.load(native)
     return loaded, native
 
 
