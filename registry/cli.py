@@ -1,16 +1,40 @@
-"""Operator commands (``flask --app wsgi ...``); ``db`` comes from Flask-Migrate."""
+"""Operator commands (``flask --app wsgi ...``); ``db`` comes from Flask-Migrate.
+
+Set-up commands (``schemes``, ``rules``, ``bodies``, ``tokens``) parse their options with the
+admin API's schemas and call the same services, each command in one transaction: it is written
+and ledgered whole, or not at all. A refusal prints one line to stderr and exits 1.
+"""
 
 from __future__ import annotations
 
 import base64
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn, ParamSpec
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
+from marshmallow import ValidationError
 
+from registry.auth.models import Role
+from registry.auth.schemas import api_token_schema
+from registry.auth.services import create_token, revoke_token
+from registry.bodies.schemas import accreditation_schema, body_key_schema, body_schema
+from registry.bodies.services import (
+    add_body_key,
+    grant_accreditation,
+    register_body,
+    retire_body_key,
+    rotate_body_key,
+)
 from registry.db import read_snapshot, transaction
+from registry.errors import RegistryError, ValidationFailedError
 from registry.ledger.services import publish_checkpoint
 from registry.ledger.verification import verify_ledger
+from registry.schemes.schemas import rule_schema, rule_version_schema, scheme_schema
+from registry.schemes.services import create_rule, create_scheme, publish_rule_version
 
 __all__ = ["register_cli"]
 
@@ -46,8 +70,266 @@ def checkpoint_command() -> None:
     click.echo(checkpoint.note, nl=False)
 
 
+schemes_cli = AppGroup("schemes", help="Register carbon-label schemes.")
+rules_cli = AppGroup("rules", help="Add product category rules and publish their versions.")
+bodies_cli = AppGroup("bodies", help="Register certification bodies, accreditations and keys.")
+tokens_cli = AppGroup("tokens", help="Create and revoke API tokens.")
+
+P = ParamSpec("P")
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """What a command prints once its transaction has committed."""
+
+    out: str
+    note: str | None = None  # to stderr, so stdout stays machine-readable
+
+
+def _operator_command(fn: Callable[P, Said]) -> Callable[P, None]:
+    """Run ``fn`` in one transaction; print its answer after the commit, or one error line."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            with transaction():
+                said = fn(*args, **kwargs)
+        except ValidationError as exc:
+            _fail(_flatten(exc.messages))
+        except ValidationFailedError as exc:
+            _fail(_flatten(exc.errors))
+        except RegistryError as exc:
+            _fail(exc.detail or exc.title)
+        if said.note:
+            click.echo(said.note, err=True)
+        click.echo(said.out)
+
+    return wrapper
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+def _flatten(messages: Any, path: str = "") -> str:
+    """Field errors on one line: ``thresholds.B: Not a decimal string.; in_force_from: …``."""
+    if isinstance(messages, Mapping):
+        return "; ".join(
+            _flatten(value, path if key == "_schema" else f"{path}.{key}".lstrip("."))
+            for key, value in messages.items()
+        )
+    text = " ".join(map(str, messages)) if isinstance(messages, list | tuple) else str(messages)
+    return f"{path}: {text}" if path else text
+
+
+class _Pair(click.ParamType[tuple[str, str]]):
+    """``KEY=VALUE``, e.g. ``--name zh-Hans=广东碳标签`` or ``--threshold A=45``."""
+
+    name = "KEY=VALUE"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, str]:
+        if isinstance(value, tuple):
+            return value
+        key, sep, text = str(value).partition("=")
+        if not sep or not key:
+            self.fail(f"{value!r} is not KEY=VALUE", param, ctx)
+        return key, text
+
+
+PAIR = _Pair()
+
+
+@schemes_cli.command("create")
+@click.argument("code")
+@click.option("--region", required=True, help="ISO 3166 code: CN-GD, HK, MO, …")
+@click.option("--owner", required=True, help="Who runs the scheme.")
+@click.option("--name", "names", type=PAIR, multiple=True, help="LANG=NAME, once per language.")
+@_operator_command
+def create_scheme_command(code: str, region: str, owner: str, names: tuple[Any, ...]) -> Said:
+    """Register scheme CODE."""
+    data = scheme_schema.load(
+        {"code": code, "region": region, "owner": owner, "names": dict(names)}
+    )
+    scheme = create_scheme(**data)
+    return Said(f"Registered scheme {scheme.code} ({scheme.region}), owned by {scheme.owner}.")
+
+
+@rules_cli.command("create")
+@click.argument("scheme")
+@click.argument("code")
+@click.option("--category", required=True, help="The product category the rule covers.")
+@click.option("--name", "names", type=PAIR, multiple=True, help="LANG=NAME, once per language.")
+@_operator_command
+def create_rule_command(scheme: str, code: str, category: str, names: tuple[Any, ...]) -> Said:
+    """Add rule CODE (for one product category) to SCHEME."""
+    data = rule_schema.load({"code": code, "category": category, "names": dict(names)})
+    rule = create_rule(scheme_code=scheme, **data)
+    return Said(f"Added rule {scheme}/{rule.code} for category {rule.category}.")
+
+
+@rules_cli.command("publish-version")
+@click.argument("scheme")
+@click.argument("rule")
+@click.argument("version")
+@click.option("--declared-unit", required=True, help="kWh, kg, t, m2, …")
+@click.option("--standard", required=True, help="e.g. ISO 14067:2018")
+@click.option("--in-force-from", required=True, help="ISO 8601 with offset.")
+@click.option("--in-force-until", default=None, help="ISO 8601 with offset (open if omitted).")
+@click.option(
+    "--threshold",
+    "thresholds",
+    type=PAIR,
+    multiple=True,
+    help="GRADE=BOUND in kgCO2e per declared unit, for each of A, B, C and D.",
+)
+@_operator_command
+def publish_rule_version_command(
+    scheme: str,
+    rule: str,
+    version: str,
+    declared_unit: str,
+    standard: str,
+    in_force_from: str,
+    in_force_until: str | None,
+    thresholds: tuple[Any, ...],
+) -> Said:
+    """Publish VERSION of SCHEME's RULE; it can never change afterwards."""
+    data = rule_version_schema.load(
+        {
+            "version": version,
+            "declared_unit": declared_unit,
+            "standard": standard,
+            "in_force_from": in_force_from,
+            "in_force_until": in_force_until,
+            "thresholds": dict(thresholds),
+        }
+    )
+    rv = publish_rule_version(scheme_code=scheme, rule_code=rule, **data)
+    bounds = ", ".join(f"{g} <= {b}" for g, b in rule_version_schema.dump(rv)["thresholds"].items())
+    return Said(
+        f"Published {scheme}/{rule} version {rv.version}: {bounds} kgCO2e per {rv.declared_unit}."
+    )
+
+
+@bodies_cli.command("register")
+@click.argument("code")
+@click.option("--name", required=True, help="The issuer name its credentials state.")
+@click.option("--region", required=True, help="ISO 3166 code: CN-GD, HK, MO, …")
+@click.option("--local-name", "names", type=PAIR, multiple=True, help="LANG=NAME translations.")
+@_operator_command
+def register_body_command(code: str, name: str, region: str, names: tuple[Any, ...]) -> Said:
+    """Register certification body CODE (active at once)."""
+    data = body_schema.load({"code": code, "name": name, "region": region, "names": dict(names)})
+    body = register_body(**data)
+    return Said(f"Registered certification body {body.code} ({body.name}).")
+
+
+@bodies_cli.command("accredit")
+@click.argument("body")
+@click.argument("scheme")
+@click.option("--category", "categories", multiple=True, required=True, help="Repeatable.")
+@click.option("--accreditation-body", required=True, help="Who accredited it (e.g. CNAS).")
+@click.option("--reference", required=True, help="The accreditation's reference number.")
+@click.option("--valid-from", required=True, help="ISO 8601 with offset.")
+@click.option("--valid-until", default=None, help="ISO 8601 with offset (open if omitted).")
+@_operator_command
+def accredit_body_command(
+    body: str,
+    scheme: str,
+    categories: tuple[str, ...],
+    accreditation_body: str,
+    reference: str,
+    valid_from: str,
+    valid_until: str | None,
+) -> Said:
+    """Accredit BODY for SCHEME and some product categories."""
+    data = accreditation_schema.load(
+        {
+            "scheme": scheme,
+            "categories": list(categories),
+            "accreditation_body": accreditation_body,
+            "reference": reference,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+        }
+    )
+    found = grant_accreditation(body_code=body, scheme_code=data.pop("scheme"), **data)
+    return Said(f"Accreditation {found.id}: {body} for {scheme} ({', '.join(found.categories)}).")
+
+
+@bodies_cli.command("add-key")
+@click.argument("body")
+@click.option(
+    "--public-key",
+    default=None,
+    help="Register this Multikey (z6Mk…) held by the body, instead of generating one.",
+)
+@_operator_command
+def add_body_key_command(body: str, public_key: str | None) -> Said:
+    """Add a signing key to BODY: generated and sealed by the registry, or --public-key."""
+    data = body_key_schema.load({} if public_key is None else {"public_key_multibase": public_key})
+    key, _ = add_body_key(body, **data)
+    held = "sealed by the registry" if key.managed else "held by the body"
+    return Said(key.did, note=f"Added key {key.public_key_multibase} to {body} ({held}).")
+
+
+@bodies_cli.command("rotate-key")
+@click.argument("body")
+@_operator_command
+def rotate_body_key_command(body: str) -> Said:
+    """Give BODY a new registry-held key and retire its previous keys."""
+    key = rotate_body_key(body)
+    return Said(
+        key.did, note=f"{body} now signs with {key.public_key_multibase}; older keys retired."
+    )
+
+
+@bodies_cli.command("retire-key")
+@click.argument("body")
+@click.argument("public_key")
+@_operator_command
+def retire_body_key_command(body: str, public_key: str) -> Said:
+    """Stop BODY's key PUBLIC_KEY signing from now on."""
+    key = retire_body_key(body, public_key)
+    return Said(f"Retired key {key.public_key_multibase} of {body}.")
+
+
+@tokens_cli.command("create")
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
+@click.option("--name", default=None, help="What the token is for (default: its role).")
+@click.option("--body", default=None, help="The certification body of a certifier token.")
+@click.option("--scheme", "schemes", multiple=True, help="A scheme a regulator oversees.")
+@_operator_command
+def create_token_command(
+    role: str, name: str | None, body: str | None, schemes: tuple[str, ...]
+) -> Said:
+    """Create an API token and print its secret: this once, never again."""
+    data = api_token_schema.load(
+        {"role": role, "name": name or f"{role} token", "body": body, "schemes": list(schemes)}
+    )
+    token, secret = create_token(
+        role=data["role"], name=data["name"], body_code=data["body"], schemes=data["schemes"]
+    )
+    note = f"Created {token.role.value} token {token.id}; its secret is shown only now:"
+    return Said(secret, note=note)
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", type=int)
+@_operator_command
+def revoke_token_command(token_id: int) -> Said:
+    """Revoke token TOKEN_ID at once."""
+    revoke_token(token_id)
+    return Said(f"Token {token_id} revoked.")
+
+
 def register_cli(app: Flask) -> None:
     from registry.demo import demo_cli
 
     app.cli.add_command(ledger_cli)
     app.cli.add_command(demo_cli)
+    for group in (schemes_cli, rules_cli, bodies_cli, tokens_cli):
+        app.cli.add_command(group)

@@ -11,11 +11,13 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal, localcontext
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, event
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, Numeric, String, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
@@ -23,8 +25,10 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "NAMING_CONVENTION",
     "Base",
+    "ExactDecimal",
     "UTCDateTime",
     "db",
+    "insert_ignoring_conflicts",
     "read_snapshot",
     "transaction",
     "transactional",
@@ -63,6 +67,52 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """Decimals stored exactly on both databases: NUMERIC(30, 12) on PostgreSQL, text on SQLite.
+
+    SQLite has no decimal storage class; a NUMERIC column there holds a binary float, so
+    123456.789 would read back as 123456.789000000004. Footprints and thresholds are compared
+    exactly (grading), so they must come back as they went in.
+    """
+
+    impl = Numeric(30, 12, asdecimal=True)
+    cache_ok = True
+    MAX_INTEGER_DIGITS = 18
+    MAX_SCALE = 12
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(30, 12, asdecimal=True))
+
+    @classmethod
+    def fits(cls, value: Decimal) -> bool:
+        """Whether ``value`` is finite with at most 18 integer digits and 12 decimals."""
+        if not isinstance(value, Decimal) or not value.is_finite():
+            return False
+        _, digits, exponent = value.as_tuple()
+        scale = max(0, -int(exponent))
+        stripped = value.as_tuple().digits
+        # Trailing zeros after the point do not count against the scale.
+        while scale and stripped and stripped[-1] == 0:
+            stripped, scale = stripped[:-1], scale - 1
+        return scale <= cls.MAX_SCALE and len(digits) + int(exponent) <= cls.MAX_INTEGER_DIGITS
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not self.fits(value):
+            raise ValueError(f"{value!r} does not fit 18 integer digits and 12 decimals")
+        if dialect.name == "sqlite":
+            with localcontext() as ctx:
+                ctx.prec = 40  # normalize() rounds to the context precision
+                return format(value.normalize(), "f")
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
 
 
 class Base(DeclarativeBase):
@@ -149,6 +199,13 @@ def read_snapshot() -> Iterator[None]:
     finally:
         if started:
             db.session.rollback()
+
+
+def insert_ignoring_conflicts(table: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for the session's dialect (both have it)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 P = ParamSpec("P")

@@ -84,6 +84,7 @@ class BadRequestError(RegistryError):
 
 class UnauthenticatedError(RegistryError):
     status, slug, title = 401, "unauthenticated", "Authentication required"
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="carbon-label registry"'}
 
 
 class ForbiddenError(RegistryError):
@@ -189,7 +190,9 @@ def _render(
 
 
 def handle_registry_error(error: RegistryError) -> Response:
-    return _render(error.status, error.slug, error.title, error.detail, error.extensions())
+    response = _render(error.status, error.slug, error.title, error.detail, error.extensions())
+    response.headers.update(getattr(error, "headers", {}))
+    return response
 
 
 def handle_validation_error(error: ValidationError) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import request
 
 from registry.auth.models import Role
 from registry.auth.services import Principal, authenticate
@@ -15,11 +15,8 @@ def current_principal(*roles: Role) -> Principal:
 
     401 without a valid token, 403 with a token of another role.
     """
-    principal: Principal | None = g.get("principal")
-    if principal is None:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        principal = authenticate(token.strip() if scheme.lower() == "bearer" else None)
-        g.principal = principal
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    principal = authenticate(token.strip() if scheme.lower() == "bearer" else None)
     if roles:
         principal.require(*roles)
     return principal

@@ -14,8 +14,19 @@ from registry.auth.models import Role
 from registry.config import current_settings
 from registry.db import transactional
 from registry.errors import ValidationFailedError
-from registry.labels.schemas import label_request_schema, label_schema, status_change_schema
-from registry.labels.services import change_label_status, get_label, issue_label
+from registry.labels.schemas import (
+    label_batch_schema,
+    label_request_schema,
+    label_schema,
+    status_change_schema,
+)
+from registry.labels.services import (
+    IssueItem,
+    change_label_status,
+    get_label,
+    issue_label,
+    issue_labels,
+)
 from registry.labels.status_lists import get_status_list
 from registry.labels.verification import label_trust_bundle
 
@@ -30,6 +41,14 @@ def _label_response(label_id: str, status: int = 200) -> Response:
     response = jsonify(label_schema.dump(get_label(label_id)))
     response.status_code = status
     return response
+
+
+def _idempotency_key(*, reserve: int = 0) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    limit = _MAX_IDEMPOTENCY_KEY - reserve
+    if key is not None and not 0 < len(key) <= limit:
+        raise ValidationFailedError({"Idempotency-Key": [f"Must be 1 to {limit} characters."]})
+    return key
 
 
 @bp.get("/api/v1/labels/<label_id>")
@@ -86,11 +105,7 @@ def post_label() -> ResponseReturnValue:
     """
     principal = current_principal(Role.CERTIFIER)
     data = json_body()
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 0 < len(key) <= _MAX_IDEMPOTENCY_KEY:
-        raise ValidationFailedError(
-            {"Idempotency-Key": [f"Must be 1 to {_MAX_IDEMPOTENCY_KEY} characters."]}
-        )
+    key = _idempotency_key()
     result = issue_label(
         principal,
         label_request_schema.load(data),
@@ -102,6 +117,49 @@ def post_label() -> ResponseReturnValue:
     response.headers["Location"] = url_for("labels.get_label_view", label_id=result.label.id)
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.post("/api/v1/labels/batch")
+@transactional
+def post_label_batch() -> ResponseReturnValue:
+    """Issue several labels at once, all or none.
+    ---
+    post:
+      summary: Issue a batch of labels
+      description: >
+        Up to 100 label requests, issued in one transaction and ledgered together (much
+        faster than one request each). With an Idempotency-Key K, item i is keyed "K#i", so
+        retrying the same batch returns the same labels (200).
+      tags: [labels]
+      security: [{bearer: []}]
+      parameters:
+        - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 240}}
+      requestBody:
+        required: true
+        content: {application/json: {schema: LabelBatchSchema}}
+      responses:
+        201: {description: '{"labels": [label, …]} in request order'}
+        200: {description: Replayed (same Idempotency-Key and requests)}
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        422: {$ref: '#/components/responses/Unprocessable'}
+    """
+    principal = current_principal(Role.CERTIFIER)
+    data = json_body()
+    batch = label_batch_schema.load(data)
+    key = _idempotency_key(reserve=len("#100"))
+    items = [
+        IssueItem(
+            request,
+            idempotency_key=None if key is None else f"{key}#{position}",
+            request_hash=hashlib.sha256(canonicalize_jcs(raw)).digest(),
+        )
+        for position, (request, raw) in enumerate(zip(batch["labels"], data["labels"], strict=True))
+    ]
+    results = issue_labels(principal, items)
+    response = jsonify({"labels": label_schema.dump([r.label for r in results], many=True)})
+    response.status_code = 201 if any(r.created for r in results) else 200
     return response
 
 

@@ -40,7 +40,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
 
-    body: Mapped[CertificationBody | None] = relationship(lazy="joined")
+    body: Mapped[CertificationBody | None] = relationship(lazy="select")
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.prefix}… {self.role}>"

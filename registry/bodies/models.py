@@ -63,11 +63,12 @@ class CertificationBody(Base):
     status: Mapped[BodyStatus] = mapped_column(value_enum(BodyStatus))
     created_at: Mapped[datetime]
 
+    # Loaded on access: the hot paths (issuance, authentication) query what they need.
     accreditations: Mapped[list[Accreditation]] = relationship(
-        back_populates="body", lazy="selectin", order_by="Accreditation.id"
+        back_populates="body", lazy="select", order_by="Accreditation.id"
     )
     keys: Mapped[list[BodyKey]] = relationship(
-        back_populates="body", lazy="selectin", order_by="BodyKey.id"
+        back_populates="body", lazy="select", order_by="BodyKey.id"
     )
 
     def __repr__(self) -> str:
@@ -94,7 +95,7 @@ class Accreditation(Base):
     created_at: Mapped[datetime]
 
     body: Mapped[CertificationBody] = relationship(back_populates="accreditations", lazy="raise")
-    scheme: Mapped[Scheme] = relationship(lazy="joined")
+    scheme: Mapped[Scheme] = relationship(lazy="select")
 
     def covers(self, scheme_id: int, category: str, at: datetime) -> bool:
         return (

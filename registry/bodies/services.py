@@ -17,7 +17,7 @@ from registry.bodies.models import (
     BodyStatus,
     CertificationBody,
 )
-from registry.clock import utcnow
+from registry.clock import to_millis, utcnow, utcnow_seconds
 from registry.db import db
 from registry.errors import (
     ConflictError,
@@ -117,6 +117,8 @@ def grant_accreditation(
     valid_until: datetime | None,
 ) -> Accreditation:
     body, scheme = get_body(body_code), get_scheme(scheme_code)
+    valid_from = to_millis(valid_from)
+    valid_until = None if valid_until is None else to_millis(valid_until)
     cats = sorted(set(categories))
     if not cats:
         raise ValidationFailedError({"categories": ["Name at least one product category."]})
@@ -197,10 +199,11 @@ def add_body_key(
     if db.session.execute(taken).first():
         raise ConflictError("That key is already registered.")
     key = BodyKey(
-        body_id=body.id,
+        body=body,  # also appends it to body.keys, so the session's view stays current
         public_key_multibase=public.multibase,
         secret_box=box,
-        active_from=utcnow(),
+        # Whole seconds, as proofs state their time: floor the start, round the end up.
+        active_from=utcnow_seconds(),
         retired_at=None,
     )
     db.session.add(key)
@@ -228,7 +231,7 @@ def retire_body_key(body_code: str, public_key_multibase: str) -> BodyKey:
         raise NotFoundError(f"{body_code} has no key {public_key_multibase}.")
     if key.retired_at is not None:
         raise ConflictError("That key is already retired.")
-    key.retired_at = utcnow()
+    key.retired_at = utcnow_seconds(round_up=True)
     append_entry(
         "key.retired",
         {

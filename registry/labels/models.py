@@ -17,7 +17,6 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -25,13 +24,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.bodies.models import BodyKey, CertificationBody, value_enum
-from registry.db import Base
+from registry.db import Base, ExactDecimal
 from registry.ledger.models import Position
 from registry.schemes.models import RuleVersion
 
 __all__ = ["IdempotencyKey", "Label", "LabelStatus", "StatusListRecord", "StatusPurpose"]
 
-DECIMAL = Numeric(30, 12, asdecimal=True)
+DECIMAL = ExactDecimal()
 
 
 class LabelStatus(enum.StrEnum):
@@ -104,9 +103,10 @@ class Label(Base):
     ledger_seq: Mapped[int] = mapped_column(Position, unique=True)
     issued_at: Mapped[datetime] = mapped_column(index=True)
 
-    body: Mapped[CertificationBody] = relationship(lazy="joined")
-    key: Mapped[BodyKey] = relationship(lazy="joined")
-    rule_version: Mapped[RuleVersion] = relationship(lazy="joined")
+    # Many-to-one loads on access look in the session's identity map first.
+    body: Mapped[CertificationBody] = relationship(lazy="select")
+    key: Mapped[BodyKey] = relationship(lazy="select")
+    rule_version: Mapped[RuleVersion] = relationship(lazy="select")
     identifiers: Mapped[list[str]] = mapped_column(JSON)
 
     def __repr__(self) -> str:

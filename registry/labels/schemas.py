@@ -25,13 +25,15 @@ from marshmallow import (
 from credentials import GRADES, Product, decimal_text
 from credentials.credential import BOUNDARIES, gtin_check_digit_ok
 from registry.labels.models import Label, LabelStatus
-from registry.labels.services import LabelRequest, StatusAction
+from registry.labels.services import MAX_BATCH, LabelRequest, StatusAction
 
 __all__ = [
     "DecimalString",
+    "LabelBatchSchema",
     "LabelRequestSchema",
     "LabelSchema",
     "StatusChangeSchema",
+    "label_batch_schema",
     "label_request_schema",
     "label_schema",
     "status_change_schema",
@@ -149,6 +151,16 @@ class LabelRequestSchema(Schema):
         )
 
 
+class LabelBatchSchema(Schema):
+    """Several labels issued all or none: ``{"labels": [label request, …]}``."""
+
+    labels = fields.List(
+        fields.Nested(LabelRequestSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_BATCH),
+    )
+
+
 class StatusChangeSchema(Schema):
     action = fields.Enum(StatusAction, by_value=True, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
@@ -222,6 +234,7 @@ class LabelSchema(Schema):
         return json.loads(label.credential)  # type: ignore[no-any-return]
 
 
+label_batch_schema = LabelBatchSchema()
 label_request_schema = LabelRequestSchema()
 label_schema = LabelSchema()
 status_change_schema = StatusChangeSchema()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 
 from credentials import (
     EDDSA_RDFC_2022,
@@ -22,6 +24,7 @@ from credentials import (
     CredentialError,
     Footprint,
     Grade,
+    KeyPair,
     Product,
     RuleRef,
     StatusRef,
@@ -37,11 +40,11 @@ from credentials import (
 from credentials.credential import Boundary
 from registry.auth.models import Role
 from registry.auth.services import Principal
-from registry.bodies.models import BodyStatus, CertificationBody
+from registry.bodies.models import Accreditation, BodyKey, BodyStatus, CertificationBody
 from registry.bodies.services import signing_key
-from registry.clock import utcnow
+from registry.clock import utcnow, utcnow_seconds
 from registry.config import current_settings
-from registry.db import db
+from registry.db import ExactDecimal, db, insert_ignoring_conflicts
 from registry.errors import (
     BodyNotActiveError,
     ConflictError,
@@ -51,6 +54,7 @@ from registry.errors import (
     InvalidTransitionError,
     NotFoundError,
     OutOfScopeError,
+    RegistryError,
     RuleNotInForceError,
     ValidationFailedError,
 )
@@ -61,24 +65,33 @@ from registry.labels.models import (
     StatusListRecord,
     StatusPurpose,
 )
-from registry.labels.status_lists import allocate_index, list_url, resign_status_list
-from registry.ledger.services import append_entry, format_entry_time
+from registry.labels.status_lists import (
+    SET_WHEN,
+    allocate_indexes,
+    list_url,
+    resign_status_list,
+)
+from registry.ledger.services import append_entries, append_entry, format_entry_time
 from registry.schemes.models import RuleVersion
 from registry.schemes.services import get_rule_version
 
 __all__ = [
     "DEFAULT_VALIDITY",
+    "MAX_BATCH",
     "MAX_VALIDITY",
+    "IssueItem",
     "IssueResult",
     "LabelRequest",
     "StatusAction",
     "change_label_status",
     "get_label",
     "issue_label",
+    "issue_labels",
 ]
 
 DEFAULT_VALIDITY = timedelta(days=3 * 365)
 MAX_VALIDITY = timedelta(days=5 * 366)
+MAX_BATCH = 100
 _MAX_ID_DRAWS = 8
 
 
@@ -124,36 +137,62 @@ def get_label(label_id: str) -> Label:
     return label
 
 
-def _claim(
-    body: CertificationBody, key: str, request_hash: bytes
-) -> tuple[IdempotencyKey, Label | None]:
-    """Claim ``key`` for this request, or find the label an earlier request made with it.
+def _claim(body: CertificationBody, items: Sequence[IssueItem]) -> list[Label | None]:
+    """Claim each item's Idempotency-Key, or find the label an earlier request made with it.
 
-    The claim row is inserted before any other work, inside a savepoint. A concurrent request
-    with the same key waits on the row's primary key until this one commits (then it replays
-    our label) or rolls back (then its own claim succeeds), so a key never makes two labels.
+    Claims are inserted before any other work with ``ON CONFLICT DO NOTHING``. A concurrent
+    request with the same key waits on the row's primary key until the first commits (then
+    it finds that row and replays its label) or rolls back (then its own insert goes
+    through), so one key never makes two labels. Items without a key get ``None``.
     """
-    found = db.session.get(IdempotencyKey, (body.id, key))
-    if found is None:
-        claim = IdempotencyKey(
-            body_id=body.id, key=key, request_hash=request_hash, label_id=None, created_at=utcnow()
+    keyed = {item.idempotency_key: item for item in items if item.idempotency_key is not None}
+    if len(keyed) != sum(item.idempotency_key is not None for item in items):
+        raise ValidationFailedError({"Idempotency-Key": ["Each label needs its own key."]})
+    if not keyed:
+        return [None] * len(items)
+    now = utcnow()
+    claimed = set(
+        db.session.execute(
+            insert_ignoring_conflicts(IdempotencyKey)
+            .values(
+                [
+                    {
+                        "body_id": body.id,
+                        "key": key,
+                        "request_hash": item.request_hash,
+                        "label_id": None,
+                        "created_at": now,
+                    }
+                    for key, item in keyed.items()
+                ]
+            )
+            .returning(IdempotencyKey.key)
+        ).scalars()
+    )
+    earlier = {
+        row.key: row
+        for row in db.session.execute(
+            select(IdempotencyKey.key, IdempotencyKey.request_hash, IdempotencyKey.label_id).where(
+                IdempotencyKey.body_id == body.id,
+                IdempotencyKey.key.in_(set(keyed) - claimed),
+            )
         )
-        try:
-            with db.session.begin_nested():
-                db.session.add(claim)
-        except IntegrityError:
-            found = db.session.get(IdempotencyKey, (body.id, key), populate_existing=True)
-            if found is None:  # pragma: no cover - the conflicting row was committed
-                raise
-        else:
-            return claim, None
-    if found.request_hash != request_hash:
-        raise IdempotencyKeyReusedError(
-            "This Idempotency-Key was already used with a different request; use a new key."
-        )
-    if found.label_id is None:  # pragma: no cover - only visible to the claiming transaction
-        raise ConflictError("A request with this Idempotency-Key is still in progress.")
-    return found, db.session.get_one(Label, found.label_id)
+    }
+    replayed: list[Label | None] = []
+    for item in items:
+        row = earlier.get(item.idempotency_key or "")
+        if item.idempotency_key is None or row is None:
+            replayed.append(None)
+            continue
+        if row.request_hash != item.request_hash:
+            raise IdempotencyKeyReusedError(
+                f"Idempotency-Key {item.idempotency_key!r} was already used with a different "
+                "request; use a new key."
+            )
+        if row.label_id is None:  # pragma: no cover - only visible to the claiming transaction
+            raise ConflictError("A request with this Idempotency-Key is still in progress.")
+        replayed.append(db.session.get_one(Label, row.label_id))
+    return replayed
 
 
 def _check_rule(body: CertificationBody, request: LabelRequest, now: datetime) -> RuleVersion:
@@ -174,7 +213,12 @@ def _check_rule(body: CertificationBody, request: LabelRequest, now: datetime) -
             }
         )
     category = rv.rule.category
-    if not any(a.covers(rv.rule.scheme_id, category, now) for a in body.accreditations):
+    accreditations = db.session.execute(
+        select(Accreditation).where(
+            Accreditation.body_id == body.id, Accreditation.scheme_id == rv.rule.scheme_id
+        )
+    ).scalars()
+    if not any(a.covers(rv.rule.scheme_id, category, now) for a in accreditations):
         raise OutOfScopeError(
             f"{body.name} holds no active accreditation for {request.scheme} / {category}."
         )
@@ -194,6 +238,23 @@ def _superseded(body: CertificationBody, label_id: str) -> Label:
     return old
 
 
+@dataclass(frozen=True, slots=True)
+class IssueItem:
+    """One label to issue, with the Idempotency-Key (and request digest) it came with."""
+
+    request: LabelRequest
+    idempotency_key: str | None = None
+    request_hash: bytes = b""
+
+
+@dataclass(slots=True)
+class _Pending:
+    label: Label
+    event: dict[str, Any]
+    old: Label | None
+    idempotency_key: str | None
+
+
 def issue_label(
     principal: Principal,
     request: LabelRequest,
@@ -202,17 +263,89 @@ def issue_label(
     request_hash: bytes = b"",
 ) -> IssueResult:
     """Issue one label for the principal's body (a certifier) and ledger it."""
+    return issue_labels(principal, [IssueItem(request, idempotency_key, request_hash)])[0]
+
+
+def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[IssueResult]:
+    """Issue labels for the principal's body, all or none, in the order given.
+
+    Items whose Idempotency-Key was used before are replayed; the rest are checked, signed,
+    and then ledgered together under one lock (a batch costs one ledger round, not one per
+    label). Any refused item refuses the whole batch, and the error names its position.
+    """
     principal.require(Role.CERTIFIER)
+    if len(items) > MAX_BATCH:
+        raise ValidationFailedError({"labels": [f"At most {MAX_BATCH} labels per request."]})
     body = db.session.get_one(CertificationBody, principal.body_id)
-    claim: IdempotencyKey | None = None
-    if idempotency_key is not None:
-        claim, previous = _claim(body, idempotency_key, request_hash)
-        if previous is not None:
-            return IssueResult(previous, created=False)
-    now = utcnow()
+    results = [
+        None if replayed is None else IssueResult(replayed, created=False)
+        for replayed in _claim(body, items)
+    ]
+    fresh = [item for item, result in zip(items, results, strict=True) if result is None]
+    if not fresh:
+        return [r for r in results if r is not None]
+    now = utcnow_seconds()
     if body.status is not BodyStatus.ACTIVE:
         raise BodyNotActiveError(f"{body.name} is {body.status.value} and cannot issue labels.")
-    rv = _check_rule(body, request, now)
+    key, pair = signing_key(body, at=now)
+    rules: dict[tuple[str, str, str], RuleVersion] = {}
+    superseded: set[str] = set()
+    pending: list[_Pending] = []
+    slots = _Slots.allocate(body, len(fresh))
+    for position, item in enumerate(fresh):
+        try:
+            pending.append(_prepare(body, key, pair, item, now, rules, superseded, slots))
+        except RegistryError as exc:
+            if len(items) > 1:
+                exc.detail = f"Label {position + 1} of the batch: {exc.detail or exc.title}"
+            raise
+    entries = append_entries([("label.issued", p.event) for p in pending])
+    for p, entry in zip(pending, entries, strict=True):
+        p.label.ledger_seq = entry.seq
+    db.session.add_all([p.label for p in pending])
+    db.session.flush()  # before the rows that refer to them: no relationship orders them
+    claims = [
+        {"body_id": body.id, "key": p.idempotency_key, "label_id": p.label.id}
+        for p in pending
+        if p.idempotency_key is not None
+    ]
+    if claims:
+        db.session.execute(update(IdempotencyKey), claims)  # bulk UPDATE by primary key
+    for p in pending:
+        if p.old is not None:
+            p.old.status = LabelStatus.SUPERSEDED
+            p.old.superseded_by_id = p.label.id
+            p.old.status_changed_at = now
+    db.session.flush()
+    for list_id in sorted({p.old.suspension_list_id for p in pending if p.old is not None}):
+        record = db.session.get_one(StatusListRecord, list_id)
+        resign_status_list(record, body=body, base_url=current_settings().public_base_url)
+    made = iter(IssueResult(p.label, created=True) for p in pending)
+    return [result if result is not None else next(made) for result in results]
+
+
+def _prepare(
+    body: CertificationBody,
+    key: BodyKey,
+    pair: KeyPair,
+    item: IssueItem,
+    now: datetime,
+    rules: dict[tuple[str, str, str], RuleVersion],
+    superseded: set[str],
+    slots: _Slots,
+) -> _Pending:
+    """Check, grade, index and sign one label; the ledger entry is appended by the caller."""
+    request = item.request
+    if not (
+        ExactDecimal.fits(request.footprint) and ExactDecimal.fits(request.declared_unit_amount)
+    ):
+        raise ValidationFailedError({"footprint": ["At most 18 integer digits and 12 decimals."]})
+    rule_key = (request.scheme, request.rule, request.rule_version)
+    rv = rules.get(rule_key)
+    if rv is None:
+        rv = rules[rule_key] = _check_rule(body, request, now)
+    elif request.declared_unit is not None and request.declared_unit != rv.declared_unit:
+        _check_rule(body, request, now)  # raises the declared-unit error
     fp_amount = request.declared_unit_amount
     grade = grade_for(request.footprint, rv.thresholds, amount=fp_amount)
     if request.asserted_grade is not None and request.asserted_grade != grade:
@@ -226,13 +359,17 @@ def issue_label(
         raise ValidationFailedError(
             {"valid_until": ["Must be in the future and at most five years from now."]}
         )
-    old = _superseded(body, request.supersedes) if request.supersedes else None
-    key, pair = signing_key(body, at=now)
+    old = None
+    if request.supersedes:
+        old = _superseded(body, request.supersedes)
+        if old.id in superseded:
+            raise InvalidTransitionError(f"Label {old.id} is superseded twice in this batch.")
+        superseded.add(old.id)
+        # Its suspension list is re-signed after the append: lock it now, before the ledger.
+        db.session.get_one(StatusListRecord, old.suspension_list_id, with_for_update=True)
 
-    base = current_settings().public_base_url
-    revocation, r_index = allocate_index(body, StatusPurpose.REVOCATION, base_url=base)
-    suspension, s_index = allocate_index(body, StatusPurpose.SUSPENSION, base_url=base)
-    label_id = _fresh_label_id()
+    base = slots.base_url
+    label_id, (revocation, r_index), (suspension, s_index) = slots.take()
     carbon_label = CarbonLabel(
         label_id=label_id,
         url=label_url(base, label_id),
@@ -252,8 +389,8 @@ def issue_label(
         grade=grade,
         rule=RuleRef(rv.rule.code, rv.version, request.scheme),
         status=(
-            StatusRef("revocation", list_url(base, revocation.id), r_index),
-            StatusRef("suspension", list_url(base, suspension.id), s_index),
+            StatusRef("revocation", list_url(base, revocation), r_index),
+            StatusRef("suspension", list_url(base, suspension), s_index),
         ),
         supersedes=None if old is None else label_url(base, old.id),
     )
@@ -263,31 +400,27 @@ def issue_label(
         raise ValidationFailedError({"credential": [str(exc)]}) from exc
     signed = sign_document(unsigned, key=pair, cryptosuite=EDDSA_RDFC_2022, created=now)
     digest = credential_digest(signed)
-
-    entry = append_entry(
-        "label.issued",
-        {
-            "label": label_id,
-            "body": body.code,
-            "credentialDigest": digest,
-            "verificationMethod": key.verification_method,
-            "scheme": request.scheme,
-            "rule": rv.rule.code,
-            "ruleVersion": rv.version,
-            "category": rv.rule.category,
-            "footprint": decimal_text(request.footprint),
-            "declaredUnit": rv.declared_unit,
-            "declaredUnitAmount": decimal_text(fp_amount),
-            "grade": grade,
-            "validFrom": format_entry_time(carbon_label.valid_from),
-            "validUntil": format_entry_time(carbon_label.valid_until),
-            "statusLists": {
-                "revocation": {"list": revocation.id, "index": r_index},
-                "suspension": {"list": suspension.id, "index": s_index},
-            },
-            "supersedes": None if old is None else old.id,
+    event = {
+        "label": label_id,
+        "body": body.code,
+        "credentialDigest": digest,
+        "verificationMethod": key.verification_method,
+        "scheme": request.scheme,
+        "rule": rv.rule.code,
+        "ruleVersion": rv.version,
+        "category": rv.rule.category,
+        "footprint": decimal_text(request.footprint),
+        "declaredUnit": rv.declared_unit,
+        "declaredUnitAmount": decimal_text(fp_amount),
+        "grade": grade,
+        "validFrom": format_entry_time(carbon_label.valid_from),
+        "validUntil": format_entry_time(carbon_label.valid_until),
+        "statusLists": {
+            "revocation": {"list": revocation, "index": r_index},
+            "suspension": {"list": suspension, "index": s_index},
         },
-    )
+        "supersedes": None if old is None else old.id,
+    }
     product = request.product
     label = Label(
         id=label_id,
@@ -308,36 +441,51 @@ def issue_label(
         period_start=request.period_start,
         period_end=request.period_end,
         status=LabelStatus.ACTIVE,
-        revocation_list_id=revocation.id,
+        revocation_list_id=revocation,
         revocation_index=r_index,
-        suspension_list_id=suspension.id,
+        suspension_list_id=suspension,
         suspension_index=s_index,
         supersedes_id=None if old is None else old.id,
         credential=_dump(signed),
         credential_digest=digest,
-        ledger_seq=entry.seq,
         issued_at=now,
     )
-    db.session.add(label)
-    db.session.flush()  # before the rows that refer to it: no relationship orders them
-    if claim is not None:
-        claim.label_id = label_id
-    db.session.flush()
-    if old is not None:
-        # The old label's status was not set in any list, and superseded sets no bit either.
-        old.status = LabelStatus.SUPERSEDED
-        old.superseded_by_id = label_id
-        old.status_changed_at = now
-        db.session.flush()
-    return IssueResult(label, created=True)
+    return _Pending(label, event, old, item.idempotency_key)
 
 
-def _fresh_label_id() -> str:
+@dataclass(slots=True)
+class _Slots:
+    """Label ids and status-list indexes for a batch, drawn with a few queries for all."""
+
+    base_url: str
+    label_ids: list[str]
+    revocation: list[tuple[str, int]]
+    suspension: list[tuple[str, int]]
+
+    @classmethod
+    def allocate(cls, body: CertificationBody, count: int) -> _Slots:
+        base = current_settings().public_base_url
+        return cls(
+            base_url=base,
+            label_ids=_fresh_label_ids(count),
+            revocation=allocate_indexes(body, StatusPurpose.REVOCATION, count, base_url=base),
+            suspension=allocate_indexes(body, StatusPurpose.SUSPENSION, count, base_url=base),
+        )
+
+    def take(self) -> tuple[str, tuple[str, int], tuple[str, int]]:
+        return self.label_ids.pop(0), self.revocation.pop(0), self.suspension.pop(0)
+
+
+def _fresh_label_ids(count: int) -> list[str]:
+    """``count`` distinct unused label ids (50 random bits each: collisions are rare)."""
+    chosen: set[str] = set()
     for _ in range(_MAX_ID_DRAWS):
-        candidate = new_label_id()
-        if db.session.get(Label, candidate) is None:
-            return candidate
-    raise ConflictError("Could not draw a fresh label id; try again.")  # pragma: no cover
+        candidates = {new_label_id() for _ in range(count - len(chosen))} - chosen
+        taken = db.session.execute(select(Label.id).where(Label.id.in_(candidates))).scalars()
+        chosen |= candidates - set(taken)
+        if len(chosen) == count:
+            return list(chosen)
+    raise ConflictError("Could not draw fresh label ids; try again.")  # pragma: no cover
 
 
 def _dump(document: dict[str, object]) -> str:
@@ -402,7 +550,7 @@ def change_label_status(
         StatusAction.SUSPEND: [label.suspension_list_id],
         StatusAction.REINSTATE: [label.suspension_list_id],
         StatusAction.REVOKE: [label.revocation_list_id]
-        + ([label.suspension_list_id] if before is LabelStatus.SUSPENDED else []),
+        + ([label.suspension_list_id] if before in SET_WHEN[StatusPurpose.SUSPENSION] else []),
     }[action]
     for list_id in sorted(touched):  # revocation ("r-…") before suspension ("s-…")
         record = db.session.get_one(StatusListRecord, list_id, with_for_update=True)

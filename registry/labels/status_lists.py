@@ -14,7 +14,7 @@ import json
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from credentials import (
@@ -34,8 +34,9 @@ from registry.labels.models import Label, LabelStatus, StatusListRecord, StatusP
 __all__ = [
     "LIST_SIZE",
     "REFRESH",
+    "SET_WHEN",
     "VALIDITY",
-    "allocate_index",
+    "allocate_indexes",
     "get_status_list",
     "list_url",
     "resign_status_list",
@@ -45,9 +46,11 @@ LIST_SIZE = MIN_STATUS_LIST_BITS
 _FILL = LIST_SIZE // 2
 VALIDITY = timedelta(days=30)
 REFRESH = timedelta(days=1)
-_SET_WHEN = {
-    StatusPurpose.REVOCATION: LabelStatus.REVOKED,
-    StatusPurpose.SUSPENSION: LabelStatus.SUSPENDED,
+# A superseded label is flagged in the suspension list: offline verifiers then refuse to call
+# a replaced label current, while the public page explains it was superseded and by what.
+SET_WHEN = {
+    StatusPurpose.REVOCATION: frozenset({LabelStatus.REVOKED}),
+    StatusPurpose.SUSPENSION: frozenset({LabelStatus.SUSPENDED, LabelStatus.SUPERSEDED}),
 }
 
 
@@ -63,37 +66,60 @@ def _index_column(
     return Label.suspension_list_id, Label.suspension_index
 
 
-def allocate_index(
-    body: CertificationBody, purpose: StatusPurpose, *, base_url: str
-) -> tuple[StatusListRecord, int]:
-    """A random unused index in one of the body's lists, opening a new list when all are full.
+def allocate_indexes(
+    body: CertificationBody, purpose: StatusPurpose, count: int, *, base_url: str
+) -> list[tuple[str, int]]:
+    """``count`` random unused (list id, index) pairs in the body's lists, opening lists as needed.
 
-    The list row stays locked (``FOR UPDATE``) until the transaction ends, so concurrent
+    Each list row used stays locked (``FOR UPDATE``) until the transaction ends, so concurrent
     issuers of one body never draw the same index. Callers allocate revocation before
     suspension, and both before appending to the ledger: one lock order everywhere.
     """
-    stmt = (
-        select(StatusListRecord)
-        .where(
-            StatusListRecord.body_id == body.id,
-            StatusListRecord.purpose == purpose,
-            StatusListRecord.allocated < _FILL,
+    allocated: list[tuple[str, int]] = []
+    while len(allocated) < count:
+        # Core statements: this runs on every issuance, while the row lock is held.
+        row = db.session.execute(
+            select(StatusListRecord.id, StatusListRecord.size, StatusListRecord.allocated)
+            .where(
+                StatusListRecord.body_id == body.id,
+                StatusListRecord.purpose == purpose,
+                StatusListRecord.allocated < _FILL,
+            )
+            .order_by(StatusListRecord.created_at, StatusListRecord.id)
+            .limit(1)
+            .with_for_update()
+        ).first()
+        if row is None:
+            record = _open_list(body, purpose, base_url=base_url)
+            list_id, size, used = record.id, record.size, 0
+        else:
+            list_id, size, used = row.id, row.size, row.allocated
+        wanted = min(count - len(allocated), _FILL - used)
+        indexes = _draw_free(purpose, list_id, size, wanted)
+        db.session.execute(
+            update(StatusListRecord)
+            .where(StatusListRecord.id == list_id)
+            .values(allocated=StatusListRecord.allocated + wanted)
+            .execution_options(synchronize_session=False)
         )
-        .order_by(StatusListRecord.created_at, StatusListRecord.id)
-        .limit(1)
-        .with_for_update()
-    )
-    record = db.session.execute(stmt).scalar_one_or_none()
-    if record is None:
-        record = _open_list(body, purpose, base_url=base_url)
+        allocated.extend((list_id, index) for index in indexes)
+    return allocated
+
+
+def _draw_free(purpose: StatusPurpose, list_id: str, size: int, count: int) -> list[int]:
+    """``count`` distinct random indexes not yet used in the list (it is at most half full)."""
     list_column, index_column = _index_column(purpose)
-    while True:  # at most half the list is taken, so each draw succeeds with p ≥ 1/2
-        index = secrets.randbelow(record.size)
-        taken = select(Label.id).where(list_column == record.id, index_column == index)
-        if db.session.execute(taken).first() is None:
-            break
-    record.allocated += 1
-    return record, index
+    chosen: set[int] = set()
+    while len(chosen) < count:
+        candidates = {secrets.randbelow(size) for _ in range(count - len(chosen))} - chosen
+        taken = db.session.execute(
+            select(index_column).where(list_column == list_id, index_column.in_(candidates))
+        ).scalars()
+        chosen |= candidates - set(taken)
+    order = list(chosen)
+    # Set iteration order follows the integers' hashes: shuffle so nothing leaks through it.
+    secrets.SystemRandom().shuffle(order)
+    return order
 
 
 def _open_list(
@@ -121,7 +147,7 @@ def resign_status_list(
     list_column, index_column = _index_column(record.purpose)
     stmt = select(index_column).where(
         list_column == record.id,
-        Label.status == _SET_WHEN[record.purpose],
+        Label.status.in_(SET_WHEN[record.purpose]),
     )
     bits = StatusList(record.size)
     for (index,) in db.session.execute(stmt):

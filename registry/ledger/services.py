@@ -11,7 +11,7 @@ transaction as their last leaf, so a committed tree is always complete.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +36,7 @@ __all__ = [
     "ConsistencyProof",
     "InclusionProof",
     "LedgerConfig",
+    "append_entries",
     "append_entry",
     "consistency_proof",
     "format_entry_time",
@@ -170,51 +171,66 @@ def _beyond_tree(field: str, size: int) -> ValidationFailedError:
 def append_entry(event: str, payload: Mapping[str, Any]) -> LedgerEntry:
     """Append one event; the entry is ``{"seq", "time", "event", **payload}`` as RFC 8785 JSON.
 
-    Writes the leaf and every perfect subtree it completes, and signs a checkpoint when the
+    See :func:`append_entries`, of which this is the one-event case.
+    """
+    return append_entries([(event, payload)])[0]
+
+
+def append_entries(events: Sequence[tuple[str, Mapping[str, Any]]]) -> list[LedgerEntry]:
+    """Append events in order, numbered consecutively, under one lock and one round of writes.
+
+    Writes the leaves and every perfect subtree they complete, and signs a checkpoint when the
     latest one is older than the configured interval (so a busy log is covered continuously
     without signing on every append). Flushes; the caller's request boundary commits.
 
     The ledger lock is held from here until that commit, and every other writer waits for it:
-    do the slow work of a request (signing a credential, say) before appending, not after.
+    do the slow work of a request (signing credentials, say) before appending, not after.
     """
-    if not _EVENT.fullmatch(event) or len(event) > 64:
-        raise ValueError(f"event {event!r} is not a dotted lower-case name such as label.issued")
-    clash = RESERVED_KEYS & payload.keys()
-    if clash:
-        raise ValueError(f"payload may not set {sorted(clash)}: the ledger owns them")
+    if not events:
+        return []
+    for event, payload in events:
+        if not _EVENT.fullmatch(event) or len(event) > 64:
+            raise ValueError(
+                f"event {event!r} is not a dotted lower-case name such as label.issued"
+            )
+        clash = RESERVED_KEYS & payload.keys()
+        if clash:
+            raise ValueError(f"payload may not set {sorted(clash)}: the ledger owns them")
     _lock_ledger()
-    seq, last_signed = _head()
+    first, last_signed = _head()
     now = _utcnow()
     # Truncated to what the entry states, so the stored column and the hashed text agree.
     when = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    body = canonicalize_jcs(
-        {**payload, "seq": seq, "time": format_entry_time(when), "event": event}
-    )
-    leaf = leaf_hash(body)
+    stamp = format_entry_time(when)
 
-    # The stored frontier of the tree of size `seq` (its perfect subtrees, largest first) gives
-    # both the left siblings the new leaf merges with and the new root, in one query.
-    frontier_ids = perfect_subtrees(0, seq)
+    # The stored frontier of the tree of size `first` (its perfect subtrees, largest first)
+    # gives the left siblings the new leaves merge with, and the new root, in one query.
+    frontier_ids = perfect_subtrees(0, first)
     frontier = _fetch_nodes(frontier_ids)
     stack = [frontier[node] for node in frontier_ids]
-    nodes = [{"level": 0, "index": seq, "hash": leaf}]
-    h, index, level = leaf, seq, 0
-    while index & 1:  # one merge per trailing 1 bit, exactly as merkle.root_hash does
-        h = node_hash(stack.pop(), h)
-        index, level = index >> 1, level + 1
-        nodes.append({"level": level, "index": index, "hash": h})
-    stack.append(h)
+    entries: list[LedgerEntry] = []
+    nodes: list[dict[str, Any]] = []
+    for seq, (event, payload) in enumerate(events, start=first):
+        body = canonicalize_jcs({**payload, "seq": seq, "time": stamp, "event": event})
+        leaf = leaf_hash(body)
+        entries.append(LedgerEntry(seq=seq, time=when, event=event, body=body, leaf_hash=leaf))
+        nodes.append({"level": 0, "index": seq, "hash": leaf})
+        h, index, level = leaf, seq, 0
+        while index & 1:  # one merge per trailing 1 bit, exactly as merkle.root_hash does
+            h = node_hash(stack.pop(), h)
+            index, level = index >> 1, level + 1
+            nodes.append({"level": level, "index": index, "hash": h})
+        stack.append(h)
 
-    entry = LedgerEntry(seq=seq, time=when, event=event, body=body, leaf_hash=leaf)
-    db.session.add(entry)
+    db.session.add_all(entries)
     # Nodes are never read back as objects: a bulk INSERT skips the unit of work, which
     # matters because everything here runs while every other writer waits for the lock.
     db.session.execute(insert(LedgerNode), nodes)
     interval = get_ledger_config().checkpoint_interval
     if last_signed is None or (now - last_signed).total_seconds() >= interval:
-        _store_checkpoint(seq + 1, fold_perfect(stack), now)
+        _store_checkpoint(first + len(events), fold_perfect(stack), now)
     db.session.flush()
-    return entry
+    return entries
 
 
 def _head() -> tuple[int, datetime | None]:

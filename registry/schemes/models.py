@@ -11,16 +11,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from credentials import Thresholds
-from registry.db import Base
+from registry.db import Base, ExactDecimal
 
 __all__ = ["THRESHOLD", "Rule", "RuleVersion", "Scheme"]
 
 # kgCO2e per declared unit: 18 integer digits and 12 decimals, as the credential allows.
-THRESHOLD = Numeric(30, 12, asdecimal=True)
+THRESHOLD = ExactDecimal()
 
 
 class Scheme(Base):
@@ -67,8 +67,11 @@ class RuleVersion(Base):
     __table_args__ = (
         UniqueConstraint("rule_id", "version"),
         CheckConstraint(
-            "threshold_a >= 0 AND threshold_a <= threshold_b AND threshold_b <= threshold_c "
-            "AND threshold_c <= threshold_d",
+            # CAST: on SQLite the columns hold exact decimal text, compared as numbers here.
+            "CAST(threshold_a AS REAL) >= 0 "
+            "AND CAST(threshold_a AS REAL) <= CAST(threshold_b AS REAL) "
+            "AND CAST(threshold_b AS REAL) <= CAST(threshold_c AS REAL) "
+            "AND CAST(threshold_c AS REAL) <= CAST(threshold_d AS REAL)",
             name="thresholds_ordered",
         ),
         CheckConstraint(

@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from credentials import CredentialError, Thresholds, decimal_text
-from registry.clock import utcnow
-from registry.db import db
+from registry.clock import to_millis, utcnow
+from registry.db import ExactDecimal, db
 from registry.errors import ConflictError, NotFoundError, ValidationFailedError
 from registry.ledger.services import append_entry, format_entry_time
 from registry.schemes.models import Rule, RuleVersion, Scheme
@@ -103,6 +103,13 @@ def publish_rule_version(
 ) -> RuleVersion:
     """Publish a version; it can never change afterwards (a correction is a new version)."""
     rule = get_rule(scheme_code, rule_code)
+    if not all(ExactDecimal.fits(t) for t in thresholds):
+        raise ValidationFailedError(
+            {"thresholds": ["Each bound needs at most 18 integer digits and 12 decimals."]}
+        )
+    # Stored as the ledger states them (milliseconds), so row and entry never disagree.
+    in_force_from = to_millis(in_force_from)
+    in_force_until = None if in_force_until is None else to_millis(in_force_until)
     try:
         bounds = Thresholds(*thresholds)
     except CredentialError as exc:

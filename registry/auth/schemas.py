@@ -1,0 +1,54 @@
+"""Schema of API tokens: the secret is dumped once, in the answer that creates the token.
+
+Only its hash is stored, so no later read could show it even by mistake; ``token`` is
+``dump_only`` and filled only by :func:`dump_created_token`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from registry.auth.models import ApiToken, Role
+from registry.schemes.schemas import CodeOf, code_field, text_field
+
+__all__ = ["ApiTokenSchema", "api_token_schema", "dump_created_token"]
+
+
+class ApiTokenSchema(Schema):
+    """An API token with one role: operator, certifier of one body, regulator of schemes."""
+
+    id = fields.Integer(dump_only=True)
+    name = text_field(120, required=True)
+    role = fields.Enum(Role, by_value=True, required=True)
+    body = code_field(
+        64,
+        field_cls=CodeOf,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "The certification body of a certifier token."},
+    )
+    schemes = fields.List(
+        code_field(32),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "The schemes a regulator token oversees."},
+    )
+    prefix = fields.String(
+        dump_only=True, metadata={"description": "The first characters, to recognise it."}
+    )
+    created_at = fields.DateTime(dump_only=True)
+    revoked_at = fields.DateTime(dump_only=True)
+    token = fields.String(
+        dump_only=True,
+        metadata={"description": "The secret: shown in the creating answer only, never again."},
+    )
+
+
+api_token_schema = ApiTokenSchema()
+
+
+def dump_created_token(token: ApiToken, secret: str) -> dict[str, Any]:
+    """The creating answer: the token and, this once, its secret."""
+    return {**api_token_schema.dump(token), "token": secret}

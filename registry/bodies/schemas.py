@@ -1,0 +1,121 @@
+"""Schemas of certification bodies, their accreditations and their signing keys.
+
+A key is shown by its public half only: the sealed secret has no field here at all, so no
+variant of these schemas can ever put it on the wire. Status, ids, times the registry records
+and the ``managed`` flag are server-owned (``dump_only``); a client sending them is refused.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from registry.bodies.models import (
+    Accreditation,
+    AccreditationStatus,
+    BodyStatus,
+    CertificationBody,
+)
+from registry.db import db
+from registry.schemes.schemas import (
+    CodeOf,
+    FullMatch,
+    UTCDateTime,
+    code_field,
+    names_field,
+    region_field,
+    text_field,
+)
+
+__all__ = [
+    "AccreditationSchema",
+    "AccreditationStatusChangeSchema",
+    "BodyKeySchema",
+    "BodyStatusChangeSchema",
+    "CertificationBodySchema",
+    "accreditation_schema",
+    "accreditation_status_change_schema",
+    "body_detail_schema",
+    "body_key_schema",
+    "body_schema",
+    "body_status_change_schema",
+    "key_action_schema",
+]
+
+# Ed25519 Multikeys are "z6Mk" + 44 base58 characters; the service checks the key itself.
+_MULTIBASE = FullMatch(r"^z[1-9A-HJ-NP-Za-km-z]{1,63}$", error="A base58btc multibase key.")
+
+
+class BodyKeySchema(Schema):
+    """An Ed25519 key: send nothing to have the registry generate and seal one, or send the
+    ``public_key_multibase`` of a key the body holds itself."""
+
+    public_key_multibase = fields.String(validate=_MULTIBASE)
+    did = fields.String(dump_only=True)
+    verification_method = fields.String(dump_only=True)
+    active_from = fields.DateTime(dump_only=True)
+    retired_at = fields.DateTime(dump_only=True)
+    managed = fields.Boolean(
+        dump_only=True, metadata={"description": "The registry holds the (sealed) secret."}
+    )
+
+
+class AccreditationSchema(Schema):
+    """An accreditation of a body for one scheme and some product categories, for a period."""
+
+    id = fields.Integer(dump_only=True)
+    body = fields.Method("_body_code", dump_only=True)
+    scheme = code_field(32, required=True, field_cls=CodeOf)
+    categories = fields.List(
+        code_field(64), required=True, validate=validate.Length(min=1, max=100)
+    )
+    accreditation_body = text_field(120, required=True)
+    reference = text_field(120, required=True)
+    valid_from = UTCDateTime(required=True)
+    valid_until = UTCDateTime(load_default=None, allow_none=True)
+    status = fields.Enum(AccreditationStatus, by_value=True, dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+    def _body_code(self, accreditation: Accreditation) -> str:
+        # A primary-key get: answered from the identity map, where the service left the body.
+        return db.session.get_one(CertificationBody, accreditation.body_id).code
+
+
+class CertificationBodySchema(Schema):
+    """A certification body; ``accreditations`` and ``keys`` only in the detailed view."""
+
+    code = code_field(64, required=True)
+    name = text_field(
+        200, required=True, metadata={"description": "The issuer name its credentials state."}
+    )
+    names = names_field(required=False)
+    region = region_field(required=True)
+    status = fields.Enum(BodyStatus, by_value=True, dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    accreditations = fields.List(fields.Nested(AccreditationSchema), dump_only=True)
+    keys = fields.List(fields.Nested(BodyKeySchema), dump_only=True)
+
+
+class _StatusChange(Schema):
+    reason = text_field(1000, required=True)
+
+
+class BodyStatusChangeSchema(_StatusChange):
+    """Suspend, reinstate (``active``) or withdraw a body; withdrawal is final."""
+
+    status = fields.Enum(BodyStatus, by_value=True, required=True)
+
+
+class AccreditationStatusChangeSchema(_StatusChange):
+    """Suspend, reinstate (``active``) or withdraw an accreditation; withdrawal is final."""
+
+    status = fields.Enum(AccreditationStatus, by_value=True, required=True)
+
+
+body_schema = CertificationBodySchema(exclude=("accreditations", "keys"))
+body_detail_schema = CertificationBodySchema()
+accreditation_schema = AccreditationSchema()
+body_key_schema = BodyKeySchema()
+# Rotating or retiring takes no input: every remaining field is server-owned, so any is refused.
+key_action_schema = BodyKeySchema(exclude=("public_key_multibase",))
+body_status_change_schema = BodyStatusChangeSchema()
+accreditation_status_change_schema = AccreditationStatusChangeSchema()

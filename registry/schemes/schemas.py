@@ -1,0 +1,247 @@
+"""Schemas of schemes, rules and rule versions, and the field types the admin schemas share.
+
+One schema per resource: what a client may send is a plain field, what the server owns (ids,
+times it records, nested collections) is ``dump_only``, and marshmallow's default ``RAISE``
+refuses unknown keys, so a client sending ``created_at`` or ``rules`` is told so rather than
+silently ignored.
+
+Thresholds are decimal *strings* both ways (a JSON number would already have been through a
+binary float), and times must carry an offset: a naive time means different instants in
+Guangzhou and in Geneva.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from credentials import GRADES, Thresholds, decimal_text
+from registry.schemes.models import Rule
+from registry.schemes.services import list_rule_versions
+
+__all__ = [
+    "CODE",
+    "CodeOf",
+    "DecimalThresholds",
+    "FullMatch",
+    "RuleSchema",
+    "RuleVersionSchema",
+    "SchemeSchema",
+    "UTCDateTime",
+    "code_field",
+    "names_field",
+    "region_field",
+    "rule_schema",
+    "rule_version_schema",
+    "scheme_detail_schema",
+    "scheme_schema",
+    "text_field",
+]
+
+# Identifiers that appear in URLs and ledger entries: letters, digits and . _ - only.
+CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# ISO 3166-1 alpha-2, optionally with an ISO 3166-2 subdivision: CN, HK, MO, CN-GD, CN-SH.
+REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+# A BCP 47 language tag, loosely: en, zh-Hans, zh-Hant-HK, pt-MO.
+LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# ASCII digits only: str.isdigit() (and Decimal()) would also take other scripts' digits.
+_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
+# The column is NUMERIC(30, 12): 18 integer digits and 12 decimals. Anything finer would be
+# rounded by the database while the ledger entry states the exact value; anything larger fails.
+MAX_SCALE = 12
+MAX_INTEGER_DIGITS = 18
+_TEXT = {"type": "string"}
+
+
+class FullMatch(validate.Regexp):
+    """A pattern the whole value must match (``Regexp`` only anchors at the start, and ``$``
+    also matches before a final newline)."""
+
+    def __call__(self, value: Any) -> Any:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
+def code_field(
+    max_length: int, *, field_cls: type[fields.String] = fields.String, **kwargs: Any
+) -> fields.String:
+    return field_cls(
+        validate=[
+            validate.Length(min=1, max=max_length),
+            FullMatch(CODE, error="Use letters, digits, '.', '_' and '-' only."),
+        ],
+        **kwargs,
+    )
+
+
+def text_field(max_length: int, **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+def region_field(**kwargs: Any) -> fields.String:
+    return fields.String(
+        validate=FullMatch(REGION, error="An ISO 3166 code such as HK or CN-GD."), **kwargs
+    )
+
+
+def names_field(*, required: bool = True) -> fields.Dict:
+    """Names by language tag, e.g. ``{"en": "Guangdong Carbon Label", "zh-Hans": "…"}``.
+
+    Required means at least one name; optional names (a body's translations) may be empty.
+    """
+    checks = [validate.Length(max=50)]
+    if required:
+        checks.append(validate.Length(min=1, error="Give the name in at least one language."))
+    extra: dict[str, Any] = {} if required else {"load_default": dict}
+    return fields.Dict(
+        keys=fields.String(
+            validate=FullMatch(LANGUAGE_TAG, error="A language tag such as en or zh-Hans.")
+        ),
+        values=text_field(200),
+        required=required,
+        validate=checks,
+        **extra,
+    )
+
+
+class CodeOf(fields.String):
+    """A related row by its code: dumps ``obj.<attr>.code``, loads the code as a string."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else str(value.code)
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """An ISO 8601 time with an offset, normalised to UTC; naive times are refused.
+
+    The ledger records times to the millisecond, so finer input is refused rather than stored
+    with a precision the ledger entry does not state.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        parsed = super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        if parsed.microsecond % 1000:
+            raise ValidationError("At most millisecond precision.")
+        return parsed
+
+
+class DecimalThresholds(fields.Field[tuple[Decimal, Decimal, Decimal, Decimal]]):
+    """``{"A": "45", "B": "65", "C": "85", "D": "110"}``: upper bounds as decimal strings."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        bound = {"type": "string", "pattern": _DECIMAL.pattern}
+        document = {
+            "type": "object",
+            "description": "Inclusive upper bounds of grades A-D (kgCO2e per declared unit); "
+            "above D is E. Decimal strings, never JSON numbers.",
+            "properties": dict.fromkeys(GRADES[:4], bound),
+            "required": list(GRADES[:4]),
+            "additionalProperties": False,
+            "example": {"A": "45", "B": "65", "C": "85", "D": "110"},
+        }
+        super().__init__(metadata=document, **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return None
+        bounds: Thresholds = value
+        return dict(zip(GRADES, map(decimal_text, bounds.as_tuple()), strict=False))
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        grades = GRADES[:4]
+        if not isinstance(value, dict):
+            raise ValidationError(f"An object with the upper bounds of grades {', '.join(grades)}.")
+        errors: dict[str, list[str]] = {}
+        for key in value.keys() - set(grades):
+            errors[str(key)] = ["Unknown grade; E has no upper bound."]
+        bounds: list[Decimal] = []
+        for grade in grades:
+            if grade not in value:
+                errors[grade] = ["Missing data for required field."]
+                continue
+            try:
+                bounds.append(_threshold(value[grade]))
+            except ValidationError as exc:
+                errors[grade] = exc.messages  # type: ignore[assignment]
+        if errors:
+            raise ValidationError(errors)
+        a, b, c, d = bounds
+        return a, b, c, d
+
+
+def _threshold(value: Any) -> Decimal:
+    if not isinstance(value, str):
+        raise ValidationError('A decimal string such as "61.5", not a JSON number.')
+    if not _DECIMAL.fullmatch(value):
+        raise ValidationError('A non-negative decimal such as "61.5" (no sign or exponent).')
+    integer, _, fraction = value.partition(".")
+    if len(fraction) > MAX_SCALE:
+        raise ValidationError(f"At most {MAX_SCALE} decimal places.")
+    if len(integer) > MAX_INTEGER_DIGITS:
+        raise ValidationError(f"At most {MAX_INTEGER_DIGITS} digits before the point.")
+    return Decimal(value)
+
+
+class RuleVersionSchema(Schema):
+    """One immutable version of a rule; thresholds in kgCO2e per declared unit."""
+
+    scheme = fields.Function(lambda rv: rv.rule.scheme.code, dump_only=True, metadata=_TEXT)
+    rule = fields.Function(lambda rv: rv.rule.code, dump_only=True, metadata=_TEXT)
+    category = fields.Function(lambda rv: rv.rule.category, dump_only=True, metadata=_TEXT)
+    version = code_field(32, required=True)
+    declared_unit = text_field(32, required=True)
+    standard = text_field(120, required=True)
+    in_force_from = UTCDateTime(required=True)
+    in_force_until = UTCDateTime(load_default=None, allow_none=True)
+    thresholds = DecimalThresholds(required=True)
+    thresholds_unit = fields.Constant("kgCO2e", dump_only=True, metadata=_TEXT)
+    published_at = fields.DateTime(dump_only=True)
+
+
+class RuleSchema(Schema):
+    """A product category rule of a scheme, with its published versions (oldest first)."""
+
+    scheme = CodeOf(dump_only=True)
+    code = code_field(64, required=True)
+    category = code_field(64, required=True)
+    names = names_field()
+    created_at = fields.DateTime(dump_only=True)
+    versions = fields.Method(
+        "_versions",
+        dump_only=True,
+        metadata={"type": "array", "items": {"$ref": "#/components/schemas/RuleVersion"}},
+    )
+
+    def _versions(self, rule: Rule) -> list[dict[str, Any]]:
+        versions: list[dict[str, Any]] = rule_version_schema.dump(
+            list_rule_versions(rule), many=True
+        )
+        return versions
+
+
+class SchemeSchema(Schema):
+    """A carbon-label programme of a region; ``rules`` only in the detailed view."""
+
+    code = code_field(32, required=True)
+    region = region_field(required=True)
+    names = names_field()
+    owner = text_field(200, required=True)
+    created_at = fields.DateTime(dump_only=True)
+    rules = fields.List(fields.Nested(RuleSchema), dump_only=True)
+
+
+scheme_schema = SchemeSchema(exclude=("rules",))
+scheme_detail_schema = SchemeSchema()
+rule_schema = RuleSchema()
+rule_version_schema = RuleVersionSchema()
