@@ -14,6 +14,7 @@ not-found                  404     no such resource
 method-not-allowed         405     the path exists but not with this method
 conflict                   409     the request contradicts current state
 payload-too-large          413     the body exceeds the size limit
+unsupported-media-type     415     the body is not JSON (Content-Type: application/json)
 validation-failed          422     input failed validation; ``errors`` maps fields to messages
 rule-not-in-force          422     the rule version is not in force at that time
 out-of-scope               422     outside the certification body's accreditation
@@ -53,6 +54,7 @@ __all__ = [
     "RegistryError",
     "RuleNotInForceError",
     "UnauthenticatedError",
+    "UnsupportedMediaTypeError",
     "ValidationFailedError",
     "init_errors",
 ]
@@ -101,6 +103,10 @@ class ConflictError(RegistryError):
 
 class PayloadTooLargeError(RegistryError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class UnsupportedMediaTypeError(RegistryError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
 class ValidationFailedError(RegistryError):
@@ -153,6 +159,7 @@ _HTTP_ERRORS: dict[int, type[RegistryError]] = {
         NotFoundError,
         ConflictError,
         PayloadTooLargeError,
+        UnsupportedMediaTypeError,
     )
 }
 

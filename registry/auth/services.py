@@ -22,7 +22,7 @@ from registry.errors import (
 )
 from registry.schemes.services import get_scheme
 
-__all__ = ["TOKEN_PREFIX", "Principal", "authenticate", "create_token", "revoke_token"]
+__all__ = ["TOKEN_PREFIX", "Principal", "authenticate", "create_token", "get_token", "revoke_token"]
 
 TOKEN_PREFIX = "clr_"  # noqa: S105 - a public marker, not a secret
 _TOKEN_LENGTH = len(TOKEN_PREFIX) + 43  # 32 random bytes, URL-safe base64 without padding
@@ -99,10 +99,15 @@ def create_token(
     return token, secret
 
 
-def revoke_token(token_id: int) -> ApiToken:
+def get_token(token_id: int) -> ApiToken:
     token = db.session.get(ApiToken, token_id)
     if token is None:
         raise NotFoundError(f"There is no token {token_id}.")
+    return token
+
+
+def revoke_token(token_id: int) -> ApiToken:
+    token = get_token(token_id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
     return token

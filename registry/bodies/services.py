@@ -33,6 +33,7 @@ __all__ = [
     "add_body_key",
     "get_accreditation",
     "get_body",
+    "get_body_key",
     "get_keystore",
     "grant_accreditation",
     "list_bodies",
@@ -218,6 +219,17 @@ def add_body_key(
         },
     )
     return key, pair
+
+
+def get_body_key(body_code: str, public_key_multibase: str) -> BodyKey:
+    body = get_body(body_code)
+    stmt = select(BodyKey).where(
+        BodyKey.body_id == body.id, BodyKey.public_key_multibase == public_key_multibase
+    )
+    key = db.session.execute(stmt).scalar_one_or_none()
+    if key is None:
+        raise NotFoundError(f"{body_code} has no key {public_key_multibase}.")
+    return key
 
 
 def retire_body_key(body_code: str, public_key_multibase: str) -> BodyKey:

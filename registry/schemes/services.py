@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from credentials import CredentialError, Thresholds, decimal_text
 from registry.clock import to_millis, utcnow
@@ -24,6 +25,7 @@ __all__ = [
     "list_rule_versions",
     "list_schemes",
     "publish_rule_version",
+    "with_rules",
 ]
 
 
@@ -70,6 +72,13 @@ def create_rule(*, scheme_code: str, code: str, category: str, names: Mapping[st
         {"scheme": scheme_code, "rule": code, "category": category, "names": dict(names)},
     )
     return rule
+
+
+def with_rules(scheme: Scheme) -> Scheme:
+    """``scheme`` with its rules loaded (ordered by code), for showing it whole."""
+    stmt = select(Rule).where(Rule.scheme_id == scheme.id).order_by(Rule.code)
+    set_committed_value(scheme, "rules", list(db.session.execute(stmt).scalars()))
+    return scheme
 
 
 def get_rule_version(scheme_code: str, rule_code: str, version: str) -> RuleVersion:

@@ -204,7 +204,11 @@ def _openapi_path(rule: str) -> str:
 def test_every_admin_route_is_in_the_openapi_document(app: Flask, client: FlaskClient) -> None:
     document = client.get("/api/v1/openapi.json").get_json()
     validate(document)
-    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("admin.")]
+    rules = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in ("schemes", "bodies", "tokens")
+    ]
     assert len(rules) == 21
     for rule in rules:
         [method] = (rule.methods or set()) - {"HEAD", "OPTIONS"}
