@@ -1,18 +1,26 @@
 """``python -m registry``: the README's run command.
 
 Checks the verifier kit end to end on a fictitious demo label (sign, verify with a trust
-bundle, QR round trip), then, when the service is present, upgrades the SQLite database and
-serves the registry with gunicorn, printing the URL to open.
+bundle, QR round trip); upgrades the database (SQLite under ``instance/`` unless
+``DATABASE_URL`` says otherwise); on the first run loads the fictitious demo data set and keeps
+its tokens in ``instance/demo.json`` (tokens are shown only once, so later runs read them from
+there); then serves the registry with gunicorn, printing the URLs to open and the demo tokens.
+
+``PORT`` picks the port (8000). Unless ``REGISTRY_PUBLIC_BASE_URL`` is set, the public base URL
+is the address actually served, so the label URLs and the checkpoint origin match it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from credentials import (
     CarbonLabel,
@@ -35,13 +43,20 @@ from credentials import (
     verify_label,
 )
 from credentials.trust import Accreditation
+from registry import create_app
+from registry.config import ConfigError, Settings
+from registry.db import db
+from registry.demo import DemoAlreadyLoadedError, demo_present, load_demo
+
+__all__ = ["DEMO_FILE", "check_kit", "main", "prepare_demo", "serve_environment"]
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST, PORT = "127.0.0.1", int(os.environ.get("PORT", "8000"))
+HOST = "127.0.0.1"
+DEMO_FILE = "demo.json"
 
 
-def check_kit() -> None:
-    base = f"http://{HOST}:{PORT}"
+def check_kit(base: str) -> None:
+    """Sign and verify a throwaway demo label with the kit alone; exit if anything fails."""
     now = datetime.now(UTC).replace(microsecond=0)
     key = KeyPair.generate()
     thresholds = Thresholds(Decimal(45), Decimal(65), Decimal(85), Decimal(110))
@@ -86,23 +101,97 @@ def check_kit() -> None:
         sys.exit("verifier kit self-check failed")
 
 
-def serve() -> None:
-    if not (ROOT / "wsgi.py").exists() or not (ROOT / "migrations" / "env.py").exists():
-        print("registry service: not built yet (see the open issues); the kit is ready to use:")
-        print("  .venv/bin/carbonlabel --help")
+def serve_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment to serve with: the public base URL defaults to the address served."""
+    env = {**environ, "FLASK_APP": "wsgi"}
+    if not env.get("REGISTRY_PUBLIC_BASE_URL"):
+        env["REGISTRY_PUBLIC_BASE_URL"] = f"http://{HOST}:{env.get('PORT') or '8000'}"
+    return env
+
+
+def prepare_demo(settings: Settings) -> dict[str, Any] | None:
+    """Load the demo on first run and keep its document; later runs read it back.
+
+    Returns ``None`` when the database holds the demo but its tokens were never saved here
+    (it was loaded with ``flask demo load``, which only prints them). Raises
+    :class:`DemoAlreadyLoadedError` if the database has some of the demo's schemes or bodies
+    but not the demo.
+    """
+    path = settings.instance_path / DEMO_FILE
+    app = create_app(settings)
+    with app.app_context():
+        try:
+            if demo_present():
+                return _read_json(path) if path.exists() else None
+            document = load_demo().as_json()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    _write_private(path, document)
+    return document
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return document
+
+
+def _write_private(path: Path, document: Mapping[str, Any]) -> None:
+    """Write the tokens readable by this user only (created 0600, never world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(document, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    tmp.replace(path)
+
+
+def _print_demo(document: Mapping[str, Any] | None, served: str, public: str) -> None:
+    if document is None:
+        print(
+            "demo: this database holds the demo, but its tokens are not in "
+            f"instance/{DEMO_FILE} (they are shown once, when it is loaded)"
+        )
         return
-    env = {**os.environ, "FLASK_APP": "wsgi"}
+    if document.get("base_url") != public:
+        print(f"demo: note, its labels were issued for {document.get('base_url')}, not {public}")
+    tokens, labels = document["tokens"], document["labels"]
+    schemes = ", ".join(document.get("regulator_schemes", []))
+    print("demo tokens (fictitious data; send as 'Authorization: Bearer <token>'):")
+    print(f"  operator                 {tokens['operator']}")
+    print(f"  regulator ({schemes})".ljust(27) + tokens["regulator"])
+    for body, token in tokens["certifier"].items():
+        print(f"  certifier {body}".ljust(27) + token)
+    counts = ", ".join(f"{len(labels[s])} {s}" for s in ("active", "suspended", "revoked"))
+    print(f"demo labels: {counts}, {len(labels['superseded'])} superseded")
+    if labels["active"]:
+        print(f"registry: demo label {served}/api/v1/labels/{labels['active'][0]}")
+
+
+def main() -> None:
+    env = serve_environment(os.environ)
+    port = env.get("PORT") or "8000"
+    served = f"http://{HOST}:{port}"
+    check_kit(served)
+    try:
+        settings = Settings.from_env(env)
+    except ConfigError as exc:
+        sys.exit(f"registry: {exc}")
     bin_dir = Path(sys.executable).parent
     subprocess.run([bin_dir / "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True)  # noqa: S603
-    print(f"registry: open http://{HOST}:{PORT}/ledger/checkpoint  (Ctrl-C to stop)", flush=True)
+    try:
+        _print_demo(prepare_demo(settings), served, settings.public_base_url)
+    except DemoAlreadyLoadedError as exc:
+        print(f"demo: not loaded: {exc}")
+    print(f"registry: open {served}/ledger/checkpoint  (Ctrl-C to stop)", flush=True)
     os.chdir(ROOT)
     os.execve(  # noqa: S606 - replace this process with gunicorn
         bin_dir / "gunicorn",
-        ["gunicorn", "-c", "registry/gunicorn_conf.py", "-b", f"{HOST}:{PORT}", "wsgi:app"],
+        ["gunicorn", "-c", "registry/gunicorn_conf.py", "-b", f"{HOST}:{port}", "wsgi:app"],
         env,
     )
 
 
 if __name__ == "__main__":
-    check_kit()
-    serve()
+    main()
