@@ -170,7 +170,12 @@ class Settings:
         kek = env.get("REGISTRY_KEK", "")
         if environment == "development":
             secret_key = secret_key or _dev_secret(instance, "secret-key", secrets.token_hex)
-            log_key = log_key or _dev_secret(instance, "log-key", lambda: generate_log_key(origin))
+            if not log_key:
+                log_key = _dev_secret(instance, "log-key", lambda: generate_log_key(origin))
+                if not env.get("REGISTRY_LOG_ORIGIN"):
+                    # A log keeps its name for life: a dev instance served on another port
+                    # later still signs as the log it started as.
+                    origin = _signer_name(log_key) or origin
             kek = kek or _dev_secret(instance, "kek", generate_kek)
         default_db = f"sqlite:///{instance / 'registry.sqlite3'}"
         try:
@@ -188,6 +193,13 @@ class Settings:
             instance_path=instance,
             checkpoint_interval=interval,
         )
+
+
+def _signer_name(signer_key: str) -> str | None:
+    try:
+        return NoteSigner.from_signer_key(signer_key).name
+    except NoteError:
+        return None  # Settings reports the malformed key with its own message
 
 
 def _dev_secret(instance: Path, name: str, make: Callable[[], str]) -> str:

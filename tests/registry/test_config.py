@@ -125,3 +125,30 @@ def test_development_environment_values_win_over_generated_ones(tmp_path: Path) 
 def test_settings_pickle_for_worker_processes(tmp_path: Path) -> None:
     settings = Settings.from_env(prod_env(tmp_path))
     assert pickle.loads(pickle.dumps(settings)) == settings  # noqa: S301  # our own bytes
+
+
+def test_a_development_log_keeps_its_origin_when_served_elsewhere(tmp_path: Path) -> None:
+    first = Settings.from_env(
+        {
+            "REGISTRY_INSTANCE_PATH": str(tmp_path),
+            "REGISTRY_PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+        }
+    )
+    moved = Settings.from_env(
+        {
+            "REGISTRY_INSTANCE_PATH": str(tmp_path),
+            "REGISTRY_PUBLIC_BASE_URL": "http://127.0.0.1:9123",
+        }
+    )
+    assert first.log_origin == "127.0.0.1:8000/carbon-label-log"
+    assert moved.log_origin == first.log_origin
+    assert moved.public_base_url == "http://127.0.0.1:9123"
+    assert moved.log_key == first.log_key
+
+
+def test_an_explicit_origin_that_contradicts_the_dev_log_key_is_refused(tmp_path: Path) -> None:
+    Settings.from_env({"REGISTRY_INSTANCE_PATH": str(tmp_path)})
+    with pytest.raises(ConfigError, match="key name must equal the checkpoint origin"):
+        Settings.from_env(
+            {"REGISTRY_INSTANCE_PATH": str(tmp_path), "REGISTRY_LOG_ORIGIN": "elsewhere/log"}
+        )
