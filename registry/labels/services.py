@@ -169,6 +169,8 @@ def _claim(body: CertificationBody, items: Sequence[IssueItem]) -> list[Label | 
             .returning(IdempotencyKey.key)
         ).scalars()
     )
+    if claimed == set(keyed):
+        return [None] * len(items)
     earlier = {
         row.key: row
         for row in db.session.execute(
