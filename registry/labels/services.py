@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -291,16 +292,18 @@ def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[Issue
         raise BodyNotActiveError(f"{body.name} is {body.status.value} and cannot issue labels.")
     key, pair = signing_key(body, at=now)
     rules: dict[tuple[str, str, str], RuleVersion] = {}
-    superseded: set[str] = set()
     pending: list[_Pending] = []
-    slots = _Slots.allocate(body, len(fresh))
-    for position, item in enumerate(fresh):
-        try:
-            pending.append(_prepare(body, key, pair, item, now, rules, superseded, slots))
-        except RegistryError as exc:
-            if len(items) > 1:
-                exc.detail = f"Label {position + 1} of the batch: {exc.detail or exc.title}"
-            raise
+    with _batch_position(len(items)) as position:
+        olds = _lock_superseded(body, fresh, position)
+    # Lock order everywhere: labels, then revocation lists, then suspension lists, then the
+    # ledger (status changes lock their label first too), so no two writers wait on each other.
+    slots = _Slots.allocate(
+        body, len(fresh), also_lock=sorted({o.suspension_list_id for o in olds if o is not None})
+    )
+    with _batch_position(len(items)) as position:
+        for index, (item, old) in enumerate(zip(fresh, olds, strict=True)):
+            position[0] = index
+            pending.append(_prepare(body, key, pair, item, now, rules, old, slots))
     entries = append_entries([("label.issued", p.event) for p in pending])
     for p, entry in zip(pending, entries, strict=True):
         p.label.ledger_seq = entry.seq
@@ -333,7 +336,7 @@ def _prepare(
     item: IssueItem,
     now: datetime,
     rules: dict[tuple[str, str, str], RuleVersion],
-    superseded: set[str],
+    old: Label | None,
     slots: _Slots,
 ) -> _Pending:
     """Check, grade, index and sign one label; the ledger entry is appended by the caller."""
@@ -361,15 +364,6 @@ def _prepare(
         raise ValidationFailedError(
             {"valid_until": ["Must be in the future and at most five years from now."]}
         )
-    old = None
-    if request.supersedes:
-        old = _superseded(body, request.supersedes)
-        if old.id in superseded:
-            raise InvalidTransitionError(f"Label {old.id} is superseded twice in this batch.")
-        superseded.add(old.id)
-        # Its suspension list is re-signed after the append: lock it now, before the ledger.
-        db.session.get_one(StatusListRecord, old.suspension_list_id, with_for_update=True)
-
     base = slots.base_url
     label_id, (revocation, r_index), (suspension, s_index) = slots.take()
     carbon_label = CarbonLabel(
@@ -455,6 +449,37 @@ def _prepare(
     return _Pending(label, event, old, item.idempotency_key)
 
 
+@contextmanager
+def _batch_position(size: int) -> Iterator[list[int]]:
+    """Prefix a refusal with the position of the item it concerns (in a batch of several)."""
+    position = [0]
+    try:
+        yield position
+    except RegistryError as exc:
+        if size > 1:
+            exc.detail = f"Label {position[0] + 1} of the batch: {exc.detail or exc.title}"
+        raise
+
+
+def _lock_superseded(
+    body: CertificationBody, items: Sequence[IssueItem], position: list[int]
+) -> list[Label | None]:
+    """The labels the items supersede, each locked (in id order, so batches cannot deadlock)."""
+    wanted: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.request.supersedes:
+            position[0] = index
+            label_id = get_label(item.request.supersedes).id
+            if label_id in wanted:
+                raise InvalidTransitionError(f"Label {label_id} is superseded twice in this batch.")
+            wanted[label_id] = index
+    olds: list[Label | None] = [None] * len(items)
+    for label_id in sorted(wanted):
+        position[0] = wanted[label_id]
+        olds[wanted[label_id]] = _superseded(body, label_id)
+    return olds
+
+
 @dataclass(slots=True)
 class _Slots:
     """Label ids and status-list indexes for a batch, drawn with a few queries for all."""
@@ -465,14 +490,15 @@ class _Slots:
     suspension: list[tuple[str, int]]
 
     @classmethod
-    def allocate(cls, body: CertificationBody, count: int) -> _Slots:
+    def allocate(cls, body: CertificationBody, count: int, *, also_lock: Sequence[str]) -> _Slots:
+        """Draw ids and indexes; ``also_lock`` names suspension lists to lock in between."""
         base = current_settings().public_base_url
-        return cls(
-            base_url=base,
-            label_ids=_fresh_label_ids(count),
-            revocation=allocate_indexes(body, StatusPurpose.REVOCATION, count, base_url=base),
-            suspension=allocate_indexes(body, StatusPurpose.SUSPENSION, count, base_url=base),
-        )
+        label_ids = _fresh_label_ids(count)
+        revocation = allocate_indexes(body, StatusPurpose.REVOCATION, count, base_url=base)
+        for list_id in also_lock:
+            db.session.get_one(StatusListRecord, list_id, with_for_update=True)
+        suspension = allocate_indexes(body, StatusPurpose.SUSPENSION, count, base_url=base)
+        return cls(base, label_ids, revocation, suspension)
 
     def take(self) -> tuple[str, tuple[str, int], tuple[str, int]]:
         return self.label_ids.pop(0), self.revocation.pop(0), self.suspension.pop(0)
