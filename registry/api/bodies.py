@@ -70,12 +70,10 @@ def register_body_view() -> ResponseReturnValue:
         content: {application/json: {schema: CertificationBodySchema}}
       responses:
         201: {description: Created, content: {application/json: {schema: CertificationBodySchema}}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        409: *problem
-        422: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        409: {$ref: '#/components/responses/Conflict'}
+        422: {$ref: '#/components/responses/Unprocessable'}
     """
     current_principal(Role.OPERATOR)
     body = register_body(**body_schema.load(json_object()))
@@ -95,9 +93,7 @@ def get_body_view(code: str) -> ResponseReturnValue:
         200:
           description: The body; retired keys stay listed with the time they stopped
           content: {application/json: {schema: CertificationBodySchema}}
-        404:
-          description: No such body
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+        404: {$ref: '#/components/responses/NotFound'}
     """
     return jsonify(body_detail_schema.dump(get_body(code)))
 
@@ -119,13 +115,11 @@ def set_body_status_view(code: str) -> ResponseReturnValue:
         200:
           description: The body as it is now
           content: {application/json: {schema: CertificationBodySchema}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        404: *problem
-        409: *problem
-        422: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        409: {$ref: '#/components/responses/Conflict'}
+        422: {$ref: '#/components/responses/Unprocessable'}
     """
     current_principal(Role.OPERATOR)
     change = body_status_change_schema.load(json_object())
@@ -146,12 +140,10 @@ def grant_accreditation_view(code: str) -> ResponseReturnValue:
       requestBody: {required: true, content: {application/json: {schema: AccreditationSchema}}}
       responses:
         201: {description: Created, content: {application/json: {schema: AccreditationSchema}}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        404: *problem
-        422: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        422: {$ref: '#/components/responses/Unprocessable'}
     """
     current_principal(Role.OPERATOR)
     data = accreditation_schema.load(json_object())
@@ -171,9 +163,7 @@ def get_accreditation_view(accreditation_id: int) -> ResponseReturnValue:
       parameters: [{in: path, name: accreditation_id, required: true, schema: {type: integer}}]
       responses:
         200: {description: The result, content: {application/json: {schema: AccreditationSchema}}}
-        404:
-          description: No such accreditation
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+        404: {$ref: '#/components/responses/NotFound'}
     """
     return jsonify(accreditation_schema.dump(get_accreditation(accreditation_id)))
 
@@ -193,13 +183,11 @@ def set_accreditation_status_view(accreditation_id: int) -> ResponseReturnValue:
         content: {application/json: {schema: AccreditationStatusChangeSchema}}
       responses:
         200: {description: The result, content: {application/json: {schema: AccreditationSchema}}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        404: *problem
-        409: *problem
-        422: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        409: {$ref: '#/components/responses/Conflict'}
+        422: {$ref: '#/components/responses/Unprocessable'}
     """
     current_principal(Role.OPERATOR)
     change = accreditation_status_change_schema.load(json_object())
@@ -224,13 +212,11 @@ def add_body_key_view(code: str) -> ResponseReturnValue:
       requestBody: {content: {application/json: {schema: BodyKeySchema}}}
       responses:
         201: {description: Created, content: {application/json: {schema: BodyKeySchema}}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        404: *problem
-        409: *problem
-        422: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        409: {$ref: '#/components/responses/Conflict'}
+        422: {$ref: '#/components/responses/Unprocessable'}
     """
     current_principal(Role.OPERATOR)
     key, _ = add_body_key(code, **body_key_schema.load(json_object()))
@@ -250,12 +236,10 @@ def rotate_body_key_view(code: str) -> ResponseReturnValue:
       security: [{bearer: []}]
       responses:
         201: {description: Created, content: {application/json: {schema: BodyKeySchema}}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        404: *problem
-        422: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        422: {$ref: '#/components/responses/Unprocessable'}
     """
     current_principal(Role.OPERATOR)
     key_action_schema.load(json_object())  # takes no input; refuses whatever is sent
@@ -276,9 +260,7 @@ def get_body_key_view(code: str, public_key_multibase: str) -> ResponseReturnVal
         - {in: path, name: public_key_multibase, required: true, schema: {type: string}}
       responses:
         200: {description: The key, content: {application/json: {schema: BodyKeySchema}}}
-        404:
-          description: No such body or key
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+        404: {$ref: '#/components/responses/NotFound'}
     """
     return jsonify(body_key_schema.dump(get_body_key(code, public_key_multibase)))
 
@@ -297,12 +279,10 @@ def retire_body_key_view(code: str, public_key_multibase: str) -> ResponseReturn
       security: [{bearer: []}]
       responses:
         200: {description: The result, content: {application/json: {schema: BodyKeySchema}}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        404: *problem
-        409: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        409: {$ref: '#/components/responses/Conflict'}
     """
     current_principal(Role.OPERATOR)
     key_action_schema.load(json_object())

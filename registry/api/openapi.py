@@ -36,6 +36,7 @@ _PROBLEM_RESPONSES = {
     "Conflict": "Contradicts the current state",
     "Unprocessable": "Invalid fields (see errors), or refused by a registry rule",
     "TooLarge": "The body exceeds the size limit",
+    "UnsupportedMediaType": "The body is not JSON",
 }
 
 

@@ -63,12 +63,10 @@ def create_scheme_view() -> ResponseReturnValue:
       requestBody: {required: true, content: {application/json: {schema: SchemeSchema}}}
       responses:
         201: {description: Created, content: {application/json: {schema: SchemeSchema}}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        409: *problem
-        422: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        409: {$ref: '#/components/responses/Conflict'}
+        422: {$ref: '#/components/responses/Unprocessable'}
     """
     current_principal(Role.OPERATOR)
     scheme = create_scheme(**scheme_schema.load(json_object()))
@@ -86,9 +84,7 @@ def get_scheme_view(code: str) -> ResponseReturnValue:
       parameters: [{in: path, name: code, required: true, schema: {type: string}}]
       responses:
         200: {description: The scheme, content: {application/json: {schema: SchemeSchema}}}
-        404:
-          description: No such scheme
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+        404: {$ref: '#/components/responses/NotFound'}
     """
     return jsonify(scheme_detail_schema.dump(with_rules(get_scheme(code))))
 
@@ -106,13 +102,11 @@ def create_rule_view(code: str) -> ResponseReturnValue:
       requestBody: {required: true, content: {application/json: {schema: RuleSchema}}}
       responses:
         201: {description: Created; see Location, content: {application/json: {schema: RuleSchema}}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        404: *problem
-        409: *problem
-        422: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        409: {$ref: '#/components/responses/Conflict'}
+        422: {$ref: '#/components/responses/Unprocessable'}
     """
     current_principal(Role.OPERATOR)
     rule = create_rule(scheme_code=code, **rule_schema.load(json_object()))
@@ -133,9 +127,7 @@ def get_rule_view(code: str, rule: str) -> ResponseReturnValue:
         - {in: path, name: rule, required: true, schema: {type: string}}
       responses:
         200: {description: The rule, content: {application/json: {schema: RuleSchema}}}
-        404:
-          description: No such scheme or rule
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+        404: {$ref: '#/components/responses/NotFound'}
     """
     return jsonify(rule_schema.dump(get_rule(code, rule)))
 
@@ -159,13 +151,11 @@ def publish_rule_version_view(code: str, rule: str) -> ResponseReturnValue:
       requestBody: {required: true, content: {application/json: {schema: RuleVersionSchema}}}
       responses:
         201: {description: Created, content: {application/json: {schema: RuleVersionSchema}}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        404: *problem
-        409: *problem
-        422: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        409: {$ref: '#/components/responses/Conflict'}
+        422: {$ref: '#/components/responses/Unprocessable'}
     """
     principal = current_principal(Role.OPERATOR, Role.REGULATOR)
     if not principal.oversees(code):
@@ -191,8 +181,6 @@ def get_rule_version_view(code: str, rule: str, version: str) -> ResponseReturnV
         - {in: path, name: version, required: true, schema: {type: string}}
       responses:
         200: {description: The version, content: {application/json: {schema: RuleVersionSchema}}}
-        404:
-          description: No such scheme, rule or version
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+        404: {$ref: '#/components/responses/NotFound'}
     """
     return jsonify(rule_version_schema.dump(get_rule_version(code, rule, version)))

@@ -34,12 +34,10 @@ def create_token_view() -> ResponseReturnValue:
       requestBody: {required: true, content: {application/json: {schema: ApiTokenSchema}}}
       responses:
         201: {description: Created, content: {application/json: {schema: ApiTokenSchema}}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        404: *problem
-        422: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        422: {$ref: '#/components/responses/Unprocessable'}
     """
     current_principal(Role.OPERATOR)
     data = api_token_schema.load(json_object())
@@ -62,11 +60,9 @@ def get_token_view(token_id: int) -> ResponseReturnValue:
       security: [{bearer: []}]
       responses:
         200: {description: The token, content: {application/json: {schema: ApiTokenSchema}}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        404: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
     """
     current_principal(Role.OPERATOR)
     return jsonify(api_token_schema.dump(get_token(token_id)))
@@ -84,11 +80,9 @@ def revoke_token_view(token_id: int) -> ResponseReturnValue:
       security: [{bearer: []}]
       responses:
         200: {description: The result, content: {application/json: {schema: ApiTokenSchema}}}
-        401: &problem
-          description: Problem details; the type URI names the error
-          content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
-        403: *problem
-        404: *problem
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
     """
     current_principal(Role.OPERATOR)
     return jsonify(api_token_schema.dump(revoke_token(token_id)))

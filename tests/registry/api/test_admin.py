@@ -216,9 +216,11 @@ def test_every_admin_route_is_in_the_openapi_document(app: Flask, client: FlaskC
         assert operation["summary"], rule.rule
         assert operation["tags"], rule.rule
         responses = operation["responses"]
+        shared = document["components"]["responses"]
         for status, response in responses.items():
             if int(status) >= 400:
-                schema = response["content"]["application/problem+json"]["schema"]
+                resolved = shared[response["$ref"].rsplit("/", 1)[1]]
+                schema = resolved["content"]["application/problem+json"]["schema"]
                 assert schema == PROBLEM_SCHEMA, (rule.rule, status)
         public = method == "GET" and not rule.rule.startswith("/api/v1/tokens")
         if public:
