@@ -30,3 +30,10 @@ errorlog = "-"
 loglevel = os.environ.get("REGISTRY_LOG_LEVEL", "info")
 # Trust X-Forwarded-* only from the local reverse proxy.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker: object) -> None:
+    """Each worker signs checkpoints for entries left uncovered (see registry.ledger.ticker)."""
+    from registry.ledger.ticker import start_checkpoint_ticker
+
+    start_checkpoint_ticker(worker.wsgi)  # type: ignore[attr-defined]
