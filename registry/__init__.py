@@ -51,4 +51,11 @@ def _engine_options(settings: Settings) -> dict[str, object]:
         # The driver's own timeout also covers the connect itself, not just statements.
         return {"connect_args": {"timeout": settings.sqlite_busy_timeout}}
     # Workers are long-lived; drop connections the server or a proxy closed meanwhile.
-    return {"pool_pre_ping": True, "pool_recycle": 1800}
+    # psycopg prepares a statement after a few runs; a generic plan made while a table was
+    # still small (a new registry, or autovacuum off) would then scan it for good, so plan
+    # every execution for its actual parameters.
+    return {
+        "pool_pre_ping": True,
+        "pool_recycle": 1800,
+        "connect_args": {"options": "-c plan_cache_mode=force_custom_plan"},
+    }

@@ -202,10 +202,10 @@ def upgrade():
     sa.Column('body_id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
     sa.Column('request_hash', sa.LargeBinary(), nullable=False),
-    sa.Column('label_id', sa.String(length=10), nullable=True),
+    sa.Column('label_id', sa.String(length=10), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['body_id'], ['certification_bodies.id'], name=op.f('fk_idempotency_keys_body_id_certification_bodies')),
-    sa.ForeignKeyConstraint(['label_id'], ['labels.id'], name=op.f('fk_idempotency_keys_label_id_labels')),
+    sa.ForeignKeyConstraint(['label_id'], ['labels.id'], name=op.f('fk_idempotency_keys_label_id_labels'), initially='DEFERRED', deferrable=True),
     sa.PrimaryKeyConstraint('body_id', 'key', name=op.f('pk_idempotency_keys'))
     )
 

@@ -12,7 +12,7 @@ from registry.api.auth import current_principal
 from registry.api.common import json_body
 from registry.auth.models import Role
 from registry.config import current_settings
-from registry.db import transactional
+from registry.db import transaction, transactional
 from registry.errors import ValidationFailedError
 from registry.labels.schemas import (
     label_batch_schema,
@@ -75,7 +75,6 @@ def get_label_view(label_id: str) -> ResponseReturnValue:
 
 
 @bp.post("/api/v1/labels")
-@transactional
 def post_label() -> ResponseReturnValue:
     """Issue a label for the certifier's body.
     ---
@@ -106,12 +105,16 @@ def post_label() -> ResponseReturnValue:
     principal = current_principal(Role.CERTIFIER)
     data = json_body()
     key = _idempotency_key()
-    result = issue_label(
-        principal,
-        label_request_schema.load(data),
-        idempotency_key=key,
-        request_hash=hashlib.sha256(canonicalize_jcs(data)).digest(),
-    )
+    label_request = label_request_schema.load(data)
+    # The commit comes first and the response after it, so the ledger lock (held from the
+    # append to the commit) is never held while the response is being written.
+    with transaction():
+        result = issue_label(
+            principal,
+            label_request,
+            idempotency_key=key,
+            request_hash=hashlib.sha256(canonicalize_jcs(data)).digest(),
+        )
     response = jsonify(label_schema.dump(result.label))
     response.status_code = 201 if result.created else 200
     response.headers["Location"] = url_for("labels.get_label_view", label_id=result.label.id)
@@ -121,7 +124,6 @@ def post_label() -> ResponseReturnValue:
 
 
 @bp.post("/api/v1/labels/batch")
-@transactional
 def post_label_batch() -> ResponseReturnValue:
     """Issue several labels at once, all or none.
     ---
@@ -157,7 +159,8 @@ def post_label_batch() -> ResponseReturnValue:
         )
         for position, (request, raw) in enumerate(zip(batch["labels"], data["labels"], strict=True))
     ]
-    results = issue_labels(principal, items)
+    with transaction():  # committed before the response is written, as for one label
+        results = issue_labels(principal, items)
     response = jsonify({"labels": label_schema.dump([r.label for r in results], many=True)})
     response.status_code = 201 if any(r.created for r in results) else 200
     return response

@@ -121,6 +121,8 @@ class IdempotencyKey(Base):
     body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_hash: Mapped[bytes] = mapped_column(LargeBinary)
-    # NULL while the first request with this key is still issuing (the row is its claim).
-    label_id: Mapped[str | None] = mapped_column(ForeignKey("labels.id"))
+    # Written with the claim, before the label exists: the foreign key is checked at commit.
+    label_id: Mapped[str] = mapped_column(
+        ForeignKey("labels.id", deferrable=True, initially="DEFERRED")
+    )
     created_at: Mapped[datetime]

@@ -22,8 +22,9 @@ from marshmallow import (
     validates_schema,
 )
 
-from credentials import GRADES, Product, decimal_text
+from credentials import GRADES, Product, decimal_text, label_url
 from credentials.credential import BOUNDARIES, gtin_check_digit_ok
+from registry.config import current_settings
 from registry.labels.models import Label, LabelStatus
 from registry.labels.services import MAX_BATCH, LabelRequest, StatusAction
 
@@ -193,7 +194,7 @@ class LabelSchema(Schema):
     credential = fields.Method("_credential")
 
     def _url(self, label: Label) -> str:
-        return json.loads(label.credential)["id"]  # type: ignore[no-any-return]
+        return label_url(current_settings().public_base_url, label.id)
 
     def _product(self, label: Label) -> dict[str, Any]:
         return {

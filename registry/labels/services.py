@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from credentials import (
     EDDSA_RDFC_2022,
@@ -48,7 +48,6 @@ from registry.config import current_settings
 from registry.db import ExactDecimal, db, insert_ignoring_conflicts
 from registry.errors import (
     BodyNotActiveError,
-    ConflictError,
     ForbiddenError,
     GradeMismatchError,
     IdempotencyKeyReusedError,
@@ -93,7 +92,6 @@ __all__ = [
 DEFAULT_VALIDITY = timedelta(days=3 * 365)
 MAX_VALIDITY = timedelta(days=5 * 366)
 MAX_BATCH = 100
-_MAX_ID_DRAWS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +136,18 @@ def get_label(label_id: str) -> Label:
     return label
 
 
-def _claim(body: CertificationBody, items: Sequence[IssueItem]) -> list[Label | None]:
-    """Claim each item's Idempotency-Key, or find the label an earlier request made with it.
+def _claim(
+    body: CertificationBody, items: Sequence[IssueItem], label_ids: Sequence[str]
+) -> list[Label | None]:
+    """Claim each item's Idempotency-Key for the label id planned for it, or find the label
+    an earlier request made with that key.
 
     Claims are inserted before any other work with ``ON CONFLICT DO NOTHING``. A concurrent
     request with the same key waits on the row's primary key until the first commits (then
     it finds that row and replays its label) or rolls back (then its own insert goes
-    through), so one key never makes two labels. Items without a key get ``None``.
+    through), so one key never makes two labels. The claim names the label it will make (the
+    foreign key is checked at commit), so no later write is needed. Items without a key, and
+    fresh claims, get ``None``.
     """
     keyed = {item.idempotency_key: item for item in items if item.idempotency_key is not None}
     if len(keyed) != sum(item.idempotency_key is not None for item in items):
@@ -161,10 +164,11 @@ def _claim(body: CertificationBody, items: Sequence[IssueItem]) -> list[Label | 
                         "body_id": body.id,
                         "key": key,
                         "request_hash": item.request_hash,
-                        "label_id": None,
+                        "label_id": label_id,
                         "created_at": now,
                     }
-                    for key, item in keyed.items()
+                    for item, label_id in zip(items, label_ids, strict=True)
+                    if (key := item.idempotency_key) is not None
                 ]
             )
             .returning(IdempotencyKey.key)
@@ -192,8 +196,6 @@ def _claim(body: CertificationBody, items: Sequence[IssueItem]) -> list[Label | 
                 f"Idempotency-Key {item.idempotency_key!r} was already used with a different "
                 "request; use a new key."
             )
-        if row.label_id is None:  # pragma: no cover - only visible to the claiming transaction
-            raise ConflictError("A request with this Idempotency-Key is still in progress.")
         replayed.append(db.session.get_one(Label, row.label_id))
     return replayed
 
@@ -280,11 +282,13 @@ def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[Issue
     if len(items) > MAX_BATCH:
         raise ValidationFailedError({"labels": [f"At most {MAX_BATCH} labels per request."]})
     body = db.session.get_one(CertificationBody, principal.body_id)
+    planned = _fresh_label_ids(len(items))
     results = [
         None if replayed is None else IssueResult(replayed, created=False)
-        for replayed in _claim(body, items)
+        for replayed in _claim(body, items, planned)
     ]
     fresh = [item for item, result in zip(items, results, strict=True) if result is None]
+    fresh_ids = [i for i, result in zip(planned, results, strict=True) if result is None]
     if not fresh:
         return [r for r in results if r is not None]
     now = utcnow_seconds()
@@ -298,7 +302,7 @@ def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[Issue
     # Lock order everywhere: labels, then revocation lists, then suspension lists, then the
     # ledger (status changes lock their label first too), so no two writers wait on each other.
     slots = _Slots.allocate(
-        body, len(fresh), also_lock=sorted({o.suspension_list_id for o in olds if o is not None})
+        body, fresh_ids, also_lock=sorted({o.suspension_list_id for o in olds if o is not None})
     )
     with _batch_position(len(items)) as position:
         for index, (item, old) in enumerate(zip(fresh, olds, strict=True)):
@@ -309,13 +313,6 @@ def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[Issue
         p.label.ledger_seq = entry.seq
     db.session.add_all([p.label for p in pending])
     db.session.flush()  # before the rows that refer to them: no relationship orders them
-    claims = [
-        {"body_id": body.id, "key": p.idempotency_key, "label_id": p.label.id}
-        for p in pending
-        if p.idempotency_key is not None
-    ]
-    if claims:
-        db.session.execute(update(IdempotencyKey), claims)  # bulk UPDATE by primary key
     for p in pending:
         if p.old is not None:
             p.old.status = LabelStatus.SUPERSEDED
@@ -420,9 +417,11 @@ def _prepare(
     product = request.product
     label = Label(
         id=label_id,
-        body_id=body.id,
-        key_id=key.id,
-        rule_version_id=rv.id,
+        # Objects, not ids: showing the label later needs no lazy load (the response is
+        # written after the commit, and nothing should query while the ledger lock is held).
+        body=body,
+        key=key,
+        rule_version=rv,
         product_name=product.name,
         product_model=product.model,
         gtin=product.gtin,
@@ -490,10 +489,12 @@ class _Slots:
     suspension: list[tuple[str, int]]
 
     @classmethod
-    def allocate(cls, body: CertificationBody, count: int, *, also_lock: Sequence[str]) -> _Slots:
-        """Draw ids and indexes; ``also_lock`` names suspension lists to lock in between."""
+    def allocate(
+        cls, body: CertificationBody, label_ids: list[str], *, also_lock: Sequence[str]
+    ) -> _Slots:
+        """Draw status-list indexes; ``also_lock`` names suspension lists to lock in between."""
         base = current_settings().public_base_url
-        label_ids = _fresh_label_ids(count)
+        count = len(label_ids)
         revocation = allocate_indexes(body, StatusPurpose.REVOCATION, count, base_url=base)
         for list_id in also_lock:
             db.session.get_one(StatusListRecord, list_id, with_for_update=True)
@@ -505,15 +506,16 @@ class _Slots:
 
 
 def _fresh_label_ids(count: int) -> list[str]:
-    """``count`` distinct unused label ids (50 random bits each: collisions are rare)."""
+    """``count`` distinct random label ids.
+
+    Not looked up first: with 50 random bits, a clash with an existing label is so rare
+    (about 10^-8 per label with ten million labels) that the primary key refusing it, and the
+    client retrying, is cheaper than a query on every issuance.
+    """
     chosen: set[str] = set()
-    for _ in range(_MAX_ID_DRAWS):
-        candidates = {new_label_id() for _ in range(count - len(chosen))} - chosen
-        taken = db.session.execute(select(Label.id).where(Label.id.in_(candidates))).scalars()
-        chosen |= candidates - set(taken)
-        if len(chosen) == count:
-            return list(chosen)
-    raise ConflictError("Could not draw fresh label ids; try again.")  # pragma: no cover
+    while len(chosen) < count:
+        chosen.add(new_label_id())
+    return list(chosen)
 
 
 def _dump(document: dict[str, object]) -> str:

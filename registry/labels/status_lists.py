@@ -75,35 +75,40 @@ def allocate_indexes(
     issuers of one body never draw the same index. Callers allocate revocation before
     suspension, and both before appending to the ledger: one lock order everywhere.
     """
-    allocated: list[tuple[str, int]] = []
-    while len(allocated) < count:
-        # Core statements: this runs on every issuance, while the row lock is held.
-        row = db.session.execute(
-            select(StatusListRecord.id, StatusListRecord.size, StatusListRecord.allocated)
-            .where(
-                StatusListRecord.body_id == body.id,
-                StatusListRecord.purpose == purpose,
-                StatusListRecord.allocated < _FILL,
-            )
-            .order_by(StatusListRecord.created_at, StatusListRecord.id)
-            .limit(1)
-            .with_for_update()
-        ).first()
-        if row is None:
-            record = _open_list(body, purpose, base_url=base_url)
-            list_id, size, used = record.id, record.size, 0
-        else:
-            list_id, size, used = row.id, row.size, row.allocated
-        wanted = min(count - len(allocated), _FILL - used)
-        indexes = _draw_free(purpose, list_id, size, wanted)
+    # One statement takes the list (oldest not yet half full), locks it until the transaction
+    # ends and counts the new entries in. A batch may take a list a little past half full;
+    # a random draw then still succeeds with probability close to 1/2.
+    open_list = (
+        select(StatusListRecord.id)
+        .where(
+            StatusListRecord.body_id == body.id,
+            StatusListRecord.purpose == purpose,
+            StatusListRecord.allocated < _FILL,
+        )
+        .order_by(StatusListRecord.created_at, StatusListRecord.id)
+        .limit(1)
+        .with_for_update()
+        .scalar_subquery()
+    )
+    row = db.session.execute(
+        update(StatusListRecord)
+        .where(StatusListRecord.id == open_list)
+        .values(allocated=StatusListRecord.allocated + count)
+        .returning(StatusListRecord.id, StatusListRecord.size)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        record = _open_list(body, purpose, base_url=base_url)
         db.session.execute(
             update(StatusListRecord)
-            .where(StatusListRecord.id == list_id)
-            .values(allocated=StatusListRecord.allocated + wanted)
+            .where(StatusListRecord.id == record.id)
+            .values(allocated=count)
             .execution_options(synchronize_session=False)
         )
-        allocated.extend((list_id, index) for index in indexes)
-    return allocated
+        list_id, size = record.id, record.size
+    else:
+        list_id, size = row.id, row.size
+    return [(list_id, index) for index in _draw_free(purpose, list_id, size, count)]
 
 
 def _draw_free(purpose: StatusPurpose, list_id: str, size: int, count: int) -> list[int]:
