@@ -44,8 +44,9 @@ from registry.demo_data import (
     demo_gtin,
 )
 from registry.errors import ConflictError
+from registry.labels.issuance import LabelRequest, issue_label
 from registry.labels.models import LabelStatus
-from registry.labels.services import LabelRequest, StatusAction, change_label_status, issue_label
+from registry.labels.services import StatusAction, change_label_status
 from registry.ledger.services import publish_checkpoint
 from registry.schemes.models import Scheme
 from registry.schemes.services import create_rule, create_scheme, publish_rule_version

@@ -14,19 +14,14 @@ from registry.auth.models import Role
 from registry.config import current_settings
 from registry.db import transaction, transactional
 from registry.errors import ValidationFailedError
+from registry.labels.issuance import IssueItem, issue_label, issue_labels
 from registry.labels.schemas import (
     label_batch_schema,
     label_request_schema,
     label_schema,
     status_change_schema,
 )
-from registry.labels.services import (
-    IssueItem,
-    change_label_status,
-    get_label,
-    issue_label,
-    issue_labels,
-)
+from registry.labels.services import change_label_status, get_label
 from registry.labels.status_lists import get_status_list
 from registry.labels.verification import label_trust_bundle
 

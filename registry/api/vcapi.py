@@ -13,7 +13,8 @@ from registry.api.common import json_body
 from registry.auth.models import Role
 from registry.db import transactional
 from registry.errors import BadRequestError, ValidationFailedError
-from registry.labels.services import change_label_status, issue_label
+from registry.labels.issuance import issue_label
+from registry.labels.services import change_label_status
 from registry.labels.vc_api import issue_request_from_vc_api, status_action_from_vc_api
 from registry.labels.verification import verify_credential
 

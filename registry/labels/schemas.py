@@ -25,8 +25,9 @@ from marshmallow import (
 from credentials import GRADES, Product, decimal_text, label_url
 from credentials.credential import BOUNDARIES, gtin_check_digit_ok
 from registry.config import current_settings
+from registry.labels.issuance import MAX_BATCH, LabelRequest
 from registry.labels.models import Label, LabelStatus
-from registry.labels.services import MAX_BATCH, LabelRequest, StatusAction
+from registry.labels.services import StatusAction
 
 __all__ = [
     "DecimalString",

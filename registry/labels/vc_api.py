@@ -13,8 +13,9 @@ from typing import Any
 
 from credentials import CARBON_LABEL_V1, CREDENTIALS_V2, CredentialError, normalize_label_id
 from registry.errors import ValidationFailedError
+from registry.labels.issuance import LabelRequest
 from registry.labels.schemas import label_request_schema
-from registry.labels.services import LabelRequest, StatusAction
+from registry.labels.services import StatusAction
 
 __all__ = ["issue_request_from_vc_api", "status_action_from_vc_api"]
 

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from registry.errors import ValidationFailedError
+from registry.labels.issuance import LabelRequest
 from registry.labels.schemas import label_request_schema, status_change_schema
-from registry.labels.services import LabelRequest, StatusAction
+from registry.labels.services import StatusAction
 from registry.labels.vc_api import issue_request_from_vc_api, status_action_from_vc_api
 from tests.registry.factories import label_request, vc_issue_request
 

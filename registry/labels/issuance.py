@@ -1,0 +1,499 @@
+"""Issuing labels, one or a batch: all or none, ledgered together.
+
+In one transaction: check the body, its accreditation, its key and the rule version; compute
+the grade; draw status-list indexes; sign the CarbonLabelCredential with the body's key; store
+it; append ``label.issued`` to the ledger last (the ledger lock is held from there to the
+commit, so the slow signing happens before it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from credentials import (
+    EDDSA_RDFC_2022,
+    CarbonLabel,
+    CredentialError,
+    Footprint,
+    Grade,
+    KeyPair,
+    Product,
+    RuleRef,
+    StatusRef,
+    build_label_credential,
+    credential_digest,
+    decimal_text,
+    grade_for,
+    label_url,
+    new_label_id,
+    sign_document,
+)
+from credentials.credential import Boundary
+from registry.auth.models import Role
+from registry.auth.services import Principal
+from registry.bodies.models import Accreditation, BodyKey, BodyStatus, CertificationBody
+from registry.bodies.services import signing_key
+from registry.clock import utcnow, utcnow_seconds
+from registry.config import current_settings
+from registry.db import ExactDecimal, db, insert_ignoring_conflicts
+from registry.errors import (
+    BodyNotActiveError,
+    ForbiddenError,
+    GradeMismatchError,
+    IdempotencyKeyReusedError,
+    InvalidTransitionError,
+    OutOfScopeError,
+    RegistryError,
+    RuleNotInForceError,
+    ValidationFailedError,
+)
+from registry.labels.models import (
+    IdempotencyKey,
+    Label,
+    LabelStatus,
+    StatusListRecord,
+    StatusPurpose,
+)
+from registry.labels.services import get_label
+from registry.labels.status_lists import (
+    allocate_indexes,
+    list_url,
+    resign_status_list,
+)
+from registry.ledger.services import append_entries, format_entry_time
+from registry.schemes.models import RuleVersion
+from registry.schemes.services import get_rule_version
+
+__all__ = [
+    "DEFAULT_VALIDITY",
+    "MAX_BATCH",
+    "MAX_VALIDITY",
+    "IssueItem",
+    "IssueResult",
+    "LabelRequest",
+    "issue_label",
+    "issue_labels",
+]
+
+DEFAULT_VALIDITY = timedelta(days=3 * 365)
+MAX_VALIDITY = timedelta(days=5 * 366)
+MAX_BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRequest:
+    """What a certifier states when issuing; everything else is the registry's."""
+
+    product: Product
+    footprint: Decimal
+    declared_unit_amount: Decimal
+    system_boundary: Boundary
+    period_start: date
+    period_end: date
+    scheme: str
+    rule: str
+    rule_version: str
+    declared_unit: str | None = None
+    valid_until: datetime | None = None
+    asserted_grade: Grade | None = None
+    supersedes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssueResult:
+    label: Label
+    created: bool
+
+
+def _claim(
+    body: CertificationBody, items: Sequence[IssueItem], label_ids: Sequence[str]
+) -> list[Label | None]:
+    """Claim each item's Idempotency-Key for the label id planned for it, or find the label
+    an earlier request made with that key.
+
+    Claims are inserted before any other work with ``ON CONFLICT DO NOTHING``. A concurrent
+    request with the same key waits on the row's primary key until the first commits (then
+    it finds that row and replays its label) or rolls back (then its own insert goes
+    through), so one key never makes two labels. The claim names the label it will make (the
+    foreign key is checked at commit), so no later write is needed. Items without a key, and
+    fresh claims, get ``None``.
+    """
+    keyed = {item.idempotency_key: item for item in items if item.idempotency_key is not None}
+    if len(keyed) != sum(item.idempotency_key is not None for item in items):
+        raise ValidationFailedError({"Idempotency-Key": ["Each label needs its own key."]})
+    if not keyed:
+        return [None] * len(items)
+    now = utcnow()
+    claimed = set(
+        db.session.execute(
+            insert_ignoring_conflicts(IdempotencyKey)
+            .values(
+                [
+                    {
+                        "body_id": body.id,
+                        "key": key,
+                        "request_hash": item.request_hash,
+                        "label_id": label_id,
+                        "created_at": now,
+                    }
+                    for item, label_id in zip(items, label_ids, strict=True)
+                    if (key := item.idempotency_key) is not None
+                ]
+            )
+            .returning(IdempotencyKey.key)
+        ).scalars()
+    )
+    if claimed == set(keyed):
+        return [None] * len(items)
+    earlier = {
+        row.key: row
+        for row in db.session.execute(
+            select(IdempotencyKey.key, IdempotencyKey.request_hash, IdempotencyKey.label_id).where(
+                IdempotencyKey.body_id == body.id,
+                IdempotencyKey.key.in_(set(keyed) - claimed),
+            )
+        )
+    }
+    replayed: list[Label | None] = []
+    for item in items:
+        row = earlier.get(item.idempotency_key or "")
+        if item.idempotency_key is None or row is None:
+            replayed.append(None)
+            continue
+        if row.request_hash != item.request_hash:
+            raise IdempotencyKeyReusedError(
+                f"Idempotency-Key {item.idempotency_key!r} was already used with a different "
+                "request; use a new key."
+            )
+        replayed.append(db.session.get_one(Label, row.label_id))
+    return replayed
+
+
+def _check_rule(body: CertificationBody, request: LabelRequest, now: datetime) -> RuleVersion:
+    rv = get_rule_version(request.scheme, request.rule, request.rule_version)
+    if not rv.in_force_at(now):
+        raise RuleNotInForceError(
+            f"Version {rv.version} of {request.rule} is in force from "
+            f"{rv.in_force_from:%Y-%m-%d}"
+            + ("" if rv.in_force_until is None else f" until {rv.in_force_until:%Y-%m-%d}")
+            + "; issue under a version in force now."
+        )
+    if request.declared_unit is not None and request.declared_unit != rv.declared_unit:
+        raise ValidationFailedError(
+            {
+                "footprint": {
+                    "declared_unit": [f"Rule {rv.rule.code} declares per {rv.declared_unit}."]
+                }
+            }
+        )
+    category = rv.rule.category
+    accreditations = db.session.execute(
+        select(Accreditation).where(
+            Accreditation.body_id == body.id, Accreditation.scheme_id == rv.rule.scheme_id
+        )
+    ).scalars()
+    if not any(a.covers(rv.rule.scheme_id, category, now) for a in accreditations):
+        raise OutOfScopeError(
+            f"{body.name} holds no active accreditation for {request.scheme} / {category}."
+        )
+    return rv
+
+
+def _superseded(body: CertificationBody, label_id: str) -> Label:
+    old = get_label(label_id)
+    # Locked before any status list: the lock order everywhere is label, lists, ledger.
+    old = db.session.get_one(Label, old.id, with_for_update=True, populate_existing=True)
+    if old.body_id != body.id:
+        raise ForbiddenError("A label can only supersede a label of the same body.")
+    if old.status not in (LabelStatus.ACTIVE, LabelStatus.SUSPENDED):
+        raise InvalidTransitionError(
+            f"Label {old.id} is {old.status.value}; it cannot be superseded."
+        )
+    return old
+
+
+@dataclass(frozen=True, slots=True)
+class IssueItem:
+    """One label to issue, with the Idempotency-Key (and request digest) it came with."""
+
+    request: LabelRequest
+    idempotency_key: str | None = None
+    request_hash: bytes = b""
+
+
+@dataclass(slots=True)
+class _Pending:
+    label: Label
+    event: dict[str, Any]
+    old: Label | None
+    idempotency_key: str | None
+
+
+def issue_label(
+    principal: Principal,
+    request: LabelRequest,
+    *,
+    idempotency_key: str | None = None,
+    request_hash: bytes = b"",
+) -> IssueResult:
+    """Issue one label for the principal's body (a certifier) and ledger it."""
+    return issue_labels(principal, [IssueItem(request, idempotency_key, request_hash)])[0]
+
+
+def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[IssueResult]:
+    """Issue labels for the principal's body, all or none, in the order given.
+
+    Items whose Idempotency-Key was used before are replayed; the rest are checked, signed,
+    and then ledgered together under one lock (a batch costs one ledger round, not one per
+    label). Any refused item refuses the whole batch, and the error names its position.
+    """
+    principal.require(Role.CERTIFIER)
+    if len(items) > MAX_BATCH:
+        raise ValidationFailedError({"labels": [f"At most {MAX_BATCH} labels per request."]})
+    body = db.session.get_one(CertificationBody, principal.body_id)
+    planned = _fresh_label_ids(len(items))
+    results = [
+        None if replayed is None else IssueResult(replayed, created=False)
+        for replayed in _claim(body, items, planned)
+    ]
+    fresh = [item for item, result in zip(items, results, strict=True) if result is None]
+    fresh_ids = [i for i, result in zip(planned, results, strict=True) if result is None]
+    if not fresh:
+        return [r for r in results if r is not None]
+    now = utcnow_seconds()
+    if body.status is not BodyStatus.ACTIVE:
+        raise BodyNotActiveError(f"{body.name} is {body.status.value} and cannot issue labels.")
+    key, pair = signing_key(body, at=now)
+    rules: dict[tuple[str, str, str], RuleVersion] = {}
+    pending: list[_Pending] = []
+    with _batch_position(len(items)) as position:
+        olds = _lock_superseded(body, fresh, position)
+    # Lock order everywhere: labels, then revocation lists, then suspension lists, then the
+    # ledger (status changes lock their label first too), so no two writers wait on each other.
+    slots = _Slots.allocate(
+        body, fresh_ids, also_lock=sorted({o.suspension_list_id for o in olds if o is not None})
+    )
+    with _batch_position(len(items)) as position:
+        for index, (item, old) in enumerate(zip(fresh, olds, strict=True)):
+            position[0] = index
+            pending.append(_prepare(body, key, pair, item, now, rules, old, slots))
+    entries = append_entries([("label.issued", p.event) for p in pending])
+    for p, entry in zip(pending, entries, strict=True):
+        p.label.ledger_seq = entry.seq
+    db.session.add_all([p.label for p in pending])
+    db.session.flush()  # before the rows that refer to them: no relationship orders them
+    for p in pending:
+        if p.old is not None:
+            p.old.status = LabelStatus.SUPERSEDED
+            p.old.superseded_by_id = p.label.id
+            p.old.status_changed_at = now
+    db.session.flush()
+    for list_id in sorted({p.old.suspension_list_id for p in pending if p.old is not None}):
+        record = db.session.get_one(StatusListRecord, list_id)
+        resign_status_list(record, body=body, base_url=current_settings().public_base_url)
+    made = iter(IssueResult(p.label, created=True) for p in pending)
+    return [result if result is not None else next(made) for result in results]
+
+
+def _prepare(
+    body: CertificationBody,
+    key: BodyKey,
+    pair: KeyPair,
+    item: IssueItem,
+    now: datetime,
+    rules: dict[tuple[str, str, str], RuleVersion],
+    old: Label | None,
+    slots: _Slots,
+) -> _Pending:
+    """Check, grade, index and sign one label; the ledger entry is appended by the caller."""
+    request = item.request
+    if not (
+        ExactDecimal.fits(request.footprint) and ExactDecimal.fits(request.declared_unit_amount)
+    ):
+        raise ValidationFailedError({"footprint": ["At most 18 integer digits and 12 decimals."]})
+    rule_key = (request.scheme, request.rule, request.rule_version)
+    rv = rules.get(rule_key)
+    if rv is None:
+        rv = rules[rule_key] = _check_rule(body, request, now)
+    elif request.declared_unit is not None and request.declared_unit != rv.declared_unit:
+        _check_rule(body, request, now)  # raises the declared-unit error
+    fp_amount = request.declared_unit_amount
+    grade = grade_for(request.footprint, rv.thresholds, amount=fp_amount)
+    if request.asserted_grade is not None and request.asserted_grade != grade:
+        raise GradeMismatchError(
+            f"Under {rv.rule.code} v{rv.version} a footprint of {decimal_text(request.footprint)} "
+            f"kgCO2e per {decimal_text(fp_amount)} {rv.declared_unit} is grade {grade}, "
+            f"not {request.asserted_grade}."
+        )
+    valid_until = request.valid_until or now + DEFAULT_VALIDITY
+    if not now < valid_until <= now + MAX_VALIDITY:
+        raise ValidationFailedError(
+            {"valid_until": ["Must be in the future and at most five years from now."]}
+        )
+    base = slots.base_url
+    label_id, (revocation, r_index), (suspension, s_index) = slots.take()
+    carbon_label = CarbonLabel(
+        label_id=label_id,
+        url=label_url(base, label_id),
+        issuer_did=key.did,
+        issuer_name=body.name,
+        valid_from=now.replace(microsecond=0),
+        valid_until=valid_until.replace(microsecond=0),
+        product=request.product,
+        footprint=Footprint(
+            value=request.footprint,
+            declared_unit=rv.declared_unit,
+            system_boundary=request.system_boundary,
+            period_start=request.period_start,
+            period_end=request.period_end,
+            declared_unit_amount=fp_amount,
+        ),
+        grade=grade,
+        rule=RuleRef(rv.rule.code, rv.version, request.scheme),
+        status=(
+            StatusRef("revocation", list_url(base, revocation), r_index),
+            StatusRef("suspension", list_url(base, suspension), s_index),
+        ),
+        supersedes=None if old is None else label_url(base, old.id),
+    )
+    try:
+        unsigned = build_label_credential(carbon_label)
+    except CredentialError as exc:
+        raise ValidationFailedError({"credential": [str(exc)]}) from exc
+    signed = sign_document(unsigned, key=pair, cryptosuite=EDDSA_RDFC_2022, created=now)
+    digest = credential_digest(signed)
+    event = {
+        "label": label_id,
+        "body": body.code,
+        "credentialDigest": digest,
+        "verificationMethod": key.verification_method,
+        "scheme": request.scheme,
+        "rule": rv.rule.code,
+        "ruleVersion": rv.version,
+        "category": rv.rule.category,
+        "footprint": decimal_text(request.footprint),
+        "declaredUnit": rv.declared_unit,
+        "declaredUnitAmount": decimal_text(fp_amount),
+        "grade": grade,
+        "validFrom": format_entry_time(carbon_label.valid_from),
+        "validUntil": format_entry_time(carbon_label.valid_until),
+        "statusLists": {
+            "revocation": {"list": revocation, "index": r_index},
+            "suspension": {"list": suspension, "index": s_index},
+        },
+        "supersedes": None if old is None else old.id,
+    }
+    product = request.product
+    label = Label(
+        id=label_id,
+        # Objects, not ids: showing the label later needs no lazy load (the response is
+        # written after the commit, and nothing should query while the ledger lock is held).
+        body=body,
+        key=key,
+        rule_version=rv,
+        product_name=product.name,
+        product_model=product.model,
+        gtin=product.gtin,
+        manufacturer=product.manufacturer,
+        identifiers=list(product.identifiers),
+        footprint=request.footprint,
+        declared_unit_amount=fp_amount,
+        system_boundary=request.system_boundary,
+        grade=grade,
+        valid_from=carbon_label.valid_from,
+        valid_until=carbon_label.valid_until,
+        period_start=request.period_start,
+        period_end=request.period_end,
+        status=LabelStatus.ACTIVE,
+        revocation_list_id=revocation,
+        revocation_index=r_index,
+        suspension_list_id=suspension,
+        suspension_index=s_index,
+        supersedes_id=None if old is None else old.id,
+        credential=_dump(signed),
+        credential_digest=digest,
+        issued_at=now,
+    )
+    return _Pending(label, event, old, item.idempotency_key)
+
+
+@contextmanager
+def _batch_position(size: int) -> Iterator[list[int]]:
+    """Prefix a refusal with the position of the item it concerns (in a batch of several)."""
+    position = [0]
+    try:
+        yield position
+    except RegistryError as exc:
+        if size > 1:
+            exc.detail = f"Label {position[0] + 1} of the batch: {exc.detail or exc.title}"
+        raise
+
+
+def _lock_superseded(
+    body: CertificationBody, items: Sequence[IssueItem], position: list[int]
+) -> list[Label | None]:
+    """The labels the items supersede, each locked (in id order, so batches cannot deadlock)."""
+    wanted: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.request.supersedes:
+            position[0] = index
+            label_id = get_label(item.request.supersedes).id
+            if label_id in wanted:
+                raise InvalidTransitionError(f"Label {label_id} is superseded twice in this batch.")
+            wanted[label_id] = index
+    olds: list[Label | None] = [None] * len(items)
+    for label_id in sorted(wanted):
+        position[0] = wanted[label_id]
+        olds[wanted[label_id]] = _superseded(body, label_id)
+    return olds
+
+
+@dataclass(slots=True)
+class _Slots:
+    """Label ids and status-list indexes for a batch, drawn with a few queries for all."""
+
+    base_url: str
+    label_ids: list[str]
+    revocation: list[tuple[str, int]]
+    suspension: list[tuple[str, int]]
+
+    @classmethod
+    def allocate(
+        cls, body: CertificationBody, label_ids: list[str], *, also_lock: Sequence[str]
+    ) -> _Slots:
+        """Draw status-list indexes; ``also_lock`` names suspension lists to lock in between."""
+        base = current_settings().public_base_url
+        count = len(label_ids)
+        revocation = allocate_indexes(body, StatusPurpose.REVOCATION, count, base_url=base)
+        for list_id in also_lock:
+            db.session.get_one(StatusListRecord, list_id, with_for_update=True)
+        suspension = allocate_indexes(body, StatusPurpose.SUSPENSION, count, base_url=base)
+        return cls(base, label_ids, revocation, suspension)
+
+    def take(self) -> tuple[str, tuple[str, int], tuple[str, int]]:
+        return self.label_ids.pop(0), self.revocation.pop(0), self.suspension.pop(0)
+
+
+def _fresh_label_ids(count: int) -> list[str]:
+    """``count`` distinct random label ids.
+
+    Not looked up first: with 50 random bits, a clash with an existing label is so rare
+    (about 10^-8 per label with ten million labels) that the primary key refusing it, and the
+    client retrying, is cheaper than a query on every issuance.
+    """
+    chosen: set[str] = set()
+    while len(chosen) < count:
+        chosen.add(new_label_id())
+    return list(chosen)
+
+
+def _dump(document: dict[str, object]) -> str:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
