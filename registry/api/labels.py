@@ -14,6 +14,7 @@ from registry.auth.models import Role
 from registry.config import current_settings
 from registry.db import transaction, transactional
 from registry.errors import ValidationFailedError
+from registry.labels.artwork import label_artwork_svg, label_qr_png, label_qr_svg
 from registry.labels.issuance import IssueItem, issue_label, issue_labels
 from registry.labels.schemas import (
     label_batch_schema,
@@ -212,6 +213,73 @@ def get_trust_bundle(label_id: str) -> ResponseReturnValue:
     response = jsonify(label_trust_bundle(get_label(label_id)))
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def _artwork(body: str | bytes, mimetype: str) -> Response:
+    response = current_app.response_class(body, mimetype=mimetype)
+    # A label's URL, grade and footprint never change: its artwork is immutable.
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+@bp.get("/api/v1/labels/<label_id>/qr.svg")
+@transactional
+def get_label_qr_svg(label_id: str) -> ResponseReturnValue:
+    """The label's QR code as SVG.
+    ---
+    get:
+      summary: QR code of a label (SVG)
+      description: Encodes the label's public URL in upper case (alphanumeric mode).
+      tags: [artwork]
+      parameters:
+        - {in: path, name: label_id, required: true, schema: {type: string}}
+      responses:
+        200: {description: image/svg+xml}
+        404: {$ref: '#/components/responses/NotFound'}
+    """
+    return _artwork(label_qr_svg(get_label(label_id)), "image/svg+xml")
+
+
+@bp.get("/api/v1/labels/<label_id>/qr.png")
+@transactional
+def get_label_qr_png(label_id: str) -> ResponseReturnValue:
+    """The label's QR code as PNG.
+    ---
+    get:
+      summary: QR code of a label (PNG)
+      tags: [artwork]
+      parameters:
+        - {in: path, name: label_id, required: true, schema: {type: string}}
+        - {in: query, name: scale, schema: {type: integer, minimum: 2, maximum: 32, default: 8}}
+      responses:
+        200: {description: image/png}
+        404: {$ref: '#/components/responses/NotFound'}
+        422: {$ref: '#/components/responses/Unprocessable'}
+    """
+    scale = request.args.get("scale", "8")
+    if not scale.isdigit():
+        raise ValidationFailedError({"scale": ["Must be 2 to 32 pixels per module."]})
+    return _artwork(label_qr_png(get_label(label_id), scale=int(scale)), "image/png")
+
+
+@bp.get("/api/v1/labels/<label_id>/label.svg")
+@transactional
+def get_label_artwork(label_id: str) -> ResponseReturnValue:
+    """The printable carbon label.
+    ---
+    get:
+      summary: Printable carbon label (96 mm × 52 mm SVG) with grade, footprint and QR code
+      tags: [artwork]
+      parameters:
+        - {in: path, name: label_id, required: true, schema: {type: string}}
+        - {in: query, name: lang, schema: {type: string, enum: [en, zh-Hans, zh-Hant, pt-MO]}}
+      responses:
+        200: {description: image/svg+xml}
+        404: {$ref: '#/components/responses/NotFound'}
+        422: {$ref: '#/components/responses/Unprocessable'}
+    """
+    lang = request.args.get("lang", "en")
+    return _artwork(label_artwork_svg(get_label(label_id), lang=lang), "image/svg+xml")
 
 
 @bp.get("/status-lists/<list_id>")
