@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
@@ -18,11 +19,13 @@ from registry.labels.artwork import label_artwork_svg, label_qr_png, label_qr_sv
 from registry.labels.issuance import IssueItem, issue_label, issue_labels
 from registry.labels.schemas import (
     label_batch_schema,
+    label_query_schema,
     label_request_schema,
     label_schema,
+    label_summary_schema,
     status_change_schema,
 )
-from registry.labels.services import change_label_status, get_label
+from registry.labels.services import change_label_status, get_label, list_labels
 from registry.labels.status_lists import get_status_list
 from registry.labels.verification import label_trust_bundle
 
@@ -68,6 +71,41 @@ def get_label_view(label_id: str) -> ResponseReturnValue:
     response.headers["Cache-Control"] = "public, no-cache"
     response.add_etag()
     return response.make_conditional(request)
+
+
+@bp.get("/api/v1/labels")
+@transactional
+def list_labels_view() -> ResponseReturnValue:
+    """List labels, in issuance order, a page at a time.
+    ---
+    get:
+      summary: "List labels (certifier: its body's; regulator: its schemes'; operator: all)"
+      description: >
+        Follow `next` for the following page. Each label is shown without its credential;
+        read one label for that.
+      tags: [labels]
+      security: [{bearer: []}]
+      parameters:
+        - in: query
+          name: status
+          schema: {type: string, enum: [active, suspended, revoked, superseded]}
+        - {in: query, name: scheme, schema: {type: string}}
+        - {in: query, name: gtin, schema: {type: string}}
+        - {in: query, name: after, schema: {type: integer, minimum: -1}}
+        - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
+      responses:
+        200: {description: '{"labels": [label without credential], "next": URL or null}'}
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        422: {$ref: '#/components/responses/Unprocessable'}
+    """
+    principal = current_principal()
+    query = label_query_schema.load(request.args)
+    labels = list_labels(principal, query)
+    following = None
+    if len(labels) == query.limit:
+        args: dict[str, Any] = {**request.args.to_dict(), "after": labels[-1].ledger_seq}
+        following = url_for("labels.list_labels_view", **args)
+    return jsonify({"labels": label_summary_schema.dump(labels, many=True), "next": following})
 
 
 @bp.post("/api/v1/labels")

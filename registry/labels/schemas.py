@@ -27,17 +27,20 @@ from credentials.credential import BOUNDARIES, gtin_check_digit_ok
 from registry.config import current_settings
 from registry.labels.issuance import MAX_BATCH, LabelRequest
 from registry.labels.models import Label, LabelStatus
-from registry.labels.services import StatusAction
+from registry.labels.services import LabelQuery, StatusAction
 
 __all__ = [
     "DecimalString",
     "LabelBatchSchema",
+    "LabelQuerySchema",
     "LabelRequestSchema",
     "LabelSchema",
     "StatusChangeSchema",
     "label_batch_schema",
+    "label_query_schema",
     "label_request_schema",
     "label_schema",
+    "label_summary_schema",
     "status_change_schema",
 ]
 
@@ -163,6 +166,20 @@ class LabelBatchSchema(Schema):
     )
 
 
+class LabelQuerySchema(Schema):
+    """Query parameters of the label listing."""
+
+    status = fields.Enum(LabelStatus, by_value=True, load_default=None)
+    scheme = fields.String(validate=validate.Length(min=1, max=32), load_default=None)
+    gtin = fields.String(validate=_gtin, load_default=None)
+    after = fields.Integer(strict=False, validate=validate.Range(min=-1), load_default=-1)
+    limit = fields.Integer(strict=False, validate=validate.Range(min=1, max=200), load_default=50)
+
+    @post_load
+    def _to_query(self, data: dict[str, Any], **kwargs: Any) -> LabelQuery:
+        return LabelQuery(**data)
+
+
 class StatusChangeSchema(Schema):
     action = fields.Enum(StatusAction, by_value=True, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
@@ -237,6 +254,8 @@ class LabelSchema(Schema):
 
 
 label_batch_schema = LabelBatchSchema()
+label_query_schema = LabelQuerySchema()
+label_summary_schema = LabelSchema(exclude=("credential",))
 label_request_schema = LabelRequestSchema()
 label_schema = LabelSchema()
 status_change_schema = StatusChangeSchema()

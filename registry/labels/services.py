@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload
 
 from credentials import (
     CredentialError,
@@ -29,8 +33,9 @@ from registry.labels.status_lists import (
     resign_status_list,
 )
 from registry.ledger.services import append_entry
+from registry.schemes.models import Rule, RuleVersion, Scheme
 
-__all__ = ["StatusAction", "change_label_status", "get_label"]
+__all__ = ["LabelQuery", "StatusAction", "change_label_status", "get_label", "list_labels"]
 
 
 class StatusAction(enum.StrEnum):
@@ -48,6 +53,48 @@ def get_label(label_id: str) -> Label:
     if label is None:
         raise NotFoundError(f"There is no label {normalized}.")
     return label
+
+
+@dataclass(frozen=True, slots=True)
+class LabelQuery:
+    status: LabelStatus | None = None
+    scheme: str | None = None
+    gtin: str | None = None
+    after: int = -1  # the ledger position of the last label of the previous page
+    limit: int = 50
+
+
+def list_labels(principal: Principal, query: LabelQuery) -> list[Label]:
+    """Labels the principal may list, in issuance order, one page at a time.
+
+    Single labels are public, but listing is not: ids are unguessable so that the register
+    cannot be harvested. A certifier lists its own body's labels, a regulator those under its
+    schemes, the operator all.
+    """
+    stmt = (
+        select(Label)
+        .join(Label.rule_version)
+        .join(RuleVersion.rule)
+        .join(Rule.scheme)
+        .options(joinedload(Label.body), contains_eager(Label.rule_version))
+        .where(Label.ledger_seq > query.after)
+        .order_by(Label.ledger_seq)
+        .limit(query.limit)
+    )
+    match principal.role:
+        case Role.CERTIFIER:
+            stmt = stmt.where(Label.body_id == principal.body_id)
+        case Role.REGULATOR:
+            stmt = stmt.where(Scheme.code.in_(sorted(principal.schemes)))
+        case Role.OPERATOR:
+            pass
+    if query.status is not None:
+        stmt = stmt.where(Label.status == query.status)
+    if query.scheme is not None:
+        stmt = stmt.where(Scheme.code == query.scheme)
+    if query.gtin is not None:
+        stmt = stmt.where(Label.gtin == query.gtin)
+    return list(db.session.execute(stmt).unique().scalars())
 
 
 _TRANSITIONS: dict[StatusAction, tuple[frozenset[LabelStatus], LabelStatus, str]] = {
