@@ -54,6 +54,7 @@ def upgrade():
     sa.Column('valid_from', sa.DateTime(timezone=True), nullable=False),
     sa.Column('valid_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('status', sa.Enum('active', 'suspended', 'withdrawn', name='accreditationstatus', native_enum=False, create_constraint=True, length=16), nullable=False),
+    sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('valid_until IS NULL OR valid_until > valid_from', name=op.f('ck_accreditations_period_ordered')),
     sa.ForeignKeyConstraint(['body_id'], ['certification_bodies.id'], name=op.f('fk_accreditations_body_id_certification_bodies')),

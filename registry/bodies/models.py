@@ -92,6 +92,9 @@ class Accreditation(Base):
     valid_from: Mapped[datetime]
     valid_until: Mapped[datetime | None]
     status: Mapped[AccreditationStatus] = mapped_column(value_enum(AccreditationStatus))
+    # When the status last changed: a withdrawn or suspended accreditation covered nothing
+    # after this moment, which trust bundles state so offline verifiers know it too.
+    status_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
     body: Mapped[CertificationBody] = relationship(back_populates="accreditations", lazy="raise")

@@ -134,6 +134,7 @@ def grant_accreditation(
         valid_from=valid_from,
         valid_until=valid_until,
         status=AccreditationStatus.ACTIVE,
+        status_changed_at=None,
         created_at=utcnow(),
     )
     db.session.add(accreditation)
@@ -163,6 +164,8 @@ def set_accreditation_status(
     if accreditation.status is AccreditationStatus.WITHDRAWN:
         raise ConflictError(f"Accreditation {accreditation_id} was withdrawn; that is final.")
     accreditation.status = status
+    # Rounded up, as key retirement is: a label signed earlier in that second stays covered.
+    accreditation.status_changed_at = utcnow_seconds(round_up=True)
     body = db.session.get_one(CertificationBody, accreditation.body_id)
     append_entry(
         "accreditation.status_changed",

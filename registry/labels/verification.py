@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -24,7 +25,12 @@ from credentials import (
     public_key_from_did,
     verify_label,
 )
-from registry.bodies.models import BodyKey, CertificationBody
+from registry.bodies.models import (
+    Accreditation,
+    AccreditationStatus,
+    BodyKey,
+    CertificationBody,
+)
 from registry.config import current_settings
 from registry.db import db
 from registry.labels.models import Label, StatusListRecord
@@ -61,11 +67,22 @@ def _body_json(body: CertificationBody) -> dict[str, Any]:
                 "scheme": a.scheme.code,
                 "categories": list(a.categories),
                 "validFrom": _time(a.valid_from),
-                "validUntil": _time(a.valid_until),
+                "validUntil": _time(_covered_until(a)),
             }
             for a in body.accreditations
         ],
     }
+
+
+def _covered_until(accreditation: Accreditation) -> datetime | None:
+    """The end of what the accreditation covers: its period, cut short by a suspension or
+    withdrawal that is still in effect."""
+    end = accreditation.valid_until
+    if accreditation.status is not AccreditationStatus.ACTIVE:
+        cut = accreditation.status_changed_at
+        if cut is not None and (end is None or cut < end):
+            end = cut
+    return end
 
 
 def _rule_json(rv: RuleVersion) -> dict[str, Any]:

@@ -1,0 +1,45 @@
+"""A withdrawn accreditation ends, in the trust bundle, when it was withdrawn.
+
+Labels issued before stay covered; anything signed afterwards in the body's name (a leaked key)
+fails the accreditation check offline as well as online.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask.testing import FlaskClient
+
+from registry.bodies.models import AccreditationStatus
+from registry.bodies.services import get_body, set_accreditation_status
+from registry.clock import utcnow
+from registry.ledger.services import format_entry_time
+from tests.registry.factories import LABEL_BODY, LabelWorld
+from tests.registry.labels.support import issue
+from tests.registry.labels.test_verification import check, leaked_key, resigned, verify
+
+
+def test_withdrawal_cuts_the_period_for_what_is_signed_after_it(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    label = issue(client, world.certifier)
+    (accreditation,) = get_body(LABEL_BODY).accreditations
+    set_accreditation_status(
+        accreditation.id, AccreditationStatus.WITHDRAWN, reason="scope audit (fictitious)"
+    )
+    cut = accreditation.status_changed_at
+    assert cut is not None
+
+    bundle = client.get(f"/api/v1/labels/{label['id']}/trust-bundle").get_json()
+    (exported,) = bundle["bodies"][0]["accreditations"]
+    assert exported["validUntil"] == format_entry_time(cut)
+
+    before = verify(client, label["credential"])
+    assert check(before, "accreditation")["status"] == "passed"
+
+    # Sign strictly after the cut (proofs state whole seconds; the cut was rounded up).
+    time.sleep(max(0.0, (cut - utcnow()).total_seconds()) + 0.05)
+    forged = resigned(label["credential"], leaked_key())
+    after = verify(client, forged)
+    assert after["verified"] is False
+    assert check(after, "accreditation")["status"] == "failed"
