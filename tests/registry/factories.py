@@ -75,10 +75,8 @@ class LabelWorld:
     regulator: str  # of CN-GD
 
 
-def build_label_world() -> LabelWorld:
-    """Schemes, rules, bodies, accreditations, registry-held keys and tokens (caller commits)."""
-    now = utcnow()
-    since = now - timedelta(days=30)
+def create_test_schemes() -> None:
+    """The two fictitious schemes every test registry starts with: CN-GD and HK."""
     create_scheme(
         code="CN-GD",
         region="CN-GD",
@@ -91,6 +89,13 @@ def build_label_world() -> LabelWorld:
         names={"en": "Hong Kong carbon label (fictitious)"},
         owner="HK Environment Bureau (fictitious)",
     )
+
+
+def build_label_world() -> LabelWorld:
+    """Schemes, rules, bodies, accreditations, registry-held keys and tokens (caller commits)."""
+    now = utcnow()
+    since = now - timedelta(days=30)
+    create_test_schemes()
     rules = [
         ("CN-GD", "PCR-LIB", "battery", "kWh"),
         ("CN-GD", "PCR-PV", "pv-module", "kWp"),
@@ -226,18 +231,7 @@ class AdminWorld:
 
 def build_admin_world() -> AdminWorld:
     """Schemes CN-GD (rule PCR-LIB, no version) and HK, body lingnan, tokens (caller commits)."""
-    create_scheme(
-        code="CN-GD",
-        region="CN-GD",
-        names={"en": "Guangdong carbon label (fictitious)", "zh-Hans": "广东碳标签（虚构）"},
-        owner="Guangdong Ecology Department (fictitious)",
-    )
-    create_scheme(
-        code="HK",
-        region="HK",
-        names={"en": "Hong Kong carbon label (fictitious)"},
-        owner="HK Environment Bureau (fictitious)",
-    )
+    create_test_schemes()
     create_rule(scheme_code="CN-GD", code="PCR-LIB", category="battery", names={"en": "Li-ion"})
     register_body(
         code="lingnan", name="Lingnan Product Carbon Certification Co. (fictitious)", region="CN-GD"
