@@ -6,38 +6,19 @@ import hashlib
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, scoped_session
 
 from registry.auth.models import ApiToken, Role
-from registry.db import transaction
-from registry.errors import PROBLEM_BASE
 from registry.ledger.services import tree_size
-from tests.registry.factories import AdminWorld, PerRequestClient, bearer, build_admin_world
+from tests.registry.admin_support import assert_problem, world
+from tests.registry.factories import AdminWorld, bearer
+
+__all__ = ["world"]  # the admin fixtures, used by this module
 
 Db = scoped_session[Session]
 SCHEME = {"code": "MO", "region": "MO", "names": {"en": "Macao (fictitious)"}, "owner": "DSPA"}
-
-
-@pytest.fixture
-def client(app: Flask, db_session: Db) -> FlaskClient:
-    return PerRequestClient(app, app.response_class)
-
-
-@pytest.fixture
-def world(db_session: Db) -> AdminWorld:
-    with transaction():
-        return build_admin_world()
-
-
-def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_json()
-    assert response.mimetype == "application/problem+json"
-    problem: dict[str, Any] = response.get_json()
-    assert problem["type"] == PROBLEM_BASE + slug
-    return problem
 
 
 def create(client: FlaskClient, world: AdminWorld, **body: Any) -> Any:

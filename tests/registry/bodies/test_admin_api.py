@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, scoped_session
@@ -20,16 +19,16 @@ from registry.bodies.models import (
     BodyStatus,
 )
 from registry.bodies.services import get_accreditation, get_body, get_keystore
-from registry.db import transaction
-from registry.errors import PROBLEM_BASE, ConflictError
+from registry.errors import ConflictError
 from registry.ledger.services import tree_size
+from tests.registry.admin_support import assert_problem, world
 from tests.registry.factories import (
     AdminWorld,
-    PerRequestClient,
     bearer,
-    build_admin_world,
     ledger_tail,
 )
+
+__all__ = ["world"]  # the admin fixtures, used by this module
 
 Db = scoped_session[Session]
 KEY_FIELDS = {
@@ -40,25 +39,6 @@ KEY_FIELDS = {
     "retired_at",
     "managed",
 }
-
-
-@pytest.fixture
-def client(app: Flask, db_session: Db) -> FlaskClient:
-    return PerRequestClient(app, app.response_class)
-
-
-@pytest.fixture
-def world(db_session: Db) -> AdminWorld:
-    with transaction():
-        return build_admin_world()
-
-
-def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_json()
-    assert response.mimetype == "application/problem+json"
-    problem: dict[str, Any] = response.get_json()
-    assert problem["type"] == PROBLEM_BASE + slug
-    return problem
 
 
 def accreditation_request(**changes: Any) -> dict[str, Any]:

@@ -6,38 +6,25 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, scoped_session
 
-from registry.db import transaction
-from registry.errors import PROBLEM_BASE
 from registry.ledger.services import tree_size
 from registry.schemes.services import get_rule, get_rule_version, get_scheme
+from tests.registry.admin_support import assert_problem, world
 from tests.registry.factories import (
     ADMIN_THRESHOLDS,
     AdminWorld,
-    PerRequestClient,
     bearer,
-    build_admin_world,
     ledger_tail,
 )
 
+__all__ = ["world"]  # the admin fixtures, used by this module
+
 Db = scoped_session[Session]
 VERSIONS = "/api/v1/schemes/CN-GD/rules/PCR-LIB/versions"
-
-
-@pytest.fixture
-def client(app: Flask, db_session: Db) -> FlaskClient:
-    return PerRequestClient(app, app.response_class)
-
-
-@pytest.fixture
-def world(db_session: Db) -> AdminWorld:
-    with transaction():
-        return build_admin_world()
 
 
 def version_request(**changes: Any) -> dict[str, Any]:
@@ -51,14 +38,6 @@ def version_request(**changes: Any) -> dict[str, Any]:
     }
     body.update(changes)
     return body
-
-
-def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_json()
-    assert response.mimetype == "application/problem+json"
-    problem: dict[str, Any] = response.get_json()
-    assert problem["type"] == PROBLEM_BASE + slug
-    return problem
 
 
 def test_operator_registers_a_scheme(client: FlaskClient, world: AdminWorld) -> None:
