@@ -67,6 +67,14 @@ class ConsistencyProofError(MerkleError):
     """A consistency proof does not verify."""
 
 
+class LedgerEventError(CredentialError):
+    """A ledger entry is not one of the ledger's event types, exactly as they are written."""
+
+
+class UnknownLedgerEventError(LedgerEventError):
+    """A ledger entry names an event kind the vocabulary does not define."""
+
+
 class NoteError(CredentialError):
     """A C2SP signed note, verifier key or checkpoint is malformed or unverified."""
 

@@ -1,0 +1,580 @@
+"""Replay a ledger: derive every body's, accreditation's, key's, rule's and label's state from
+the entries alone, checking that each entry was a transition the registry may make.
+
+An offline auditor runs this over an exported ledger (``/ledger/entries``); the registry runs
+it in ``flask ledger verify`` and compares the result with its tables. Replay stops at the
+first entry that is not allowed and names it (its ``seq``, a machine reason and a sentence):
+everything after it was derived from a state that should never have existed.
+
+Ledger order is the order of truth: an issuance appended after its body's suspension, its
+accreditation's withdrawal or its key's retirement is refused whatever times it states, and
+the periods (accreditation validity, key activity, rule in force) are checked at the instant
+the label states it was issued (``validFrom``, the proof's ``created``).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TypeVar
+
+from credentials.errors import CredentialError, UnknownLedgerEventError
+from credentials.grading import Thresholds, grade_for
+from credentials.ledger_events import (
+    AccreditationGranted,
+    AccreditationStatusChanged,
+    Actor,
+    ActorRole,
+    BodyRegistered,
+    BodyStatusChanged,
+    KeyAdded,
+    KeyRetired,
+    LabelIssued,
+    LabelReinstated,
+    LabelRevoked,
+    LabelSuspended,
+    LedgerEvent,
+    LedgerRecord,
+    RuleRegistered,
+    RuleVersionPublished,
+    SchemeRegistered,
+    parse_entry,
+)
+from credentials.trust import Accreditation, TrustedKey, TrustedRule
+
+T = TypeVar("T")
+
+__all__ = [
+    "AccreditationState",
+    "BodyState",
+    "KeyState",
+    "LabelState",
+    "LedgerState",
+    "ReplayReason",
+    "ReplayResult",
+    "Replayer",
+    "RuleVersionState",
+    "Violation",
+    "replay",
+]
+
+
+class ReplayReason(enum.StrEnum):
+    """Why an entry is not allowed (stable machine values; the message is for people)."""
+
+    MALFORMED_ENTRY = "malformed_entry"
+    UNKNOWN_EVENT = "unknown_event"
+    OUT_OF_SEQUENCE = "out_of_sequence"
+    DUPLICATE = "duplicate"
+    UNKNOWN_REFERENCE = "unknown_reference"
+    INCONSISTENT = "inconsistent"
+    NOT_AUTHORISED = "not_authorised"
+    INVALID_TRANSITION = "invalid_transition"
+    BODY_NOT_ACTIVE = "body_not_active"
+    NOT_ACCREDITED = "not_accredited"
+    KEY_NOT_ACTIVE = "key_not_active"
+    RULE_NOT_IN_FORCE = "rule_not_in_force"
+    GRADE_MISMATCH = "grade_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    seq: int
+    event: str
+    reason: ReplayReason
+    message: str
+
+    def __str__(self) -> str:
+        return f"entry {self.seq} ({self.event}): {self.reason.value}: {self.message}"
+
+
+class _RefusedError(Exception):
+    def __init__(self, reason: ReplayReason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class BodyState:
+    code: str
+    name: str
+    status: str
+    status_by: Actor | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccreditationState:
+    id: int
+    body: str
+    scheme: str
+    categories: frozenset[str]
+    valid_from: datetime
+    valid_until: datetime | None
+    status: str = "active"
+    status_changed_at: datetime | None = None
+
+    def period(self) -> Accreditation:
+        """The kit's accreditation predicate over the period this one covered."""
+        return Accreditation(self.scheme, self.categories, self.valid_from, self.valid_until)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyState:
+    body: str
+    public_key_multibase: str
+    managed: bool
+    active_from: datetime
+    retired_at: datetime | None = None
+
+    def period(self) -> TrustedKey:
+        return TrustedKey(self.public_key_multibase, self.active_from, self.retired_at)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleVersionState:
+    scheme: str
+    rule: str
+    version: str
+    category: str
+    declared_unit: str
+    standard: str
+    thresholds: Thresholds
+    in_force_from: datetime
+    in_force_until: datetime | None
+
+    def period(self) -> TrustedRule:
+        return TrustedRule(
+            self.scheme,
+            self.rule,
+            self.version,
+            self.category,
+            self.declared_unit,
+            self.thresholds,
+            self.in_force_from,
+            self.in_force_until,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LabelState:
+    """``status_by`` made the latest suspension, reinstatement or revocation (``None`` while
+    the label never had one); a supersession does not change it."""
+
+    id: str
+    body: str
+    scheme: str
+    seq: int
+    grade: str
+    credential_digest: str
+    public_key_multibase: str
+    status: str = "active"
+    status_by: Actor | None = None
+    supersedes: str | None = None
+    superseded_by: str | None = None
+
+
+@dataclass(slots=True)
+class LedgerState:
+    """Everything the entries say, keyed as the registry keys it."""
+
+    schemes: dict[str, str] = field(default_factory=dict)  # code -> region
+    rules: dict[tuple[str, str], str] = field(default_factory=dict)  # -> category
+    rule_versions: dict[tuple[str, str, str], RuleVersionState] = field(default_factory=dict)
+    bodies: dict[str, BodyState] = field(default_factory=dict)
+    accreditations: dict[int, AccreditationState] = field(default_factory=dict)
+    keys: dict[str, KeyState] = field(default_factory=dict)  # by public key multibase
+    labels: dict[str, LabelState] = field(default_factory=dict)
+    slots: set[tuple[str, int]] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    state: LedgerState
+    size: int  # entries applied (all of them, or those before the violation)
+    violation: Violation | None
+
+    @property
+    def ok(self) -> bool:
+        return self.violation is None
+
+
+def _require(condition: bool, reason: ReplayReason, message: str) -> None:
+    if not condition:
+        raise _RefusedError(reason, message)
+
+
+def _by_operator(by: Actor, what: str) -> None:
+    _require(
+        by.role is ActorRole.OPERATOR,
+        ReplayReason.NOT_AUTHORISED,
+        f"{what} is the operator's to make, not a {by.role.value}'s",
+    )
+
+
+def _found(value: T | None, what: str) -> T:
+    if value is None:
+        raise _RefusedError(ReplayReason.UNKNOWN_REFERENCE, f"{what} is not in the ledger")
+    return value
+
+
+_LABEL_MOVES: Mapping[str, tuple[frozenset[str], str]] = {
+    LabelSuspended.KIND: (frozenset({"active"}), "suspended"),
+    LabelReinstated.KIND: (frozenset({"suspended"}), "active"),
+    LabelRevoked.KIND: (frozenset({"active", "suspended", "superseded"}), "revoked"),
+}
+
+
+class Replayer:
+    """Applies entries one at a time (so a large ledger can be streamed through it)."""
+
+    def __init__(self) -> None:
+        self.state = LedgerState()
+        self.size = 0
+        self.violation: Violation | None = None
+
+    def feed(self, entry: bytes | str) -> bool:
+        """Apply one entry's exact bytes; ``False`` (and :attr:`violation`) once one is refused."""
+        if self.violation is not None:
+            return False
+        try:
+            record = parse_entry(entry)
+        except UnknownLedgerEventError as exc:
+            return self._refuse(ReplayReason.UNKNOWN_EVENT, str(exc), _peek_kind(entry))
+        except CredentialError as exc:
+            return self._refuse(ReplayReason.MALFORMED_ENTRY, str(exc), _peek_kind(entry))
+        return self.apply(record)
+
+    def apply(self, record: LedgerRecord) -> bool:
+        if self.violation is not None:
+            return False
+        kind = record.event.KIND
+        if record.seq != self.size:
+            return self._refuse(
+                ReplayReason.OUT_OF_SEQUENCE, f"expected entry {self.size}, got {record.seq}", kind
+            )
+        try:
+            self._apply(record.seq, record.event)
+        except _RefusedError as refused:
+            return self._refuse(refused.reason, refused.message, kind)
+        self.size += 1
+        return True
+
+    def result(self) -> ReplayResult:
+        return ReplayResult(self.state, self.size, self.violation)
+
+    def _refuse(self, reason: ReplayReason, message: str, kind: str) -> bool:
+        self.violation = Violation(self.size, kind, reason, message)
+        return False
+
+    def _apply(self, seq: int, event: LedgerEvent) -> None:
+        s = self.state
+        match event:
+            case SchemeRegistered():
+                _by_operator(event.by, "registering a scheme")
+                _require(event.scheme not in s.schemes, ReplayReason.DUPLICATE, "scheme exists")
+                s.schemes[event.scheme] = event.region
+            case RuleRegistered():
+                _by_operator(event.by, "registering a rule")
+                _found(s.schemes.get(event.scheme), f"scheme {event.scheme}")
+                key = (event.scheme, event.rule)
+                _require(key not in s.rules, ReplayReason.DUPLICATE, "the rule exists")
+                s.rules[key] = event.category
+            case RuleVersionPublished():
+                self._publish(event)
+            case BodyRegistered():
+                _by_operator(event.by, "registering a body")
+                _require(event.body not in s.bodies, ReplayReason.DUPLICATE, "the body exists")
+                s.bodies[event.body] = BodyState(event.body, event.name, "active")
+            case BodyStatusChanged():
+                _by_operator(event.by, "changing a body's status")
+                body = _found(s.bodies.get(event.body), f"body {event.body}")
+                _standing_move(body.status, event.previous_status, event.status)
+                s.bodies[event.body] = replace(body, status=event.status, status_by=event.by)
+            case AccreditationGranted():
+                self._grant(event)
+            case AccreditationStatusChanged():
+                _by_operator(event.by, "changing an accreditation's status")
+                acc = _found(
+                    s.accreditations.get(event.accreditation),
+                    f"accreditation {event.accreditation}",
+                )
+                _require(
+                    acc.body == event.body,
+                    ReplayReason.INCONSISTENT,
+                    f"accreditation {acc.id} is {acc.body}'s, not {event.body}'s",
+                )
+                _standing_move(acc.status, event.previous_status, event.status)
+                s.accreditations[acc.id] = replace(
+                    acc, status=event.status, status_changed_at=event.effective_at
+                )
+            case KeyAdded():
+                _by_operator(event.by, "adding a key")
+                _found(s.bodies.get(event.body), f"body {event.body}")
+                mb = event.public_key_multibase
+                _require(mb not in s.keys, ReplayReason.DUPLICATE, f"key {mb} exists")
+                _require(
+                    event.controller == f"did:key:{mb}",
+                    ReplayReason.INCONSISTENT,
+                    "the controller is not the key's did:key",
+                )
+                s.keys[mb] = KeyState(event.body, mb, event.managed, event.active_from)
+            case KeyRetired():
+                _by_operator(event.by, "retiring a key")
+                key_state = _found(
+                    s.keys.get(event.public_key_multibase), f"key {event.public_key_multibase}"
+                )
+                _require(
+                    key_state.body == event.body,
+                    ReplayReason.INCONSISTENT,
+                    f"the key is {key_state.body}'s",
+                )
+                _require(
+                    key_state.retired_at is None,
+                    ReplayReason.INVALID_TRANSITION,
+                    "the key is already retired",
+                )
+                _require(
+                    event.retired_at >= key_state.active_from,
+                    ReplayReason.INCONSISTENT,
+                    "retired before it became active",
+                )
+                s.keys[key_state.public_key_multibase] = replace(
+                    key_state, retired_at=event.retired_at
+                )
+            case LabelIssued():
+                self._issue(seq, event)
+            case LabelSuspended() | LabelReinstated() | LabelRevoked():
+                self._change(event)
+
+    def _publish(self, event: RuleVersionPublished) -> None:
+        s, by = self.state, event.by
+        _require(
+            by.role is ActorRole.OPERATOR
+            or (by.role is ActorRole.REGULATOR and event.scheme in by.schemes),
+            ReplayReason.NOT_AUTHORISED,
+            f"only the operator or a regulator of {event.scheme} publishes its rules",
+        )
+        category = s.rules.get((event.scheme, event.rule))
+        _found(category, f"rule {event.scheme}/{event.rule}")
+        _require(
+            category == event.category,
+            ReplayReason.INCONSISTENT,
+            f"rule {event.rule} is for category {category}, not {event.category}",
+        )
+        key = (event.scheme, event.rule, event.version)
+        _require(key not in s.rule_versions, ReplayReason.DUPLICATE, "versions are immutable")
+        _require(
+            event.in_force_until is None or event.in_force_until > event.in_force_from,
+            ReplayReason.INCONSISTENT,
+            "in force until before in force from",
+        )
+        s.rule_versions[key] = RuleVersionState(
+            event.scheme,
+            event.rule,
+            event.version,
+            event.category,
+            event.declared_unit,
+            event.standard,
+            event.thresholds,
+            event.in_force_from,
+            event.in_force_until,
+        )
+
+    def _grant(self, event: AccreditationGranted) -> None:
+        s = self.state
+        _by_operator(event.by, "granting an accreditation")
+        _found(s.bodies.get(event.body), f"body {event.body}")
+        _found(s.schemes.get(event.scheme), f"scheme {event.scheme}")
+        _require(
+            event.accreditation not in s.accreditations,
+            ReplayReason.DUPLICATE,
+            f"accreditation {event.accreditation} exists",
+        )
+        _require(
+            event.valid_until is None or event.valid_until > event.valid_from,
+            ReplayReason.INCONSISTENT,
+            "valid until before valid from",
+        )
+        s.accreditations[event.accreditation] = AccreditationState(
+            event.accreditation,
+            event.body,
+            event.scheme,
+            frozenset(event.categories),
+            event.valid_from,
+            event.valid_until,
+        )
+
+    def _issue(self, seq: int, event: LabelIssued) -> None:
+        s, at = self.state, event.valid_from
+        _require(
+            event.by.role is ActorRole.CERTIFIER and event.by.body == event.body,
+            ReplayReason.NOT_AUTHORISED,
+            f"only a certifier of {event.body} issues its labels",
+        )
+        _require(event.label not in s.labels, ReplayReason.DUPLICATE, "the label exists")
+        body = _found(s.bodies.get(event.body), f"body {event.body}")
+        _require(
+            body.status == "active",
+            ReplayReason.BODY_NOT_ACTIVE,
+            f"{event.body} is {body.status}",
+        )
+        rv = _found(
+            s.rule_versions.get((event.scheme, event.rule, event.rule_version)),
+            f"rule version {event.scheme}/{event.rule} {event.rule_version}",
+        )
+        _require(
+            (rv.category, rv.declared_unit) == (event.category, event.declared_unit),
+            ReplayReason.INCONSISTENT,
+            f"the rule version is for {rv.category} per {rv.declared_unit}",
+        )
+        _require(
+            rv.period().in_force_at(at),
+            ReplayReason.RULE_NOT_IN_FORCE,
+            f"{event.rule} {event.rule_version} is not in force at {at.isoformat()}",
+        )
+        _require(
+            any(
+                a.body == event.body
+                and a.status == "active"
+                and a.period().covers(event.scheme, event.category, at)
+                for a in s.accreditations.values()
+            ),
+            ReplayReason.NOT_ACCREDITED,
+            f"{event.body} holds no active accreditation for {event.scheme} / "
+            f"{event.category} at {at.isoformat()}",
+        )
+        method = event.verification_method
+        multibase = method.removeprefix("did:key:").partition("#")[0]
+        key = _found(s.keys.get(multibase), f"key {multibase}")
+        _require(
+            key.body == event.body and method == f"did:key:{multibase}#{multibase}",
+            ReplayReason.KEY_NOT_ACTIVE,
+            f"{method} is not a key of {event.body}",
+        )
+        _require(
+            key.retired_at is None and key.period().active_at(at),
+            ReplayReason.KEY_NOT_ACTIVE,
+            f"the key is not active at {at.isoformat()}"
+            + ("" if key.retired_at is None else " (it was retired)"),
+        )
+        try:
+            grade = grade_for(event.footprint, rv.thresholds, amount=event.declared_unit_amount)
+        except CredentialError as exc:
+            raise _RefusedError(ReplayReason.INCONSISTENT, str(exc)) from exc
+        _require(
+            grade == event.grade,
+            ReplayReason.GRADE_MISMATCH,
+            f"the thresholds give grade {grade}, the entry states {event.grade}",
+        )
+        _require(
+            event.valid_until > event.valid_from,
+            ReplayReason.INCONSISTENT,
+            "valid until before valid from",
+        )
+        slots = {(slot.list, slot.index) for slot in event.status_lists}
+        _require(
+            len(slots) == 2 and not slots & s.slots,
+            ReplayReason.DUPLICATE,
+            "a status-list index is already taken",
+        )
+        if event.supersedes is not None:
+            old = _found(s.labels.get(event.supersedes), f"label {event.supersedes}")
+            _require(
+                old.body == event.body,
+                ReplayReason.NOT_AUTHORISED,
+                "a label supersedes only a label of its own body",
+            )
+            _require(
+                old.status in ("active", "suspended"),
+                ReplayReason.INVALID_TRANSITION,
+                f"label {old.id} is {old.status} and cannot be superseded",
+            )
+            s.labels[old.id] = replace(old, status="superseded", superseded_by=event.label)
+        s.slots |= slots
+        s.labels[event.label] = LabelState(
+            id=event.label,
+            body=event.body,
+            scheme=event.scheme,
+            seq=seq,
+            grade=event.grade,
+            credential_digest=event.credential_digest,
+            public_key_multibase=multibase,
+            supersedes=event.supersedes,
+        )
+
+    def _change(self, event: LabelSuspended | LabelReinstated | LabelRevoked) -> None:
+        s, by = self.state, event.by
+        label = _found(s.labels.get(event.label), f"label {event.label}")
+        _require(
+            label.body == event.body,
+            ReplayReason.INCONSISTENT,
+            f"label {label.id} is {label.body}'s, not {event.body}'s",
+        )
+        _require(
+            label.status == event.previous_status,
+            ReplayReason.INCONSISTENT,
+            f"label {label.id} was {label.status}, the entry says {event.previous_status}",
+        )
+        allowed, target = _LABEL_MOVES[event.KIND]
+        _require(
+            label.status in allowed,
+            ReplayReason.INVALID_TRANSITION,
+            f"label {label.id} is {label.status} and cannot become {target}"
+            + ("; revocation is final" if label.status == "revoked" else ""),
+        )
+        _require(*_may_change(by, label, target))
+        s.labels[label.id] = replace(label, status=target, status_by=by)
+
+
+def _may_change(by: Actor, label: LabelState, target: str) -> tuple[bool, ReplayReason, str]:
+    """Whether ``by`` may move ``label`` to ``target``: the registry's authority rules."""
+    refused = ReplayReason.NOT_AUTHORISED
+    match by.role:
+        case ActorRole.CERTIFIER:
+            if by.body != label.body:
+                return False, refused, f"a certifier of {by.body} changed {label.body}'s label"
+        case ActorRole.REGULATOR:
+            if label.scheme not in by.schemes or target == "revoked":
+                return False, refused, "a regulator may only suspend and lift under its schemes"
+        case ActorRole.OPERATOR:
+            if target == "revoked":
+                return False, refused, "the operator suspends labels; it does not revoke them"
+    if target == "active":
+        # Only the authority that suspended a label lifts the suspension.
+        suspender = label.status_by
+        who = "nobody" if suspender is None else suspender.role.value
+        if suspender is None or suspender.role is not by.role:
+            return False, refused, f"a {by.role.value} lifted a suspension made by the {who}"
+    return True, refused, ""
+
+
+def _standing_move(current: str, previous: str, target: str) -> None:
+    _require(
+        current == previous,
+        ReplayReason.INCONSISTENT,
+        f"the status was {current}, the entry says {previous}",
+    )
+    _require(current != target, ReplayReason.INVALID_TRANSITION, f"it is already {target}")
+    _require(current != "withdrawn", ReplayReason.INVALID_TRANSITION, "withdrawal is final")
+
+
+def _peek_kind(entry: bytes | str) -> str:
+    """The event kind of an entry that did not parse, for naming it (best effort)."""
+    try:
+        kind = json.loads(entry).get("event")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return "?"
+    return kind if isinstance(kind, str) else "?"
+
+
+def replay(entries: Iterable[bytes | str]) -> ReplayResult:
+    """Replay entries (exact bytes, from ``seq`` 0 on); the state and the first violation."""
+    replayer = Replayer()
+    for entry in entries:
+        if not replayer.feed(entry):
+            break
+    return replayer.result()
