@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from bench._common import Request, json_request, migrate
 from credentials import verify_document
 from registry.auth.models import Role
-from registry.auth.services import create_token
+from registry.auth.services import OPERATOR_CONSOLE, create_token
 from registry.bodies.services import add_body_key, grant_accreditation, register_body
 from registry.clock import utcnow
 from registry.db import db, transaction
@@ -58,6 +58,7 @@ def set_up_registry(app: Flask, *, bodies: int) -> Registry:
         now = utcnow()
         with transaction():
             create_scheme(
+                actor=OPERATOR_CONSOLE,
                 code=SCHEME,
                 region="CN-GD",
                 names={
@@ -67,12 +68,14 @@ def set_up_registry(app: Flask, *, bodies: int) -> Registry:
                 owner="Guangdong environment department (fictitious)",
             )
             create_rule(
+                actor=OPERATOR_CONSOLE,
                 scheme_code=SCHEME,
                 code=RULE,
                 category="battery",
                 names={"en": "Lithium-ion batteries", "zh": "锂离子电池"},
             )
             publish_rule_version(
+                actor=OPERATOR_CONSOLE,
                 scheme_code=SCHEME,
                 rule_code=RULE,
                 version=VERSION,
@@ -86,11 +89,13 @@ def set_up_registry(app: Flask, *, bodies: int) -> Registry:
             code = f"bench-body-{b}"
             with transaction():
                 register_body(
+                    actor=OPERATOR_CONSOLE,
                     code=code,
                     name=f"Benchmark Product Carbon Certification {b} Co. (fictitious)",
                     region="CN-GD",
                 )
                 grant_accreditation(
+                    actor=OPERATOR_CONSOLE,
                     body_code=code,
                     scheme_code=SCHEME,
                     categories=["battery"],
@@ -99,7 +104,7 @@ def set_up_registry(app: Flask, *, bodies: int) -> Registry:
                     valid_from=now - timedelta(days=10),
                     valid_until=None,
                 )
-                add_body_key(code)
+                add_body_key(code, actor=OPERATOR_CONSOLE)
                 _, secret = create_token(role=Role.CERTIFIER, name=f"bench {b}", body_code=code)
             tokens.append(secret)
         db.engine.dispose()

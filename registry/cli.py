@@ -20,7 +20,7 @@ from marshmallow import ValidationError
 
 from registry.auth.models import Role
 from registry.auth.schemas import api_token_schema
-from registry.auth.services import create_token, revoke_token
+from registry.auth.services import OPERATOR_CONSOLE, create_token, revoke_token
 from registry.bodies.schemas import accreditation_schema, body_key_schema, body_schema
 from registry.bodies.services import (
     add_body_key,
@@ -153,7 +153,7 @@ def create_scheme_command(code: str, region: str, owner: str, names: tuple[Any, 
     data = scheme_schema.load(
         {"code": code, "region": region, "owner": owner, "names": dict(names)}
     )
-    scheme = create_scheme(**data)
+    scheme = create_scheme(actor=OPERATOR_CONSOLE, **data)
     return Said(f"Registered scheme {scheme.code} ({scheme.region}), owned by {scheme.owner}.")
 
 
@@ -166,7 +166,7 @@ def create_scheme_command(code: str, region: str, owner: str, names: tuple[Any, 
 def create_rule_command(scheme: str, code: str, category: str, names: tuple[Any, ...]) -> Said:
     """Add rule CODE (for one product category) to SCHEME."""
     data = rule_schema.load({"code": code, "category": category, "names": dict(names)})
-    rule = create_rule(scheme_code=scheme, **data)
+    rule = create_rule(actor=OPERATOR_CONSOLE, scheme_code=scheme, **data)
     return Said(f"Added rule {scheme}/{rule.code} for category {rule.category}.")
 
 
@@ -207,7 +207,7 @@ def publish_rule_version_command(
             "thresholds": dict(thresholds),
         }
     )
-    rv = publish_rule_version(scheme_code=scheme, rule_code=rule, **data)
+    rv = publish_rule_version(actor=OPERATOR_CONSOLE, scheme_code=scheme, rule_code=rule, **data)
     bounds = ", ".join(f"{g} <= {b}" for g, b in rule_version_schema.dump(rv)["thresholds"].items())
     return Said(
         f"Published {scheme}/{rule} version {rv.version}: {bounds} kgCO2e per {rv.declared_unit}."
@@ -223,7 +223,7 @@ def publish_rule_version_command(
 def register_body_command(code: str, name: str, region: str, names: tuple[Any, ...]) -> Said:
     """Register certification body CODE (active at once)."""
     data = body_schema.load({"code": code, "name": name, "region": region, "names": dict(names)})
-    body = register_body(**data)
+    body = register_body(actor=OPERATOR_CONSOLE, **data)
     return Said(f"Registered certification body {body.code} ({body.name}).")
 
 
@@ -256,7 +256,9 @@ def accredit_body_command(
             "valid_until": valid_until,
         }
     )
-    found = grant_accreditation(body_code=body, scheme_code=data.pop("scheme"), **data)
+    found = grant_accreditation(
+        actor=OPERATOR_CONSOLE, body_code=body, scheme_code=data.pop("scheme"), **data
+    )
     return Said(f"Accreditation {found.id}: {body} for {scheme} ({', '.join(found.categories)}).")
 
 
@@ -271,7 +273,7 @@ def accredit_body_command(
 def add_body_key_command(body: str, public_key: str | None) -> Said:
     """Add a signing key to BODY: generated and sealed by the registry, or --public-key."""
     data = body_key_schema.load({} if public_key is None else {"public_key_multibase": public_key})
-    key, _ = add_body_key(body, **data)
+    key, _ = add_body_key(body, actor=OPERATOR_CONSOLE, **data)
     held = "sealed by the registry" if key.managed else "held by the body"
     return Said(key.did, note=f"Added key {key.public_key_multibase} to {body} ({held}).")
 
@@ -281,7 +283,7 @@ def add_body_key_command(body: str, public_key: str | None) -> Said:
 @_operator_command
 def rotate_body_key_command(body: str) -> Said:
     """Give BODY a new registry-held key and retire its previous keys."""
-    key = rotate_body_key(body)
+    key = rotate_body_key(body, actor=OPERATOR_CONSOLE)
     return Said(
         key.did, note=f"{body} now signs with {key.public_key_multibase}; older keys retired."
     )
@@ -293,7 +295,7 @@ def rotate_body_key_command(body: str) -> Said:
 @_operator_command
 def retire_body_key_command(body: str, public_key: str) -> Said:
     """Stop BODY's key PUBLIC_KEY signing from now on."""
-    key = retire_body_key(body, public_key)
+    key = retire_body_key(body, public_key, actor=OPERATOR_CONSOLE)
     return Said(f"Retired key {key.public_key_multibase} of {body}.")
 
 

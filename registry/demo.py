@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from credentials import Product
 from registry.auth.models import Role
-from registry.auth.services import Principal, authenticate, create_token
+from registry.auth.services import OPERATOR_CONSOLE, Principal, authenticate, create_token
 from registry.bodies.models import CertificationBody
 from registry.bodies.services import (
     add_body_key,
@@ -165,10 +165,15 @@ def load_demo() -> DemoLoad:
 def _set_up_schemes() -> None:
     for scheme in SCHEMES:
         create_scheme(
-            code=scheme.code, region=scheme.region, names=scheme.names, owner=scheme.owner
+            actor=OPERATOR_CONSOLE,
+            code=scheme.code,
+            region=scheme.region,
+            names=scheme.names,
+            owner=scheme.owner,
         )
     for rule in RULES:
         create_rule(
+            actor=OPERATOR_CONSOLE,
             scheme_code=rule.scheme,
             code=rule.code,
             category=rule.category,
@@ -176,6 +181,7 @@ def _set_up_schemes() -> None:
         )
         for v in rule.versions:
             publish_rule_version(
+                actor=OPERATOR_CONSOLE,
                 scheme_code=rule.scheme,
                 rule_code=rule.code,
                 version=v.version,
@@ -202,9 +208,16 @@ def _rule_names(rule: RuleSpec) -> dict[str, str]:
 
 def _set_up_bodies() -> None:
     for body in BODIES:
-        register_body(code=body.code, name=body.name, region=body.region, names=body.names)
+        register_body(
+            actor=OPERATOR_CONSOLE,
+            code=body.code,
+            name=body.name,
+            region=body.region,
+            names=body.names,
+        )
         for acc in body.accreditations:
             grant_accreditation(
+                actor=OPERATOR_CONSOLE,
                 body_code=body.code,
                 scheme_code=acc.scheme,
                 categories=acc.categories,
@@ -213,7 +226,7 @@ def _set_up_bodies() -> None:
                 valid_from=_at(acc.valid_from),
                 valid_until=None if acc.valid_until is None else _at(acc.valid_until),
             )
-        add_body_key(body.code)
+        add_body_key(body.code, actor=OPERATOR_CONSOLE)
 
 
 def _token(role: Role, name: str, *, body: str | None = None, schemes: tuple[str, ...] = ()) -> str:
@@ -259,7 +272,7 @@ def _issue_and_change(operator: str, certifiers: dict[str, str]) -> _Issued:
     label_ids, statuses = issued.label_ids, issued.statuses
     for spec in LABELS:
         if (spec.body, spec.key) == KEY_ROTATION:
-            rotate_body_key(spec.body)
+            rotate_body_key(spec.body, actor=OPERATOR_CONSOLE)
         label = issue_label(principals[spec.body], _request(spec, label_ids)).label
         label_ids[spec.key] = label.id
         issued.bodies[label.id] = spec.body

@@ -75,8 +75,8 @@ def register_body_view() -> ResponseReturnValue:
         409: {$ref: '#/components/responses/Conflict'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    current_principal(Role.OPERATOR)
-    body = register_body(**body_schema.load(json_object()))
+    actor = current_principal(Role.OPERATOR).actor
+    body = register_body(actor=actor, **body_schema.load(json_object()))
     return created(body_schema.dump(body), url_for(".get_body_view", code=body.code))
 
 
@@ -121,9 +121,9 @@ def set_body_status_view(code: str) -> ResponseReturnValue:
         409: {$ref: '#/components/responses/Conflict'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    current_principal(Role.OPERATOR)
+    actor = current_principal(Role.OPERATOR).actor
     change = body_status_change_schema.load(json_object())
-    body = set_body_status(code, change["status"], reason=change["reason"])
+    body = set_body_status(code, change["status"], reason=change["reason"], actor=actor)
     return jsonify(body_schema.dump(body))
 
 
@@ -145,9 +145,11 @@ def grant_accreditation_view(code: str) -> ResponseReturnValue:
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    current_principal(Role.OPERATOR)
+    actor = current_principal(Role.OPERATOR).actor
     data = accreditation_schema.load(json_object())
-    accreditation = grant_accreditation(body_code=code, scheme_code=data.pop("scheme"), **data)
+    accreditation = grant_accreditation(
+        actor=actor, body_code=code, scheme_code=data.pop("scheme"), **data
+    )
     location = url_for(".get_accreditation_view", accreditation_id=accreditation.id)
     return created(accreditation_schema.dump(accreditation), location)
 
@@ -189,9 +191,11 @@ def set_accreditation_status_view(accreditation_id: int) -> ResponseReturnValue:
         409: {$ref: '#/components/responses/Conflict'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    current_principal(Role.OPERATOR)
+    actor = current_principal(Role.OPERATOR).actor
     change = accreditation_status_change_schema.load(json_object())
-    found = set_accreditation_status(accreditation_id, change["status"], reason=change["reason"])
+    found = set_accreditation_status(
+        accreditation_id, change["status"], reason=change["reason"], actor=actor
+    )
     return jsonify(accreditation_schema.dump(found))
 
 
@@ -218,8 +222,8 @@ def add_body_key_view(code: str) -> ResponseReturnValue:
         409: {$ref: '#/components/responses/Conflict'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    current_principal(Role.OPERATOR)
-    key, _ = add_body_key(code, **body_key_schema.load(json_object()))
+    actor = current_principal(Role.OPERATOR).actor
+    key, _ = add_body_key(code, actor=actor, **body_key_schema.load(json_object()))
     return created(body_key_schema.dump(key), _key_location(code, key))
 
 
@@ -241,9 +245,9 @@ def rotate_body_key_view(code: str) -> ResponseReturnValue:
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    current_principal(Role.OPERATOR)
+    actor = current_principal(Role.OPERATOR).actor
     key_action_schema.load(json_object())  # takes no input; refuses whatever is sent
-    key = rotate_body_key(code)
+    key = rotate_body_key(code, actor=actor)
     return created(body_key_schema.dump(key), _key_location(code, key))
 
 
@@ -284,9 +288,9 @@ def retire_body_key_view(code: str, public_key_multibase: str) -> ResponseReturn
         404: {$ref: '#/components/responses/NotFound'}
         409: {$ref: '#/components/responses/Conflict'}
     """
-    current_principal(Role.OPERATOR)
+    actor = current_principal(Role.OPERATOR).actor
     key_action_schema.load(json_object())
-    return jsonify(body_key_schema.dump(retire_body_key(code, public_key_multibase)))
+    return jsonify(body_key_schema.dump(retire_body_key(code, public_key_multibase, actor=actor)))
 
 
 def _key_location(code: str, key: BodyKey) -> str:

@@ -68,8 +68,8 @@ def create_scheme_view() -> ResponseReturnValue:
         409: {$ref: '#/components/responses/Conflict'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    current_principal(Role.OPERATOR)
-    scheme = create_scheme(**scheme_schema.load(json_object()))
+    actor = current_principal(Role.OPERATOR).actor
+    scheme = create_scheme(actor=actor, **scheme_schema.load(json_object()))
     return created(scheme_schema.dump(scheme), url_for(".get_scheme_view", code=scheme.code))
 
 
@@ -108,8 +108,8 @@ def create_rule_view(code: str) -> ResponseReturnValue:
         409: {$ref: '#/components/responses/Conflict'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    current_principal(Role.OPERATOR)
-    rule = create_rule(scheme_code=code, **rule_schema.load(json_object()))
+    actor = current_principal(Role.OPERATOR).actor
+    rule = create_rule(actor=actor, scheme_code=code, **rule_schema.load(json_object()))
     location = url_for(".get_rule_view", code=code, rule=rule.code)
     return created(rule_schema.dump(rule), location)
 
@@ -161,7 +161,10 @@ def publish_rule_version_view(code: str, rule: str) -> ResponseReturnValue:
     if not principal.oversees(code):
         raise ForbiddenError(f"This regulator token does not oversee scheme {code!r}.")
     rv = publish_rule_version(
-        scheme_code=code, rule_code=rule, **rule_version_schema.load(json_object())
+        actor=principal.actor,
+        scheme_code=code,
+        rule_code=rule,
+        **rule_version_schema.load(json_object()),
     )
     location = url_for(".get_rule_version_view", code=code, rule=rule, version=rv.version)
     return created(rule_version_schema.dump(rv), location)

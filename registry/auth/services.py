@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from credentials import Actor, ActorRole
 from registry.auth.models import ApiToken, Role
 from registry.bodies.models import CertificationBody
 from registry.bodies.services import get_body
@@ -22,10 +23,20 @@ from registry.errors import (
 )
 from registry.schemes.services import get_scheme
 
-__all__ = ["TOKEN_PREFIX", "Principal", "authenticate", "create_token", "get_token", "revoke_token"]
+__all__ = [
+    "OPERATOR_CONSOLE",
+    "TOKEN_PREFIX",
+    "Principal",
+    "authenticate",
+    "create_token",
+    "get_token",
+    "revoke_token",
+]
 
 TOKEN_PREFIX = "clr_"  # noqa: S105 - a public marker, not a secret
 _TOKEN_LENGTH = len(TOKEN_PREFIX) + 43  # 32 random bytes, URL-safe base64 without padding
+# Whoever runs the `flask` set-up commands has the database's keys: the operator, tokenless.
+OPERATOR_CONSOLE = Actor(ActorRole.OPERATOR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +48,16 @@ class Principal:
     body_id: int | None
     body_code: str | None
     schemes: frozenset[str]
+
+    @property
+    def actor(self) -> Actor:
+        """Who this principal is, as the ledger names it: role and registry ids, no secret."""
+        return Actor(
+            role=ActorRole(self.role.value),
+            token=self.token_id,
+            body=self.body_code if self.role is Role.CERTIFIER else None,
+            schemes=tuple(sorted(self.schemes)) if self.role is Role.REGULATOR else (),
+        )
 
     def require(self, *roles: Role) -> None:
         if self.role not in roles:

@@ -8,7 +8,18 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
-from credentials import CredentialError, KeyPair, PublicKey
+from credentials import (
+    AccreditationGranted,
+    AccreditationStatusChanged,
+    Actor,
+    BodyRegistered,
+    BodyStatusChanged,
+    CredentialError,
+    KeyAdded,
+    KeyPair,
+    KeyRetired,
+    PublicKey,
+)
 from registry.bodies.keystore import KeyStore
 from registry.bodies.models import (
     Accreditation,
@@ -25,7 +36,7 @@ from registry.errors import (
     NotFoundError,
     ValidationFailedError,
 )
-from registry.ledger.services import append_entry, format_entry_time
+from registry.ledger.services import append_event
 from registry.schemes.services import get_scheme
 
 __all__ = [
@@ -58,8 +69,11 @@ def list_bodies() -> list[CertificationBody]:
     return list(db.session.execute(stmt).scalars())
 
 
-def get_body(code: str) -> CertificationBody:
+def get_body(code: str, *, lock: bool = False) -> CertificationBody:
+    """The body; with ``lock``, its row locked ``FOR UPDATE`` and re-read (see the lock order)."""
     stmt = select(CertificationBody).where(CertificationBody.code == code)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     body = db.session.execute(stmt).scalar_one_or_none()
     if body is None:
         raise NotFoundError(f"There is no certification body {code!r}.")
@@ -67,7 +81,7 @@ def get_body(code: str) -> CertificationBody:
 
 
 def register_body(
-    *, code: str, name: str, region: str, names: Mapping[str, str] | None = None
+    *, actor: Actor, code: str, name: str, region: str, names: Mapping[str, str] | None = None
 ) -> CertificationBody:
     if db.session.execute(
         select(CertificationBody.id).where(CertificationBody.code == code)
@@ -82,21 +96,33 @@ def register_body(
         created_at=utcnow(),
     )
     db.session.add(body)
-    append_entry(
-        "body.registered",
-        {"body": code, "name": name, "region": region, "names": dict(names or {})},
+    append_event(
+        BodyRegistered(body=code, name=name, region=region, names=dict(names or {}), by=actor)
     )
     return body
 
 
-def set_body_status(code: str, status: BodyStatus, *, reason: str) -> CertificationBody:
-    body = get_body(code)
+def set_body_status(
+    code: str, status: BodyStatus, *, reason: str, actor: Actor
+) -> CertificationBody:
+    # Locked before anything else: an issuance holds the row FOR SHARE from its first step to
+    # its commit, so a suspension waits for issuances in flight and every later one sees it.
+    body = get_body(code, lock=True)
+    before = body.status
     if body.status is status:
         raise ConflictError(f"{code} is already {status.value}.")
     if body.status is BodyStatus.WITHDRAWN:
         raise ConflictError(f"{code} was withdrawn; withdrawal is final.")
     body.status = status
-    append_entry("body.status_changed", {"body": code, "status": status.value, "reason": reason})
+    append_event(
+        BodyStatusChanged(
+            body=code,
+            status=status.value,
+            previous_status=before.value,
+            reason=reason,
+            by=actor,
+        )
+    )
     return body
 
 
@@ -109,6 +135,7 @@ def get_accreditation(accreditation_id: int) -> Accreditation:
 
 def grant_accreditation(
     *,
+    actor: Actor,
     body_code: str,
     scheme_code: str,
     categories: Iterable[str],
@@ -139,48 +166,57 @@ def grant_accreditation(
     )
     db.session.add(accreditation)
     db.session.flush()
-    append_entry(
-        "accreditation.granted",
-        {
-            "accreditation": accreditation.id,
-            "body": body_code,
-            "scheme": scheme_code,
-            "categories": cats,
-            "accreditationBody": accreditation_body,
-            "reference": reference,
-            "validFrom": format_entry_time(valid_from),
-            "validUntil": None if valid_until is None else format_entry_time(valid_until),
-        },
+    append_event(
+        AccreditationGranted(
+            accreditation=accreditation.id,
+            body=body_code,
+            scheme=scheme_code,
+            categories=tuple(cats),
+            accreditation_body=accreditation_body,
+            reference=reference,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            by=actor,
+        )
     )
     return accreditation
 
 
 def set_accreditation_status(
-    accreditation_id: int, status: AccreditationStatus, *, reason: str
+    accreditation_id: int, status: AccreditationStatus, *, reason: str, actor: Actor
 ) -> Accreditation:
-    accreditation = get_accreditation(accreditation_id)
+    # Locked first, as the body is: issuance holds its body's accreditations FOR SHARE.
+    found = db.session.get(
+        Accreditation, accreditation_id, with_for_update=True, populate_existing=True
+    )
+    if found is None:
+        raise NotFoundError(f"There is no accreditation {accreditation_id}.")
+    accreditation = found
+    before = accreditation.status
     if accreditation.status is status:
         raise ConflictError(f"Accreditation {accreditation_id} is already {status.value}.")
     if accreditation.status is AccreditationStatus.WITHDRAWN:
         raise ConflictError(f"Accreditation {accreditation_id} was withdrawn; that is final.")
     accreditation.status = status
     # Rounded up, as key retirement is: a label signed earlier in that second stays covered.
-    accreditation.status_changed_at = utcnow_seconds(round_up=True)
+    changed_at = accreditation.status_changed_at = utcnow_seconds(round_up=True)
     body = db.session.get_one(CertificationBody, accreditation.body_id)
-    append_entry(
-        "accreditation.status_changed",
-        {
-            "accreditation": accreditation_id,
-            "body": body.code,
-            "status": status.value,
-            "reason": reason,
-        },
+    append_event(
+        AccreditationStatusChanged(
+            accreditation=accreditation_id,
+            body=body.code,
+            status=status.value,
+            previous_status=before.value,
+            reason=reason,
+            effective_at=changed_at,
+            by=actor,
+        )
     )
     return accreditation
 
 
 def add_body_key(
-    body_code: str, *, public_key_multibase: str | None = None
+    body_code: str, *, actor: Actor, public_key_multibase: str | None = None
 ) -> tuple[BodyKey, KeyPair | None]:
     """Add a key: generated and sealed by the registry, or a body-held public key.
 
@@ -211,15 +247,15 @@ def add_body_key(
         retired_at=None,
     )
     db.session.add(key)
-    append_entry(
-        "key.added",
-        {
-            "body": body_code,
-            "publicKeyMultibase": public.multibase,
-            "controller": public.did,
-            "managed": box is not None,
-            "activeFrom": format_entry_time(key.active_from),
-        },
+    append_event(
+        KeyAdded(
+            body=body_code,
+            public_key_multibase=public.multibase,
+            controller=public.did,
+            managed=box is not None,
+            active_from=key.active_from,
+            by=actor,
+        )
     )
     return key, pair
 
@@ -235,36 +271,50 @@ def get_body_key(body_code: str, public_key_multibase: str) -> BodyKey:
     return key
 
 
-def retire_body_key(body_code: str, public_key_multibase: str) -> BodyKey:
+def retire_body_key(body_code: str, public_key_multibase: str, *, actor: Actor) -> BodyKey:
     """Stop a key signing from now on; what it signed before stays verifiable."""
     body = get_body(body_code)
-    stmt = select(BodyKey).where(
-        BodyKey.body_id == body.id, BodyKey.public_key_multibase == public_key_multibase
+    # Locked first: issuance holds the key it signs with FOR SHARE until its commit.
+    stmt = (
+        select(BodyKey)
+        .where(BodyKey.body_id == body.id, BodyKey.public_key_multibase == public_key_multibase)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     key = db.session.execute(stmt).scalar_one_or_none()
     if key is None:
         raise NotFoundError(f"{body_code} has no key {public_key_multibase}.")
     if key.retired_at is not None:
         raise ConflictError("That key is already retired.")
-    key.retired_at = utcnow_seconds(round_up=True)
-    append_entry(
-        "key.retired",
-        {
-            "body": body_code,
-            "publicKeyMultibase": public_key_multibase,
-            "retiredAt": format_entry_time(key.retired_at),
-        },
+    retired_at = key.retired_at = utcnow_seconds(round_up=True)
+    append_event(
+        KeyRetired(
+            body=body_code,
+            public_key_multibase=public_key_multibase,
+            retired_at=retired_at,
+            by=actor,
+        )
     )
     return key
 
 
-def rotate_body_key(body_code: str) -> BodyKey:
+def rotate_body_key(body_code: str, *, actor: Actor) -> BodyKey:
     """A new registry-held key for the body; its previous active keys are retired."""
     body = get_body(body_code)
-    previous = [k for k in body.keys if k.retired_at is None]
-    key, _ = add_body_key(body_code)
+    # The keys to retire are locked before the new key's entry takes the ledger lock: the lock
+    # order is keys, then ledger, and an issuance may hold one of them while it waits for it.
+    previous = list(
+        db.session.execute(
+            select(BodyKey)
+            .where(BodyKey.body_id == body.id, BodyKey.retired_at.is_(None))
+            .order_by(BodyKey.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    key, _ = add_body_key(body_code, actor=actor)
     for old in previous:
-        retire_body_key(body_code, old.public_key_multibase)
+        retire_body_key(body_code, old.public_key_multibase, actor=actor)
     return key
 
 
@@ -280,6 +330,10 @@ def signing_key(body: CertificationBody, *, at: datetime) -> tuple[BodyKey, KeyP
         )
         .order_by(BodyKey.id.desc())
         .limit(1)
+        # Held until the issuance commits, so a retirement waits for it (and, once
+        # committed, is seen here: the row is re-read after the lock).
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
     )
     key = db.session.execute(stmt).scalar_one_or_none()
     if key is None or key.secret_box is None:

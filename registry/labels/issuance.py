@@ -4,6 +4,12 @@ In one transaction: check the body, its accreditation, its key and the rule vers
 the grade; draw status-list indexes; sign the CarbonLabelCredential with the body's key; store
 it; append ``label.issued`` to the ledger last (the ledger lock is held from there to the
 commit, so the slow signing happens before it).
+
+Every check holds until the commit: the body row, its accreditations and the signing key are
+read ``FOR SHARE``, and their status changes take them ``FOR UPDATE`` before anything else, so
+a suspension, withdrawal or retirement waits for the issuances in flight and every later
+issuance sees it. The lock order everywhere is: body, accreditations, key, labels, revocation
+lists, suspension lists, ledger (SQLite serialises writers with ``BEGIN IMMEDIATE`` anyway).
 """
 
 from __future__ import annotations
@@ -14,20 +20,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 
 from credentials import (
     EDDSA_RDFC_2022,
+    Actor,
     CarbonLabel,
     CredentialError,
     Footprint,
     Grade,
     KeyPair,
+    LabelIssued,
     Product,
     RuleRef,
     StatusRef,
+    StatusSlot,
     build_label_credential,
     credential_digest,
     decimal_text,
@@ -68,7 +76,7 @@ from registry.labels.status_lists import (
     list_url,
     resign_status_list,
 )
-from registry.ledger.services import append_entries, format_entry_time
+from registry.ledger.services import append_events
 from registry.schemes.models import RuleVersion
 from registry.schemes.services import get_rule_version
 
@@ -195,6 +203,7 @@ def _check_rule(body: CertificationBody, request: LabelRequest, now: datetime) -
             }
         )
     category = rv.rule.category
+    # Already locked and re-read by _lock_accreditations: these are the identity map's rows.
     accreditations = db.session.execute(
         select(Accreditation).where(
             Accreditation.body_id == body.id, Accreditation.scheme_id == rv.rule.scheme_id
@@ -232,7 +241,7 @@ class IssueItem:
 @dataclass(slots=True)
 class _Pending:
     label: Label
-    event: dict[str, Any]
+    event: LabelIssued
     old: Label | None
     idempotency_key: str | None
 
@@ -258,7 +267,14 @@ def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[Issue
     principal.require(Role.CERTIFIER)
     if len(items) > MAX_BATCH:
         raise ValidationFailedError({"labels": [f"At most {MAX_BATCH} labels per request."]})
-    body = db.session.get_one(CertificationBody, principal.body_id)
+    # FOR SHARE until the commit: the body's status cannot change while this issuance is in
+    # flight, and a change committed before it is what this re-read sees.
+    body = db.session.get_one(
+        CertificationBody,
+        principal.body_id,
+        with_for_update={"read": True},
+        populate_existing=True,
+    )
     planned = _fresh_label_ids(len(items))
     results = [
         None if replayed is None else IssueResult(replayed, created=False)
@@ -271,9 +287,11 @@ def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[Issue
     now = utcnow_seconds()
     if body.status is not BodyStatus.ACTIVE:
         raise BodyNotActiveError(f"{body.name} is {body.status.value} and cannot issue labels.")
-    key, pair = signing_key(body, at=now)
+    _lock_accreditations(body)
+    key, pair = signing_key(body, at=now)  # locks the key FOR SHARE
     rules: dict[tuple[str, str, str], RuleVersion] = {}
     pending: list[_Pending] = []
+    actor = principal.actor
     with _batch_position(len(items)) as position:
         olds = _lock_superseded(body, fresh, position)
     # Lock order everywhere: labels, then revocation lists, then suspension lists, then the
@@ -284,8 +302,8 @@ def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[Issue
     with _batch_position(len(items)) as position:
         for index, (item, old) in enumerate(zip(fresh, olds, strict=True)):
             position[0] = index
-            pending.append(_prepare(body, key, pair, item, now, rules, old, slots))
-    entries = append_entries([("label.issued", p.event) for p in pending])
+            pending.append(_prepare(body, key, pair, item, now, rules, old, slots, actor))
+    entries = append_events([p.event for p in pending])
     for p, entry in zip(pending, entries, strict=True):
         p.label.ledger_seq = entry.seq
     db.session.add_all([p.label for p in pending])
@@ -312,6 +330,7 @@ def _prepare(
     rules: dict[tuple[str, str, str], RuleVersion],
     old: Label | None,
     slots: _Slots,
+    actor: Actor,
 ) -> _Pending:
     """Check, grade, index and sign one label; the ledger entry is appended by the caller."""
     request = item.request
@@ -370,27 +389,25 @@ def _prepare(
         raise ValidationFailedError({"credential": [str(exc)]}) from exc
     signed = sign_document(unsigned, key=pair, cryptosuite=EDDSA_RDFC_2022, created=now)
     digest = credential_digest(signed)
-    event = {
-        "label": label_id,
-        "body": body.code,
-        "credentialDigest": digest,
-        "verificationMethod": key.verification_method,
-        "scheme": request.scheme,
-        "rule": rv.rule.code,
-        "ruleVersion": rv.version,
-        "category": rv.rule.category,
-        "footprint": decimal_text(request.footprint),
-        "declaredUnit": rv.declared_unit,
-        "declaredUnitAmount": decimal_text(fp_amount),
-        "grade": grade,
-        "validFrom": format_entry_time(carbon_label.valid_from),
-        "validUntil": format_entry_time(carbon_label.valid_until),
-        "statusLists": {
-            "revocation": {"list": revocation, "index": r_index},
-            "suspension": {"list": suspension, "index": s_index},
-        },
-        "supersedes": None if old is None else old.id,
-    }
+    event = LabelIssued(
+        label=label_id,
+        body=body.code,
+        credential_digest=digest,
+        verification_method=key.verification_method,
+        scheme=request.scheme,
+        rule=rv.rule.code,
+        rule_version=rv.version,
+        category=rv.rule.category,
+        footprint=request.footprint,
+        declared_unit=rv.declared_unit,
+        declared_unit_amount=fp_amount,
+        grade=grade,
+        valid_from=carbon_label.valid_from,
+        valid_until=carbon_label.valid_until,
+        status_lists=(StatusSlot(revocation, r_index), StatusSlot(suspension, s_index)),
+        supersedes=None if old is None else old.id,
+        by=actor,
+    )
     product = request.product
     label = Label(
         id=label_id,
@@ -435,6 +452,17 @@ def _batch_position(size: int) -> Iterator[list[int]]:
         if size > 1:
             exc.detail = f"Label {position[0] + 1} of the batch: {exc.detail or exc.title}"
         raise
+
+
+def _lock_accreditations(body: CertificationBody) -> None:
+    """Hold the body's accreditations FOR SHARE (re-read) until the commit, in id order."""
+    db.session.execute(
+        select(Accreditation)
+        .where(Accreditation.body_id == body.id)
+        .order_by(Accreditation.id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).scalars().all()
 
 
 def _lock_superseded(

@@ -10,6 +10,9 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from credentials import (
     CredentialError,
+    LabelReinstated,
+    LabelRevoked,
+    LabelSuspended,
     normalize_label_id,
 )
 from registry.auth.models import Role
@@ -32,7 +35,7 @@ from registry.labels.status_lists import (
     SET_WHEN,
     resign_status_list,
 )
-from registry.ledger.services import append_entry
+from registry.ledger.services import append_event
 from registry.schemes.models import Rule, RuleVersion, Scheme
 
 __all__ = ["LabelQuery", "StatusAction", "change_label_status", "get_label", "list_labels"]
@@ -97,30 +100,40 @@ def list_labels(principal: Principal, query: LabelQuery) -> list[Label]:
     return list(db.session.execute(stmt).unique().scalars())
 
 
-_TRANSITIONS: dict[StatusAction, tuple[frozenset[LabelStatus], LabelStatus, str]] = {
-    StatusAction.SUSPEND: (
-        frozenset({LabelStatus.ACTIVE}),
-        LabelStatus.SUSPENDED,
-        "label.suspended",
-    ),
+_TRANSITIONS: dict[
+    StatusAction,
+    tuple[
+        frozenset[LabelStatus],
+        LabelStatus,
+        type[LabelSuspended] | type[LabelReinstated] | type[LabelRevoked],
+    ],
+] = {
+    StatusAction.SUSPEND: (frozenset({LabelStatus.ACTIVE}), LabelStatus.SUSPENDED, LabelSuspended),
     StatusAction.REINSTATE: (
         frozenset({LabelStatus.SUSPENDED}),
         LabelStatus.ACTIVE,
-        "label.reinstated",
+        LabelReinstated,
     ),
     StatusAction.REVOKE: (
         frozenset({LabelStatus.ACTIVE, LabelStatus.SUSPENDED, LabelStatus.SUPERSEDED}),
         LabelStatus.REVOKED,
-        "label.revoked",
+        LabelRevoked,
     ),
 }
 
 
-def change_label_status(
-    principal: Principal, label_id: str, action: StatusAction, *, reason: str
-) -> Label:
-    """Suspend, reinstate or revoke a label, re-sign the lists it is in, and ledger it."""
-    label = get_label(label_id)
+def _check_owner(principal: Principal, label: Label) -> None:
+    """The operator, or a certifier of the label's body (which never changes)."""
+    if principal.role is not Role.OPERATOR:
+        principal.require(Role.CERTIFIER)
+        if principal.body_id != label.body_id:
+            raise ForbiddenError("A certifier may change only its own body's labels.")
+
+
+def _check_authority(principal: Principal, label: Label, action: StatusAction) -> None:
+    """Who may do what to a label now; asked of the locked row, so no change in flight slips
+    past it (who suspended a label decides who may lift it)."""
+    _check_owner(principal, label)
     if principal.role is Role.OPERATOR:
         if action is not StatusAction.SUSPEND and not (
             action is StatusAction.REINSTATE and label.status_changed_by == Role.OPERATOR.value
@@ -128,14 +141,21 @@ def change_label_status(
             raise ForbiddenError(
                 "The operator may suspend any label, and lift only its own suspensions."
             )
-    else:
-        principal.require(Role.CERTIFIER)
-        if principal.body_id != label.body_id:
-            raise ForbiddenError("A certifier may change only its own body's labels.")
-        if action is StatusAction.REINSTATE and label.status_changed_by == Role.OPERATOR.value:
-            raise ForbiddenError("This label was suspended by the registry operator.")
-    # Lock the row, then re-read: a concurrent change must not be lost or applied twice.
+    elif action is StatusAction.REINSTATE and label.status_changed_by == Role.OPERATOR.value:
+        raise ForbiddenError("This label was suspended by the registry operator.")
+
+
+def change_label_status(
+    principal: Principal, label_id: str, action: StatusAction, *, reason: str
+) -> Label:
+    """Suspend, reinstate or revoke a label, re-sign the lists it is in, and ledger it."""
+    label = get_label(label_id)
+    # A certifier of another body is refused before it can hold the row (and delay its owner).
+    _check_owner(principal, label)
+    # Lock the row, then re-read and ask again: a change committed meanwhile (the operator's
+    # suspension, say) decides who may act now, and must not be lost or applied twice.
     label = db.session.get_one(Label, label.id, with_for_update=True, populate_existing=True)
+    _check_authority(principal, label, action)
     allowed, target, event = _TRANSITIONS[action]
     if label.status not in allowed:
         raise InvalidTransitionError(
@@ -160,14 +180,13 @@ def change_label_status(
     for list_id in sorted(touched):  # revocation ("r-…") before suspension ("s-…")
         record = db.session.get_one(StatusListRecord, list_id, with_for_update=True)
         resign_status_list(record, body=body, base_url=base, now=now)
-    append_entry(
-        event,
-        {
-            "label": label.id,
-            "body": body.code,
-            "reason": reason,
-            "by": principal.role.value,
-            "previousStatus": before.value,
-        },
+    append_event(
+        event(
+            label=label.id,
+            body=body.code,
+            previous_status=before.value,
+            reason=reason,
+            by=principal.actor,
+        )
     )
     return label

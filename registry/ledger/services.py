@@ -19,7 +19,15 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, func, insert, or_, select, tuple_
 
-from credentials import Checkpoint, NoteSigner, canonicalize_jcs, leaf_hash, sign_checkpoint
+from credentials import (
+    Checkpoint,
+    LedgerEvent,
+    NoteSigner,
+    canonicalize_jcs,
+    format_entry_time,
+    leaf_hash,
+    sign_checkpoint,
+)
 from credentials.merkle import (
     consistency_proof_ranges,
     fold_perfect,
@@ -38,6 +46,8 @@ __all__ = [
     "LedgerConfig",
     "append_entries",
     "append_entry",
+    "append_event",
+    "append_events",
     "consistency_proof",
     "format_entry_time",
     "get_ledger_config",
@@ -97,12 +107,6 @@ def get_log_verifier_key() -> str:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def format_entry_time(value: datetime) -> str:
-    """RFC 3339 UTC with milliseconds: the ``time`` member of every entry."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def _lock_ledger() -> None:
@@ -166,6 +170,16 @@ def _beyond_tree(field: str, size: int) -> ValidationFailedError:
         {field: [f"The ledger has {current} entries; {size} is beyond it."]},
         detail=f"The ledger currently has {current} entries.",
     )
+
+
+def append_event(event: LedgerEvent) -> LedgerEntry:
+    """Append one typed event (the way every service writes to the ledger)."""
+    return append_events([event])[0]
+
+
+def append_events(events: Sequence[LedgerEvent]) -> list[LedgerEntry]:
+    """Append typed events in order; see :func:`append_entries`."""
+    return append_entries([(event.KIND, event.to_payload()) for event in events])
 
 
 def append_entry(event: str, payload: Mapping[str, Any]) -> LedgerEntry:

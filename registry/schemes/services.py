@@ -9,11 +9,18 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
-from credentials import CredentialError, Thresholds, decimal_text
+from credentials import (
+    Actor,
+    CredentialError,
+    RuleRegistered,
+    RuleVersionPublished,
+    SchemeRegistered,
+    Thresholds,
+)
 from registry.clock import to_millis, utcnow
 from registry.db import ExactDecimal, db
 from registry.errors import ConflictError, NotFoundError, ValidationFailedError
-from registry.ledger.services import append_entry, format_entry_time
+from registry.ledger.services import append_event
 from registry.schemes.models import Rule, RuleVersion, Scheme
 
 __all__ = [
@@ -40,14 +47,15 @@ def get_scheme(code: str) -> Scheme:
     return scheme
 
 
-def create_scheme(*, code: str, region: str, names: Mapping[str, str], owner: str) -> Scheme:
+def create_scheme(
+    *, actor: Actor, code: str, region: str, names: Mapping[str, str], owner: str
+) -> Scheme:
     if db.session.execute(select(Scheme.id).where(Scheme.code == code)).first():
         raise ConflictError(f"Scheme {code!r} already exists.")
     scheme = Scheme(code=code, region=region, names=dict(names), owner=owner, created_at=utcnow())
     db.session.add(scheme)
-    append_entry(
-        "scheme.registered",
-        {"scheme": code, "region": region, "names": dict(names), "owner": owner},
+    append_event(
+        SchemeRegistered(scheme=code, region=region, names=dict(names), owner=owner, by=actor)
     )
     return scheme
 
@@ -60,16 +68,19 @@ def get_rule(scheme_code: str, rule_code: str) -> Rule:
     return rule
 
 
-def create_rule(*, scheme_code: str, code: str, category: str, names: Mapping[str, str]) -> Rule:
+def create_rule(
+    *, actor: Actor, scheme_code: str, code: str, category: str, names: Mapping[str, str]
+) -> Rule:
     scheme = get_scheme(scheme_code)
     exists = select(Rule.id).where(Rule.scheme_id == scheme.id, Rule.code == code)
     if db.session.execute(exists).first():
         raise ConflictError(f"Scheme {scheme_code!r} already has a rule {code!r}.")
     rule = Rule(scheme=scheme, code=code, category=category, names=dict(names), created_at=utcnow())
     db.session.add(rule)
-    append_entry(
-        "rule.registered",
-        {"scheme": scheme_code, "rule": code, "category": category, "names": dict(names)},
+    append_event(
+        RuleRegistered(
+            scheme=scheme_code, rule=code, category=category, names=dict(names), by=actor
+        )
     )
     return rule
 
@@ -101,6 +112,7 @@ def list_rule_versions(rule: Rule) -> list[RuleVersion]:
 
 def publish_rule_version(
     *,
+    actor: Actor,
     scheme_code: str,
     rule_code: str,
     version: str,
@@ -147,18 +159,18 @@ def publish_rule_version(
         published_at=utcnow(),
     )
     db.session.add(rv)
-    append_entry(
-        "rule_version.published",
-        {
-            "scheme": scheme_code,
-            "rule": rule_code,
-            "version": version,
-            "category": rule.category,
-            "declaredUnit": declared_unit,
-            "standard": standard,
-            "inForceFrom": format_entry_time(in_force_from),
-            "inForceUntil": None if in_force_until is None else format_entry_time(in_force_until),
-            "thresholds": dict(zip("ABCD", map(decimal_text, bounds.as_tuple()), strict=True)),
-        },
+    append_event(
+        RuleVersionPublished(
+            scheme=scheme_code,
+            rule=rule_code,
+            version=version,
+            category=rule.category,
+            declared_unit=declared_unit,
+            standard=standard,
+            in_force_from=in_force_from,
+            in_force_until=in_force_until,
+            thresholds=bounds,
+            by=actor,
+        )
     )
     return rv

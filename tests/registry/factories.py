@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 
 from credentials import KeyPair, NoteSigner
 from registry.auth.models import Role
-from registry.auth.services import create_token
+from registry.auth.services import OPERATOR_CONSOLE, create_token
 from registry.bodies.services import add_body_key, grant_accreditation, register_body
 from registry.clock import utcnow
 from registry.config import Settings, default_log_origin, generate_kek
@@ -78,12 +78,14 @@ class LabelWorld:
 def create_test_schemes() -> None:
     """The two fictitious schemes every test registry starts with: CN-GD and HK."""
     create_scheme(
+        actor=OPERATOR_CONSOLE,
         code="CN-GD",
         region="CN-GD",
         names={"en": "Guangdong carbon label (fictitious)", "zh-Hans": "广东碳标签（虚构）"},
         owner="Guangdong Ecology Department (fictitious)",
     )
     create_scheme(
+        actor=OPERATOR_CONSOLE,
         code="HK",
         region="HK",
         names={"en": "Hong Kong carbon label (fictitious)"},
@@ -102,7 +104,13 @@ def build_label_world() -> LabelWorld:
         ("HK", "HK-LIB", "battery", "kWh"),
     ]
     for scheme, code, category, unit in rules:
-        create_rule(scheme_code=scheme, code=code, category=category, names={"en": code})
+        create_rule(
+            actor=OPERATOR_CONSOLE,
+            scheme_code=scheme,
+            code=code,
+            category=category,
+            names={"en": code},
+        )
         label_rule_version(scheme, code, "1.0", unit, since, None)
     label_rule_version("CN-GD", "PCR-LIB", "0.9", "kWh", now - timedelta(days=400), since)
     label_rule_version("CN-GD", "PCR-LIB", "2.0", "kWh", now + timedelta(days=30), None)
@@ -110,8 +118,9 @@ def build_label_world() -> LabelWorld:
         (LABEL_BODY, "Lingnan Product Carbon Certification Co. (fictitious)", ["battery"]),
         (OTHER_BODY, "Pearl Delta Verification Ltd. (fictitious)", ["battery", "pv-module"]),
     ):
-        register_body(code=code, name=name, region="CN-GD")
+        register_body(actor=OPERATOR_CONSOLE, code=code, name=name, region="CN-GD")
         grant_accreditation(
+            actor=OPERATOR_CONSOLE,
             body_code=code,
             scheme_code="CN-GD",
             categories=categories,
@@ -120,7 +129,7 @@ def build_label_world() -> LabelWorld:
             valid_from=since,
             valid_until=None,
         )
-        add_body_key(code)
+        add_body_key(code, actor=OPERATOR_CONSOLE)
     return LabelWorld(
         certifier=create_token(role=Role.CERTIFIER, name="lingnan", body_code=LABEL_BODY)[1],
         other_certifier=create_token(role=Role.CERTIFIER, name="pearl", body_code=OTHER_BODY)[1],
@@ -138,6 +147,7 @@ def label_rule_version(
     in_force_until: datetime | None,
 ) -> None:
     publish_rule_version(
+        actor=OPERATOR_CONSOLE,
         scheme_code=scheme,
         rule_code=rule,
         version=version,
@@ -232,9 +242,18 @@ class AdminWorld:
 def build_admin_world() -> AdminWorld:
     """Schemes CN-GD (rule PCR-LIB, no version) and HK, body lingnan, tokens (caller commits)."""
     create_test_schemes()
-    create_rule(scheme_code="CN-GD", code="PCR-LIB", category="battery", names={"en": "Li-ion"})
+    create_rule(
+        actor=OPERATOR_CONSOLE,
+        scheme_code="CN-GD",
+        code="PCR-LIB",
+        category="battery",
+        names={"en": "Li-ion"},
+    )
     register_body(
-        code="lingnan", name="Lingnan Product Carbon Certification Co. (fictitious)", region="CN-GD"
+        actor=OPERATOR_CONSOLE,
+        code="lingnan",
+        name="Lingnan Product Carbon Certification Co. (fictitious)",
+        region="CN-GD",
     )
     return AdminWorld(
         operator=create_token(role=Role.OPERATOR, name="operator")[1],
@@ -242,6 +261,13 @@ def build_admin_world() -> AdminWorld:
         regulator=create_token(role=Role.REGULATOR, name="gd", schemes=["CN-GD"])[1],
         hk_regulator=create_token(role=Role.REGULATOR, name="hk", schemes=["HK"])[1],
     )
+
+
+def actor_of(secret: str) -> dict[str, Any]:
+    """The ``by`` member the ledger records for changes made with this token."""
+    from registry.auth.services import authenticate
+
+    return authenticate(secret).actor.to_json()
 
 
 def bearer(secret: str) -> dict[str, str]:

@@ -36,7 +36,7 @@ from credentials import (
 from credentials.credential import gtin_check_digit_ok
 from registry.__main__ import DEMO_FILE, prepare_demo, serve_environment
 from registry.auth.models import ApiToken, Role
-from registry.auth.services import authenticate
+from registry.auth.services import OPERATOR_CONSOLE, authenticate
 from registry.bodies.models import Accreditation, CertificationBody
 from registry.db import db, transaction
 from registry.demo import DemoAlreadyLoadedError
@@ -202,7 +202,13 @@ def test_a_second_load_refuses_and_adds_nothing(demo_app: Flask) -> None:
 
 def test_load_refuses_a_database_with_one_of_its_schemes(demo_app: Flask) -> None:
     with demo_app.app_context(), transaction():
-        create_scheme(code="HK", region="HK", names={"en": "Real scheme"}, owner="Someone")
+        create_scheme(
+            actor=OPERATOR_CONSOLE,
+            code="HK",
+            region="HK",
+            names={"en": "Real scheme"},
+            owner="Someone",
+        )
     with demo_app.app_context():
         before = _rows()
     result = demo_app.test_cli_runner().invoke(args=["demo", "load"])
@@ -236,7 +242,13 @@ def test_the_run_command_neither_loads_nor_pretends_on_a_clash(
 ) -> None:
     settings = make_settings(demo_app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "other")
     with demo_app.app_context(), transaction():
-        create_scheme(code="MO", region="MO", names={"en": "Real scheme"}, owner="Someone")
+        create_scheme(
+            actor=OPERATOR_CONSOLE,
+            code="MO",
+            region="MO",
+            names={"en": "Real scheme"},
+            owner="Someone",
+        )
     with pytest.raises(DemoAlreadyLoadedError, match="MO"):
         prepare_demo(settings)  # some demo codes but not the demo: neither load nor pretend
     assert not (tmp_path / "other" / DEMO_FILE).exists()

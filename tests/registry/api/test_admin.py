@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, scoped_session
 
 from registry.auth.models import ApiToken
+from registry.auth.services import OPERATOR_CONSOLE
 from registry.bodies.services import add_body_key, grant_accreditation
 from registry.clock import utcnow
 from registry.db import transaction
@@ -53,6 +54,7 @@ def setup(db_session: Db) -> Setup:
     with transaction():
         world = build_admin_world()
         accreditation = grant_accreditation(
+            actor=OPERATOR_CONSOLE,
             body_code="lingnan",
             scheme_code="CN-GD",
             categories=["battery"],
@@ -61,7 +63,7 @@ def setup(db_session: Db) -> Setup:
             valid_from=utcnow(),
             valid_until=None,
         )
-        key, _ = add_body_key("lingnan")
+        key, _ = add_body_key("lingnan", actor=OPERATOR_CONSOLE)
         token_id = db_session.execute(select(func.max(ApiToken.id))).scalar_one()
     return Setup(world, accreditation.id, key.public_key_multibase, token_id)
 

@@ -24,6 +24,7 @@ from registry.ledger.services import tree_size
 from tests.registry.admin_support import assert_problem, world
 from tests.registry.factories import (
     AdminWorld,
+    actor_of,
     bearer,
     ledger_tail,
 )
@@ -155,6 +156,8 @@ def test_operator_grants_an_accreditation(client: FlaskClient, world: AdminWorld
         "seq": 0,
         "time": "",
         "event": "accreditation.granted",
+        "v": 1,
+        "by": actor_of(world.operator),
         "accreditation": granted["id"],
         "body": "lingnan",
         "scheme": "CN-GD",
@@ -273,6 +276,8 @@ def test_registry_generated_key_is_sealed_and_never_shown(
         "seq": 0,
         "time": "",
         "event": "key.added",
+        "v": 1,
+        "by": actor_of(world.operator),
         "body": "lingnan",
         "publicKeyMultibase": key["public_key_multibase"],
         "controller": key["did"],

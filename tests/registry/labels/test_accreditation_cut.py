@@ -10,6 +10,7 @@ import time
 
 from flask.testing import FlaskClient
 
+from registry.auth.services import OPERATOR_CONSOLE
 from registry.bodies.models import AccreditationStatus
 from registry.bodies.services import get_body, set_accreditation_status
 from registry.clock import utcnow
@@ -25,7 +26,10 @@ def test_withdrawal_cuts_the_period_for_what_is_signed_after_it(
     label = issue(client, world.certifier)
     (accreditation,) = get_body(LABEL_BODY).accreditations
     set_accreditation_status(
-        accreditation.id, AccreditationStatus.WITHDRAWN, reason="scope audit (fictitious)"
+        accreditation.id,
+        AccreditationStatus.WITHDRAWN,
+        reason="scope audit (fictitious)",
+        actor=OPERATOR_CONSOLE,
     )
     cut = accreditation.status_changed_at
     assert cut is not None

@@ -26,7 +26,7 @@ from credentials import (
     verify_document,
 )
 from registry.auth.models import Role
-from registry.auth.services import create_token
+from registry.auth.services import OPERATOR_CONSOLE, create_token
 from registry.bodies.models import AccreditationStatus, BodyStatus
 from registry.bodies.services import (
     add_body_key,
@@ -146,10 +146,16 @@ def _body_with_accreditation(state: str) -> str:
         "not-yet-valid": (now + timedelta(days=1), None),
     }
     with transaction():
-        register_body(code="delta", name="Delta Carbon Audit (fictitious)", region="CN-GD")
+        register_body(
+            actor=OPERATOR_CONSOLE,
+            code="delta",
+            name="Delta Carbon Audit (fictitious)",
+            region="CN-GD",
+        )
         if state != "none":
             valid_from, valid_until = periods.get(state, (now - timedelta(days=10), None))
             accreditation = grant_accreditation(
+                actor=OPERATOR_CONSOLE,
                 body_code="delta",
                 scheme_code="CN-GD",
                 categories=["battery"],
@@ -160,9 +166,12 @@ def _body_with_accreditation(state: str) -> str:
             )
             if state in ("suspended", "withdrawn"):
                 set_accreditation_status(
-                    accreditation.id, AccreditationStatus(state), reason="Surveillance finding"
+                    accreditation.id,
+                    AccreditationStatus(state),
+                    reason="Surveillance finding",
+                    actor=OPERATOR_CONSOLE,
                 )
-        add_body_key("delta")
+        add_body_key("delta", actor=OPERATOR_CONSOLE)
         _, secret = create_token(role=Role.CERTIFIER, name="delta", body_code="delta")
     return secret
 
@@ -279,7 +288,9 @@ def test_a_body_that_is_not_active_cannot_issue(
     client: FlaskClient, world: LabelWorld, status: BodyStatus
 ) -> None:
     with transaction():
-        set_body_status(LABEL_BODY, status, reason="Accreditation body finding")
+        set_body_status(
+            LABEL_BODY, status, reason="Accreditation body finding", actor=OPERATOR_CONSOLE
+        )
     refused(client, world.certifier, label_request(), 422, "body-not-active")
 
 
@@ -288,7 +299,7 @@ def test_a_body_whose_keys_are_all_retired_cannot_issue(
 ) -> None:
     with transaction():
         for key in get_body(LABEL_BODY).keys:
-            retire_body_key(LABEL_BODY, key.public_key_multibase)
+            retire_body_key(LABEL_BODY, key.public_key_multibase, actor=OPERATOR_CONSOLE)
     refused(client, world.certifier, label_request(), 422, "no-signing-key")
 
 
@@ -296,8 +307,12 @@ def test_a_body_holding_its_own_key_cannot_have_the_registry_sign(client: FlaskC
     secret = _body_with_accreditation("active")
     with transaction():
         for key in get_body("delta").keys:
-            retire_body_key("delta", key.public_key_multibase)
-        add_body_key("delta", public_key_multibase=KeyPair.generate().public_key.multibase)
+            retire_body_key("delta", key.public_key_multibase, actor=OPERATOR_CONSOLE)
+        add_body_key(
+            "delta",
+            actor=OPERATOR_CONSOLE,
+            public_key_multibase=KeyPair.generate().public_key.multibase,
+        )
     refused(client, secret, label_request(), 422, "no-signing-key")
 
 

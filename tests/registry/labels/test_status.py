@@ -5,12 +5,14 @@ Each allowed change appends exactly one event; each refused one leaves everythin
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from registry.auth.models import ApiToken
-from registry.auth.services import revoke_token
+from registry.auth.services import authenticate, revoke_token
 from registry.db import db, transaction
 from tests.registry.factories import LabelWorld, label_request
 from tests.registry.labels.support import (
@@ -51,11 +53,16 @@ def test_the_body_suspends_reinstates_and_revokes_its_own_label(
         assert response.get_json()["status"] == status
         assert response.get_json()["status_reason"] == f"{action}: audit"
     events = entries_since(start)
-    assert [(e["event"], e["previousStatus"], e["by"]) for e in events] == [
+    assert [(e["event"], e["previousStatus"], e["by"]["role"]) for e in events] == [
         ("label.suspended", "active", "certifier"),
         ("label.reinstated", "suspended", "certifier"),
         ("label.revoked", "active", "certifier"),
     ]
+    # Who, by registry ids: the certifier's body and its token (never the token's secret).
+    token = authenticate(world.certifier).token_id
+    certifier = {"role": "certifier", "body": "lingnan", "token": token, "schemes": []}
+    assert [e["by"] for e in events] == [certifier] * 3
+    assert all(world.certifier not in json.dumps(e) for e in events)
     assert {e["label"] for e in events} == {label["id"]}
     assert [e["reason"] for e in events] == ["suspend: audit", "reinstate: audit", "revoke: audit"]
     shown = client.get(f"/api/v1/labels/{label['id']}").get_json()
@@ -134,10 +141,10 @@ def test_the_operator_suspends_any_label_and_lifts_its_own_suspension(
     response = change_status(client, world.operator, ours["id"], "reinstate")
     assert response.get_json()["status"] == "active"
     events = entries_since(start)
+    operator = authenticate(world.operator).token_id
     assert [(e["event"], e["by"]) for e in events] == [
-        ("label.suspended", "operator"),
-        ("label.suspended", "operator"),
-        ("label.reinstated", "operator"),
+        (event, {"role": "operator", "token": operator, "body": None, "schemes": []})
+        for event in ("label.suspended", "label.suspended", "label.reinstated")
     ]
 
 

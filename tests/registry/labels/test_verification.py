@@ -28,7 +28,7 @@ from credentials import (
     verify_label,
 )
 from registry.auth.models import Role
-from registry.auth.services import create_token
+from registry.auth.services import OPERATOR_CONSOLE, create_token
 from registry.bodies.services import add_body_key, get_body, grant_accreditation, register_body
 from registry.bodies.services import signing_key as body_signing_key
 from registry.clock import utcnow
@@ -230,8 +230,14 @@ def test_a_label_issued_in_the_same_second_as_its_key_was_added_verifies(
     """
     _wait_for_early_in_a_second()
     with transaction():
-        register_body(code="delta", name="Delta Carbon Audit (fictitious)", region="CN-GD")
+        register_body(
+            actor=OPERATOR_CONSOLE,
+            code="delta",
+            name="Delta Carbon Audit (fictitious)",
+            region="CN-GD",
+        )
         grant_accreditation(
+            actor=OPERATOR_CONSOLE,
             body_code="delta",
             scheme_code="CN-GD",
             categories=["battery"],
@@ -240,7 +246,7 @@ def test_a_label_issued_in_the_same_second_as_its_key_was_added_verifies(
             valid_from=utcnow() - timedelta(days=1),
             valid_until=None,
         )
-        add_body_key("delta")
+        add_body_key("delta", actor=OPERATOR_CONSOLE)
         _, secret = create_token(role=Role.CERTIFIER, name="delta", body_code="delta")
     label = issue(client, secret)
     result = verify(client, label["credential"])

@@ -17,6 +17,7 @@ from tests.registry.admin_support import assert_problem, world
 from tests.registry.factories import (
     ADMIN_THRESHOLDS,
     AdminWorld,
+    actor_of,
     bearer,
     ledger_tail,
 )
@@ -56,6 +57,8 @@ def test_operator_registers_a_scheme(client: FlaskClient, world: AdminWorld) -> 
         "seq": 0,
         "time": "",
         "event": "scheme.registered",
+        "v": 1,
+        "by": actor_of(world.operator),
         "scheme": "MO",
         "region": "MO",
         "names": names,
