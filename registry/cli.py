@@ -32,7 +32,7 @@ from registry.bodies.services import (
 from registry.db import read_snapshot, transaction
 from registry.errors import RegistryError, ValidationFailedError
 from registry.ledger.services import publish_checkpoint
-from registry.ledger.verification import verify_ledger
+from registry.ledger.verification import verify_ledger, verify_state
 from registry.schemes.schemas import rule_schema, rule_version_schema, scheme_schema
 from registry.schemes.services import create_rule, create_scheme, publish_rule_version
 
@@ -43,9 +43,11 @@ ledger_cli = AppGroup("ledger", help="Inspect and verify the append-only ledger.
 
 @ledger_cli.command("verify")
 def verify_command() -> None:
-    """Recompute every hash and the root from all entries and check the signed checkpoints."""
+    """Recompute every hash and the root from all entries, check the signed checkpoints, replay
+    every state transition and compare the state the entries derive with the tables."""
     with read_snapshot():
         report = verify_ledger()
+        state = verify_state()
     click.echo(f"entries:             {report.size}")
     click.echo(f"root hash:           {base64.b64encode(report.root_hash).decode()}")
     click.echo(f"checkpoints valid:   {report.checkpoints_verified}")
@@ -55,9 +57,19 @@ def verify_command() -> None:
         click.echo(f"latest checkpoint:   size {report.latest_checkpoint_size}")
         if report.uncovered:
             click.echo(f"not yet covered:     {report.uncovered} entries (signed on next read)")
+    if state.violation is None:
+        click.echo(f"transitions:         all {state.entries} allowed")
+        click.echo(f"tables:              {len(state.mismatches) or 'none'} differ from the ledger")
+    else:
+        seq = state.violation.seq
+        click.echo(f"transitions:         {state.entries} allowed, then entry {seq} refused")
     for problem in report.problems:
         click.echo(f"PROBLEM: {problem}", err=True)
-    if not report.ok:
+    if state.violation is not None:
+        click.echo(f"PROBLEM: illegal transition: {state.violation}", err=True)
+    for mismatch in state.mismatches:
+        click.echo(f"PROBLEM: table differs: {mismatch}", err=True)
+    if not (report.ok and state.ok):
         raise click.exceptions.Exit(1)
     click.echo("ledger OK")
 

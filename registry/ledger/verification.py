@@ -1,8 +1,10 @@
 """Full re-verification of the stored ledger, for ``flask ledger verify`` and audits.
 
-Recomputes every leaf hash from the stored bytes, the root from the leaves, every stored subtree
-node from its children, and checks each stored checkpoint's signature and root. Entries and nodes
-are streamed, so memory stays flat whatever the ledger size.
+:func:`verify_ledger` recomputes every leaf hash from the stored bytes, the root from the
+leaves, every stored subtree node from its children, and checks each stored checkpoint's
+signature and root; entries and nodes are streamed, so memory stays flat whatever the ledger
+size. :func:`verify_state` replays the entries with the kit (every state transition checked,
+the first illegal one named) and compares the state they derive with the tables.
 """
 
 from __future__ import annotations
@@ -13,13 +15,20 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from credentials import CredentialError, NoteVerifier, canonicalize_jcs, leaf_hash, open_checkpoint
+from credentials import (
+    CredentialError,
+    NoteVerifier,
+    canonicalize_jcs,
+    leaf_hash,
+    open_checkpoint,
+)
 from credentials.merkle import EMPTY_ROOT, fold_perfect, node_hash
 from registry.db import db
 from registry.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode
 from registry.ledger.services import format_entry_time, get_ledger_config
+from registry.ledger.state import StateReport, verify_state
 
-__all__ = ["LedgerReport", "verify_ledger"]
+__all__ = ["LedgerReport", "StateReport", "verify_ledger", "verify_state"]
 
 _MAX_PROBLEMS = 50
 _BATCH = 2000

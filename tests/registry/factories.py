@@ -56,6 +56,18 @@ def append_entries(count: int, event: str = "test.appended") -> list[LedgerEntry
     ]
 
 
+def register_schemes(count: int) -> None:
+    """``count`` ledger entries that replay cleanly: fictitious schemes, one entry each."""
+    for n in range(count):
+        create_scheme(
+            actor=OPERATOR_CONSOLE,
+            code=f"TEST-{n}",
+            region="CN-GD",
+            names={"en": f"Test scheme {n} (fictitious)"},
+            owner="Test owner (fictitious)",
+        )
+
+
 # --- Labels: a small registry for the label tests (tests/registry/labels) --------------------
 # Two fictitious Guangdong certification bodies, a battery rule with an expired, a current and
 # a future version, and rules neither body's accreditation covers. Thresholds in kgCO2e/kWh.

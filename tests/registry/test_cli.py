@@ -1,4 +1,8 @@
-"""`flask ledger verify` recomputes everything from the stored bytes and catches rewrites."""
+"""`flask ledger verify` recomputes everything from the stored bytes and catches rewrites.
+
+The entries are real events (schemes registered through the service), because the command also
+replays every state transition: an entry of a kind the vocabulary does not define is refused.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from credentials import (
 from credentials.merkle import EMPTY_ROOT
 from registry.ledger.models import LedgerCheckpoint
 from registry.ledger.services import publish_checkpoint
-from tests.registry.factories import LOG_SIGNER, ORIGIN, append_entries
+from tests.registry.factories import LOG_SIGNER, ORIGIN, append_entries, register_schemes
 
 Db = scoped_session[Session]
 
@@ -36,24 +40,34 @@ def _allow_rewrites(session: Db) -> None:
 
 
 def test_verify_passes_on_an_intact_ledger(app: Flask, db_session: Db) -> None:
-    append_entries(37)
+    register_schemes(37)
     publish_checkpoint()
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 0, result.output
     assert "entries:             37" in result.output
     assert "latest checkpoint:   size 37" in result.output
+    assert "transitions:         all 37 allowed" in result.output
+    assert "tables:              none differ from the ledger" in result.output
     assert "ledger OK" in result.output
 
 
+def test_verify_refuses_an_event_kind_outside_the_vocabulary(app: Flask, db_session: Db) -> None:
+    register_schemes(2)
+    append_entries(1)
+    result = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1, result.output
+    assert "entry 2 (test.appended): unknown_event" in result.output
+
+
 def test_verify_reports_entries_not_yet_covered(app: Flask, db_session: Db) -> None:
-    append_entries(3)  # only the first append signs within the interval
+    register_schemes(3)  # only the first append signs within the interval
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 0, result.output
     assert "not yet covered:     2 entries" in result.output
 
 
 def test_verify_detects_rewritten_entry(app: Flask, db_session: Db) -> None:
-    append_entries(6)
+    register_schemes(6)
     publish_checkpoint()
     _allow_rewrites(db_session)
     forged = canonicalize_jcs({"seq": 4, "event": "test.appended", "grade": "A"})
