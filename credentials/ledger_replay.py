@@ -546,10 +546,14 @@ def _may_change(by: Actor, label: LabelState, target: str) -> tuple[bool, Replay
     if target == "active":
         # Only the authority that suspended a label lifts the suspension.
         suspender = label.status_by
-        who = "nobody" if suspender is None else suspender.role.value
         if suspender is None or suspender.role is not by.role:
-            return False, refused, f"a {by.role.value} lifted a suspension made by the {who}"
+            made = "nobody" if suspender is None else _who(suspender.role)
+            return False, refused, f"{_who(by.role)} lifted a suspension made by {made}"
     return True, refused, ""
+
+
+def _who(role: ActorRole) -> str:
+    return "the operator" if role is ActorRole.OPERATOR else f"a {role.value}"
 
 
 def _standing_move(current: str, previous: str, target: str) -> None:
