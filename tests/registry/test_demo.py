@@ -44,7 +44,7 @@ from registry.demo_data import BODIES, FICTITIOUS_MARKERS, LABELS, PRODUCT_MARKE
 from registry.labels.models import Label, LabelStatus
 from registry.labels.verification import verify_credential
 from registry.ledger.models import LedgerEntry
-from registry.ledger.verification import verify_ledger
+from registry.ledger.verification import verify_ledger, verify_state
 from registry.schemes.models import Rule, RuleVersion, Scheme
 from registry.schemes.services import create_scheme
 from tests.registry.conftest import build_app
@@ -158,6 +158,8 @@ def test_every_demo_credential_verifies_and_the_ledger_is_intact(demo_app: Flask
         ledger = verify_ledger()
         assert ledger.ok, ledger.problems
         assert ledger.uncovered == 0  # the load signs a checkpoint over everything
+        state = verify_state()  # every entry an allowed transition, and the tables agree
+        assert state.ok, (state.violation, state.mismatches)
         issued = select(func.count()).where(LedgerEntry.event == "label.issued")
         assert db.session.execute(issued).scalar_one() == len(labels)
 
