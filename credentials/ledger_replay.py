@@ -406,6 +406,14 @@ class Replayer:
                 ReplayReason.INVALID_TRANSITION,
                 f"label {old.id} is {old.status} and cannot be superseded",
             )
+            suspender = old.status_by
+            _require(
+                old.status == "active"
+                or (suspender is not None and suspender.role is ActorRole.CERTIFIER),
+                ReplayReason.NOT_AUTHORISED,
+                f"superseding label {old.id} would lift a suspension made by "
+                + ("nobody" if suspender is None else _who(suspender.role)),
+            )
             s.labels[old.id] = replace(old, status="superseded", superseded_by=event.label)
         s.slots |= slots
         s.labels[event.label] = LabelState(

@@ -226,6 +226,13 @@ def _superseded(body: CertificationBody, label_id: str) -> Label:
         raise InvalidTransitionError(
             f"Label {old.id} is {old.status.value}; it cannot be superseded."
         )
+    if old.status is LabelStatus.SUSPENDED and old.status_changed_by != Role.CERTIFIER.value:
+        # A successor would be an active label in its place: lifting the suspension by
+        # another door. Only who suspended a label lifts it (asked of the locked row).
+        raise ForbiddenError(
+            f"Label {old.id} was suspended by the registry operator; it cannot be superseded "
+            "while that suspension holds."
+        )
     return old
 
 

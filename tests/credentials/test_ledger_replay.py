@@ -166,6 +166,11 @@ PLANTED: list[tuple[str, list[LedgerEvent], ReplayReason]] = [
         ReplayReason.INVALID_TRANSITION,
     ),
     (
+        "superseding_a_label_under_the_operators_suspension",
+        [*_suspended_by(OPERATOR), issued("BBBBBBBBBB", n=1, supersedes="AAAAAAAAAA")],
+        ReplayReason.NOT_AUTHORISED,
+    ),
+    (
         "a_certifier_lifting_the_operators_suspension",
         [*_suspended_by(OPERATOR),
          LabelReinstated("AAAAAAAAAA", "lingnan", "suspended", "x", CERTIFIER)],

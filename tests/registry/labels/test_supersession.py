@@ -95,6 +95,24 @@ def test_a_revoked_or_already_superseded_label_cannot_be_superseded(
     assert snapshot() == before
 
 
+def test_a_label_under_the_operators_suspension_cannot_be_superseded(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    """Its successor would be an active label in its place: the suspension lifted by the body."""
+    old = issue(client, world.certifier)
+    assert change_status(client, world.operator, old["id"], "suspend").status_code == 200
+    before = snapshot()
+    response = client.post(
+        "/api/v1/labels",
+        json=label_request(supersedes=old["id"]),
+        headers=auth(world.certifier),
+    )
+    problem(response, 403, "forbidden")
+    assert snapshot() == before
+    assert change_status(client, world.operator, old["id"], "reinstate").status_code == 200
+    supersede(client, world.certifier, old["id"])
+
+
 def test_superseding_an_unknown_label_is_not_found(client: FlaskClient, world: LabelWorld) -> None:
     before = snapshot()
     response = client.post(
