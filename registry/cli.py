@@ -54,7 +54,7 @@ def verify_command() -> None:
     else:
         click.echo(f"latest checkpoint:   size {report.latest_checkpoint_size}")
         if report.uncovered:
-            click.echo(f"not yet covered:     {report.uncovered} entries (signed on next read)")
+            click.echo(f"not yet covered:     {report.uncovered} entries (the ticker signs them)")
     for problem in report.problems:
         click.echo(f"PROBLEM: {problem}", err=True)
     if not report.ok:

@@ -57,7 +57,7 @@ def test_ticker_thread_signs_within_about_an_interval(
         db.session.remove()
     # The thread ticks every max(interval, 1 s); use a 1 s interval for the thread itself.
     app.extensions[EXTENSION_KEY] = LedgerConfig(LOG_SIGNER, 1.0)
-    stop = start_checkpoint_ticker(app)
+    ticker = start_checkpoint_ticker(app)
     try:
         deadline = time.monotonic() + 10
         size = 0
@@ -70,8 +70,7 @@ def test_ticker_thread_signs_within_about_an_interval(
                 break
             time.sleep(0.2)
     finally:
-        stop.set()
-        time.sleep(1.2)  # let a tick in flight finish before the database goes away
+        ticker.stop()  # waits for a tick in flight before the database goes away
     assert size == 4
     with app.app_context():
         db.engine.dispose()
