@@ -9,8 +9,9 @@ from registry.api import register_api
 from registry.bodies.keystore import SealedKeyStore
 from registry.bodies.services import KEYSTORE_KEY
 from registry.cli import register_cli
+from registry.clock import CLOCK_KEY, Clock, SystemClock
 from registry.config import PROJECT_ROOT, SETTINGS_KEY, Settings
-from registry.db import db, init_db
+from registry.db import db, init_db, install_request_boundary
 from registry.errors import init_errors
 from registry.ledger import init_ledger
 
@@ -19,8 +20,9 @@ __all__ = ["create_app"]
 migrate = Migrate()
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the application; tests pass their own ``settings``, servers read the environment."""
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> Flask:
+    """Build the application; tests pass their own ``settings`` (and ``clock``), servers read
+    the environment and the system clock."""
     settings = settings or Settings.from_env()
     app = Flask(
         __name__,
@@ -35,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_content_length,
     )
     app.extensions[SETTINGS_KEY] = settings
+    app.extensions[CLOCK_KEY] = clock or SystemClock()
     app.extensions[KEYSTORE_KEY] = SealedKeyStore(settings.kek_bytes)
 
     init_db(app, busy_timeout=settings.sqlite_busy_timeout)
@@ -43,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_ledger(app, settings)
     register_api(app)
     register_cli(app)
+    install_request_boundary(app)  # last: it wraps every view registered above
     return app
 
 

@@ -56,7 +56,7 @@ def verify_command() -> None:
     else:
         click.echo(f"latest checkpoint:   size {report.latest_checkpoint_size}")
         if report.uncovered:
-            click.echo(f"not yet covered:     {report.uncovered} entries (signed on next read)")
+            click.echo(f"not yet covered:     {report.uncovered} entries (the ticker signs them)")
     if state.violation is None:
         click.echo(f"transitions:         all {state.entries} allowed")
         click.echo(f"tables:              {len(state.mismatches) or 'none'} differ from the ledger")

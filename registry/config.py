@@ -100,7 +100,7 @@ class Settings:
     public_base_url: str = DEFAULT_BASE_URL
     log_origin: str = ""
     instance_path: Path = PROJECT_ROOT / "instance"
-    checkpoint_interval: float = 1.0
+    checkpoint_interval: float = 0.0
     max_content_length: int = 1024 * 1024
     sqlite_busy_timeout: float = 30.0
 
@@ -179,7 +179,7 @@ class Settings:
             kek = kek or _dev_secret(instance, "kek", generate_kek)
         default_db = f"sqlite:///{instance / 'registry.sqlite3'}"
         try:
-            interval = float(env.get("REGISTRY_CHECKPOINT_INTERVAL", "1.0"))
+            interval = float(env.get("REGISTRY_CHECKPOINT_INTERVAL", "0"))
         except ValueError as exc:
             raise ConfigError("REGISTRY_CHECKPOINT_INTERVAL must be a number of seconds") from exc
         return cls(

@@ -1,8 +1,10 @@
-"""Database set-up: the declarative base, SQLite driver fixes and the request-boundary commit.
+"""Database set-up: the declarative base, SQLite driver fixes and the request boundary.
 
-Services only ``flush()``; the one place that commits is :func:`transaction` (and the
-:func:`transactional` decorator built on it), so a request either writes everything it did or
-nothing at all.
+Services only ``flush()``. :func:`install_request_boundary` wraps every view of the app once, so
+no handler can forget it: a safe request (GET, HEAD, OPTIONS) runs in a read-only transaction
+that is rolled back, so a public read can be served from a read replica and never contends
+with a writer; any other request commits once through :func:`transaction`, or rolls back
+everything it did.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, localcontext
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Dialect, Engine, MetaData, Numeric, String, event
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, Numeric, String, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -29,9 +31,10 @@ __all__ = [
     "UTCDateTime",
     "db",
     "insert_ignoring_conflicts",
+    "install_request_boundary",
+    "read_only",
     "read_snapshot",
     "transaction",
-    "transactional",
 ]
 
 # Every constraint gets a predictable name, so migrations can drop and alter them by name on
@@ -178,27 +181,43 @@ def transaction() -> Iterator[None]:
 
 
 @contextmanager
-def read_snapshot() -> Iterator[None]:
-    """One consistent view of the database for a long read (an audit), blocking no writer.
+def read_only(*, snapshot: bool = False) -> Iterator[None]:
+    """A transaction that cannot write, rolled back at the end whatever happens.
 
-    PostgreSQL's REPEATABLE READ and a deferred SQLite read in WAL mode both see the database
-    as of the first query, so rows committed meanwhile cannot make a multi-query check
-    disagree with itself. If a transaction is already open (tests), it is used as it is.
+    On PostgreSQL ``SET TRANSACTION READ ONLY`` makes any write fail, as it would on a read
+    replica; issued as the first statement it also works inside the tests' savepoints, where
+    the connection's own read-only flag cannot be changed. On SQLite the read begins DEFERRED,
+    so it takes no write lock and, in WAL mode, waits for no writer.
+
+    With ``snapshot`` (a long read such as an audit) every query sees the database as of the
+    first one: PostgreSQL REPEATABLE READ, and a deferred SQLite read in WAL mode does so anyway.
     """
-    started = not db.session().in_transaction()
-    if started:
-        dialect = db.session.get_bind().dialect.name
-        options = (
+    session = db.session()
+    bind = session.get_bind()
+    # Inside a transaction already under way (a test's, or a CLI command's) the read gets a
+    # savepoint of its own, so that rolling it back keeps what came before.
+    nested = session.begin_nested() if session.in_transaction() else None
+    if nested is None and isinstance(bind, Engine):
+        options: dict[str, Any] = (
             {"sqlite_begin": "DEFERRED"}
-            if dialect == "sqlite"
-            else {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+            if bind.dialect.name == "sqlite"
+            else ({"isolation_level": "REPEATABLE READ"} if snapshot else {})
         )
-        db.session.connection(execution_options=options)
+        session.connection(execution_options=options)
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SET TRANSACTION READ ONLY"))
     try:
         yield
     finally:
-        if started:
-            db.session.rollback()
+        if nested is not None:
+            nested.rollback()
+        else:
+            session.rollback()
+
+
+def read_snapshot() -> Any:
+    """:func:`read_only` with one consistent view for every query (audits, the ticker)."""
+    return read_only(snapshot=True)
 
 
 def insert_ignoring_conflicts(table: Any) -> Any:
@@ -208,16 +227,25 @@ def insert_ignoring_conflicts(table: Any) -> Any:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+BOUNDARY_MARK = "_registry_request_boundary"
 
 
-def transactional(fn: Callable[P, R]) -> Callable[P, R]:
-    """The request boundary: the wrapped handler's work is committed once, or not at all."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+def _bounded(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if request.method in SAFE_METHODS:
+            with read_only():
+                return view(*args, **kwargs)
         with transaction():
-            return fn(*args, **kwargs)
+            return view(*args, **kwargs)
 
+    setattr(wrapper, BOUNDARY_MARK, True)
     return wrapper
+
+
+def install_request_boundary(app: Flask) -> None:
+    """Wrap every view registered so far in the request boundary (call once, last)."""
+    for endpoint, view in list(app.view_functions.items()):
+        if not getattr(view, BOUNDARY_MARK, False):
+            app.view_functions[endpoint] = _bounded(view)

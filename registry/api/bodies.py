@@ -33,7 +33,6 @@ from registry.bodies.services import (
     set_accreditation_status,
     set_body_status,
 )
-from registry.db import transactional
 
 __all__ = ["bp"]
 
@@ -41,7 +40,6 @@ bp = Blueprint("bodies", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/bodies")
-@transactional
 def list_bodies_view() -> ResponseReturnValue:
     """All certification bodies.
     ---
@@ -57,7 +55,6 @@ def list_bodies_view() -> ResponseReturnValue:
 
 
 @bp.post("/bodies")
-@transactional
 def register_body_view() -> ResponseReturnValue:
     """Register a certification body (operator).
     ---
@@ -81,7 +78,6 @@ def register_body_view() -> ResponseReturnValue:
 
 
 @bp.get("/bodies/<code>")
-@transactional
 def get_body_view(code: str) -> ResponseReturnValue:
     """A body with its accreditations and keys (public halves only).
     ---
@@ -99,7 +95,6 @@ def get_body_view(code: str) -> ResponseReturnValue:
 
 
 @bp.post("/bodies/<code>/status")
-@transactional
 def set_body_status_view(code: str) -> ResponseReturnValue:
     """Suspend, reinstate or withdraw a body (operator).
     ---
@@ -128,7 +123,6 @@ def set_body_status_view(code: str) -> ResponseReturnValue:
 
 
 @bp.post("/bodies/<code>/accreditations")
-@transactional
 def grant_accreditation_view(code: str) -> ResponseReturnValue:
     """Accredit a body for a scheme and product categories (operator).
     ---
@@ -155,7 +149,6 @@ def grant_accreditation_view(code: str) -> ResponseReturnValue:
 
 
 @bp.get("/accreditations/<int:accreditation_id>")
-@transactional
 def get_accreditation_view(accreditation_id: int) -> ResponseReturnValue:
     """One accreditation.
     ---
@@ -171,7 +164,6 @@ def get_accreditation_view(accreditation_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/accreditations/<int:accreditation_id>/status")
-@transactional
 def set_accreditation_status_view(accreditation_id: int) -> ResponseReturnValue:
     """Suspend, reinstate or withdraw an accreditation (operator).
     ---
@@ -200,7 +192,6 @@ def set_accreditation_status_view(accreditation_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/bodies/<code>/keys")
-@transactional
 def add_body_key_view(code: str) -> ResponseReturnValue:
     """Add a key: generated and sealed by the registry, or a public key the body holds (operator).
     ---
@@ -228,7 +219,6 @@ def add_body_key_view(code: str) -> ResponseReturnValue:
 
 
 @bp.post("/bodies/<code>/keys/rotate")
-@transactional
 def rotate_body_key_view(code: str) -> ResponseReturnValue:
     """Replace the body's active keys by a new registry-held key (operator).
     ---
@@ -252,7 +242,6 @@ def rotate_body_key_view(code: str) -> ResponseReturnValue:
 
 
 @bp.get("/bodies/<code>/keys/<public_key_multibase>")
-@transactional
 def get_body_key_view(code: str, public_key_multibase: str) -> ResponseReturnValue:
     """One key of a body (its public half).
     ---
@@ -270,7 +259,6 @@ def get_body_key_view(code: str, public_key_multibase: str) -> ResponseReturnVal
 
 
 @bp.post("/bodies/<code>/keys/<public_key_multibase>/retire")
-@transactional
 def retire_body_key_view(code: str, public_key_multibase: str) -> ResponseReturnValue:
     """Stop a key signing from now on (operator).
     ---

@@ -12,8 +12,7 @@ from credentials import canonicalize_jcs
 from registry.api.auth import current_principal
 from registry.api.common import json_body
 from registry.auth.models import Role
-from registry.config import current_settings
-from registry.db import transaction, transactional
+from registry.db import transaction
 from registry.errors import ValidationFailedError
 from registry.labels.artwork import label_artwork_svg, label_qr_png, label_qr_svg
 from registry.labels.issuance import IssueItem, issue_label, issue_labels
@@ -51,7 +50,6 @@ def _idempotency_key(*, reserve: int = 0) -> str | None:
 
 
 @bp.get("/api/v1/labels/<label_id>")
-@transactional
 def get_label_view(label_id: str) -> ResponseReturnValue:
     """A label, with its signed credential under ``credential``.
     ---
@@ -74,7 +72,6 @@ def get_label_view(label_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/api/v1/labels")
-@transactional
 def list_labels_view() -> ResponseReturnValue:
     """List labels, in issuance order, a page at a time.
     ---
@@ -201,7 +198,6 @@ def post_label_batch() -> ResponseReturnValue:
 
 
 @bp.post("/api/v1/labels/<label_id>/status")
-@transactional
 def post_label_status(label_id: str) -> ResponseReturnValue:
     """Suspend, reinstate or revoke a label.
     ---
@@ -231,7 +227,6 @@ def post_label_status(label_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/api/v1/labels/<label_id>/trust-bundle")
-@transactional
 def get_trust_bundle(label_id: str) -> ResponseReturnValue:
     """Everything needed to verify the label offline.
     ---
@@ -261,7 +256,6 @@ def _artwork(body: str | bytes, mimetype: str) -> Response:
 
 
 @bp.get("/api/v1/labels/<label_id>/qr.svg")
-@transactional
 def get_label_qr_svg(label_id: str) -> ResponseReturnValue:
     """The label's QR code as SVG.
     ---
@@ -279,7 +273,6 @@ def get_label_qr_svg(label_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/api/v1/labels/<label_id>/qr.png")
-@transactional
 def get_label_qr_png(label_id: str) -> ResponseReturnValue:
     """The label's QR code as PNG.
     ---
@@ -301,7 +294,6 @@ def get_label_qr_png(label_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/api/v1/labels/<label_id>/label.svg")
-@transactional
 def get_label_artwork(label_id: str) -> ResponseReturnValue:
     """The printable carbon label.
     ---
@@ -321,7 +313,6 @@ def get_label_artwork(label_id: str) -> ResponseReturnValue:
 
 
 @bp.get("/status-lists/<list_id>")
-@transactional
 def get_status_list_view(list_id: str) -> ResponseReturnValue:
     """A signed BitstringStatusListCredential.
     ---
@@ -335,7 +326,7 @@ def get_status_list_view(list_id: str) -> ResponseReturnValue:
         304: {description: Not modified (If-None-Match)}
         404: {$ref: '#/components/responses/NotFound'}
     """
-    record = get_status_list(list_id, base_url=current_settings().public_base_url)
+    record = get_status_list(list_id)
     response = current_app.response_class(record.credential, mimetype="application/json")
     response.set_etag(record.etag or "")
     # Short freshness: a revocation must reach verifiers within minutes, not a day.

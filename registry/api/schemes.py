@@ -11,7 +11,6 @@ from flask.typing import ResponseReturnValue
 from registry.api.auth import current_principal
 from registry.api.common import created, json_object
 from registry.auth.models import Role
-from registry.db import transactional
 from registry.errors import ForbiddenError
 from registry.schemes.schemas import (
     rule_schema,
@@ -36,7 +35,6 @@ bp = Blueprint("schemes", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/schemes")
-@transactional
 def list_schemes_view() -> ResponseReturnValue:
     """All schemes.
     ---
@@ -52,7 +50,6 @@ def list_schemes_view() -> ResponseReturnValue:
 
 
 @bp.post("/schemes")
-@transactional
 def create_scheme_view() -> ResponseReturnValue:
     """Register a scheme (operator).
     ---
@@ -74,7 +71,6 @@ def create_scheme_view() -> ResponseReturnValue:
 
 
 @bp.get("/schemes/<code>")
-@transactional
 def get_scheme_view(code: str) -> ResponseReturnValue:
     """A scheme with its rules and their versions.
     ---
@@ -90,7 +86,6 @@ def get_scheme_view(code: str) -> ResponseReturnValue:
 
 
 @bp.post("/schemes/<code>/rules")
-@transactional
 def create_rule_view(code: str) -> ResponseReturnValue:
     """Add a product category rule to a scheme (operator).
     ---
@@ -115,7 +110,6 @@ def create_rule_view(code: str) -> ResponseReturnValue:
 
 
 @bp.get("/schemes/<code>/rules/<rule>")
-@transactional
 def get_rule_view(code: str, rule: str) -> ResponseReturnValue:
     """A rule with its versions.
     ---
@@ -133,7 +127,6 @@ def get_rule_view(code: str, rule: str) -> ResponseReturnValue:
 
 
 @bp.post("/schemes/<code>/rules/<rule>/versions")
-@transactional
 def publish_rule_version_view(code: str, rule: str) -> ResponseReturnValue:
     """Publish an immutable rule version (operator, or a regulator of the scheme).
     ---
@@ -171,7 +164,6 @@ def publish_rule_version_view(code: str, rule: str) -> ResponseReturnValue:
 
 
 @bp.get("/schemes/<code>/rules/<rule>/versions/<version>")
-@transactional
 def get_rule_version_view(code: str, rule: str, version: str) -> ResponseReturnValue:
     """One rule version.
     ---

@@ -12,7 +12,6 @@ from registry.api.common import created, json_object
 from registry.auth.models import Role
 from registry.auth.schemas import api_token_schema, dump_created_token
 from registry.auth.services import create_token, get_token, revoke_token
-from registry.db import transactional
 
 __all__ = ["bp"]
 
@@ -20,7 +19,6 @@ bp = Blueprint("tokens", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/tokens")
-@transactional
 def create_token_view() -> ResponseReturnValue:
     """Create an API token; its secret is in this answer and nowhere else, ever (operator).
     ---
@@ -49,7 +47,6 @@ def create_token_view() -> ResponseReturnValue:
 
 
 @bp.get("/tokens/<int:token_id>")
-@transactional
 def get_token_view(token_id: int) -> ResponseReturnValue:
     """A token's description, never its secret (operator).
     ---
@@ -69,7 +66,6 @@ def get_token_view(token_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
-@transactional
 def revoke_token_view(token_id: int) -> ResponseReturnValue:
     """Revoke a token at once; revoking a revoked token changes nothing (operator).
     ---

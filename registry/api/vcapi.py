@@ -11,7 +11,6 @@ from credentials import CheckStatus, canonicalize_jcs, parse_json
 from registry.api.auth import current_principal
 from registry.api.common import json_body
 from registry.auth.models import Role
-from registry.db import transactional
 from registry.errors import BadRequestError, ValidationFailedError
 from registry.labels.issuance import issue_label
 from registry.labels.services import change_label_status
@@ -24,7 +23,6 @@ bp = Blueprint("vcapi", __name__, url_prefix="/credentials")
 
 
 @bp.post("/issue")
-@transactional
 def issue() -> ResponseReturnValue:
     """VC-API issueCredential.
     ---
@@ -60,7 +58,6 @@ def issue() -> ResponseReturnValue:
 
 
 @bp.post("/verify")
-@transactional
 def verify() -> ResponseReturnValue:
     """VC-API verifyCredential, against the register.
     ---
@@ -104,7 +101,6 @@ def verify() -> ResponseReturnValue:
 
 
 @bp.post("/status")
-@transactional
 def update_status() -> ResponseReturnValue:
     """VC-API updateCredentialStatus.
     ---

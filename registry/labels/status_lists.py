@@ -3,8 +3,9 @@
 Each body has its own lists per purpose (revocation, suspension), signed with the body's key, so
 a verifier accepts a list only from the label's own issuer. Indexes are drawn at random from a
 list that is less than half full (herd privacy: a list reveals nothing about issuance order).
-A list's bits are recomputed from the labels' status whenever one changes, then re-signed; a
-list is also re-signed when read after ``REFRESH`` so its ``validUntil`` never lapses.
+A list's bits are recomputed from the labels' status whenever one changes, then re-signed, and
+the ticker re-signs every list older than ``REFRESH`` so its ``validUntil`` never lapses.
+Reading a list never signs.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "allocate_indexes",
     "get_status_list",
     "list_url",
+    "refresh_status_lists",
     "resign_status_list",
 ]
 
@@ -174,20 +176,31 @@ def resign_status_list(
     record.signed_at = now
 
 
-def get_status_list(list_id: str, *, base_url: str) -> StatusListRecord:
-    """A list with a current signature (re-signed here if it is older than ``REFRESH``)."""
+def get_status_list(list_id: str) -> StatusListRecord:
+    """A list as last signed; a read, so it never signs (the ticker keeps lists fresh)."""
     record = db.session.get(StatusListRecord, list_id)
-    if record is None:
+    if record is None or record.credential is None:
         raise NotFoundError(f"There is no status list {list_id!r}.")
-    now = utcnow()
-    if record.credential is None or record.signed_at is None or now - record.signed_at >= REFRESH:
-        locked = db.session.get(
-            StatusListRecord, list_id, with_for_update=True, populate_existing=True
-        )
-        assert locked is not None  # noqa: S101 - lists are never deleted
-        if locked.signed_at is None or now - locked.signed_at >= REFRESH:
-            body = db.session.get_one(CertificationBody, locked.body_id)
-            resign_status_list(locked, body=body, base_url=base_url, now=now)
-            db.session.flush()
-        record = locked
     return record
+
+
+def refresh_status_lists(*, base_url: str, now: datetime, limit: int = 50) -> int:
+    """Re-sign up to ``limit`` lists signed ``REFRESH`` or longer ago; the number re-signed.
+
+    Run by the ticker on the write path, so a list is never older than ``REFRESH`` plus a tick
+    when read, far inside its ``VALIDITY``. Rows another worker is re-signing are skipped.
+    """
+    stale = db.session.execute(
+        select(StatusListRecord)
+        .where(StatusListRecord.signed_at <= now - REFRESH)
+        .order_by(StatusListRecord.signed_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).scalars()
+    count = 0
+    for record in stale:
+        body = db.session.get_one(CertificationBody, record.body_id)
+        resign_status_list(record, body=body, base_url=base_url, now=now)
+        count += 1
+    db.session.flush()
+    return count

@@ -31,6 +31,7 @@ from registry.bodies.models import (
     BodyKey,
     CertificationBody,
 )
+from registry.clock import current_clock
 from registry.config import current_settings
 from registry.db import db
 from registry.labels.models import Label, StatusListRecord
@@ -40,7 +41,7 @@ from registry.ledger.services import (
     format_entry_time,
     get_log_verifier_key,
     inclusion_proof,
-    publish_checkpoint,
+    latest_checkpoint,
 )
 from registry.schemes.models import RuleVersion
 
@@ -101,14 +102,22 @@ def _rule_json(rv: RuleVersion) -> dict[str, Any]:
 def _status_lists_json(label: Label, base_url: str) -> dict[str, Any]:
     lists: dict[str, Any] = {}
     for list_id in (label.revocation_list_id, label.suspension_list_id):
-        record: StatusListRecord = get_status_list(list_id, base_url=base_url)
+        record: StatusListRecord = get_status_list(list_id)
         if record.credential is not None:
             lists[list_url(base_url, list_id)] = json.loads(record.credential)
     return lists
 
 
-def _ledger_json(label: Label) -> dict[str, Any]:
-    checkpoint = publish_checkpoint()
+def _ledger_json(label: Label) -> dict[str, Any] | None:
+    """The label's entry and inclusion proof under the latest checkpoint, if that covers it.
+
+    A read signs nothing: an entry newer than the latest checkpoint (only possible with a
+    checkpoint interval above 0, for at most about two intervals) has no evidence yet, and the
+    ledger check then says it was not made.
+    """
+    checkpoint = latest_checkpoint()
+    if checkpoint is None or checkpoint.size <= label.ledger_seq:
+        return None
     entry = db.session.get_one(LedgerEntry, label.ledger_seq)
     proof = inclusion_proof(label.ledger_seq, checkpoint.size)
     return {
@@ -123,12 +132,13 @@ def _ledger_json(label: Label) -> dict[str, Any]:
 def label_trust_bundle(label: Label) -> dict[str, Any]:
     """Everything needed to verify ``label`` offline, as trust-bundle JSON."""
     base = current_settings().public_base_url
+    evidence = _ledger_json(label)
     return {
         "bodies": [_body_json(label.body)],
         "rules": [_rule_json(label.rule_version)],
         "statusLists": _status_lists_json(label, base),
         "logKey": get_log_verifier_key(),
-        "ledger": {label.id: _ledger_json(label)},
+        "ledger": {} if evidence is None else {label.id: evidence},
     }
 
 
@@ -181,4 +191,4 @@ def verify_credential(credential: Any) -> VerificationReport:
     real label's id, fails the ledger check even if its signature came from a leaked key.
     """
     bundle = TrustBundle.from_json(trust_bundle_for(credential))
-    return verify_label(credential, trust=bundle)
+    return verify_label(credential, trust=bundle, now=current_clock().now())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -35,8 +35,9 @@ from credentials.merkle import (
     node_hash,
     perfect_subtrees,
 )
+from registry.clock import utcnow
 from registry.db import db
-from registry.errors import ValidationFailedError
+from registry.errors import NotFoundError, ValidationFailedError
 from registry.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "append_event",
     "append_events",
     "consistency_proof",
+    "current_checkpoint",
     "format_entry_time",
     "get_ledger_config",
     "get_log_verifier_key",
@@ -103,10 +105,6 @@ def get_ledger_config() -> LedgerConfig:
 def get_log_verifier_key() -> str:
     """The log's public key as a C2SP verifier key string ``name+keyid+base64``."""
     return get_ledger_config().signer.verifier_key()
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _lock_ledger() -> None:
@@ -212,9 +210,8 @@ def append_entries(events: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Ledg
             raise ValueError(f"payload may not set {sorted(clash)}: the ledger owns them")
     _lock_ledger()
     first, last_signed = _head()
-    now = _utcnow()
-    # Truncated to what the entry states, so the stored column and the hashed text agree.
-    when = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    # To the millisecond, as the entry states it, so the stored column and the hashed text agree.
+    when = now = utcnow()
     stamp = format_entry_time(when)
 
     # The stored frontier of the tree of size `first` (its perfect subtrees, largest first)
@@ -269,13 +266,25 @@ def _store_checkpoint(size: int, root: bytes, now: datetime) -> LedgerCheckpoint
     return checkpoint
 
 
+def current_checkpoint() -> LedgerCheckpoint:
+    """The latest signed checkpoint, as readers get it: reading never signs.
+
+    Appends sign a checkpoint in their own transaction (with the default interval of 0, every
+    append round does, so the checkpoint covers every committed entry); with a longer interval
+    the ticker covers what the appends left within about two intervals.
+    """
+    latest = latest_checkpoint()
+    if latest is None:
+        raise NotFoundError("No checkpoint has been signed yet; the ticker signs one shortly.")
+    return latest
+
+
 def publish_checkpoint() -> LedgerCheckpoint:
     """A signed checkpoint covering every committed entry, signing a new one if needed.
 
-    Appends sign at most once per interval, so the entries of the last interval may not be
-    covered yet; whoever asks for the checkpoint gets them covered here. The cheap check runs
-    without the lock; only a stale checkpoint takes it (and re-checks, since another worker may
-    have signed meanwhile).
+    On the write path only (the ticker, the CLI). The cheap check runs without the lock; only
+    a stale or missing checkpoint takes it (and re-checks, since another worker may have
+    signed meanwhile).
     """
     latest = latest_checkpoint()
     if latest is not None and latest.size >= tree_size():
@@ -285,7 +294,7 @@ def publish_checkpoint() -> LedgerCheckpoint:
     latest = latest_checkpoint()
     if latest is not None and latest.size >= size:
         return latest
-    return _store_checkpoint(size, root_at(size), _utcnow())
+    return _store_checkpoint(size, root_at(size), utcnow())
 
 
 def root_at(size: int) -> bytes:

@@ -1,20 +1,26 @@
-"""A background tick per worker that signs a checkpoint once entries are left uncovered.
+"""A background tick per worker: the signing that readers must never do.
 
-Appends sign a checkpoint at most once per interval, and reading ``/ledger/checkpoint`` signs
-one on demand, but the last entries of a burst would otherwise wait for the next append or
-read. Every gunicorn worker runs this tick (``post_worker_init`` in the gunicorn config); the
-check is a lock-free read, and only a stale checkpoint takes the ledger lock, which serialises
-the workers, so however many run, each entry is covered within about two intervals.
+Reads never write, so whatever they serve must already be signed: every tick signs a
+checkpoint over entries the appends left uncovered (only with a checkpoint interval above 0;
+by default every append round signs its own), signs the first checkpoint of an empty ledger,
+and re-signs status lists older than a day. Every gunicorn worker runs it (``post_worker_init``
+in the gunicorn config); the checks are lock-free reads, and only stale state takes the locks,
+which serialise the workers, so however many run, each entry is covered within about two
+intervals and no status list read is older than ``REFRESH`` plus a tick.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 
 from flask import Flask
 
+from registry.clock import utcnow
+from registry.config import current_settings
 from registry.db import db, read_snapshot, transaction
+from registry.labels.status_lists import refresh_status_lists
 from registry.ledger.services import (
     get_ledger_config,
     latest_checkpoint,
@@ -22,42 +28,55 @@ from registry.ledger.services import (
     tree_size,
 )
 
-__all__ = ["start_checkpoint_ticker", "tick"]
+__all__ = ["Ticker", "start_checkpoint_ticker", "tick"]
 
 logger = logging.getLogger(__name__)
 
 
 def tick(app: Flask) -> bool:
-    """Sign a checkpoint if some committed entry is not covered; True if one was signed."""
+    """Sign what readers will need; True if anything was signed."""
     with app.app_context():
         try:
             with read_snapshot():
                 latest = latest_checkpoint()
-                stale = tree_size() > (0 if latest is None else latest.size)
-            if not stale:
-                return False
+                stale = latest is None or tree_size() > latest.size
+            if stale:
+                with transaction():
+                    publish_checkpoint()
             with transaction():
-                publish_checkpoint()
-            return True
+                refreshed = refresh_status_lists(
+                    base_url=current_settings().public_base_url, now=utcnow()
+                )
+            return stale or refreshed > 0
         finally:
             db.session.remove()
 
 
-def start_checkpoint_ticker(app: Flask) -> threading.Event:
-    """Run :func:`tick` every checkpoint interval (at least a second) in a daemon thread.
+@dataclass(frozen=True, slots=True)
+class Ticker:
+    """A running ticker thread; :meth:`stop` ends it and waits for a tick in flight."""
 
-    Returns the event that stops it when set.
-    """
+    thread: threading.Thread
+    stopping: threading.Event
+
+    def stop(self, timeout: float | None = None) -> None:
+        self.stopping.set()
+        self.thread.join(timeout)
+
+
+def start_checkpoint_ticker(app: Flask) -> Ticker:
+    """Run :func:`tick` every checkpoint interval (at least a second) in a daemon thread."""
     with app.app_context():
         interval = max(get_ledger_config().checkpoint_interval, 1.0)
-    stop = threading.Event()
+    stopping = threading.Event()
 
     def run() -> None:
-        while not stop.wait(interval):
+        while not stopping.wait(interval):
             try:
                 tick(app)
             except Exception:  # a database outage must not kill the thread for good
                 logger.exception("checkpoint tick failed; retrying in %.1f s", interval)
 
-    threading.Thread(target=run, name="checkpoint-ticker", daemon=True).start()
-    return stop
+    thread = threading.Thread(target=run, name="checkpoint-ticker", daemon=True)
+    thread.start()
+    return Ticker(thread, stopping)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import flask_migrate
@@ -25,6 +26,7 @@ from psycopg import sql
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 from registry import create_app
+from registry.clock import CLOCK_KEY, FixedClock
 from registry.db import db
 from tests.registry.factories import make_settings
 
@@ -140,6 +142,18 @@ def db_session(app: Flask) -> Iterator[scoped_session[Session]]:
             db.session = original
             outer.rollback()
             connection.close()
+
+
+@pytest.fixture
+def clock(app: Flask) -> Iterator[FixedClock]:
+    """The app's clock, fixed at the real now for this test (``clock.advance`` moves it)."""
+    original = app.extensions[CLOCK_KEY]
+    fixed = FixedClock(datetime.now(UTC))
+    app.extensions[CLOCK_KEY] = fixed
+    try:
+        yield fixed
+    finally:
+        app.extensions[CLOCK_KEY] = original
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def make_settings(database_url: str, instance_path: Path, **changes: Any) -> Set
         "env": "testing",
         "public_base_url": BASE_URL,
         "instance_path": instance_path,
-        "checkpoint_interval": 1.0,
+        "checkpoint_interval": 0.0,
     }
     values.update(changes)
     return Settings(**values)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.orm import Session, scoped_session
@@ -23,7 +24,7 @@ from credentials import (
 )
 from credentials.merkle import EMPTY_ROOT
 from registry.ledger.models import LedgerCheckpoint
-from registry.ledger.services import publish_checkpoint
+from registry.ledger.services import EXTENSION_KEY, LedgerConfig, publish_checkpoint
 from tests.registry.factories import LOG_SIGNER, ORIGIN, append_entries, register_schemes
 
 Db = scoped_session[Session]
@@ -59,7 +60,10 @@ def test_verify_refuses_an_event_kind_outside_the_vocabulary(app: Flask, db_sess
     assert "entry 2 (test.appended): unknown_event" in result.output
 
 
-def test_verify_reports_entries_not_yet_covered(app: Flask, db_session: Db) -> None:
+def test_verify_reports_entries_not_yet_covered(
+    app: Flask, db_session: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.extensions, EXTENSION_KEY, LedgerConfig(LOG_SIGNER, 3600.0))
     register_schemes(3)  # only the first append signs within the interval
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 0, result.output

@@ -10,8 +10,7 @@ import copy
 import json
 import subprocess
 import sys
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from registry.auth.models import Role
 from registry.auth.services import OPERATOR_CONSOLE, create_token
 from registry.bodies.services import add_body_key, get_body, grant_accreditation, register_body
 from registry.bodies.services import signing_key as body_signing_key
-from registry.clock import utcnow
+from registry.clock import FixedClock, utcnow, utcnow_seconds
 from registry.db import transaction
 from tests.credentials.factories import body_key, sample_label
 from tests.registry.factories import BASE_URL, LABEL_BODY, LabelWorld, label_request
@@ -61,8 +60,9 @@ def not_genuine(result: dict[str, Any], *failed: str) -> None:
 
 
 def resigned(credential: dict[str, Any], key: KeyPair) -> dict[str, Any]:
+    """Signed again with ``key``, the proof created at the app's now (to the second)."""
     unsigned = {k: v for k, v in copy.deepcopy(credential).items() if k != "proof"}
-    return sign_document(unsigned, key=key, cryptosuite=EDDSA_RDFC_2022)
+    return sign_document(unsigned, key=key, cryptosuite=EDDSA_RDFC_2022, created=utcnow_seconds())
 
 
 def leaked_key() -> KeyPair:
@@ -203,32 +203,30 @@ def test_a_revoked_label_verifies_as_revoked(client: FlaskClient, world: LabelWo
     assert check(result, "proof")["status"] == "passed"
 
 
-def _wait_for_early_in_a_second() -> None:
-    while time.time() % 1 > 0.3:
-        time.sleep(0.05)
-
-
-def test_an_expired_label_verifies_as_expired(client: FlaskClient, world: LabelWorld) -> None:
-    _wait_for_early_in_a_second()
-    until = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+def test_an_expired_label_verifies_as_expired(
+    client: FlaskClient, world: LabelWorld, clock: FixedClock
+) -> None:
+    until = clock.now().replace(microsecond=0) + timedelta(seconds=2)
     label = issue(client, world.certifier, label_request(valid_until=until.isoformat()))
-    time.sleep(max(0.0, until.timestamp() - time.time()) + 0.05)
+    clock.set(until)  # validUntil is exclusive: at that instant the label has expired
     result = verify(client, label["credential"])
     assert (result["verified"], result["verdict"]) == (False, "expired")
     assert check(result, "validity")["status"] == "failed"
     passed = {c["check"] for c in result["report"]["checks"] if c["status"] == "passed"}
     assert passed == ALL_CHECKS - {"validity"}
+    clock.set(until - timedelta(milliseconds=1))
+    assert verify(client, label["credential"])["verdict"] == "genuine"
 
 
 def test_a_label_issued_in_the_same_second_as_its_key_was_added_verifies(
-    client: FlaskClient,
+    client: FlaskClient, clock: FixedClock
 ) -> None:
     """Credentials state times to the second; a key added at 12:00:00.4 signed at 12:00:00.7.
 
     The key must count as active for a proof ``created`` at 12:00:00, or every label a new
     body issues in its key's first second is "not genuine" for ever.
     """
-    _wait_for_early_in_a_second()
+    clock.set(clock.now().replace(microsecond=400_000))
     with transaction():
         register_body(
             actor=OPERATOR_CONSOLE,
@@ -248,6 +246,7 @@ def test_a_label_issued_in_the_same_second_as_its_key_was_added_verifies(
         )
         add_body_key("delta", actor=OPERATOR_CONSOLE)
         _, secret = create_token(role=Role.CERTIFIER, name="delta", body_code="delta")
+    clock.set(clock.now().replace(microsecond=700_000))
     label = issue(client, secret)
     result = verify(client, label["credential"])
     assert result["verified"] is True, result["errors"]

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, scoped_session
 
 from credentials import Checkpoint, NoteVerifier, leaf_hash, open_checkpoint, root_hash
 from credentials.merkle import EMPTY_ROOT
+from registry.clock import FixedClock
 from registry.db import transaction
 from registry.errors import ValidationFailedError
-from registry.ledger import services
 from registry.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode
 from registry.ledger.services import (
     EXTENSION_KEY,
@@ -159,13 +159,12 @@ def test_first_append_signs_and_later_ones_wait_for_the_interval(
 
 
 def test_append_signs_when_the_latest_checkpoint_is_old(
-    app: Flask, db_session: Db, interval: None, monkeypatch: pytest.MonkeyPatch
+    app: Flask, db_session: Db, interval: None, clock: FixedClock
 ) -> None:
     set_interval(app, 1.0)
-    start = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-    monkeypatch.setattr(services, "_utcnow", lambda: start)
+    clock.set(datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
     append_entries(3)
-    monkeypatch.setattr(services, "_utcnow", lambda: start + timedelta(seconds=1.5))
+    clock.advance(timedelta(seconds=1.5))
     append_entries(1)
     sizes = db_session.execute(select(LedgerCheckpoint.size)).scalars().all()
     assert sorted(sizes) == [1, 4]

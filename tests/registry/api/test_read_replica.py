@@ -1,0 +1,184 @@
+"""Every public read can be served from a read replica: it runs read-only and writes nothing.
+
+The replica here is the same PostgreSQL database reached as a role that may only SELECT and
+whose every transaction is read-only (``default_transaction_read_only = on``), which is what a
+hot standby gives. Every public GET of the OpenAPI document, and the ledger paths, must answer
+through it exactly as through the primary.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from flask import Flask
+from psycopg import sql
+from sqlalchemy import select
+
+from registry import create_app
+from registry.bodies.models import Accreditation, BodyKey, CertificationBody
+from registry.db import db
+from registry.demo import load_demo
+from registry.labels.models import Label, StatusListRecord
+from registry.schemes.models import Rule, RuleVersion, Scheme
+from tests.registry.conftest import build_app
+from tests.registry.factories import make_settings
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def primary(make_pg_database: Callable[[], str], tmp_path: Path) -> Iterator[Flask]:
+    app = build_app(make_pg_database(), tmp_path / "primary")
+    with app.app_context():
+        load_demo()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def replica(primary: Flask, pg_server: str, tmp_path: Path) -> Iterator[Flask]:
+    """The primary's database as a read-only, SELECT-only role."""
+    url = primary.config["SQLALCHEMY_DATABASE_URI"]
+    database = urlsplit(url).path.lstrip("/")
+    role = f"replica_{secrets.token_hex(4)}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(
+                sql.Identifier(role)
+            )
+        )
+    admin = urlunsplit(urlsplit(pg_server)._replace(path=f"/{database}"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(
+                sql.Identifier(role)
+            )
+        )
+    parts = urlsplit(url)
+    replica_url = urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
+    app = create_app(make_settings(replica_url, tmp_path / "replica"))
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def _values(app: Flask) -> dict[str, list[str]]:
+    """Real values for every path parameter, several where the demo has several."""
+    with app.app_context():
+        s = db.session
+        labels = s.execute(select(Label).order_by(Label.ledger_seq)).scalars().all()
+        versions = s.execute(select(RuleVersion)).scalars().all()
+        values = {
+            "label_id": [label.id for label in labels],
+            "list_id": list(s.execute(select(StatusListRecord.id)).scalars()),
+            "accreditation_id": [str(i) for i in s.execute(select(Accreditation.id)).scalars()],
+            "code/keys": [
+                f"{body.code}/keys/{key.public_key_multibase}"
+                for key in s.execute(select(BodyKey)).scalars()
+                for body in [s.get_one(CertificationBody, key.body_id)]
+            ],
+            "body": list(s.execute(select(CertificationBody.code)).scalars()),
+            "scheme": list(s.execute(select(Scheme.code)).scalars()),
+            "rule": [
+                f"{scheme}/rules/{rule}"
+                for scheme, rule in s.execute(
+                    select(Scheme.code, Rule.code).join(Rule, Rule.scheme_id == Scheme.id)
+                )
+            ],
+            "version": [
+                f"{v.rule.scheme.code}/rules/{v.rule.code}/versions/{v.version}" for v in versions
+            ],
+        }
+        db.session.remove()
+    return values
+
+
+def _urls(app: Flask, size: int) -> list[str]:
+    """One or more concrete URLs for every public GET operation of the OpenAPI document."""
+    doc = app.test_client().get("/api/v1/openapi.json").get_json()
+    values = _values(app)
+    fixed: dict[str, list[str]] = {
+        "/api/v1/accreditations/{accreditation_id}": [
+            f"/api/v1/accreditations/{i}" for i in values["accreditation_id"]
+        ],
+        "/api/v1/bodies/{code}": [f"/api/v1/bodies/{c}" for c in values["body"]],
+        "/api/v1/bodies/{code}/keys/{public_key_multibase}": [
+            f"/api/v1/bodies/{k}" for k in values["code/keys"]
+        ],
+        "/api/v1/schemes/{code}": [f"/api/v1/schemes/{c}" for c in values["scheme"]],
+        "/api/v1/schemes/{code}/rules/{rule}": [f"/api/v1/schemes/{r}" for r in values["rule"]],
+        "/api/v1/schemes/{code}/rules/{rule}/versions/{version}": [
+            f"/api/v1/schemes/{v}" for v in values["version"]
+        ],
+        "/status-lists/{list_id}": [f"/status-lists/{i}" for i in values["list_id"]],
+        "/ledger/entries": [f"/ledger/entries?start=0&end={size}", "/ledger/entries?start=3&end=9"],
+        "/ledger/proof/inclusion": [
+            f"/ledger/proof/inclusion?index={i}&size={size}" for i in (0, size // 2, size - 1)
+        ],
+        "/ledger/proof/consistency": [
+            f"/ledger/proof/consistency?first={m}&second={size}" for m in (1, size // 3, size)
+        ],
+    }
+    urls: list[str] = []
+    for path, operations in doc["paths"].items():
+        get = operations.get("get")
+        if get is None or get.get("security"):
+            continue  # not a public read
+        if path in fixed:
+            urls += fixed[path]
+        elif "{label_id}" in path:
+            urls += [path.replace("{label_id}", label) for label in values["label_id"]]
+        else:
+            assert "{" not in path, f"no test values for {path}: add them above"
+            urls.append(path)
+    return urls
+
+
+def _answer(app: Flask, url: str) -> tuple[int, str | None, bytes]:
+    response = app.test_client().get(url)
+    return response.status_code, response.headers.get("ETag"), response.data
+
+
+def test_every_public_read_answers_the_same_from_a_read_only_replica(
+    primary: Flask, replica: Flask
+) -> None:
+    with primary.app_context():
+        size = int(re.split(r"\n", primary.test_client().get("/ledger/checkpoint").text)[1])
+        db.session.remove()
+    urls = _urls(primary, size)
+    assert len(urls) > 100, "the demo should give many labels, lists and rules to read"
+    for url in urls:
+        expected = _answer(primary, url)
+        assert expected[0] == 200, f"{url}: {expected[0]} {expected[2][:300]!r}"
+        assert _answer(replica, url) == expected, url
+    # And the replica really refuses writes, so the reads above wrote nothing.
+    with replica.app_context(), pytest.raises(Exception, match="read-only transaction"):
+        db.session.execute(select(Label).limit(1).with_for_update()).all()
+
+
+def test_a_read_on_the_primary_writes_nothing(primary: Flask, replica: Flask) -> None:
+    """The replica sees the primary's data only as committed: a read that signed a checkpoint
+    or re-signed a list on the primary would make the two disagree from then on."""
+    with primary.app_context():
+        label = db.session.execute(select(Label.id).limit(1)).scalar_one()
+        db.session.remove()
+    for url in ("/ledger/checkpoint", f"/api/v1/labels/{label}/trust-bundle"):
+        before = _answer(replica, url)
+        assert _answer(primary, url) == before
+        assert _answer(replica, url) == before

@@ -1,0 +1,78 @@
+"""The request boundary wraps every view once: reads cannot write, writes commit once or not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from registry.db import BOUNDARY_MARK, db, install_request_boundary
+from registry.errors import ConflictError
+from registry.ledger.models import LedgerEntry
+from registry.ledger.services import append_entry
+from tests.registry.conftest import build_app
+
+
+def _count() -> int:
+    return db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
+
+
+@pytest.fixture
+def app_with_probes(fresh_database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = build_app(fresh_database_url, tmp_path)
+
+    @app.get("/probe/read-that-writes")
+    def read_that_writes() -> str:
+        append_entry("test.appended", {"by": "a read"})
+        return "wrote"
+
+    @app.post("/probe/write")
+    def write() -> str:
+        append_entry("test.appended", {"by": "a write"})
+        return "wrote"
+
+    @app.post("/probe/write-then-fail")
+    def write_then_fail() -> str:
+        append_entry("test.appended", {"by": "a failing write"})
+        raise ConflictError("refused after writing")
+
+    install_request_boundary(app)  # a second call wraps only the views added since
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_every_view_of_the_app_is_inside_the_boundary(app: Flask) -> None:
+    unwrapped = [
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if not getattr(view, BOUNDARY_MARK, False)
+    ]
+    assert unwrapped == []
+
+
+def test_a_read_never_keeps_a_write(app_with_probes: Flask) -> None:
+    client = app_with_probes.test_client()
+    with app_with_probes.app_context():
+        if db.engine.dialect.name == "postgresql":
+            # As on a replica: the write itself is refused.
+            with pytest.raises(Exception, match="read-only transaction"):
+                client.get("/probe/read-that-writes")
+        else:
+            assert client.get("/probe/read-that-writes").status_code == 200
+        db.session.remove()
+        assert _count() == 0
+        db.session.remove()
+
+
+def test_a_write_commits_once_or_not_at_all(app_with_probes: Flask) -> None:
+    client = app_with_probes.test_client()
+    with app_with_probes.app_context():
+        assert client.post("/probe/write").status_code == 200
+        assert client.post("/probe/write-then-fail").status_code == 409
+        db.session.remove()
+        assert _count() == 1
+        db.session.remove()
