@@ -16,6 +16,7 @@ from credentials.errors import ConsistencyProofError, InclusionProofError, Merkl
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "Frontier",
     "consistency_proof",
     "consistency_proof_ranges",
     "fold_perfect",
@@ -70,17 +71,54 @@ def fold_perfect(hashes: Sequence[bytes]) -> bytes:
     return acc
 
 
+class Frontier:
+    """The right edge of a growing tree: the hashes of its :func:`perfect_subtrees`.
+
+    The one place leaves are merged into a tree as they arrive. Start it empty, or from the
+    stored frontier of a tree of ``size`` leaves (the hashes of ``perfect_subtrees(0, size)``,
+    largest first) to continue a tree without reading its leaves.
+    """
+
+    __slots__ = ("_size", "_stack")
+
+    def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
+        if len(hashes) != len(perfect_subtrees(0, size)):
+            raise MerkleError(f"a tree of {size} leaves has {size.bit_count()} frontier hashes")
+        _check_hashes(hashes, "frontier hashes")
+        self._size = size
+        self._stack = list(hashes)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a leaf hash; the ``(level, index, hash)`` of every node it completes, itself first.
+
+        Leaf i completes one perfect subtree per trailing 1 bit of i (a binary counter).
+        """
+        _check_hashes((leaf,), "leaf hashes")
+        h, index, level = leaf, self._size, 0
+        completed = [(0, index, h)]
+        while index & 1:
+            h = node_hash(self._stack.pop(), h)
+            index, level = index >> 1, level + 1
+            completed.append((level, index, h))
+        self._stack.append(h)
+        self._size += 1
+        return completed
+
+    def root(self) -> bytes:
+        """MTH of the leaves so far."""
+        return fold_perfect(self._stack)
+
+
 def root_hash(leaf_hashes: Sequence[bytes]) -> bytes:
-    """MTH over leaf hashes, in one pass with a stack of perfect subtrees (no recursion)."""
-    _check_hashes(leaf_hashes, "leaf hashes")
-    stack: list[bytes] = []
-    for i, h in enumerate(leaf_hashes):
-        # Leaf i completes one perfect subtree per trailing 1 bit of i (a binary counter).
-        while i & 1:
-            h = node_hash(stack.pop(), h)
-            i >>= 1
-        stack.append(h)
-    return fold_perfect(stack)
+    """MTH over leaf hashes, in one pass (no recursion)."""
+    frontier = Frontier()
+    for h in leaf_hashes:
+        frontier.append(h)
+    return frontier.root()
 
 
 def perfect_subtrees(start: int, end: int) -> list[tuple[int, int]]:

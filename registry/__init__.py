@@ -13,6 +13,7 @@ from registry.clock import CLOCK_KEY, Clock, SystemClock
 from registry.config import PROJECT_ROOT, SETTINGS_KEY, Settings
 from registry.db import db, init_db, install_request_boundary
 from registry.errors import init_errors
+from registry.labels.grouping import GROUPS_KEY, IssuanceGroups
 from registry.ledger import init_ledger
 
 __all__ = ["create_app"]
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.extensions[SETTINGS_KEY] = settings
     app.extensions[CLOCK_KEY] = clock or SystemClock()
+    app.extensions[GROUPS_KEY] = IssuanceGroups()
     app.extensions[KEYSTORE_KEY] = SealedKeyStore(settings.kek_bytes)
 
     init_db(app, busy_timeout=settings.sqlite_busy_timeout)

@@ -10,9 +10,13 @@ import multiprocessing
 import os
 
 bind = os.environ.get("REGISTRY_BIND", "127.0.0.1:8000")
-# Sync workers: requests are short and database-bound; (2 × cores) + 1 is gunicorn's advice.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-worker_class = "sync"
+# Threaded workers: requests are short and database-bound, and concurrent single-label
+# issuances in one process share a ledger round (registry.labels.grouping), which needs
+# several requests in flight per process. One process per core uses the cores; the threads
+# overlap the waits on the database.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+worker_class = "gthread"
+threads = int(os.environ.get("REGISTRY_THREADS", "8"))
 # Not preloaded: each worker builds its own app and database pool after the fork, so no
 # connection is ever shared between processes.
 preload_app = False

@@ -15,7 +15,8 @@ from registry.auth.models import Role
 from registry.db import transaction
 from registry.errors import ValidationFailedError
 from registry.labels.artwork import label_artwork_svg, label_qr_png, label_qr_svg
-from registry.labels.issuance import IssueItem, issue_label, issue_labels
+from registry.labels.grouping import issue_grouped
+from registry.labels.issuance import IssueItem, issue_labels
 from registry.labels.schemas import (
     label_batch_schema,
     label_query_schema,
@@ -137,18 +138,17 @@ def post_label() -> ResponseReturnValue:
     data = json_body()
     key = _idempotency_key()
     label_request = label_request_schema.load(data)
-    # The commit comes first and the response after it, so the ledger lock (held from the
-    # append to the commit) is never held while the response is being written.
-    with transaction():
-        result = issue_label(
-            principal,
-            label_request,
-            idempotency_key=key,
-            request_hash=hashlib.sha256(canonicalize_jcs(data)).digest(),
-        )
-    response = jsonify(label_schema.dump(result.label))
+    item = IssueItem(
+        label_request,
+        idempotency_key=key,
+        request_hash=hashlib.sha256(canonicalize_jcs(data)).digest(),
+    )
+    # Issued with whatever else this token has in flight in this worker, and committed
+    # before the response is written (the ledger lock is held from the append to the commit).
+    result = issue_grouped(principal, item, label_schema.dump)
+    response = jsonify(result.label)
     response.status_code = 201 if result.created else 200
-    response.headers["Location"] = url_for("labels.get_label_view", label_id=result.label.id)
+    response.headers["Location"] = url_for("labels.get_label_view", label_id=result.label_id)
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -29,10 +29,10 @@ from credentials import (
     sign_checkpoint,
 )
 from credentials.merkle import (
+    Frontier,
     consistency_proof_ranges,
     fold_perfect,
     inclusion_proof_ranges,
-    node_hash,
     perfect_subtrees,
 )
 from registry.clock import utcnow
@@ -217,21 +217,15 @@ def append_entries(events: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Ledg
     # The stored frontier of the tree of size `first` (its perfect subtrees, largest first)
     # gives the left siblings the new leaves merge with, and the new root, in one query.
     frontier_ids = perfect_subtrees(0, first)
-    frontier = _fetch_nodes(frontier_ids)
-    stack = [frontier[node] for node in frontier_ids]
+    stored = _fetch_nodes(frontier_ids)
+    frontier = Frontier(first, [stored[node] for node in frontier_ids])
     entries: list[LedgerEntry] = []
     nodes: list[dict[str, Any]] = []
     for seq, (event, payload) in enumerate(events, start=first):
         body = canonicalize_jcs({**payload, "seq": seq, "time": stamp, "event": event})
         leaf = leaf_hash(body)
         entries.append(LedgerEntry(seq=seq, time=when, event=event, body=body, leaf_hash=leaf))
-        nodes.append({"level": 0, "index": seq, "hash": leaf})
-        h, index, level = leaf, seq, 0
-        while index & 1:  # one merge per trailing 1 bit, exactly as merkle.root_hash does
-            h = node_hash(stack.pop(), h)
-            index, level = index >> 1, level + 1
-            nodes.append({"level": level, "index": index, "hash": h})
-        stack.append(h)
+        nodes += [{"level": lv, "index": i, "hash": h} for lv, i, h in frontier.append(leaf)]
 
     db.session.add_all(entries)
     # Nodes are never read back as objects: a bulk INSERT skips the unit of work, which
@@ -239,7 +233,7 @@ def append_entries(events: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Ledg
     db.session.execute(insert(LedgerNode), nodes)
     interval = get_ledger_config().checkpoint_interval
     if last_signed is None or (now - last_signed).total_seconds() >= interval:
-        _store_checkpoint(first + len(events), fold_perfect(stack), now)
+        _store_checkpoint(frontier.size, frontier.root(), now)
     db.session.flush()
     return entries
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import flask_migrate
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from registry.db import BOUNDARY_MARK, db, install_request_boundary
+from registry import create_app
+from registry.db import BOUNDARY_MARK, db, install_request_boundary, transaction
 from registry.errors import ConflictError
 from registry.ledger.models import LedgerEntry
 from registry.ledger.services import append_entry
 from tests.registry.conftest import build_app
+from tests.registry.factories import make_settings
 
 
 def _count() -> int:
@@ -76,3 +80,29 @@ def test_a_write_commits_once_or_not_at_all(app_with_probes: Flask) -> None:
         db.session.remove()
         assert _count() == 1
         db.session.remove()
+
+
+def test_a_sqlite_read_waits_for_no_writer(tmp_path: Path) -> None:
+    """Reads begin DEFERRED: in WAL mode they go ahead while a writer holds the write lock."""
+    path = tmp_path / "registry.sqlite3"
+    app = create_app(make_settings(f"sqlite:///{path}", tmp_path, sqlite_busy_timeout=0.2))
+    with app.app_context():
+        flask_migrate.upgrade()
+        with transaction():
+            append_entry("test.appended", {"by": "the set-up"})
+        db.session.remove()
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0.2)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # holds the write lock for the whole read below
+        client = app.test_client()
+        assert client.get("/ledger/checkpoint").status_code == 200
+        assert client.get("/ledger/entries?start=0&end=1").status_code == 200
+        # A write, by contrast, needs the lock and gives up after the busy timeout.
+        with app.app_context(), pytest.raises(Exception, match="locked"), transaction():
+            append_entry("test.appended", {"by": "a blocked writer"})
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
