@@ -415,7 +415,7 @@ class Replayer:
                 + ("nobody" if suspender is None else _who(suspender.role)),
             )
             s.labels[old.id] = replace(old, status="superseded", superseded_by=event.label)
-        s.slots |= slots
+        s.slots.update(slots)
         s.labels[event.label] = LabelState(
             id=event.label,
             body=event.body,

@@ -99,9 +99,10 @@ class LabelState:
     superseded_by: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class LedgerState:
-    """Everything the entries say, keyed as the registry keys it."""
+    """Everything the entries say, keyed as the registry keys it. Only the replayer that owns
+    it adds to these tables; whoever reads a result treats them as read-only."""
 
     schemes: dict[str, str] = field(default_factory=dict)  # code -> region
     rules: dict[tuple[str, str], str] = field(default_factory=dict)  # -> category
