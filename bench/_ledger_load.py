@@ -1,7 +1,7 @@
 """``bench/proofs.py``'s ledger of 10^6 entries: generated, bulk-loaded into SQLite, cached.
 
 Realistic entries (a set-up prologue, then label issuances, suspensions, reinstatements and
-revocations shaped exactly as the services write them, made canonical with
+revocations in the services' v1 shapes (``credentials.ledger_events``), made canonical with
 ``canonicalize_jcs``), their leaf hashes and every ``ledger_nodes`` row the tree has, computed
 level by level with ``node_hash``. The SQLite ledger is cached under ``--cache`` (keyed by size
 and the migration head); ``load_postgresql`` COPYs it into a fresh PostgreSQL database.
@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import insert
 
 from bench._common import ROOT, migrate, scratch_dir, shielded
-from credentials import KeyPair, canonicalize_jcs, leaf_hash
+from credentials import Actor, ActorRole, KeyPair, canonicalize_jcs, decimal_text, leaf_hash
+from credentials.ledger_events import EVENT_VERSION
 from credentials.merkle import node_hash, root_hash
 from registry import create_app
 from registry.db import db, transaction
@@ -35,7 +37,7 @@ from registry.ledger.models import LedgerEntry, LedgerNode
 from registry.ledger.services import format_entry_time, publish_checkpoint, root_at
 from tests.registry.factories import make_settings
 
-BUILD_FORMAT = 1  # bump when the generated ledger changes shape
+BUILD_FORMAT = 2  # bump when the generated ledger changes shape
 BATCH = 50_000
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -84,6 +86,7 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
     """``n`` events (time, name, payload) of a registry's life: set-up, then mostly issuance."""
     rng = random.Random(seed)
     when = datetime(2025, 1, 6, 1, 30, tzinfo=UTC)
+    operator = {"v": EVENT_VERSION, "by": Actor(ActorRole.OPERATOR, token=1).to_json()}
 
     def tick(max_ms: int = 60_000) -> datetime:
         nonlocal when
@@ -101,6 +104,7 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
             (
                 "scheme.registered",
                 {
+                    **operator,
                     "scheme": code,
                     "region": code,
                     "names": {"en": f"{name} product carbon label (fictitious)"},
@@ -113,13 +117,20 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
         prologue.append(
             (
                 "rule.registered",
-                {"scheme": r.scheme, "rule": r.code, "category": r.category, "names": {}},
+                {
+                    **operator,
+                    "scheme": r.scheme,
+                    "rule": r.code,
+                    "category": r.category,
+                    "names": {},
+                },
             )
         )
         prologue.append(
             (
                 "rule_version.published",
                 {
+                    **operator,
                     "scheme": r.scheme,
                     "rule": r.code,
                     "version": "1.0",
@@ -137,6 +148,7 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
             (
                 "body.registered",
                 {
+                    **operator,
                     "body": code,
                     "name": f"Certification body {i} (fictitious)",
                     "region": "CN-GD",
@@ -148,6 +160,7 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
             (
                 "accreditation.granted",
                 {
+                    **operator,
                     "accreditation": i + 1,
                     "body": code,
                     "scheme": RULES[i % len(RULES)].scheme,
@@ -163,6 +176,7 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
             (
                 "key.added",
                 {
+                    **operator,
                     "body": code,
                     "publicKeyMultibase": key.public_key.multibase,
                     "controller": key.did,
@@ -174,6 +188,13 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
     for name, payload in prologue[:n]:
         yield tick(5_000), name, payload
 
+    certifiers = {
+        code: {
+            "v": EVENT_VERSION,
+            "by": Actor(ActorRole.CERTIFIER, token=100 + n, body=code).to_json(),
+        }
+        for n, (code, *_) in enumerate(bodies)
+    }
     status: dict[str, tuple[str, str]] = {}  # label id -> (body, status)
     recent: list[str] = []
     lists = {
@@ -193,6 +214,7 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
         if len(recent) > 100_000:
             del recent[:50_000]
         payload = {
+            **certifiers[code],
             "label": label,
             "body": code,
             "credentialDigest": "sha256:" + rng.randbytes(32).hex(),
@@ -201,7 +223,7 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
             "rule": rule.code,
             "ruleVersion": "1.0",
             "category": rule.category,
-            "footprint": f"{bound * rng.uniform(0.6, 0.99):.2f}",
+            "footprint": decimal_text(Decimal(f"{bound * rng.uniform(0.6, 0.99):.2f}")),
             "declaredUnit": rule.unit,
             "declaredUnitAmount": "1",
             "grade": grade,
@@ -228,10 +250,10 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
         event, after, reason = change
         status[label] = (code, after)
         payload = {
+            **certifiers[code],
             "label": label,
             "body": code,
             "reason": reason,
-            "by": "certifier",
             "previousStatus": state,
         }
         yield tick(), event, payload
