@@ -1,6 +1,9 @@
 """Ledger services: append entries, serve roots and proofs, sign checkpoints.
 
-Every write goes through :func:`append_entry` or :func:`publish_checkpoint`, and both first take
+Services append typed events (:func:`append_event`, :func:`append_events`: the kit's
+``credentials.ledger_events`` is the one home of the entry format); :func:`append_entry` is the
+untyped layer beneath, kept for the ledger's own tests. Every write goes through
+:func:`append_entries` or :func:`publish_checkpoint`, and both first take
 the ledger lock: ``pg_advisory_xact_lock`` on PostgreSQL, and on SQLite the write lock that our
 ``BEGIN IMMEDIATE`` already holds. Under it the next sequence number is the current tree size,
 so numbers are gapless and unique however many workers write; the lock is released by the
