@@ -2,6 +2,12 @@
 
 A registry exports this as JSON (a *trust bundle*) so a label can be checked fully offline.
 Times are aware UTC; a missing end means "still active".
+
+The JSON form: ``bodies`` (``name``, ``keys`` with ``publicKeyMultibase``/``activeFrom``/
+``activeUntil``, ``accreditations``), ``rules``, ``statusLists`` (list URL → status list
+credential), ``logKey`` (C2SP verifier key) and ``ledger``: label id → ``{"entry", "index",
+"size", "proof" (base64 hashes), "checkpoint"}`` plus the optional ``"supersededBy"`` (URL or id
+of the replacing label) for a label that was superseded.
 """
 
 from __future__ import annotations
@@ -85,13 +91,19 @@ class TrustedRule:
 
 @dataclass(frozen=True, slots=True)
 class LedgerEvidence:
-    """A label's ledger entry with its inclusion proof under a signed checkpoint."""
+    """A label's ledger entry with its inclusion proof under a signed checkpoint.
+
+    ``superseded_by`` (JSON ``supersededBy``, optional) is the URL or id of the label that
+    replaced this one. The registry flags a superseded label in its suspension list; with this
+    field the verifier reports the label as superseded (and by what) rather than suspended.
+    """
 
     entry: bytes
     index: int
     size: int
     proof: tuple[bytes, ...]
     checkpoint: str
+    superseded_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +164,14 @@ def _b64(value: Any) -> bytes:
         raise TrustError("invalid base64") from exc
 
 
+def _opt_text(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise TrustError(f"{what} must be a non-empty string")
+    return value
+
+
 def _categories(value: Any) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
         raise TrustError("accreditation categories must be an array of strings")
@@ -209,6 +229,7 @@ def _bundle(data: Any) -> TrustBundle:
             size=int(e["size"]),
             proof=tuple(_b64(h) for h in e["proof"]),
             checkpoint=str(e["checkpoint"]),
+            superseded_by=_opt_text(e.get("supersededBy"), "supersededBy"),
         )
         for label_id, e in data.get("ledger", {}).items()
     }
