@@ -246,8 +246,17 @@ def test_verify_answers_every_check_with_its_reason(client: FlaskClient, world: 
     result = verify(client, credential)
     assert set(result) == {"verified", "verdict", "checks", "warnings", "errors", "report"}
     for entry in result["report"]["checks"]:
-        assert set(entry) == {"check", "status", "required", "reason"}
+        assert set(entry) == {
+            "check",
+            "status",
+            "required",
+            "outcome",
+            "message",
+            "params",
+            "reason",
+        }
         assert entry["reason"]
+        assert entry["outcome"] == "ok"
 
 
 def test_verify_is_public_and_says_no_to_garbage(client: FlaskClient) -> None:
