@@ -57,7 +57,7 @@ def new_label_id() -> str:
 def normalize_label_id(value: str) -> str:
     """Upper-case a label id read from a URL; raise if it cannot be one."""
     candidate = value.strip().upper() if isinstance(value, str) else ""
-    if not _LABEL_ID.match(candidate):
+    if not _LABEL_ID.fullmatch(candidate):
         raise CredentialFormatError("a label id is 10 Crockford base32 characters")
     return candidate
 
@@ -79,7 +79,7 @@ def decimal_text(value: Decimal) -> str:
 def _parse_decimal(value: Any, name: str) -> Decimal:
     if not isinstance(value, str):
         raise CredentialFormatError(f"{name} must be a decimal string, not {type(value).__name__}")
-    if not _DECIMAL.match(value):
+    if not _DECIMAL.fullmatch(value):
         raise CredentialFormatError(f"{name} must be a non-negative decimal like '61.2'")
     try:
         return Decimal(value)
@@ -243,7 +243,7 @@ def _req(obj: dict[str, Any], key: str, name: str) -> str:
 
 
 def _iri(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not _ABSOLUTE_IRI.match(value) or value.startswith("_:"):
+    if not isinstance(value, str) or not _ABSOLUTE_IRI.fullmatch(value) or value.startswith("_:"):
         raise CredentialFormatError(f"{name} must be an absolute IRI")
     return value
 
@@ -301,7 +301,7 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
     if not isinstance(identifiers, list):
         raise CredentialFormatError("product.identifier must be an array of IRIs")
     gtin = _text(p, "gtin", "product", optional=True)
-    if gtin is not None and (not _GTIN.match(gtin) or not gtin_check_digit_ok(gtin)):
+    if gtin is not None and (not _GTIN.fullmatch(gtin) or not gtin_check_digit_ok(gtin)):
         raise CredentialFormatError("product.gtin is not a valid GTIN (length or check digit)")
     product = Product(
         name=_req(p, "name", "product"),

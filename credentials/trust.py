@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +23,7 @@ from typing import Any
 
 from credentials._internal.timefmt import parse_datetime
 from credentials.checkpoint import NoteVerifier
-from credentials.errors import CredentialError, TrustError
+from credentials.errors import CredentialError, TrustError, TrustValueTooLongError
 from credentials.grading import Thresholds
 
 __all__ = [
@@ -33,6 +34,11 @@ __all__ = [
     "TrustedKey",
     "TrustedRule",
 ]
+
+
+_DECIMAL = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?")
+_MAX_HASH_B64 = 44  # a SHA-256 hash in base64
+_MAX_PROOF_HASHES = 64  # an inclusion proof in a tree of 2**64 entries
 
 
 def _within(at: datetime, start: datetime, end: datetime | None) -> bool:
@@ -147,8 +153,9 @@ def _opt_time(value: Any) -> datetime | None:
 
 
 def _decimal(value: Any) -> Decimal:
-    if not isinstance(value, str):
-        raise TrustError("thresholds must be decimal strings")
+    # ASCII digits only: Decimal() alone would read "٤٥" as 45.
+    if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
+        raise TrustError(f"{value!r} is not a decimal: thresholds are strings like '45.5'")
     try:
         return Decimal(value)
     except InvalidOperation as exc:
@@ -158,10 +165,27 @@ def _decimal(value: Any) -> Decimal:
 def _b64(value: Any) -> bytes:
     if not isinstance(value, str):
         raise TrustError("expected a base64 string")
+    if len(value) > _MAX_HASH_B64:
+        raise TrustValueTooLongError("inclusion proof hash", len(value), _MAX_HASH_B64)
     try:
         return base64.b64decode(value, validate=True)
     except binascii.Error as exc:
         raise TrustError("invalid base64") from exc
+
+
+def _count(value: Any, what: str) -> int:
+    # A JSON integer, not a string int() would parse (Unicode digits, megabyte numerals).
+    if type(value) is not int or not 0 <= value < 2**63:
+        raise TrustError(f"{what} must be an integer from 0 to 2**63 - 1")
+    return value
+
+
+def _hashes(value: Any) -> tuple[bytes, ...]:
+    if not isinstance(value, list):
+        raise TrustError("an inclusion proof is an array of base64 hashes")
+    if len(value) > _MAX_PROOF_HASHES:
+        raise TrustValueTooLongError("inclusion proof", len(value), _MAX_PROOF_HASHES)
+    return tuple(_b64(h) for h in value)
 
 
 def _opt_text(value: Any, what: str) -> str | None:
@@ -225,9 +249,9 @@ def _bundle(data: Any) -> TrustBundle:
     ledger = {
         str(label_id): LedgerEvidence(
             entry=str(e["entry"]).encode("utf-8"),
-            index=int(e["index"]),
-            size=int(e["size"]),
-            proof=tuple(_b64(h) for h in e["proof"]),
+            index=_count(e["index"], "ledger index"),
+            size=_count(e["size"], "ledger size"),
+            proof=_hashes(e["proof"]),
             checkpoint=str(e["checkpoint"]),
             superseded_by=_opt_text(e.get("supersededBy"), "supersededBy"),
         )
