@@ -8,14 +8,16 @@ absolute IRI, and the contexts must be exactly the VC 2.0 base context then ours
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import secrets
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Literal, cast
 
 from credentials._internal.jcs import canonical_json
+from credentials._internal.rdf_template import register_proof_config_shape, register_shape
 from credentials._internal.timefmt import format_datetime, parse_datetime
 from credentials.errors import CredentialFormatError, MalformedInputError
 from credentials.grading import GRADES, Grade
@@ -210,6 +212,8 @@ def build_label_credential(label: CarbonLabel) -> dict[str, Any]:
         ],
     }
     parse_label_credential(credential)
+    # What the kit builds is what it may template: a verifier never compiles a shape itself.
+    register_shape(credential)
     return credential
 
 
@@ -380,3 +384,44 @@ def _status_refs(value: Any) -> tuple[StatusRef, ...]:
     if sorted(r.purpose for r in refs) != ["revocation", "suspension"]:
         raise CredentialFormatError("a label needs one revocation and one suspension status entry")
     return tuple(refs)
+
+
+def _register_kit_shapes() -> None:
+    """The label shapes (each optional member present or absent) and their proof configuration.
+
+    A process that only verifies (the offline CLI, a worker that never issued) still takes the
+    fast path for what the registry issues. Values are placeholders: only the shape counts.
+    """
+    did = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+    base = "https://registry.invalid"
+    sample = CarbonLabel(
+        label_id="0000000000",
+        url=f"{base}/l/0000000000",
+        issuer_did=did,
+        issuer_name="-",
+        valid_from=datetime(2000, 1, 1, tzinfo=UTC),
+        valid_until=datetime(2001, 1, 1, tzinfo=UTC),
+        product=Product(name="-", manufacturer="-"),
+        footprint=Footprint(
+            value=Decimal(1),
+            declared_unit="-",
+            system_boundary="cradle-to-gate",
+            period_start=date(2000, 1, 1),
+            period_end=date(2000, 1, 1),
+        ),
+        grade="A",
+        rule=RuleRef(rule_id="-", version="-", scheme="-"),
+        status=(
+            StatusRef("revocation", f"{base}/status-lists/r", 0),
+            StatusRef("suspension", f"{base}/status-lists/s", 0),
+        ),
+    )
+    for model, gtin, identifiers, supersedes in itertools.product(
+        (None, "-"), (None, "00000000"), ((), ("urn:x:0",)), (None, f"{base}/l/0000000001")
+    ):
+        product = replace(sample.product, model=model, gtin=gtin, identifiers=identifiers)
+        build_label_credential(replace(sample, product=product, supersedes=supersedes))
+    register_proof_config_shape(CREDENTIAL_CONTEXT)
+
+
+_register_kit_shapes()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from credentials._internal.rdf_template import register_proof_config_shape, register_shape
 from credentials.errors import MalformedInputError, StatusListError
 
 __all__ = [
@@ -287,6 +288,7 @@ def build_status_list_credential(
         "statusPurpose": purpose,
         "encodedList": status_list.encode(),
     }
+    register_shape(credential)  # the kit's own shape: templated when verified (rdf_template)
     return credential
 
 
@@ -332,3 +334,26 @@ def check_status(
         )
     status_list = StatusList.decode(subject.get("encodedList", ""))
     return status_list.get(entry.index)
+
+
+def _register_kit_shapes() -> None:
+    """The list shapes the registry publishes, and their proof configuration (see rdf_template).
+
+    Values are placeholders: only the shape counts.
+    """
+    did = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    for issuer in (did, {"id": did, "name": "-"}):
+        for until in (None, datetime(2000, 1, 2, tzinfo=UTC)):
+            build_status_list_credential(
+                list_url="https://registry.invalid/status-lists/0",
+                issuer=issuer,
+                purpose="revocation",
+                status_list=StatusList(),
+                valid_from=start,
+                valid_until=until,
+            )
+    register_proof_config_shape([_VC_V2_CONTEXT])
+
+
+_register_kit_shapes()
