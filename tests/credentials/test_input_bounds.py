@@ -7,6 +7,7 @@ hostile value and asserts refusal by error type (never by timing), naming the va
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from credentials.errors import (
     TrustValueTooLongError,
     ValueTooLongError,
 )
+from credentials.jsonld import parse_json
 from credentials.keys import (
     PublicKey,
     _key_from_did,
@@ -240,3 +242,38 @@ def test_gtin_with_a_trailing_newline_is_refused(credential: dict[str, Any]) -> 
     product["gtin"] += "\n"
     with pytest.raises(CredentialFormatError):
         parse_label_credential(credential)
+
+
+# --- JSON: values counted before they are built --------------------------------------------
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "x"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_megabyte_of_nested_lists_refused_before_parsing() -> None:
+    """400,000 lists, each under the depth limit: refused from a count, not after building."""
+    body = json.dumps({"a": [_nested(28)] * 13_000})
+    with pytest.raises(MalformedInputError, match="more than 20000 JSON values"):
+        parse_json(body)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        [[]] * 19_998,  # the most empty containers whose upper bound stays under the check
+        ["a,,,,,[{"] * 15_000,  # structural characters inside strings are not values
+        ['\\"a,,,"\\\\'] * 15_000,  # nor are they after escaped quotes and backslashes
+    ],
+    ids=["empty-containers", "commas-in-strings", "escapes"],
+)
+def test_the_value_count_refuses_nothing_the_full_check_accepts(document: list[Any]) -> None:
+    assert parse_json(json.dumps(document)) == document
+
+
+def test_more_values_than_the_limit_are_still_refused_by_the_full_check() -> None:
+    with pytest.raises(MalformedInputError, match="more than 20000 JSON values"):
+        parse_json(json.dumps([1] * 20_001))
