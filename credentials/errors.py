@@ -104,3 +104,7 @@ class NoteTooLongError(ValueTooLongError, NoteError):
 
 class TrustValueTooLongError(ValueTooLongError, TrustError):
     """A value in a trust bundle is longer than any valid one."""
+
+
+class StatusListTooLongError(ValueTooLongError, StatusListError):
+    """A status list's ``encodedList`` is longer than any list the kit accepts."""

@@ -277,3 +277,32 @@ def test_the_value_count_refuses_nothing_the_full_check_accepts(document: list[A
 def test_more_values_than_the_limit_are_still_refused_by_the_full_check() -> None:
     with pytest.raises(MalformedInputError, match="more than 20000 JSON values"):
         parse_json(json.dumps([1] * 20_001))
+
+
+# --- status lists --------------------------------------------------------------------------
+
+
+def test_status_list_encoded_list_megabytes_refused_before_decoding() -> None:
+    from credentials.errors import StatusListError, StatusListTooLongError
+    from credentials.status_list import StatusList
+
+    with pytest.raises(StatusListTooLongError) as caught:
+        StatusList.decode("u" + "A" * 3_000_000)
+    assert isinstance(caught.value, StatusListError)
+    assert caught.value.what == "encodedList"
+
+
+def test_status_list_small_gzip_bomb_refused_at_the_inflated_cap() -> None:
+    """21 KB that inflate to 16 MiB: refused at 1 MiB, so the work is bounded by the cap."""
+    import base64
+    import gzip
+
+    from credentials.errors import StatusListError
+    from credentials.status_list import MAX_STATUS_LIST_BYTES, StatusList
+
+    bomb = gzip.compress(bytes(16 * 1024 * 1024), mtime=0)
+    assert len(bomb) < 32_000
+    encoded = "u" + base64.urlsafe_b64encode(bomb).rstrip(b"=").decode()
+    with pytest.raises(StatusListError, match="GZIP bomb"):
+        StatusList.decode(encoded)
+    assert MAX_STATUS_LIST_BYTES == 1024 * 1024
