@@ -251,7 +251,7 @@ def test_gzip_bomb_rejected_without_inflating_it() -> None:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    # The cap plus one 64 KiB chunk and bytearray slack (relatively more at a 1 MiB cap), not 32 MiB.
+    # The cap plus one 64 KiB chunk and bytearray slack (more, relatively, at 1 MiB): not 32 MiB.
     assert peak < MAX_STATUS_LIST_BYTES * 2
 
 
