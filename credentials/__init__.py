@@ -38,7 +38,7 @@ from credentials.cryptosuites import (
     sign_document,
     verify_document,
 )
-from credentials.errors import CredentialError
+from credentials.errors import CredentialError, ValueTooLongError
 from credentials.grading import GRADES, Grade, Thresholds, grade_for
 from credentials.jsonld import (
     CARBON_LABEL_V1,
@@ -58,6 +58,7 @@ from credentials.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from credentials.messages import render as render_message
 from credentials.status_list import (
     StatusEntry,
     StatusList,
@@ -77,6 +78,7 @@ from credentials.verify import (
     Check,
     CheckName,
     CheckStatus,
+    Outcome,
     Verdict,
     VerificationReport,
     verify_label,
@@ -103,6 +105,7 @@ __all__ = [
     "LedgerEvidence",
     "NoteSigner",
     "NoteVerifier",
+    "Outcome",
     "Product",
     "PublicKey",
     "RuleRef",
@@ -114,6 +117,7 @@ __all__ = [
     "TrustedBody",
     "TrustedKey",
     "TrustedRule",
+    "ValueTooLongError",
     "Verdict",
     "VerificationReport",
     "VerifiedProof",
@@ -143,6 +147,7 @@ __all__ = [
     "qr_png",
     "qr_svg",
     "qr_version",
+    "render_message",
     "root_hash",
     "sign_checkpoint",
     "sign_document",

@@ -90,6 +90,8 @@ def _parse_decimal(value: Any, name: str) -> Decimal:
 
 
 def gtin_check_digit_ok(gtin: str) -> bool:
+    if not _GTIN.fullmatch(gtin):  # int() would read "٣" as 3
+        return False
     digits = [int(c) for c in gtin.zfill(14)]
     total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:-1]))
     return (10 - total % 10) % 10 == digits[-1]

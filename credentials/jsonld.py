@@ -83,7 +83,7 @@ def parse_json(
         raise MalformedInputError(f"document is {len(raw)} bytes; the limit is {max_bytes}")
     _refuse_many_values(raw, MAX_NODES)
     try:
-        value = json.loads(data, parse_constant=_refuse_constant)
+        value = json.loads(data, parse_constant=_refuse_constant, parse_int=_bounded_int)
     except RecursionError as exc:
         raise MalformedInputError(f"JSON nested deeper than {max_depth} levels") from exc
     except (ValueError, UnicodeDecodeError) as exc:
@@ -111,6 +111,18 @@ def _refuse_many_values(raw: bytes, max_nodes: int) -> None:
     unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
     if bound(b"".join(unescaped.split(b'"')[::2])) > 2 * max_nodes:
         raise MalformedInputError(f"document has more than {max_nodes} JSON values")
+
+
+MAX_INTEGER_DIGITS = 64
+
+
+def _bounded_int(text: str) -> int:
+    # int() is quadratic in the digits; no JSON-LD document needs more than a uint64's 20.
+    if len(text) > MAX_INTEGER_DIGITS:
+        raise MalformedInputError(
+            f"an integer of {len(text)} digits; the limit is {MAX_INTEGER_DIGITS}"
+        )
+    return int(text)
 
 
 def _refuse_constant(name: str) -> Any:

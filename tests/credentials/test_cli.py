@@ -274,6 +274,44 @@ def test_verify_tampered_label_exit_1(capsys: pytest.CaptureFixture[str], tmp_pa
     assert "FAIL proof" in out
 
 
+def test_verify_forged_valid_until_shows_no_content_as_ok(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 7: a forged validUntil used to print "ok validity: valid until 2039-…"."""
+    label = signed_credential(KEY)
+    label["validUntil"] = "2039-02-28T23:59:59Z"
+    bundle = write_json(tmp_path / "trust.json", trust_bundle_json(signed_credential(KEY)))
+    for extra in ([], ["--trust", str(bundle)]):
+        path = write_json(tmp_path / "forged.json", label)
+        code, out, _ = run(capsys, "verify", str(path), "--at", AT, *extra)
+        assert code == 1
+        assert out.startswith("NOT VERIFIED: not_genuine")
+        assert "altered after signing" in out
+        assert "none of its contents can be trusted" in out
+        assert "2039" not in out
+        assert "ok   validity" not in out
+        lines = [line for line in out.splitlines() if line.startswith("  ok")]
+        assert lines == ["  ok   structure: a well-formed CarbonLabelCredential"]
+
+
+def test_verify_label_forged_with_a_random_key_in_a_real_bodys_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """keygen, then sign --set-issuer: never "VERIFIED: genuine", with or without trust."""
+    code, out, _ = run(capsys, "keygen")
+    rogue = json.loads(out)["secretKeyMultibase"]
+    unsigned = write_json(tmp_path / "u.json", build_label_credential(sample_label(KEY)))
+    code, out, _ = run(capsys, "sign", str(unsigned), "--secret-key", rogue, "--set-issuer")
+    assert code == 0
+    forged = write_json(tmp_path / "forged.json", json.loads(out))
+    code, out, _ = run(capsys, "verify", str(forged), "--at", AT)
+    assert (code, out.splitlines()[0]) == (1, "NOT VERIFIED: signer_not_checked")
+    bundle = write_json(tmp_path / "trust.json", trust_bundle_json(signed_credential(KEY)))
+    code, out, _ = run(capsys, "verify", str(forged), "--at", AT, "--trust", str(bundle))
+    assert (code, out.splitlines()[0]) == (1, "NOT VERIFIED: not_genuine")
+    assert "FAIL issuer_key: the issuer is not a registered certification body" in out
+
+
 def test_verify_tampered_vector_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     vector = load_vector("eddsa-rdfc-2022/signedDataInt.json")
     vector["credentialSubject"]["alumniOf"] = "The School of Forgeries"

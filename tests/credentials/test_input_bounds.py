@@ -306,3 +306,16 @@ def test_status_list_small_gzip_bomb_refused_at_the_inflated_cap() -> None:
     with pytest.raises(StatusListError, match="GZIP bomb"):
         StatusList.decode(encoded)
     assert MAX_STATUS_LIST_BYTES == 1024 * 1024
+
+
+def test_json_integer_of_thousands_of_digits_refused_before_int() -> None:
+    with pytest.raises(MalformedInputError, match="digits"):
+        parse_json("[" + "9" * 4000 + "]")
+    assert parse_json("[18446744073709551615]") == [2**64 - 1]
+
+
+def test_gtin_check_digit_in_unicode_digits_is_not_ok() -> None:
+    from credentials.credential import gtin_check_digit_ok
+
+    assert gtin_check_digit_ok("06901234567892")
+    assert not gtin_check_digit_ok("٠٦٩٠١٢٣٤٥٦٧٨٩٢")
