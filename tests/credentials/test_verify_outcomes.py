@@ -289,3 +289,10 @@ def test_forged_valid_until_shows_no_content_as_ok(credential: dict[str, Any]) -
     assert validity.outcome is Outcome.CONTENTS_UNTRUSTED
     assert "2039" not in validity.reason
     assert [c.status for c in report.checks[2:]] == [CheckStatus.NOT_CHECKED] * 8
+
+
+def test_checks_are_hashable_values(reports: dict[str, VerificationReport]) -> None:
+    checks = [c for r in reports.values() for c in r.checks]
+    assert len({*checks}) <= len(checks)
+    first = reports["genuine"].checks[0]
+    assert hash(first) == hash(replace(first, params=dict(first.params)))
