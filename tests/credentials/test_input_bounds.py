@@ -319,3 +319,13 @@ def test_gtin_check_digit_in_unicode_digits_is_not_ok() -> None:
 
     assert gtin_check_digit_ok("06901234567892")
     assert not gtin_check_digit_ok("٠٦٩٠١٢٣٤٥٦٧٨٩٢")
+
+
+def test_label_iri_megabyte_fails_the_structure_before_any_pattern(
+    credential: dict[str, Any],
+) -> None:
+    credential["issuer"]["id"] = "did:key:" + MEGABYTE_BASE58
+    with pytest.raises(CredentialFormatError, match="longer than 2048"):
+        parse_label_credential(credential)
+    report = verify_label(credential, now=NOW)
+    assert report.check(CheckName.STRUCTURE).outcome is Outcome.MALFORMED
