@@ -32,10 +32,7 @@ _PURPOSES: Final = {"revocation": "revoked", "suspension": "suspended"}
 _ENGLISH: dict[str, str] = {
     # wording shared by checks that could not be made
     "check.unreadable": "not checked: the credential could not be read",
-    "check.contents_untrusted": (
-        "not checked: the document was altered after signing or is not signed by its issuer, "
-        "so none of its contents can be trusted"
-    ),
+    "check.contents_untrusted": "not checked: none of the document's contents can be trusted",
     "check.trust_not_given": "trust was not checked: no trust bundle given",
     "check.issuance_time_unknown": (
         "issuance time unknown: no valid issuer proof with a creation time"
