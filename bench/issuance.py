@@ -4,8 +4,9 @@ For each database (a fresh SQLite file, a fresh ``bench_<random>`` PostgreSQL da
 script sets up a registry (scheme, rule version in force, certification bodies with
 accreditations, registry-held keys and certifier tokens), starts gunicorn with
 ``registry/gunicorn_conf.py`` on a free loopback port, and drives ``POST /api/v1/labels`` from
-concurrent HTTP clients (one connection each, to gunicorn's threaded workers, where concurrent
-single-label requests of one token are group-committed), every request a different product with its own Idempotency-Key; then the same
+concurrent HTTP clients (one connection each, to gunicorn's threaded workers, which
+group-commit concurrent single-label requests of one token), every request a different product
+with its own Idempotency-Key; then the same
 through ``POST /api/v1/labels/batch`` with ``--batch`` labels per request. Same-run baselines
 on the same server: ``GET /ledger/log-key`` (no database), before and after issuance, and
 ``GET /api/v1/labels/{id}`` (one label read). CPU per label is read from /proc for the workers

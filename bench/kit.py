@@ -2,7 +2,10 @@
 
 Each round signs a *different* credential (other label id, product, figures), as a registry
 does. Baselines measured in the same run: pyld's full normalize path instead of the shape
-templates, the ``rfc8785`` package instead of the JCS fast path, and bare Ed25519.
+templates, the ``rfc8785`` package instead of the JCS fast path, and bare Ed25519. The verify
+rate is given for the kit's own shapes (templated) and for shapes it did not build (one more
+product identifier than any registered shape: pyld's reference path, as for any document an
+attacker shapes), each also through ``verify_label``.
 
     .venv/bin/python bench/kit.py [--seconds 2]
 """
@@ -27,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from credentials.credential import Product, build_label_credential, label_url, new_label_id
 from credentials.cryptosuites import sign_document, verify_document
 from credentials.jsonld import DEFAULT_LOADER, canonicalize_rdfc, canonicalize_rdfc_reference
+from credentials.verify import verify_label
 from tests.credentials.factories import BASE, ISSUED_AT, body_key, sample_label
 
 PRODUCTS = [
@@ -78,6 +82,14 @@ def main() -> None:
         suite: [sign_document(d, key=key, cryptosuite=suite, created=ISSUED_AT) for d in docs]
         for suite in ("eddsa-rdfc-2022", "eddsa-jcs-2022")
     }
+    unknown = []
+    for d in docs:
+        # Changed after the builder ran, so the shape is not one the kit registered.
+        d = {**d, "credentialSubject": {**d["credentialSubject"]}}
+        product = {**d["credentialSubject"]["product"]}
+        product["identifier"] = [f"urn:x:{i}" for i in range(3)]
+        d["credentialSubject"]["product"] = product
+        unknown.append(sign_document(d, key=key, cryptosuite="eddsa-rdfc-2022", created=ISSUED_AT))
     msg = hashlib.sha256(b"x").digest() * 2
     sig = key.sign(msg)
     rows = [
@@ -99,6 +111,10 @@ def main() -> None:
             )
         )
         rows.append((f"{suite} verify", rate(verify_document, signed[suite], args.seconds), target))
+    known_rate = rate(verify_document, signed["eddsa-rdfc-2022"], args.seconds)
+    unknown_rate = rate(verify_document, unknown[:40], args.seconds)
+    label_known = rate(verify_label, signed["eddsa-rdfc-2022"], args.seconds)
+    label_unknown = rate(verify_label, unknown[:40], args.seconds)
     fast = rate(lambda d: canonicalize_rdfc(d, loader=DEFAULT_LOADER), docs, args.seconds)
     ref = rate(
         lambda d: canonicalize_rdfc_reference(d, loader=DEFAULT_LOADER), docs[:40], args.seconds
@@ -114,6 +130,17 @@ def main() -> None:
     print()
     print(f"{'RDFC-1.0 canonicalize, templates':32} {fast:12,.0f}")
     print(f"{'RDFC-1.0 canonicalize, pyld full':32} {ref:12,.0f}   ratio {fast / ref:.1f}x")
+    print()
+    print(f"{'rdfc verify, kit shape':32} {known_rate:12,.0f}")
+    print(
+        f"{'rdfc verify, unknown shape':32} {unknown_rate:12,.0f}"
+        f"   ratio {known_rate / unknown_rate:.1f}x (reference path)"
+    )
+    print(f"{'verify_label, kit shape':32} {label_known:12,.0f}")
+    print(
+        f"{'verify_label, unknown shape':32} {label_unknown:12,.0f}"
+        f"   ratio {label_known / label_unknown:.1f}x"
+    )
     print(f"{'RFC 8785, fast path':32} {jcs_fast:12,.0f}")
     print(f"{'RFC 8785, rfc8785 package':32} {jcs_ref:12,.0f}   ratio {jcs_fast / jcs_ref:.1f}x")
 

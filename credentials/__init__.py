@@ -38,7 +38,7 @@ from credentials.cryptosuites import (
     sign_document,
     verify_document,
 )
-from credentials.errors import CredentialError
+from credentials.errors import CredentialError, ValueTooLongError
 from credentials.grading import GRADES, Grade, Thresholds, grade_for
 from credentials.jsonld import (
     CARBON_LABEL_V1,
@@ -89,6 +89,7 @@ from credentials.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from credentials.messages import render as render_message
 from credentials.status_list import (
     StatusEntry,
     StatusList,
@@ -108,6 +109,7 @@ from credentials.verify import (
     Check,
     CheckName,
     CheckStatus,
+    Outcome,
     Verdict,
     VerificationReport,
     verify_label,
@@ -150,6 +152,7 @@ __all__ = [
     "LedgerState",
     "NoteSigner",
     "NoteVerifier",
+    "Outcome",
     "Product",
     "PublicKey",
     "ReplayReason",
@@ -168,6 +171,7 @@ __all__ = [
     "TrustedBody",
     "TrustedKey",
     "TrustedRule",
+    "ValueTooLongError",
     "Verdict",
     "VerificationReport",
     "VerifiedProof",
@@ -200,6 +204,7 @@ __all__ = [
     "qr_png",
     "qr_svg",
     "qr_version",
+    "render_message",
     "replay",
     "root_hash",
     "sign_checkpoint",

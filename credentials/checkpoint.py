@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar, Self
 
-from credentials.errors import KeyFormatError, NoteError, SignatureError
+from credentials.errors import KeyFormatError, NoteError, NoteTooLongError, SignatureError
 from credentials.keys import KeyPair, PublicKey
 
 __all__ = [
@@ -44,11 +44,17 @@ _SIG_PREFIX = "— "  # U+2014 EM DASH, U+0020
 _MAX_SIGNATURES = 100  # Go's limit; the spec requires accepting at least 16
 _MAX_TIMESTAMP = 2**63 - 1
 _KEY_ID = re.compile(r"[0-9a-f]{8}")
-_SIZE = re.compile(r"0|[1-9][0-9]*")
+_SIZE = re.compile(r"0|[1-9][0-9]{0,19}")  # a uint64 has at most 20 digits
+#: The longest note the kit opens; a checkpoint with 100 cosignatures is under 20 KiB.
+MAX_NOTE_CHARS = 64 * 1024
+_MAX_KEY_CHARS = 1024  # a key name is a log origin (a host and path), the rest under 70
+_MAX_B64_CHARS = 128  # the longest base64 in a note or key: a cosignature (76 bytes) is 104
 
 
 def _b64decode(value: str, what: str) -> bytes:
     """Strict standard base64; non-canonical padding bits are refused so encodings are unique."""
+    if len(value) > _MAX_B64_CHARS:
+        raise NoteTooLongError(what, len(value), _MAX_B64_CHARS)
     try:
         raw = base64.b64decode(value.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError) as exc:
@@ -121,6 +127,10 @@ class NoteVerifier:
     @classmethod
     def from_verifier_key(cls, vkey: str) -> NoteVerifier:
         """Parse ``name+keyidhex+base64(type ‖ key)`` as Go's ``NewVerifier`` does."""
+        if not isinstance(vkey, str):
+            raise NoteError("a verifier key is a string")
+        if len(vkey) > _MAX_KEY_CHARS:
+            raise NoteTooLongError("verifier key", len(vkey), _MAX_KEY_CHARS)
         name, _, rest = vkey.partition("+")
         key_id_hex, _, key_b64 = rest.partition("+")
         _check_name(name)
@@ -168,6 +178,8 @@ class _Signer:
     @classmethod
     def from_signer_key(cls, skey: str) -> Self:
         """Parse ``PRIVATE+KEY+name+keyidhex+base64(type ‖ seed)`` as Go's ``NewSigner`` does."""
+        if len(skey) > _MAX_KEY_CHARS:
+            raise NoteTooLongError("signer key", len(skey), _MAX_KEY_CHARS)
         parts = skey.split("+", 4)
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"] or not _KEY_ID.fullmatch(parts[3]):
             raise NoteError("malformed signer key")
@@ -256,6 +268,8 @@ def sign_note(text: str, *signers: NoteSigner) -> str:
 
 def _split_note(note: str | bytes) -> tuple[str, list[str]]:
     """Text and signature lines, or :class:`NoteError` for a malformed note."""
+    if len(note) > MAX_NOTE_CHARS:
+        raise NoteTooLongError("signed note", len(note), MAX_NOTE_CHARS)
     if isinstance(note, bytes):
         try:
             note = note.decode("utf-8")

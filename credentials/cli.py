@@ -1,7 +1,8 @@
 """``carbonlabel``: drive the verifier kit from scripts and other implementations.
 
-Exit codes: 0 success (for ``verify``: verified), 1 not verified, 2 bad usage or unreadable
-input. Errors are one line on stderr, never a traceback.
+Exit codes: 0 success (for ``verify``: verified, every check passed against a trust bundle),
+1 not verified (also a signature that is intact but whose signer was not checked against the
+register), 2 bad usage or unreadable input. Errors are one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from credentials.cryptosuites import EDDSA_JCS_2022, EDDSA_RDFC_2022, sign_docum
 from credentials.errors import CredentialError
 from credentials.jsonld import DEFAULT_LOADER, DocumentLoader, parse_json
 from credentials.keys import KeyPair
+from credentials.messages import render
 from credentials.trust import TrustBundle
-from credentials.verify import verify_label
+from credentials.verify import CheckStatus, Outcome, Verdict, verify_label
 
 MAX_INPUT_BYTES = 1_000_000
 
@@ -130,42 +132,70 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _verify_generic(credential: Any, loader: DocumentLoader, at: datetime | None) -> dict[str, Any]:
-    """Any other Data Integrity document: proof and validity dates only."""
-    checks = []
+    """Any other Data Integrity document: proof and validity dates, with no signer to check."""
+    checks: list[tuple[str, Outcome, str, dict[str, str]]] = []
     try:
         proofs = verify_document(credential, now=at, loader=loader)
-        checks.append(("proof", "passed", f"{len(proofs)} proof(s) verify"))
+        checks.append(("proof", Outcome.OK, "document.proofs_ok", {"count": str(len(proofs))}))
     except CredentialError as exc:
-        checks.append(("proof", "failed", str(exc)))
+        checks.append(("proof", Outcome.PROOF_INVALID, "proof.invalid", {"detail": str(exc)}))
+    intact = checks[0][1] is Outcome.OK
     current = format_datetime(at or datetime.now(UTC))
     for field in ("validFrom", "validUntil"):
         value = credential.get(field) if isinstance(credential, dict) else None
         if value is None:
             continue
+        if not intact:
+            # A forged date must not be shown as "ok" next to the failed proof.
+            checks.append(("validity", Outcome.CONTENTS_UNTRUSTED, "check.contents_untrusted", {}))
+            continue
         try:
             when = format_datetime(parse_datetime(value, field=field))
         except CredentialError as exc:
-            checks.append(("validity", "failed", str(exc)))
+            checks.append(
+                ("validity", Outcome.MALFORMED, "document.malformed", {"detail": str(exc)})
+            )
             continue
-        ok = when <= current if field == "validFrom" else current < when
-        status = "passed" if ok else "failed"
-        checks.append(("validity", status, f"{field} {value}"))
-    verified = all(s == "passed" for _, s, _ in checks)
+        if field == "validFrom" and current < when:
+            checks.append(
+                ("validity", Outcome.NOT_YET_VALID, "validity.not_yet_valid", {"valid_from": when})
+            )
+        elif field == "validUntil" and current >= when:
+            checks.append(("validity", Outcome.EXPIRED, "validity.expired", {"valid_until": when}))
+        else:
+            checks.append(("validity", Outcome.OK, f"document.{field}_ok", {"at": when}))
+    failed = any(o.status is CheckStatus.FAILED for _, o, _, _ in checks)
     return {
-        "verified": verified,
-        "verdict": "genuine" if verified else "not_genuine",
+        "verified": False,
+        "verdict": (Verdict.NOT_GENUINE if failed else Verdict.SIGNER_NOT_CHECKED).value,
         "trustChecked": False,
-        "checks": [{"check": c, "status": s, "required": True, "reason": r} for c, s, r in checks],
+        "checks": [
+            {
+                "check": name,
+                "status": outcome.status.value,
+                "required": True,
+                "outcome": outcome.value,
+                "message": message,
+                "params": params,
+                "reason": render(message, params),
+            }
+            for name, outcome, message, params in checks
+        ],
     }
 
 
 def _print_report(result: dict[str, Any]) -> None:
     print(f"{'VERIFIED' if result['verified'] else 'NOT VERIFIED'}: {result['verdict']}")
+    if not result["verified"]:
+        print(f"  {render('verdict.' + result['verdict'], {})}")
+    statuses = {c["check"]: c["status"] for c in result["checks"]}
+    if statuses.get("proof") == CheckStatus.FAILED:
+        print(f"  {render('report.contents_untrusted', {})}")
     for check in result["checks"]:
         mark = {"passed": "ok  ", "failed": "FAIL", "not_checked": "--  "}[check["status"]]
         print(f"  {mark} {check['check']}: {check['reason']}")
     if not result["trustChecked"]:
-        print("  note: trust was not checked (no --trust bundle): proof, structure and dates only")
+        print(f"  note: {render('report.trust_not_checked', {})}")
 
 
 def _contexts_export(args: argparse.Namespace) -> int:
@@ -203,7 +233,9 @@ def _parser() -> argparse.ArgumentParser:
     sign.add_argument("--set-issuer", action="store_true", help="make the key's did:key the issuer")
     sign.set_defaults(run=_sign)
 
-    verify = sub.add_parser("verify", help="verify a credential; exit 0 if verified, 1 if not")
+    verify = sub.add_parser(
+        "verify", help="verify a credential; exit 0 if verified against a trust bundle, 1 if not"
+    )
     verify.add_argument("file", help="credential JSON file, or - for stdin")
     verify.add_argument("--context", action="append", default=[], metavar="URL=FILE")
     verify.add_argument("--trust", help="trust bundle JSON (bodies, keys, rules, log key…)")

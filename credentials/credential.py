@@ -8,14 +8,16 @@ absolute IRI, and the contexts must be exactly the VC 2.0 base context then ours
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import secrets
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any, Literal, cast
 
 from credentials._internal.jcs import canonical_json
+from credentials._internal.rdf_template import register_proof_config_shape, register_shape
 from credentials._internal.timefmt import format_datetime, parse_datetime
 from credentials.errors import CredentialFormatError, MalformedInputError
 from credentials.grading import GRADES, Grade
@@ -57,7 +59,7 @@ def new_label_id() -> str:
 def normalize_label_id(value: str) -> str:
     """Upper-case a label id read from a URL; raise if it cannot be one."""
     candidate = value.strip().upper() if isinstance(value, str) else ""
-    if not _LABEL_ID.match(candidate):
+    if not _LABEL_ID.fullmatch(candidate):
         raise CredentialFormatError("a label id is 10 Crockford base32 characters")
     return candidate
 
@@ -79,7 +81,7 @@ def decimal_text(value: Decimal) -> str:
 def _parse_decimal(value: Any, name: str) -> Decimal:
     if not isinstance(value, str):
         raise CredentialFormatError(f"{name} must be a decimal string, not {type(value).__name__}")
-    if not _DECIMAL.match(value):
+    if not _DECIMAL.fullmatch(value):
         raise CredentialFormatError(f"{name} must be a non-negative decimal like '61.2'")
     try:
         return Decimal(value)
@@ -88,6 +90,8 @@ def _parse_decimal(value: Any, name: str) -> Decimal:
 
 
 def gtin_check_digit_ok(gtin: str) -> bool:
+    if not _GTIN.fullmatch(gtin):  # int() would read "٣" as 3
+        return False
     digits = [int(c) for c in gtin.zfill(14)]
     total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:-1]))
     return (10 - total % 10) % 10 == digits[-1]
@@ -210,6 +214,8 @@ def build_label_credential(label: CarbonLabel) -> dict[str, Any]:
         ],
     }
     parse_label_credential(credential)
+    # What the kit builds is what it may template: a verifier never compiles a shape itself.
+    register_shape(credential)
     return credential
 
 
@@ -242,8 +248,13 @@ def _req(obj: dict[str, Any], key: str, name: str) -> str:
     return cast(str, _text(obj, key, name))
 
 
+_MAX_IRI = 2048  # measured before the pattern runs over it (7 ms per megabyte, per IRI)
+
+
 def _iri(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not _ABSOLUTE_IRI.match(value) or value.startswith("_:"):
+    if isinstance(value, str) and len(value) > _MAX_IRI:
+        raise CredentialFormatError(f"{name} is longer than {_MAX_IRI} characters")
+    if not isinstance(value, str) or not _ABSOLUTE_IRI.fullmatch(value) or value.startswith("_:"):
         raise CredentialFormatError(f"{name} must be an absolute IRI")
     return value
 
@@ -301,7 +312,7 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
     if not isinstance(identifiers, list):
         raise CredentialFormatError("product.identifier must be an array of IRIs")
     gtin = _text(p, "gtin", "product", optional=True)
-    if gtin is not None and (not _GTIN.match(gtin) or not gtin_check_digit_ok(gtin)):
+    if gtin is not None and (not _GTIN.fullmatch(gtin) or not gtin_check_digit_ok(gtin)):
         raise CredentialFormatError("product.gtin is not a valid GTIN (length or check digit)")
     product = Product(
         name=_req(p, "name", "product"),
@@ -380,3 +391,44 @@ def _status_refs(value: Any) -> tuple[StatusRef, ...]:
     if sorted(r.purpose for r in refs) != ["revocation", "suspension"]:
         raise CredentialFormatError("a label needs one revocation and one suspension status entry")
     return tuple(refs)
+
+
+def _register_kit_shapes() -> None:
+    """The label shapes (each optional member present or absent) and their proof configuration.
+
+    A process that only verifies (the offline CLI, a worker that never issued) still takes the
+    fast path for what the registry issues. Values are placeholders: only the shape counts.
+    """
+    did = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+    base = "https://registry.invalid"
+    sample = CarbonLabel(
+        label_id="0000000000",
+        url=f"{base}/l/0000000000",
+        issuer_did=did,
+        issuer_name="-",
+        valid_from=datetime(2000, 1, 1, tzinfo=UTC),
+        valid_until=datetime(2001, 1, 1, tzinfo=UTC),
+        product=Product(name="-", manufacturer="-"),
+        footprint=Footprint(
+            value=Decimal(1),
+            declared_unit="-",
+            system_boundary="cradle-to-gate",
+            period_start=date(2000, 1, 1),
+            period_end=date(2000, 1, 1),
+        ),
+        grade="A",
+        rule=RuleRef(rule_id="-", version="-", scheme="-"),
+        status=(
+            StatusRef("revocation", f"{base}/status-lists/r", 0),
+            StatusRef("suspension", f"{base}/status-lists/s", 0),
+        ),
+    )
+    for model, gtin, identifiers, supersedes in itertools.product(
+        (None, "-"), (None, "00000000"), ((), ("urn:x:0",)), (None, f"{base}/l/0000000001")
+    ):
+        product = replace(sample.product, model=model, gtin=gtin, identifiers=identifiers)
+        build_label_credential(replace(sample, product=product, supersedes=supersedes))
+    register_proof_config_shape(CREDENTIAL_CONTEXT)
+
+
+_register_kit_shapes()

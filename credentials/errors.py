@@ -81,3 +81,38 @@ class NoteError(CredentialError):
 
 class TrustError(CredentialError):
     """A trust bundle is malformed or does not support the claim being checked."""
+
+
+class ValueTooLongError(MalformedInputError):
+    """An encoded value (or a list of them) is longer than any valid one: refused undecoded.
+
+    Decoding costs grow with length (base58 quadratically), so each value is measured first.
+    ``what`` names the value, ``length`` and ``limit`` are in characters (or entries).
+    """
+
+    def __init__(self, what: str, length: int, limit: int) -> None:
+        super().__init__(f"{what} is {length} long; the limit is {limit}")
+        self.what = what
+        self.length = length
+        self.limit = limit
+
+
+# One per family, so a caller catching the family (a bad key, a bad proof…) still catches it.
+class KeyTooLongError(ValueTooLongError, KeyFormatError):
+    """A multibase key or did:key is longer than any valid one."""
+
+
+class ProofTooLongError(ValueTooLongError, ProofError):
+    """A proofValue, or the proof set, is longer than any valid one."""
+
+
+class NoteTooLongError(ValueTooLongError, NoteError):
+    """A signed note, a note key or a base64 value in one is longer than any valid one."""
+
+
+class TrustValueTooLongError(ValueTooLongError, TrustError):
+    """A value in a trust bundle is longer than any valid one."""
+
+
+class StatusListTooLongError(ValueTooLongError, StatusListError):
+    """A status list's ``encodedList`` is longer than any list the kit accepts."""

@@ -15,11 +15,15 @@ import nacl.exceptions
 import nacl.signing
 
 from credentials._internal.base58 import b58decode, b58encode
-from credentials.errors import KeyFormatError, SignatureError
+from credentials.errors import KeyFormatError, KeyTooLongError, SignatureError
 
 _ED25519_PUB_PREFIX = b"\xed\x01"
 _ED25519_PRIV_PREFIX = b"\x80\x26"
 _DID_KEY_PREFIX = "did:key:"
+#: The longest multibase value the kit decodes: a 64-byte signature is at most 89 characters.
+MAX_MULTIBASE_CHARS = 96
+# did:key:z6Mk…#z6Mk…: two 48-character Multikeys and the prefix.
+_MAX_DID_CHARS = len(_DID_KEY_PREFIX) + 2 * 49 + 1
 
 __all__ = [
     "KeyPair",
@@ -37,12 +41,17 @@ def encode_multibase_base58(data: bytes) -> str:
     return "z" + b58encode(data)
 
 
-def decode_multibase_base58(value: str) -> bytes:
-    """Decode a multibase base58btc string, raising :class:`KeyFormatError` if it is not one."""
+def decode_multibase_base58(
+    value: str, *, max_chars: int = MAX_MULTIBASE_CHARS, what: str = "multibase value"
+) -> bytes:
+    """Decode a multibase base58btc string, raising :class:`KeyFormatError` if it is not one
+    (:class:`~credentials.errors.KeyTooLongError`, before decoding, past ``max_chars``)."""
     if not isinstance(value, str) or not value.startswith("z") or len(value) < 2:
         raise KeyFormatError("expected a multibase base58btc string starting with 'z'")
+    if len(value) > max_chars:
+        raise KeyTooLongError(what, len(value), max_chars)
     try:
-        return b58decode(value[1:])
+        return b58decode(value[1:], what=what)
     except ValueError as exc:
         raise KeyFormatError("invalid base58btc characters") from exc
 
@@ -139,6 +148,9 @@ def public_key_from_did(did: str) -> PublicKey:
     """The Ed25519 key a ``did:key:z6Mk…`` names (a fragment, if any, must repeat it)."""
     if not isinstance(did, str) or not did.startswith(_DID_KEY_PREFIX):
         raise KeyFormatError("not a did:key identifier")
+    if len(did) > _MAX_DID_CHARS:
+        # Measured before the cache too: it must not hold megabyte keys.
+        raise KeyTooLongError("did:key identifier", len(did), _MAX_DID_CHARS)
     return _key_from_did(did)
 
 

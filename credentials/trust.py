@@ -2,12 +2,19 @@
 
 A registry exports this as JSON (a *trust bundle*) so a label can be checked fully offline.
 Times are aware UTC; a missing end means "still active".
+
+The JSON form: ``bodies`` (``name``, ``keys`` with ``publicKeyMultibase``/``activeFrom``/
+``activeUntil``, ``accreditations``), ``rules``, ``statusLists`` (list URL → status list
+credential), ``logKey`` (C2SP verifier key) and ``ledger``: label id → ``{"entry", "index",
+"size", "proof" (base64 hashes), "checkpoint"}`` plus the optional ``"supersededBy"`` (URL or id
+of the replacing label) for a label that was superseded.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +23,7 @@ from typing import Any
 
 from credentials._internal.timefmt import parse_datetime
 from credentials.checkpoint import NoteVerifier
-from credentials.errors import CredentialError, TrustError
+from credentials.errors import CredentialError, TrustError, TrustValueTooLongError
 from credentials.grading import Thresholds
 
 __all__ = [
@@ -27,6 +34,11 @@ __all__ = [
     "TrustedKey",
     "TrustedRule",
 ]
+
+
+_DECIMAL = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?")
+_MAX_HASH_B64 = 44  # a SHA-256 hash in base64
+_MAX_PROOF_HASHES = 64  # an inclusion proof in a tree of 2**64 entries
 
 
 def _within(at: datetime, start: datetime, end: datetime | None) -> bool:
@@ -85,13 +97,19 @@ class TrustedRule:
 
 @dataclass(frozen=True, slots=True)
 class LedgerEvidence:
-    """A label's ledger entry with its inclusion proof under a signed checkpoint."""
+    """A label's ledger entry with its inclusion proof under a signed checkpoint.
+
+    ``superseded_by`` (JSON ``supersededBy``, optional) is the URL or id of the label that
+    replaced this one. The registry flags a superseded label in its suspension list; with this
+    field the verifier reports the label as superseded (and by what) rather than suspended.
+    """
 
     entry: bytes
     index: int
     size: int
     proof: tuple[bytes, ...]
     checkpoint: str
+    superseded_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +153,9 @@ def _opt_time(value: Any) -> datetime | None:
 
 
 def _decimal(value: Any) -> Decimal:
-    if not isinstance(value, str):
-        raise TrustError("thresholds must be decimal strings")
+    # ASCII digits only: Decimal() alone would read "٤٥" as 45.
+    if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
+        raise TrustError(f"{value!r} is not a decimal: thresholds are strings like '45.5'")
     try:
         return Decimal(value)
     except InvalidOperation as exc:
@@ -146,10 +165,35 @@ def _decimal(value: Any) -> Decimal:
 def _b64(value: Any) -> bytes:
     if not isinstance(value, str):
         raise TrustError("expected a base64 string")
+    if len(value) > _MAX_HASH_B64:
+        raise TrustValueTooLongError("inclusion proof hash", len(value), _MAX_HASH_B64)
     try:
         return base64.b64decode(value, validate=True)
     except binascii.Error as exc:
         raise TrustError("invalid base64") from exc
+
+
+def _count(value: Any, what: str) -> int:
+    # A JSON integer, not a string int() would parse (Unicode digits, megabyte numerals).
+    if type(value) is not int or not 0 <= value < 2**63:
+        raise TrustError(f"{what} must be an integer from 0 to 2**63 - 1")
+    return value
+
+
+def _hashes(value: Any) -> tuple[bytes, ...]:
+    if not isinstance(value, list):
+        raise TrustError("an inclusion proof is an array of base64 hashes")
+    if len(value) > _MAX_PROOF_HASHES:
+        raise TrustValueTooLongError("inclusion proof", len(value), _MAX_PROOF_HASHES)
+    return tuple(_b64(h) for h in value)
+
+
+def _opt_text(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise TrustError(f"{what} must be a non-empty string")
+    return value
 
 
 def _categories(value: Any) -> frozenset[str]:
@@ -205,10 +249,11 @@ def _bundle(data: Any) -> TrustBundle:
     ledger = {
         str(label_id): LedgerEvidence(
             entry=str(e["entry"]).encode("utf-8"),
-            index=int(e["index"]),
-            size=int(e["size"]),
-            proof=tuple(_b64(h) for h in e["proof"]),
+            index=_count(e["index"], "ledger index"),
+            size=_count(e["size"], "ledger size"),
+            proof=_hashes(e["proof"]),
             checkpoint=str(e["checkpoint"]),
+            superseded_by=_opt_text(e.get("supersededBy"), "supersededBy"),
         )
         for label_id, e in data.get("ledger", {}).items()
     }

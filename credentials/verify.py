@@ -1,21 +1,24 @@
 """One entry point that checks a label credential and says, check by check, what held.
 
-Each check is passed, failed or not checked, with a reason. The report is ``verified`` only if
-every *required* check passed and none failed: a check that could not be made never counts as
-a pass. Without a trust bundle only structure, proof and dates are required, and the report
-says trust was not checked.
+Each check is passed, failed or not checked, with a machine :class:`Outcome` and a message id
+with parameters (worded by :mod:`credentials.messages`, translatable). The verdict and
+``verified`` are computed from outcomes only, never from wording. The report is ``verified``
+only if every *required* check passed and none failed: a check that could not be made never
+counts as a pass, and the issuer check is always required, so a valid signature by a signer
+nobody checked against the register is never "verified" (its verdict is
+``signer_not_checked``). When the proof fails, every check that reads the document's contents
+is not checked: nothing the document says can be trusted.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
-from credentials._internal.timefmt import parse_datetime
+from credentials._internal.timefmt import format_datetime, parse_datetime
 from credentials.checkpoint import NoteVerifier, open_checkpoint
 from credentials.credential import CarbonLabel, credential_digest, parse_label_credential
 from credentials.cryptosuites import VerifiedProof, verify_document
@@ -24,120 +27,50 @@ from credentials.grading import grade_for
 from credentials.jsonld import DocumentLoader
 from credentials.keys import public_key_from_did
 from credentials.merkle import leaf_hash, verify_inclusion
-from credentials.status_list import check_status, issuer_id, parse_status_entries
-from credentials.trust import TrustBundle
-
-__all__ = ["Check", "CheckName", "CheckStatus", "Verdict", "VerificationReport", "verify_label"]
-
-
-class CheckStatus(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    NOT_CHECKED = "not_checked"
-
-
-class CheckName(StrEnum):
-    STRUCTURE = "structure"
-    PROOF = "proof"
-    ISSUER_KEY = "issuer_key"
-    ACCREDITATION = "accreditation"
-    RULE = "rule"
-    GRADE = "grade"
-    REVOCATION = "revocation"
-    SUSPENSION = "suspension"
-    VALIDITY = "validity"
-    LEDGER = "ledger"
-
-
-class Verdict(StrEnum):
-    GENUINE = "genuine"
-    SUSPENDED = "suspended"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
-    NOT_YET_VALID = "not_yet_valid"
-    NOT_GENUINE = "not_genuine"
-    UNVERIFIED = "unverified"
-
-
-BASIC_CHECKS = frozenset({CheckName.STRUCTURE, CheckName.PROOF, CheckName.VALIDITY})
-ALL_CHECKS = frozenset(CheckName)
-_AUTHENTICITY = (
-    CheckName.STRUCTURE,
-    CheckName.PROOF,
-    CheckName.ISSUER_KEY,
-    CheckName.ACCREDITATION,
-    CheckName.RULE,
-    CheckName.GRADE,
-    CheckName.LEDGER,
+from credentials.report import (
+    ALL_CHECKS,
+    ALWAYS_REQUIRED,
+    BASIC_CHECKS,
+    Check,
+    CheckName,
+    CheckStatus,
+    Outcome,
+    Verdict,
+    VerificationReport,
 )
+from credentials.status_list import check_status, issuer_id, parse_status_entries
+from credentials.trust import TrustBundle, TrustedRule
 
-
-_REVOKED = "revoked"
-_SUSPENDED = "suspended"
+__all__ = [
+    "ALL_CHECKS",
+    "BASIC_CHECKS",
+    "Check",
+    "CheckName",
+    "CheckStatus",
+    "Outcome",
+    "Verdict",
+    "VerificationReport",
+    "verify_label",
+]
 
 
 @dataclass(frozen=True, slots=True)
-class Check:
-    name: CheckName
-    status: CheckStatus
-    reason: str
+class _Result:
+    outcome: Outcome
+    message: str
+    params: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class VerificationReport:
-    checks: tuple[Check, ...]
-    required: frozenset[CheckName]
-    label: CarbonLabel | None
-    trust_checked: bool
+class _CheckError(Exception):
+    """Internal: a check ended other than with a pass (failed or not checked)."""
 
-    def check(self, name: CheckName) -> Check:
-        return next(c for c in self.checks if c.name == name)
-
-    @property
-    def verified(self) -> bool:
-        if any(c.status is CheckStatus.FAILED for c in self.checks):
-            return False
-        return all(self.check(n).status is CheckStatus.PASSED for n in self.required)
-
-    @property
-    def verdict(self) -> Verdict:
-        failed = {c.name: c.reason for c in self.checks if c.status is CheckStatus.FAILED}
-        if any(name in failed for name in _AUTHENTICITY):
-            return Verdict.NOT_GENUINE
-        # Only a status bit that is set says revoked/suspended; an unusable list says nothing.
-        if failed.get(CheckName.REVOCATION) == _REVOKED:
-            return Verdict.REVOKED
-        if failed.get(CheckName.SUSPENSION) == _SUSPENDED:
-            return Verdict.SUSPENDED
-        if CheckName.VALIDITY in failed:
-            reason = failed[CheckName.VALIDITY]
-            return Verdict.NOT_YET_VALID if "not valid before" in reason else Verdict.EXPIRED
-        return Verdict.GENUINE if self.verified else Verdict.UNVERIFIED
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "verified": self.verified,
-            "verdict": self.verdict.value,
-            "trustChecked": self.trust_checked,
-            "labelId": self.label.label_id if self.label else None,
-            "checks": [
-                {
-                    "check": c.name.value,
-                    "status": c.status.value,
-                    "required": c.name in self.required,
-                    "reason": c.reason,
-                }
-                for c in self.checks
-            ],
-        }
+    def __init__(self, outcome: Outcome, message: str, **params: str) -> None:
+        super().__init__(message)
+        self.result = _Result(outcome, message, params)
 
 
-class _FailedError(Exception):
-    """Internal: a check failed with this reason."""
-
-
-class _SkippedError(Exception):
-    """Internal: a check could not be made, with this reason."""
+def _ok(message: str, **params: str) -> _Result:
+    return _Result(Outcome.OK, message, params)
 
 
 def verify_label(
@@ -158,7 +91,7 @@ def verify_label(
         now,
         loader,
     )
-    steps: list[tuple[CheckName, Callable[[], str]]] = [
+    steps: list[tuple[CheckName, Callable[[], _Result]]] = [
         (CheckName.STRUCTURE, ctx.structure),
         (CheckName.PROOF, ctx.proof),
         (CheckName.ISSUER_KEY, ctx.issuer_key),
@@ -173,14 +106,17 @@ def verify_label(
     checks = []
     for name, step in steps:
         try:
-            checks.append(Check(name, CheckStatus.PASSED, step()))
-        except _FailedError as exc:
-            checks.append(Check(name, CheckStatus.FAILED, str(exc)))
-        except _SkippedError as exc:
-            checks.append(Check(name, CheckStatus.NOT_CHECKED, str(exc)))
+            result = step()
+        except _CheckError as exc:
+            result = exc.result
+        checks.append(Check(name, result.outcome, result.message, dict(result.params)))
+        if name is CheckName.PROOF and result.outcome is not Outcome.OK:
+            ctx.untrusted = result.outcome.status is CheckStatus.FAILED
     if required is None:
         required = ALL_CHECKS if trust is not None else BASIC_CHECKS
-    return VerificationReport(tuple(checks), required, ctx.label, trust is not None)
+    return VerificationReport(
+        tuple(checks), required | ALWAYS_REQUIRED, ctx.label, trust is not None
+    )
 
 
 class _Context:
@@ -199,108 +135,136 @@ class _Context:
         self.loader = loader
         self.label: CarbonLabel | None = None
         self.issuer_proof: VerifiedProof | None = None
+        self.untrusted = False
 
     def _label(self) -> CarbonLabel:
         if self.label is None:
-            raise _SkippedError("the credential could not be read")
+            raise _CheckError(Outcome.UNREADABLE, "check.unreadable")
+        if self.untrusted:
+            raise _CheckError(Outcome.CONTENTS_UNTRUSTED, "check.contents_untrusted")
         return self.label
 
     def _trust(self) -> TrustBundle:
+        self._label()  # contents first: an untrusted document is not worth a trust lookup
         if self.trust is None:
-            raise _SkippedError("trust was not checked: no trust bundle given")
+            raise _CheckError(Outcome.TRUST_NOT_GIVEN, "check.trust_not_given")
         return self.trust
 
     def _issued_at(self) -> datetime:
         if self.issuer_proof is None or self.issuer_proof.created is None:
-            raise _SkippedError("issuance time unknown: no valid issuer proof with a creation time")
+            raise _CheckError(Outcome.ISSUANCE_TIME_UNKNOWN, "check.issuance_time_unknown")
         return self.issuer_proof.created
 
-    def structure(self) -> str:
+    def structure(self) -> _Result:
         try:
             self.label = parse_label_credential(self.credential)
         except CredentialError as exc:
-            raise _FailedError(str(exc)) from exc
-        return "a well-formed CarbonLabelCredential"
+            raise _CheckError(Outcome.MALFORMED, "structure.malformed", detail=str(exc)) from exc
+        return _ok("structure.ok")
 
-    def proof(self) -> str:
+    def proof(self) -> _Result:
         label = self._label()
         try:
             proofs = verify_document(self.credential, now=self.now, loader=self.loader)
         except CredentialError as exc:
-            raise _FailedError(str(exc)) from exc
+            raise _CheckError(Outcome.PROOF_INVALID, "proof.invalid", detail=str(exc)) from exc
         by_issuer = [p for p in proofs if p.verification_method.split("#")[0] == label.issuer_did]
         if not by_issuer:
-            raise _FailedError("no proof was made with the issuer's key")
+            raise _CheckError(Outcome.NO_ISSUER_PROOF, "proof.no_issuer_proof")
         self.issuer_proof = by_issuer[0]
-        return f"{by_issuer[0].cryptosuite} proof by the issuer's key verifies"
+        return _ok("proof.ok", cryptosuite=by_issuer[0].cryptosuite)
 
-    def issuer_key(self) -> str:
+    def issuer_key(self) -> _Result:
         trust, label = self._trust(), self._label()
         issued_at = self._issued_at()
         key = public_key_from_did(label.issuer_did).multibase
         body = trust.body_with_key(key)
         if body is None:
-            raise _FailedError("the issuer is not a registered certification body")
+            raise _CheckError(Outcome.ISSUER_NOT_IN_BUNDLE, "issuer_key.not_in_bundle")
         trusted = body.key(key)
         if label.issuer_name != body.name:
-            raise _FailedError(f"the issuer name is not that of the registered body {body.name}")
-        if trusted is None or not trusted.active_at(issued_at):
-            raise _FailedError(
-                f"{body.name}'s key was not active at issuance ({issued_at:%Y-%m-%d})"
+            raise _CheckError(
+                Outcome.ISSUER_NAME_MISMATCH, "issuer_key.name_mismatch", body=body.name
             )
-        return f"issued by {body.name} with a key active at issuance"
+        if trusted is None or not trusted.active_at(issued_at):
+            raise _CheckError(
+                Outcome.KEY_NOT_ACTIVE,
+                "issuer_key.key_not_active",
+                body=body.name,
+                issued_at=format_datetime(issued_at),
+            )
+        return _ok("issuer_key.ok", body=body.name)
 
-    def _trusted_rule(self) -> Any:
+    def _trusted_rule(self) -> TrustedRule:
         trust, label = self._trust(), self._label()
-        rule = trust.rule(label.rule.scheme, label.rule.rule_id, label.rule.version)
+        ref = label.rule
+        rule = trust.rule(ref.scheme, ref.rule_id, ref.version)
         if rule is None:
-            raise _FailedError(
-                f"rule {label.rule.rule_id} v{label.rule.version} of {label.rule.scheme} is unknown"
+            raise _CheckError(
+                Outcome.RULE_UNKNOWN,
+                "rule.unknown",
+                rule_id=ref.rule_id,
+                version=ref.version,
+                scheme=ref.scheme,
             )
         return rule
 
-    def accreditation(self) -> str:
+    def accreditation(self) -> _Result:
         trust, label = self._trust(), self._label()
         issued_at = self._issued_at()
         body = trust.body_with_key(public_key_from_did(label.issuer_did).multibase)
         if body is None:
-            raise _SkippedError("the issuer is not a registered body")
+            raise _CheckError(Outcome.PREREQUISITE_FAILED, "check.issuer_not_registered")
         try:
             rule = self._trusted_rule()
-        except _FailedError as exc:
-            raise _SkippedError(str(exc)) from exc
+        except _CheckError as exc:
+            if exc.result.outcome is not Outcome.RULE_UNKNOWN:
+                raise
+            raise _CheckError(
+                Outcome.PREREQUISITE_FAILED, "check.rule_unknown", **exc.result.params
+            ) from exc
         if not any(a.covers(rule.scheme, rule.category, issued_at) for a in body.accreditations):
-            raise _FailedError(f"{body.name} was not accredited for {rule.scheme}/{rule.category}")
-        return f"accredited for {rule.scheme} / {rule.category} at issuance"
+            raise _CheckError(
+                Outcome.NOT_ACCREDITED,
+                "accreditation.not_accredited",
+                body=body.name,
+                scheme=rule.scheme,
+                category=rule.category,
+            )
+        return _ok("accreditation.ok", scheme=rule.scheme, category=rule.category)
 
-    def rule(self) -> str:
+    def rule(self) -> _Result:
         label, rule = self._label(), self._trusted_rule()
         issued_at = self._issued_at()
         if not rule.in_force_at(issued_at):
-            raise _FailedError(f"rule version {rule.version} was not in force at issuance")
+            raise _CheckError(Outcome.RULE_NOT_IN_FORCE, "rule.not_in_force", version=rule.version)
         if rule.declared_unit != label.footprint.declared_unit:
-            raise _FailedError(f"the rule's declared unit is {rule.declared_unit}, not the label's")
-        return f"rule {rule.rule_id} v{rule.version} was in force at issuance"
+            raise _CheckError(
+                Outcome.DECLARED_UNIT_MISMATCH,
+                "rule.declared_unit_mismatch",
+                rule_unit=rule.declared_unit,
+            )
+        return _ok("rule.ok", rule_id=rule.rule_id, version=rule.version)
 
-    def grade(self) -> str:
+    def grade(self) -> _Result:
         label, rule = self._label(), self._trusted_rule()
         fp = label.footprint
         expected = grade_for(fp.value, rule.thresholds, amount=fp.declared_unit_amount)
         if expected != label.grade:
-            raise _FailedError(
-                f"the rule's thresholds give grade {expected}, the label says {label.grade}"
+            raise _CheckError(
+                Outcome.GRADE_MISMATCH, "grade.mismatch", expected=expected, grade=label.grade
             )
-        return f"grade {label.grade} matches the rule's thresholds"
+        return _ok("grade.ok", grade=label.grade)
 
-    def status(self, purpose: str) -> str:
+    def status(self, purpose: str) -> _Result:
         label = self._label()
         entries = [e for e in parse_status_entries(self.credential) if e.purpose == purpose]
         if not entries:
-            raise _FailedError(f"the credential has no {purpose} status entry")
+            raise _CheckError(Outcome.STATUS_ENTRY_MISSING, f"{purpose}.no_entry")
         entry = entries[0]
         list_credential = self.status_lists.get(entry.list_url)
         if list_credential is None:
-            raise _SkippedError(f"the {purpose} status list was not available")
+            raise _CheckError(Outcome.STATUS_UNAVAILABLE, f"{purpose}.list_unavailable")
         try:
             if not isinstance(list_credential, Mapping):
                 raise StatusListError("it is not a JSON object")
@@ -312,10 +276,21 @@ class _Context:
                 raise StatusListError("the status list has expired")
             bit = check_status(entry, list_credential, expected_issuer=list_issuer)
         except CredentialError as exc:
-            raise _FailedError(f"the {purpose} status list is unusable: {exc}") from exc
-        if bit:
-            raise _FailedError(_REVOKED if purpose == "revocation" else _SUSPENDED)
-        return f"not {_REVOKED if purpose == 'revocation' else _SUSPENDED}"
+            raise _CheckError(
+                Outcome.STATUS_LIST_INVALID, f"{purpose}.list_invalid", detail=str(exc)
+            ) from exc
+        if not bit:
+            return _ok(f"{purpose}.ok")
+        if purpose == "revocation":
+            raise _CheckError(Outcome.REVOKED, "revocation.revoked")
+        evidence = self.trust.ledger.get(label.label_id) if self.trust else None
+        if evidence is not None and evidence.superseded_by is not None:
+            # The registry flags a replaced label in the suspension list (it is not current);
+            # the bundle says why, so the reader is sent to the label that replaced it.
+            raise _CheckError(
+                Outcome.SUPERSEDED, "suspension.superseded", superseded_by=evidence.superseded_by
+            )
+        raise _CheckError(Outcome.SUSPENDED, "suspension.suspended")
 
     def _accept_list_issuer(
         self, label: CarbonLabel, list_issuer: str, proofs: tuple[VerifiedProof, ...]
@@ -336,24 +311,30 @@ class _Context:
         if not list_key.active_at(signed_at):
             raise StatusListError("it was signed by a key that was not active at the time")
 
-    def validity(self) -> str:
+    def validity(self) -> _Result:
         label = self._label()
         if self.now < label.valid_from:
-            raise _FailedError(f"not valid before {label.valid_from:%Y-%m-%d %H:%M} UTC")
+            raise _CheckError(
+                Outcome.NOT_YET_VALID,
+                "validity.not_yet_valid",
+                valid_from=format_datetime(label.valid_from),
+            )
         if self.now >= label.valid_until:
-            raise _FailedError(f"expired on {label.valid_until:%Y-%m-%d %H:%M} UTC")
-        return f"valid until {label.valid_until:%Y-%m-%d}"
+            raise _CheckError(
+                Outcome.EXPIRED, "validity.expired", valid_until=format_datetime(label.valid_until)
+            )
+        return _ok("validity.ok", valid_until=format_datetime(label.valid_until))
 
-    def ledger(self) -> str:
+    def ledger(self) -> _Result:
         trust, label = self._trust(), self._label()
         evidence = trust.ledger.get(label.label_id)
         if evidence is None or trust.log_key is None:
-            raise _SkippedError("no ledger inclusion proof or log key was given")
+            raise _CheckError(Outcome.LEDGER_MISSING, "ledger.missing")
         try:
             verifier = NoteVerifier.from_verifier_key(trust.log_key)
             checkpoint = open_checkpoint(evidence.checkpoint, verifier=verifier)
             if checkpoint.size != evidence.size:
-                raise _FailedError("the inclusion proof is not for the checkpoint's tree size")
+                raise _CheckError(Outcome.LEDGER_MISMATCH, "ledger.size_mismatch")
             verify_inclusion(
                 index=evidence.index,
                 size=evidence.size,
@@ -364,9 +345,9 @@ class _Context:
             entry = json.loads(evidence.entry)
             digest = credential_digest(self.credential)
         except (CredentialError, ValueError) as exc:
-            raise _FailedError(f"ledger evidence does not verify: {exc}") from exc
+            raise _CheckError(Outcome.LEDGER_MISMATCH, "ledger.invalid", detail=str(exc)) from exc
         if not isinstance(entry, dict) or entry.get("event") != "label.issued":
-            raise _FailedError("the ledger entry is not a label issuance")
+            raise _CheckError(Outcome.LEDGER_MISMATCH, "ledger.not_issuance")
         if entry.get("credentialDigest") != digest:
-            raise _FailedError("the ledger entry records a different credential")
-        return f"entry {evidence.index} of a signed checkpoint of {checkpoint.size} entries"
+            raise _CheckError(Outcome.LEDGER_MISMATCH, "ledger.other_credential")
+        return _ok("ledger.ok", index=str(evidence.index), size=str(checkpoint.size))

@@ -8,9 +8,14 @@ the ``base58`` package.
 
 from __future__ import annotations
 
+from credentials.errors import ValueTooLongError
+
 ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _INDEX = {c: i for i, c in enumerate(ALPHABET)}
 _CHUNK = 58**10
+# Decoding is quadratic in the length (a 900 KB value held a worker for 30 s). Nothing the kit
+# decodes is longer than a signature (88 digits); callers pass tighter caps of their own.
+MAX_DECODE_CHARS = 256
 
 
 def b58encode(data: bytes) -> str:
@@ -27,8 +32,11 @@ def b58encode(data: bytes) -> str:
     return "1" * zeros + "".join(reversed(out))
 
 
-def b58decode(text: str) -> bytes:
-    """Raise ``ValueError`` on a character outside the alphabet."""
+def b58decode(text: str, *, max_chars: int = MAX_DECODE_CHARS, what: str = "base58 value") -> bytes:
+    """Raise ``ValueError`` on a character outside the alphabet, and
+    :class:`ValueTooLongError` (before any work) past ``max_chars``."""
+    if len(text) > min(max_chars, MAX_DECODE_CHARS):
+        raise ValueTooLongError(what, len(text), min(max_chars, MAX_DECODE_CHARS))
     zeros = len(text) - len(text.lstrip("1"))
     n = 0
     try:

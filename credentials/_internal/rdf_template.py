@@ -4,21 +4,32 @@ Expansion and RDF conversion are ~80% of RDFC-1.0's cost in pyld, yet every labe
 has the same shape: the same keys, types and contexts, differing only in string values. A
 *shape* is the document with every string replaced by a slot, except strings that steer
 expansion (``@context``, ``type``/``@type`` and other keyword values), which stay in the key.
+Keys are taken in sorted order (JSON-LD gives member order no meaning), so a credential
+re-serialised with sorted keys keeps its shape.
 
-The first document of a shape is expanded by pyld with a unique placeholder in each slot. Each
+Templates are compiled only from the kit's own shapes: documents its builders make, announced
+with :func:`register_shape` (the label and status list credentials and their proof
+configurations, at import and on every build). A document under verification is never compiled
+from: if its shape was not registered it takes pyld's reference path (expansion, toRdf,
+URDNA2015), so an attacker-chosen shape can never exercise, or poison, the template compiler.
+
+A registered sample is expanded by pyld with a unique placeholder in each slot. Each
 placeholder must come out as exactly one whole RDF term: a literal's value (its datatype and
 language cannot depend on the string) or an IRI (expansion of an absolute IRI whose scheme is
 not a defined term is the identity). Anything else, such as a placeholder inside a JSON literal
 or a compact IRI, marks the shape as untemplatable and it always takes pyld's full path.
 
-Later documents of the shape fill the template. An IRI slot accepts only a value pyld would
-also leave untouched; otherwise the document takes the full path. Duplicate quads (two slots
-with the same value) are merged, as pyld's node map does. The result feeds pyld's own URDNA2015,
-and ``tests/credentials/test_rdf_template.py`` checks equality with ``pyld.normalize``.
+Documents of a registered shape fill the template. An IRI slot accepts only a value pyld would
+also leave untouched; a value that is a vocabulary term (``proofPurpose`` "assertionMethod")
+needs a template specialised on it, compiled only from a registered sample holding that value;
+otherwise the document takes the full path. Duplicate quads (two slots with the same value)
+are merged, as pyld's node map does. The result feeds pyld's own URDNA2015, and
+``tests/credentials/test_rdf_template.py`` checks equality with ``pyld.normalize``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import threading
@@ -70,7 +81,7 @@ def _shape(node: Any, slots: list[str], depth: int = 0) -> Shape:
         raise MalformedInputError(f"JSON nested deeper than {_MAX_DEPTH} levels")
     if kind is dict:
         parts = []
-        for key, value in node.items():
+        for key, value in sorted(node.items()):
             if _structural(key):
                 parts.append((key, _freeze(value)))
             else:
@@ -88,7 +99,7 @@ def _fill(node: Any, values: Any) -> Any:
     if isinstance(node, str):
         return next(values)
     if isinstance(node, dict):
-        return {k: v if _structural(k) else _fill(v, values) for k, v in node.items()}
+        return {k: v if _structural(k) else _fill(v, values) for k, v in sorted(node.items())}
     if isinstance(node, list):
         return [_fill(v, values) for v in node]
     return node
@@ -105,12 +116,76 @@ class _Template:
     terms: frozenset[str]
 
 
+# Samples of the kit's own shapes: shape → sample documents (one per specialised value set).
+_MAX_SHAPES = 256
+_MAX_SAMPLES_PER_SHAPE = 8
+_kit_shapes: dict[Shape, list[dict[str, Any]]] = {}
+_kit_lock = threading.Lock()
+
+
+def _add_sample(
+    samples: dict[Shape, list[dict[str, Any]]], document: dict[str, Any], lock: threading.Lock
+) -> None:
+    if not isinstance(document, dict):
+        raise MalformedInputError("a JSON-LD document must be a JSON object")
+    shape = _shape(document, [])
+    with lock:
+        known = samples.get(shape)
+        if known is None:
+            if len(samples) >= _MAX_SHAPES:
+                return  # a full registry only means the full path, never a wrong answer
+            known = samples[shape] = []
+        if len(known) < _MAX_SAMPLES_PER_SHAPE and document not in known:
+            known.append(copy.deepcopy(document))
+
+
+def register_shape(document: dict[str, Any]) -> None:
+    """Declare ``document``'s shape one of the kit's own, so documents of it are templated.
+
+    Only builders call this, with documents they made; never pass a document under
+    verification. ``document`` also serves as the sample a template is compiled from (its
+    values matter only where a slot holds a vocabulary term, such as ``proofPurpose``).
+    """
+    _add_sample(_kit_shapes, document, _kit_lock)
+
+
+def register_proof_config_shape(context: tuple[str, ...] | list[str]) -> None:
+    """The eddsa-rdfc-2022 proof configuration the kit signs documents of ``context`` with."""
+    did = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"  # a placeholder value
+    register_shape(
+        {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "created": "2000-01-01T00:00:00Z",
+            "verificationMethod": f"{did}#{did.removeprefix('did:key:')}",
+            "proofPurpose": "assertionMethod",
+            "@context": list(context),
+        }
+    )
+
+
+def registered_shape_count() -> int:
+    with _kit_lock:
+        return len(_kit_shapes)
+
+
 class TemplateCache:
-    """Per-loader LRU of compiled shapes (bounded: shapes come from untrusted input)."""
+    """Per-loader LRU of templates compiled from registered samples (bounded)."""
 
     def __init__(self, maxsize: int = 256) -> None:
         self._cache: LRUCache[Shape, Any] = LRUCache(maxsize=maxsize)
         self._lock = threading.Lock()
+        self._samples: dict[Shape, list[dict[str, Any]]] = {}
+
+    def register(self, document: dict[str, Any]) -> None:
+        """Like :func:`register_shape`, for this cache only (tests, callers' own shapes)."""
+        _add_sample(self._samples, document, self._lock)
+
+    def _samples_of(self, shape: Shape) -> list[dict[str, Any]]:
+        with self._lock:
+            local = list(self._samples.get(shape, ()))
+        with _kit_lock:
+            return local + list(_kit_shapes.get(shape, ()))
 
     def dataset(self, document: Any, loader: DocumentLoader) -> dict[str, Any]:
         from credentials.jsonld import to_dataset
@@ -119,14 +194,14 @@ class TemplateCache:
             raise MalformedInputError("a JSON-LD document must be a JSON object")
         slots: list[str] = []
         shape = _shape(document, slots)
-        template = self._get(shape, document, slots, loader, ())
+        template = self._get(shape, shape, loader, ())
         if template is not _UNTEMPLATABLE:
             fixed = _unfit_iri_slots(template, slots)
             if fixed:
                 # Values such as proofPurpose "assertionMethod" are vocabulary terms, not
-                # opaque IRIs: specialise the shape on them (few distinct values in practice).
-                key = (shape, tuple((i, slots[i]) for i in fixed))
-                template = self._get(key, document, slots, loader, fixed)
+                # opaque IRIs: a template specialised on them, from a sample that holds them.
+                values = tuple((i, slots[i]) for i in fixed)
+                template = self._get((shape, values), shape, loader, fixed, values)
                 if template is not _UNTEMPLATABLE and _unfit_iri_slots(template, slots):
                     template = _UNTEMPLATABLE
         if template is _UNTEMPLATABLE:
@@ -136,18 +211,34 @@ class TemplateCache:
     def _get(
         self,
         key: Any,
-        document: dict[str, Any],
-        slots: list[str],
+        shape: Shape,
         loader: DocumentLoader,
         fixed: tuple[int, ...],
+        values: tuple[tuple[int, str], ...] = (),
     ) -> Any:
         with self._lock:
             template = self._cache.get(key)
-        if template is None:
-            template = _compile(document, slots, loader, fixed)
-            with self._lock:
-                self._cache[key] = template
+        if template is not None:
+            return template
+        sample = self._sample(shape, values)
+        if sample is None:
+            return _UNTEMPLATABLE  # not one of the kit's shapes: never compiled, not cached
+        sample_slots: list[str] = []
+        _shape(sample, sample_slots)
+        template = _compile(sample, sample_slots, loader, fixed)
+        with self._lock:
+            self._cache[key] = template
         return template
+
+    def _sample(self, shape: Shape, values: tuple[tuple[int, str], ...]) -> dict[str, Any] | None:
+        for sample in self._samples_of(shape):
+            if not values:
+                return sample
+            sample_slots: list[str] = []
+            _shape(sample, sample_slots)
+            if all(sample_slots[i] == value for i, value in values):
+                return sample
+        return None
 
 
 def _unfit_iri_slots(template: _Template, slots: list[str]) -> tuple[int, ...]:

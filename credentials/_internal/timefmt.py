@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 
 from credentials.errors import MalformedInputError
 
-_DATETIME = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+# ASCII digits only (``\d`` would admit "٢٠٢٦"), a bounded year and fraction, no trailing newline.
+_DATETIME = re.compile(
+    r"-?[0-9]{4,9}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,12})?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 
 
 def format_datetime(value: datetime) -> str:
@@ -19,7 +22,7 @@ def format_datetime(value: datetime) -> str:
 
 def parse_datetime(value: object, *, field: str = "datetime") -> datetime:
     """Parse an xsd:dateTimeStamp (a time zone is required) into an aware UTC datetime."""
-    if not isinstance(value, str) or not _DATETIME.match(value):
+    if not isinstance(value, str) or not _DATETIME.fullmatch(value):
         raise MalformedInputError(f"{field} must be an XML Schema dateTime with a time zone")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))

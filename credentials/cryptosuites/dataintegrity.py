@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from credentials._internal.timefmt import format_datetime, parse_datetime
-from credentials.cryptosuites.eddsa import EDDSA_JCS_2022, EDDSA_RDFC_2022, SUITES
+from credentials.cryptosuites.eddsa import EDDSA_JCS_2022, EDDSA_RDFC_2022, SUITES, Cryptosuite
 from credentials.errors import (
     KeyFormatError,
     MalformedInputError,
     ProofError,
+    ProofTooLongError,
     UnsupportedCryptosuiteError,
 )
 from credentials.jsonld import DEFAULT_LOADER, DocumentLoader
@@ -40,6 +41,9 @@ __all__ = [
 
 KeyResolver = Callable[[str], PublicKey]
 _PROOF_TYPE = "DataIntegrityProof"
+#: Proofs one document may carry. Each costs a canonicalization; a label has one.
+MAX_PROOFS = 8
+_MAX_PROOF_VALUE_CHARS = 90  # "z" and at most 88 base58 digits for 64 bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +63,8 @@ def _proofs_of(document: dict[str, Any]) -> list[dict[str, Any]]:
     if proof is None:
         return []
     proofs = proof if isinstance(proof, list) else [proof]
+    if len(proofs) > MAX_PROOFS:
+        raise ProofTooLongError("proof set", len(proofs), MAX_PROOFS)
     if not all(isinstance(p, dict) for p in proofs):
         raise ProofError("proof must be an object or an array of objects")
     return proofs
@@ -143,21 +149,28 @@ def verify_document(
     if not proofs:
         raise ProofError("the document has no proof")
     loader = loader or DEFAULT_LOADER
-    return tuple(
-        _verify_one(document, proofs, proof, expected_purpose, key_resolver, now, loader)
-        for proof in proofs
-    )
+    # Every proof's cheap, bounded fields are read before any canonicalization is paid for.
+    prepared = [_prepare(proof, expected_purpose, key_resolver, now) for proof in proofs]
+    return tuple(_verify_one(document, proofs, p, loader) for p in prepared)
 
 
-def _verify_one(
-    document: dict[str, Any],
-    all_proofs: list[dict[str, Any]],
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    proof: dict[str, Any]
+    suite: Cryptosuite
+    method: str
+    public_key: PublicKey
+    created: datetime | None
+    signature: bytes
+    purpose: str
+
+
+def _prepare(
     proof: dict[str, Any],
     expected_purpose: str,
     key_resolver: KeyResolver,
     now: datetime | None,
-    loader: DocumentLoader,
-) -> VerifiedProof:
+) -> _Prepared:
     if proof.get("type") != _PROOF_TYPE:
         raise ProofError(f"proof type must be {_PROOF_TYPE}, not {proof.get('type')!r}")
     name = proof.get("cryptosuite")
@@ -176,7 +189,20 @@ def _verify_one(
     if expires is not None and expires <= (now or datetime.now(UTC)):
         raise ProofError("proof has expired")
     signature = _signature(proof.get("proofValue"))
+    try:
+        public_key = key_resolver(method)
+    except KeyFormatError as exc:
+        raise ProofError(f"cannot resolve verification method: {exc}") from exc
+    return _Prepared(proof, suite, method, public_key, created, signature, expected_purpose)
 
+
+def _verify_one(
+    document: dict[str, Any],
+    all_proofs: list[dict[str, Any]],
+    prepared: _Prepared,
+    loader: DocumentLoader,
+) -> VerifiedProof:
+    proof = prepared.proof
     unsecured = _chained_input(document, all_proofs, proof.get("previousProof"))
     options = {k: v for k, v in proof.items() if k != "proofValue"}
     if "@context" in options:
@@ -187,19 +213,15 @@ def _verify_one(
         unsecured["@context"] = options["@context"]
     elif "@context" in unsecured:
         options["@context"] = unsecured["@context"]
-    try:
-        public_key = key_resolver(method)
-    except KeyFormatError as exc:
-        raise ProofError(f"cannot resolve verification method: {exc}") from exc
-    message = suite.hash_data(unsecured, options, loader)
-    public_key.verify(message, signature)
+    message = prepared.suite.hash_data(unsecured, options, loader)
+    prepared.public_key.verify(message, prepared.signature)
     proof_id = proof.get("id")
     return VerifiedProof(
-        cryptosuite=suite.name,
-        verification_method=method,
-        public_key=public_key,
-        proof_purpose=expected_purpose,
-        created=created,
+        cryptosuite=prepared.suite.name,
+        verification_method=prepared.method,
+        public_key=prepared.public_key,
+        proof_purpose=prepared.purpose,
+        created=prepared.created,
         id=proof_id if isinstance(proof_id, str) else None,
     )
 
@@ -220,6 +242,8 @@ def _optional_time(proof: dict[str, Any], field: str) -> datetime | None:
 def _signature(proof_value: Any) -> bytes:
     if not isinstance(proof_value, str):
         raise ProofError("proof has no proofValue")
+    if len(proof_value) > _MAX_PROOF_VALUE_CHARS:
+        raise ProofTooLongError("proofValue", len(proof_value), _MAX_PROOF_VALUE_CHARS)
     try:
         signature = decode_multibase_base58(proof_value)
     except KeyFormatError as exc:

@@ -66,7 +66,9 @@ def verify() -> ResponseReturnValue:
       description: >
         Every check is made against the register: proof, issuer key, accreditation, rule,
         grade, revocation, suspension, validity, ledger inclusion. `verified` is true only if
-        all passed; `report` gives each check with its reason.
+        all passed; `report` gives each check with its machine `outcome` (the verdict is
+        computed from outcomes only), a translatable `message` id with string `params`, and
+        its `reason` in English.
       tags: [VC-API]
       responses:
         200: {description: '{"verified", "verdict", "checks", "warnings", "errors", "report"}'}

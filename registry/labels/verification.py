@@ -21,6 +21,7 @@ from credentials import (
     TrustBundle,
     VerificationReport,
     decimal_text,
+    label_url,
     normalize_label_id,
     public_key_from_did,
     verify_label,
@@ -120,13 +121,18 @@ def _ledger_json(label: Label) -> dict[str, Any] | None:
         return None
     entry = db.session.get_one(LedgerEntry, label.ledger_seq)
     proof = inclusion_proof(label.ledger_seq, checkpoint.size)
-    return {
+    evidence = {
         "entry": bytes(entry.body).decode("utf-8"),
         "index": label.ledger_seq,
         "size": checkpoint.size,
         "proof": [base64.b64encode(h).decode("ascii") for h in proof.hashes],
         "checkpoint": checkpoint.note,
     }
+    if label.superseded_by_id is not None:
+        # The list bit alone says "suspended"; this says why, so the verdict is "superseded".
+        base = current_settings().public_base_url
+        evidence["supersededBy"] = label_url(base, label.superseded_by_id)
+    return evidence
 
 
 def label_trust_bundle(label: Label) -> dict[str, Any]:

@@ -185,7 +185,9 @@ def test_sign_set_issuer_makes_the_signing_key_the_issuer(
     assert signed["proof"]["verificationMethod"] == other.verification_method
     signed_file = write_json(tmp_path / "s.json", signed)
     code, out, _ = run(capsys, "verify", str(signed_file), "--at", AT)
-    assert code == 0, out
+    # Intact, but signed by a key nobody registered: never "verified" without trust (issue 7).
+    assert code == 1, out
+    assert out.startswith("NOT VERIFIED: signer_not_checked")
 
 
 def test_sign_without_set_issuer_keeps_the_issuer_and_fails_to_verify(
@@ -242,16 +244,24 @@ def test_sign_unknown_cryptosuite_is_bad_usage(capsys: pytest.CaptureFixture[str
 
 
 @pytest.mark.parametrize("path", [SIGNED_RDFC, SIGNED_JCS], ids=["rdfc", "jcs"])
-def test_verify_w3c_vectors_exit_0(capsys: pytest.CaptureFixture[str], path: Path) -> None:
+def test_verify_w3c_vectors_signature_intact_signer_not_checked(
+    capsys: pytest.CaptureFixture[str], path: Path
+) -> None:
     code, out, err = run(capsys, "verify", str(path))
-    assert (code, err) == (0, "")
-    assert out.startswith("VERIFIED: genuine")
+    assert (code, err) == (1, "")
+    assert out.startswith("NOT VERIFIED: signer_not_checked")
+    assert "the signature is intact, but who signed it was not checked" in out
+    assert "FAIL" not in out
 
 
-def test_verify_signed_label_exit_0(capsys: pytest.CaptureFixture[str], label_file: Path) -> None:
+def test_verify_signed_label_without_trust_exit_1(
+    capsys: pytest.CaptureFixture[str], label_file: Path
+) -> None:
     code, out, _ = run(capsys, "verify", str(label_file), "--at", AT)
-    assert code == 0
-    assert out.startswith("VERIFIED: genuine")
+    assert code == 1
+    assert out.startswith("NOT VERIFIED: signer_not_checked")
+    assert "the signature is intact, but who signed it was not checked against the register" in out
+    assert "VERIFIED: genuine" not in out
     assert "note: trust was not checked" in out
 
 
@@ -262,6 +272,44 @@ def test_verify_tampered_label_exit_1(capsys: pytest.CaptureFixture[str], tmp_pa
     assert code == 1
     assert out.startswith("NOT VERIFIED: not_genuine")
     assert "FAIL proof" in out
+
+
+def test_verify_forged_valid_until_shows_no_content_as_ok(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 7: a forged validUntil used to print "ok validity: valid until 2039-…"."""
+    label = signed_credential(KEY)
+    label["validUntil"] = "2039-02-28T23:59:59Z"
+    bundle = write_json(tmp_path / "trust.json", trust_bundle_json(signed_credential(KEY)))
+    for extra in ([], ["--trust", str(bundle)]):
+        path = write_json(tmp_path / "forged.json", label)
+        code, out, _ = run(capsys, "verify", str(path), "--at", AT, *extra)
+        assert code == 1
+        assert out.startswith("NOT VERIFIED: not_genuine")
+        assert "altered after signing" in out
+        assert "none of its contents can be trusted" in out
+        assert "2039" not in out
+        assert "ok   validity" not in out
+        lines = [line for line in out.splitlines() if line.startswith("  ok")]
+        assert lines == ["  ok   structure: a well-formed CarbonLabelCredential"]
+
+
+def test_verify_label_forged_with_a_random_key_in_a_real_bodys_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """keygen, then sign --set-issuer: never "VERIFIED: genuine", with or without trust."""
+    code, out, _ = run(capsys, "keygen")
+    rogue = json.loads(out)["secretKeyMultibase"]
+    unsigned = write_json(tmp_path / "u.json", build_label_credential(sample_label(KEY)))
+    code, out, _ = run(capsys, "sign", str(unsigned), "--secret-key", rogue, "--set-issuer")
+    assert code == 0
+    forged = write_json(tmp_path / "forged.json", json.loads(out))
+    code, out, _ = run(capsys, "verify", str(forged), "--at", AT)
+    assert (code, out.splitlines()[0]) == (1, "NOT VERIFIED: signer_not_checked")
+    bundle = write_json(tmp_path / "trust.json", trust_bundle_json(signed_credential(KEY)))
+    code, out, _ = run(capsys, "verify", str(forged), "--at", AT, "--trust", str(bundle))
+    assert (code, out.splitlines()[0]) == (1, "NOT VERIFIED: not_genuine")
+    assert "FAIL issuer_key: the issuer is not a registered certification body" in out
 
 
 def test_verify_tampered_vector_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -373,7 +421,8 @@ def test_verify_context_from_file_is_used_offline(
     assert code == 0
     signed = write_json(tmp_path / "s.json", json.loads(out))
     code, out, _ = run(capsys, "verify", str(signed), "--context", f"{url}={context}")
-    assert code == 0, out
+    assert code == 1, out
+    assert out.startswith("NOT VERIFIED: signer_not_checked"), out
     code, out, _ = run(capsys, "verify", str(signed))
     assert code == 1
     assert url in out
@@ -438,21 +487,24 @@ def test_verify_unknown_subcommand_exit_2(capsys: pytest.CaptureFixture[str]) ->
 
 def test_verify_json_output(capsys: pytest.CaptureFixture[str], label_file: Path) -> None:
     code, out, _ = run(capsys, "verify", str(label_file), "--at", AT, "--json")
-    assert code == 0
+    assert code == 1
     report = json.loads(out)
-    assert report["verified"] is True
-    assert report["verdict"] == "genuine"
+    assert report["verified"] is False
+    assert report["verdict"] == "signer_not_checked"
     assert report["trustChecked"] is False
     assert len(report["checks"]) == 10
-    assert {"check", "status", "required", "reason"} <= set(report["checks"][0])
+    assert {"check", "status", "required", "outcome", "message", "params", "reason"} <= set(
+        report["checks"][0]
+    )
 
 
 def test_verify_json_output_for_a_generic_credential(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "verify", str(SIGNED_JCS), "--json")
-    assert code == 0
+    assert code == 1
     report = json.loads(out)
-    assert report["verified"] is True
-    assert report["verdict"] == "genuine"
+    assert report["verified"] is False
+    assert report["verdict"] == "signer_not_checked"
+    assert [c["outcome"] for c in report["checks"]] == ["ok", "ok"]
     assert [c["check"] for c in report["checks"]] == ["proof", "validity"]
 
 
@@ -643,8 +695,8 @@ def test_console_script_keygen_and_verify_vector() -> None:
     assert keygen.returncode == 0, keygen.stderr
     assert json.loads(keygen.stdout)["publicKeyMultibase"] == KEY_PAIR["publicKeyMultibase"]
     verify = console("verify", str(SIGNED_RDFC), "--json")
-    assert verify.returncode == 0, verify.stderr
-    assert json.loads(verify.stdout)["verdict"] == "genuine"
+    assert verify.returncode == 1, verify.stderr
+    assert json.loads(verify.stdout)["verdict"] == "signer_not_checked"
 
 
 def test_console_script_bad_inputs_exit_2_without_traceback(tmp_path: Path) -> None:
@@ -684,7 +736,9 @@ def test_console_script_signed_label_tamper_round_trip(tmp_path: Path) -> None:
     good = write_json(tmp_path / "good.json", label)
     label["credentialSubject"]["grade"] = "A"
     bad = write_json(tmp_path / "bad.json", label)
-    assert console("verify", str(good), "--at", AT).returncode == 0
+    assert console("verify", str(good), "--at", AT).stdout.startswith(
+        "NOT VERIFIED: signer_not_checked"
+    )
     tampered = console("verify", str(bad), "--at", AT)
     assert tampered.returncode == 1
-    assert "NOT VERIFIED" in tampered.stdout
+    assert tampered.stdout.startswith("NOT VERIFIED: not_genuine")

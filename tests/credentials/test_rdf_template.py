@@ -49,6 +49,10 @@ def pyld_normalize(document: Any) -> str:
 def _outcome(document: Any, loader: DocumentLoader, *, fast: bool) -> tuple[str, str]:
     function = canonicalize_rdfc if fast else canonicalize_rdfc_reference
     try:
+        if fast and isinstance(document, dict):
+            # Treat the shape as a trusted one so its template is compiled and used: the
+            # differential property must hold for every shape the kit might ever register.
+            loader.templates.register(document)
         return ("ok", function(document, loader=loader))
     except CredentialError as exc:
         return ("error", type(exc).__name__)
@@ -463,6 +467,7 @@ def test_cache_does_not_grow_past_maxsize_with_distinct_shapes() -> None:
         for i in range(40)
     ]
     for document in documents:
+        cache.register(document)
         assert urdna2015(cache.dataset(document, loader)) == canonicalize_rdfc_reference(
             document, loader=loader
         )
@@ -479,6 +484,7 @@ def test_cache_does_not_grow_with_distinct_specialised_values() -> None:
     cache = TemplateCache(maxsize=8)
     for i in range(40):
         document = {"@id": f"schema:{i}", "https://example.org/p": f"v{i}"}
+        cache.register(document)
         assert urdna2015(cache.dataset(document, loader)) == pyld_normalize(document)
         assert len(cache._cache) <= 8
 
@@ -488,5 +494,105 @@ def test_loader_cache_is_bounded_at_its_default_maxsize() -> None:
     maxsize = loader.templates._cache.maxsize
     assert maxsize == 256
     for i in range(maxsize + 40):
-        canonicalize_rdfc({"@id": "urn:example:x", f"https://example.org/p{i}": "v"}, loader=loader)
+        document = {"@id": "urn:example:x", f"https://example.org/p{i}": "v"}
+        loader.templates.register(document)
+        canonicalize_rdfc(document, loader=loader)
     assert len(loader.templates._cache) <= maxsize
+
+
+# --- issue 7: templates are compiled only from the kit's own shapes ------------------------------
+
+
+@pytest.fixture
+def compiled(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every document a template is compiled from (the compiler itself still runs)."""
+    from credentials._internal import rdf_template
+
+    seen: list[dict[str, Any]] = []
+    original = rdf_template._compile
+
+    def spy(document: dict[str, Any], *args: Any) -> Any:
+        seen.append(document)
+        return original(document, *args)
+
+    monkeypatch.setattr(rdf_template, "_compile", spy)
+    return seen
+
+
+SIGNED_SUPERSEDING = signed_credential(supersedes="https://x.example/l/1")  # signed before any spy
+
+
+def _registered_samples() -> list[dict[str, Any]]:
+    from credentials._internal import rdf_template
+
+    return [s for samples in rdf_template._kit_shapes.values() for s in samples]
+
+
+@pytest.mark.parametrize(
+    "vector", ["eddsa-rdfc-2022/signedDataInt.json", "eddsa-proof-set-chain/signedProofSet2.json"]
+)
+def test_verifying_a_document_of_an_unknown_shape_compiles_no_template(
+    compiled: list[dict[str, Any]], vector: str
+) -> None:
+    from credentials.cryptosuites import verify_document
+
+    loader = DocumentLoader()
+    document = load_vector(vector)
+    for _ in range(2):  # a second sight of the shape does not make it a known one
+        verify_document(document, loader=loader)
+    assert compiled == []
+    assert len(loader.templates._cache) == 0
+
+
+def test_attacker_shaped_label_compiles_no_template(compiled: list[dict[str, Any]]) -> None:
+    from credentials.verify import verify_label
+
+    loader = DocumentLoader()
+    forged = copy.deepcopy(SIGNED_RDFC)
+    forged["credentialSubject"]["product"]["name"] = {"@value": "x", "@language": "en"}
+    forged["credentialSubject"]["product"]["identifier"] = ["urn:x:1"] * 5
+    for _ in range(2):
+        verify_label(forged, loader=loader)
+    # Only the proof configuration (the kit's shape) was compiled, and from its sample.
+    assert all(any(doc is s for s in _registered_samples()) for doc in compiled)
+    assert not any("credentialSubject" in doc for doc in compiled)
+
+
+def test_verifying_a_kit_label_compiles_only_from_registered_samples(
+    compiled: list[dict[str, Any]],
+) -> None:
+    from credentials.cryptosuites import verify_document
+
+    loader = DocumentLoader()
+    for credential in (SIGNED_RDFC, SIGNED_SUPERSEDING):
+        verify_document(credential, loader=loader)
+    assert compiled, "the kit's own label shape takes the fast path"
+    samples = _registered_samples()
+    assert all(any(doc is s for s in samples) for doc in compiled)
+    assert len(loader.templates._cache) == len(compiled)
+
+
+def test_a_kit_label_with_sorted_keys_keeps_its_template() -> None:
+    """The registry's JSON API sorts keys; member order has no meaning in JSON-LD."""
+    loader = DocumentLoader()
+    unsecured = {k: v for k, v in SIGNED_RDFC.items() if k != "proof"}
+    resorted = json.loads(json.dumps(unsecured, sort_keys=True))
+    assert list(resorted) != list(unsecured)
+    first = canonicalize_rdfc(unsecured, loader=loader)
+    size = len(loader.templates._cache)
+    assert size
+    assert canonicalize_rdfc(resorted, loader=loader) == first == pyld_normalize(resorted)
+    assert len(loader.templates._cache) == size
+
+
+def test_an_unregistered_vocabulary_value_takes_the_reference_path(
+    compiled: list[dict[str, Any]],
+) -> None:
+    """proofPurpose "authentication" needs a specialised template; none was registered."""
+    loader = DocumentLoader()
+    config = {k: v for k, v in SIGNED_RDFC["proof"].items() if k != "proofValue"}
+    config["@context"] = SIGNED_RDFC["@context"]
+    assert canonicalize_rdfc(config, loader=loader) == pyld_normalize(config)
+    other = {**config, "proofPurpose": "authentication"}
+    assert canonicalize_rdfc(other, loader=loader) == pyld_normalize(other)
+    assert all(doc["proofPurpose"] == "assertionMethod" for doc in compiled)

@@ -27,6 +27,7 @@ from credentials.verify import (
     BASIC_CHECKS,
     CheckName,
     CheckStatus,
+    Outcome,
     Verdict,
     VerificationReport,
     verify_label,
@@ -117,14 +118,16 @@ def test_label_with_full_trust_is_genuine_on_every_check(cryptosuite: str) -> No
     assert f"entry {LEDGER_INDEX} of a signed checkpoint" in report.check(CheckName.LEDGER).reason
 
 
-def test_without_trust_only_structure_proof_and_dates_are_required(
+def test_without_trust_the_signature_is_intact_but_the_signer_was_not_checked(
     credential: dict[str, Any],
 ) -> None:
+    """Issue 7: a valid signature from a signer nobody checked is never "verified"."""
     report = verify_label(credential, now=NOW)
-    assert report.verified
-    assert report.verdict is Verdict.GENUINE
+    assert not report.verified
+    assert report.verdict is Verdict.SIGNER_NOT_CHECKED
     assert not report.trust_checked
-    assert report.required == BASIC_CHECKS
+    assert report.required == BASIC_CHECKS | {CheckName.ISSUER_KEY}
+    assert report.check(CheckName.ISSUER_KEY).outcome is Outcome.TRUST_NOT_GIVEN
     for name in BASIC_CHECKS:
         assert _status(report, name) is CheckStatus.PASSED
     for name in (
@@ -220,8 +223,11 @@ def test_forged_signature_footprint_lowered_after_signing(credential: dict[str, 
     forged["credentialSubject"]["footprint"]["value"] = "50.1"  # still grade B
     report = _verify(forged, trust_bundle_json(credential))
     _assert_fails(report, CheckName.PROOF, "signature does not verify", Verdict.NOT_GENUINE)
-    assert _status(report, CheckName.GRADE) is CheckStatus.PASSED
-    assert _status(report, CheckName.ISSUER_KEY) is CheckStatus.NOT_CHECKED
+    # Issue 7: the grade matches the (forged) footprint, yet nothing forged may read as "ok".
+    assert report.contents_untrusted
+    for check in report.checks[2:]:
+        assert check.outcome is Outcome.CONTENTS_UNTRUSTED, check
+        assert check.status is CheckStatus.NOT_CHECKED
 
 
 def test_swapped_issuer_other_body_did_with_original_proof(credential: dict[str, Any]) -> None:
@@ -659,7 +665,9 @@ def test_not_yet_valid_label(credential: dict[str, Any]) -> None:
 
 def test_validity_end_is_exclusive(credential: dict[str, Any]) -> None:
     end = datetime(2029, 2, 28, 23, 59, 59, tzinfo=UTC)
-    assert verify_label(credential, now=end - timedelta(seconds=1)).verified
+    before = verify_label(credential, now=end - timedelta(seconds=1))
+    assert before.check(CheckName.VALIDITY).outcome is Outcome.OK
+    assert before.verdict is Verdict.SIGNER_NOT_CHECKED
     assert verify_label(credential, now=end).verdict is Verdict.EXPIRED
 
 
@@ -868,7 +876,10 @@ def test_report_json_shape_with_trust(credential: dict[str, Any]) -> None:
     assert data["labelId"] == LABEL_ID
     assert [c["check"] for c in data["checks"]] == [n.value for n in CheckName]
     for c in data["checks"]:
-        assert set(c) == {"check", "status", "required", "reason"}
+        assert set(c) == {"check", "status", "required", "outcome", "message", "params", "reason"}
+        assert c["outcome"] == "ok"
+        assert c["message"] == f"{c['check']}.ok"
+        assert all(isinstance(v, str) for v in c["params"].values())
         assert c["status"] == "passed"
         assert c["required"] is True
         assert isinstance(c["reason"], str)
@@ -879,7 +890,8 @@ def test_report_json_shape_with_trust(credential: dict[str, Any]) -> None:
 def test_report_json_required_flags_without_trust(credential: dict[str, Any]) -> None:
     data = verify_label(credential, now=NOW).to_json()
     required = {c["check"] for c in data["checks"] if c["required"]}
-    assert required == {"structure", "proof", "validity"}
+    # The issuer check is required even without trust: the signer must be known (issue 7).
+    assert required == {"structure", "proof", "issuer_key", "validity"}
     assert data["trustChecked"] is False
     statuses = {c["check"]: c["status"] for c in data["checks"]}
     assert statuses["issuer_key"] == "not_checked"
@@ -896,11 +908,12 @@ def test_caller_chosen_required_checks(credential: dict[str, Any]) -> None:
     """A caller can require a check that trust-less verification cannot make."""
     report = verify_label(credential, now=NOW, required=BASIC_CHECKS | {CheckName.REVOCATION})
     assert not report.verified
-    assert report.verdict is Verdict.UNVERIFIED
+    assert report.verdict is Verdict.SIGNER_NOT_CHECKED
     data = report.to_json()
     assert {c["check"] for c in data["checks"] if c["required"]} == {
         "structure",
         "proof",
+        "issuer_key",
         "validity",
         "revocation",
     }

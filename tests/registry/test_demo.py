@@ -55,8 +55,8 @@ EXPECTED_COUNTS = {"active": 30, "suspended": 3, "revoked": 3, "superseded": 2}
 BASIC = (CheckName.STRUCTURE, CheckName.PROOF, CheckName.VALIDITY)
 VERDICTS = {
     LabelStatus.ACTIVE: Verdict.GENUINE,
-    # The registry flags a superseded label in its suspension list: no longer current.
-    LabelStatus.SUPERSEDED: Verdict.SUSPENDED,
+    # Flagged in its suspension list (no longer current); the bundle says it was superseded.
+    LabelStatus.SUPERSEDED: Verdict.SUPERSEDED,
     LabelStatus.SUSPENDED: Verdict.SUSPENDED,
     LabelStatus.REVOKED: Verdict.REVOKED,
 }

@@ -246,8 +246,37 @@ def test_verify_answers_every_check_with_its_reason(client: FlaskClient, world: 
     result = verify(client, credential)
     assert set(result) == {"verified", "verdict", "checks", "warnings", "errors", "report"}
     for entry in result["report"]["checks"]:
-        assert set(entry) == {"check", "status", "required", "reason"}
+        assert set(entry) == {
+            "check",
+            "status",
+            "required",
+            "outcome",
+            "message",
+            "params",
+            "reason",
+        }
         assert entry["reason"]
+        assert entry["outcome"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        ("proofValue", "z" + "2" * 900_000),  # held a gunicorn worker for 30 s (issue 7)
+        ("verificationMethod", "did:key:z" + "2" * 450_000 + "#z" + "2" * 450_000),
+    ],
+)
+def test_verify_megabyte_encoded_value_refused_fast(
+    client: FlaskClient, world: LabelWorld, where: str, value: str
+) -> None:
+    """Refused by the length cap (the type of refusal is asserted, never the time taken)."""
+    credential = issue(client, world.certifier)["credential"]
+    credential["proof"][where] = value
+    result = verify(client, credential)
+    (proof,) = [c for c in result["report"]["checks"] if c["check"] == "proof"]
+    assert (proof["outcome"], result["verdict"]) == ("proof_invalid", "not_genuine")
+    assert f"{where if where == 'proofValue' else 'did:key identifier'} is" in proof["reason"]
+    assert "the limit is" in proof["reason"]
 
 
 def test_verify_is_public_and_says_no_to_garbage(client: FlaskClient) -> None:

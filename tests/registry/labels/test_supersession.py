@@ -179,7 +179,10 @@ def test_a_superseded_label_is_flagged_in_its_suspension_list_for_good(
     assert _suspension_bit(client, unrelated) is True
     assert _suspension_bit(client, old) is True, "the superseded label's bit was cleared"
     verdict = client.post("/credentials/verify", json={"verifiableCredential": old["credential"]})
-    assert (verdict.get_json()["verified"], verdict.get_json()["verdict"]) == (False, "suspended")
+    # The bit says "not current"; the trust bundle's supersededBy says why.
+    assert (verdict.get_json()["verified"], verdict.get_json()["verdict"]) == (False, "superseded")
+    bundle = client.get(f"/api/v1/labels/{old['id']}/trust-bundle").get_json()
+    assert bundle["ledger"][old["id"]]["supersededBy"] == new["url"]
     assert client.post(
         "/credentials/verify", json={"verifiableCredential": new["credential"]}
     ).get_json()["verified"]
