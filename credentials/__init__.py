@@ -65,6 +65,7 @@ from credentials.status_list import (
     check_status,
     parse_status_entries,
 )
+from credentials.text import TextError, check_text
 from credentials.trust import (
     Accreditation,
     LedgerEvidence,
@@ -109,6 +110,7 @@ __all__ = [
     "StatusEntry",
     "StatusList",
     "StatusRef",
+    "TextError",
     "Thresholds",
     "TrustBundle",
     "TrustedBody",
@@ -122,6 +124,7 @@ __all__ = [
     "canonicalize_jcs",
     "canonicalize_rdfc",
     "check_status",
+    "check_text",
     "consistency_proof",
     "cosign",
     "credential_digest",

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from credentials import canonicalize_jcs
 from registry.api.auth import current_principal
 from registry.api.common import json_body
+from registry.api.idempotency import idempotency_key, issue_items, request_hash
 from registry.auth.models import Role
 from registry.config import current_settings
 from registry.db import transaction, transactional
-from registry.errors import ValidationFailedError
 from registry.labels.artwork import label_artwork_svg, label_qr_png, label_qr_svg
-from registry.labels.issuance import IssueItem, issue_label, issue_labels
+from registry.labels.issuance import issue_label, issue_labels
 from registry.labels.schemas import (
+    artwork_query_schema,
     label_batch_schema,
     label_query_schema,
     label_request_schema,
     label_schema,
     label_summary_schema,
+    qr_query_schema,
     status_change_schema,
 )
 from registry.labels.services import change_label_status, get_label, list_labels
@@ -33,21 +33,11 @@ __all__ = ["bp"]
 
 bp = Blueprint("labels", __name__)
 
-_MAX_IDEMPOTENCY_KEY = 255
-
 
 def _label_response(label_id: str, status: int = 200) -> Response:
     response = jsonify(label_schema.dump(get_label(label_id)))
     response.status_code = status
     return response
-
-
-def _idempotency_key(*, reserve: int = 0) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    limit = _MAX_IDEMPOTENCY_KEY - reserve
-    if key is not None and not 0 < len(key) <= limit:
-        raise ValidationFailedError({"Idempotency-Key": [f"Must be 1 to {limit} characters."]})
-    return key
 
 
 @bp.get("/api/v1/labels/<label_id>")
@@ -138,7 +128,7 @@ def post_label() -> ResponseReturnValue:
     """
     principal = current_principal(Role.CERTIFIER)
     data = json_body()
-    key = _idempotency_key()
+    key = idempotency_key()
     label_request = label_request_schema.load(data)
     # The commit comes first and the response after it, so the ledger lock (held from the
     # append to the commit) is never held while the response is being written.
@@ -147,7 +137,7 @@ def post_label() -> ResponseReturnValue:
             principal,
             label_request,
             idempotency_key=key,
-            request_hash=hashlib.sha256(canonicalize_jcs(data)).digest(),
+            request_hash=request_hash(label_request),
         )
     response = jsonify(label_schema.dump(result.label))
     response.status_code = 201 if result.created else 200
@@ -170,7 +160,7 @@ def post_label_batch() -> ResponseReturnValue:
       tags: [labels]
       security: [{bearer: []}]
       parameters:
-        - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 240}}
+        - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 251}}
       requestBody:
         required: true
         content: {application/json: {schema: LabelBatchSchema}}
@@ -183,16 +173,8 @@ def post_label_batch() -> ResponseReturnValue:
     """
     principal = current_principal(Role.CERTIFIER)
     data = json_body()
-    batch = label_batch_schema.load(data)
-    key = _idempotency_key(reserve=len("#100"))
-    items = [
-        IssueItem(
-            request,
-            idempotency_key=None if key is None else f"{key}#{position}",
-            request_hash=hashlib.sha256(canonicalize_jcs(raw)).digest(),
-        )
-        for position, (request, raw) in enumerate(zip(batch["labels"], data["labels"], strict=True))
-    ]
+    key = idempotency_key(batch=True)
+    items = issue_items(label_batch_schema.load(data)["labels"], key)
     with transaction():  # committed before the response is written, as for one label
         results = issue_labels(principal, items)
     response = jsonify({"labels": label_schema.dump([r.label for r in results], many=True)})
@@ -294,10 +276,8 @@ def get_label_qr_png(label_id: str) -> ResponseReturnValue:
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    scale = request.args.get("scale", "8")
-    if not scale.isdigit():
-        raise ValidationFailedError({"scale": ["Must be 2 to 32 pixels per module."]})
-    return _artwork(label_qr_png(get_label(label_id), scale=int(scale)), "image/png")
+    scale = qr_query_schema.load(request.args)["scale"]
+    return _artwork(label_qr_png(get_label(label_id), scale=scale), "image/png")
 
 
 @bp.get("/api/v1/labels/<label_id>/label.svg")
@@ -316,7 +296,7 @@ def get_label_artwork(label_id: str) -> ResponseReturnValue:
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    lang = request.args.get("lang", "en")
+    lang = artwork_query_schema.load(request.args)["lang"]
     return _artwork(label_artwork_svg(get_label(label_id), lang=lang), "image/svg+xml")
 
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from credentials import CheckStatus, canonicalize_jcs, parse_json
+from credentials import CheckStatus, parse_json
 from registry.api.auth import current_principal
 from registry.api.common import json_body
+from registry.api.idempotency import idempotency_key, request_hash
 from registry.auth.models import Role
 from registry.db import transactional
 from registry.errors import BadRequestError, ValidationFailedError
 from registry.labels.issuance import issue_label
 from registry.labels.services import change_label_status
-from registry.labels.vc_api import issue_request_from_vc_api, status_action_from_vc_api
+from registry.labels.vc_api import vc_issue_request_schema, vc_status_request_schema
 from registry.labels.verification import verify_credential
 
 __all__ = ["bp"]
@@ -46,13 +45,10 @@ def issue() -> ResponseReturnValue:
     """
     principal = current_principal(Role.CERTIFIER)
     body = json_body()
-    label_request, native = issue_request_from_vc_api(body)
-    key = request.headers.get("Idempotency-Key")
+    key = idempotency_key()
+    label_request = vc_issue_request_schema.load(body)
     result = issue_label(
-        principal,
-        label_request,
-        idempotency_key=key,
-        request_hash=hashlib.sha256(canonicalize_jcs(native)).digest(),
+        principal, label_request, idempotency_key=key, request_hash=request_hash(label_request)
     )
     response = jsonify({"verifiableCredential": parse_json(result.label.credential)})
     response.status_code = 201 if result.created else 200
@@ -125,13 +121,8 @@ def update_status() -> ResponseReturnValue:
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     principal = current_principal(Role.CERTIFIER, Role.OPERATOR)
-    body = json_body()
-    label_id, action = status_action_from_vc_api(body)
-    reason = body.get("reason") if isinstance(body, dict) else None
+    change = vc_status_request_schema.load(json_body())
     label = change_label_status(
-        principal,
-        label_id,
-        action,
-        reason=reason if isinstance(reason, str) and reason else "Updated through the VC-API",
+        principal, change["label_id"], change["action"], reason=change["reason"]
     )
     return jsonify({"credentialId": f"{label.id}", "status": label.status.value})
