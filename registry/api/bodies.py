@@ -152,7 +152,7 @@ def grant_accreditation_view(code: str) -> ResponseReturnValue:
     return created(accreditation_schema.dump(accreditation), location)
 
 
-@bp.get("/accreditations/<int:accreditation_id>")
+@bp.get("/accreditations/<id:accreditation_id>")
 @transactional
 def get_accreditation_view(accreditation_id: int) -> ResponseReturnValue:
     """One accreditation.
@@ -168,7 +168,7 @@ def get_accreditation_view(accreditation_id: int) -> ResponseReturnValue:
     return jsonify(accreditation_schema.dump(get_accreditation(accreditation_id)))
 
 
-@bp.post("/accreditations/<int:accreditation_id>/status")
+@bp.post("/accreditations/<id:accreditation_id>/status")
 @transactional
 def set_accreditation_status_view(accreditation_id: int) -> ResponseReturnValue:
     """Suspend, reinstate or withdraw an accreditation (operator).

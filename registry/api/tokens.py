@@ -48,7 +48,7 @@ def create_token_view() -> ResponseReturnValue:
     return created(dump_created_token(token, secret), location)
 
 
-@bp.get("/tokens/<int:token_id>")
+@bp.get("/tokens/<id:token_id>")
 @transactional
 def get_token_view(token_id: int) -> ResponseReturnValue:
     """A token's description, never its secret (operator).
@@ -68,7 +68,7 @@ def get_token_view(token_id: int) -> ResponseReturnValue:
     return jsonify(api_token_schema.dump(get_token(token_id)))
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<id:token_id>/revoke")
 @transactional
 def revoke_token_view(token_id: int) -> ResponseReturnValue:
     """Revoke a token at once; revoking a revoked token changes nothing (operator).
