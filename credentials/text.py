@@ -29,6 +29,9 @@ __all__ = ["MAX_MARKS_PER_BASE", "TextError", "check_text"]
 
 MAX_MARKS_PER_BASE: Final = 4
 
+# NFC composes at most three code points into one (Hangul L+V+T, or e + two marks): text over
+# three times the limit cannot fit, and is refused before any work is done on it.
+_MAX_NFC_SHRINK: Final = 3
 _BIDI_CONTROLS: Final = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _SEPARATORS: Final = frozenset("\u2028\u2029\ufeff")
 _REFUSED_CATEGORIES: Final = {
@@ -54,6 +57,8 @@ def check_text(value: object, *, max_length: int, multiline: bool = False) -> st
     """
     if not isinstance(value, str):
         raise TextError("must be a string")
+    if len(value) > _MAX_NFC_SHRINK * max_length:
+        raise TextError(f"must be at most {max_length} characters")
     for char in value:
         # A lone surrogate cannot be normalised (or encoded): refuse it before NFC.
         if unicodedata.category(char) == "Cs":

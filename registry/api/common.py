@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import jsonify, request
@@ -12,22 +13,31 @@ from credentials import CredentialError, parse_json
 from registry.errors import BadRequestError, UnsupportedMediaTypeError
 from registry.schemes.schemas import MAX_ID
 
-__all__ = ["IdConverter", "created", "json_body", "json_object"]
+__all__ = ["MAX_ROW_ID", "IdConverter", "created", "json_body", "json_object"]
+
+
+# Row ids (tokens, accreditations, …) are SQL INTEGER primary keys.
+MAX_ROW_ID = 2**31 - 1
 
 
 class IdConverter(BaseConverter):
-    """``<id:name>``: a row id, 0 to 2**63 - 1 in ASCII digits; anything else is a 404.
+    """``<id:name>``: a row id, 0 to 2**31 - 1 in ASCII digits; anything else is a 404.
+    ``<id(max=…):name>`` for a BIGINT (at most 2**63 - 1).
 
     werkzeug's ``int`` converter matches ``\\d``, which takes other scripts' digits, and has
-    no upper bound, so a 20-digit id reached SQL as a BIGINT overflow (a 500).
+    no upper bound, so a 20-digit id reached SQL as an INTEGER overflow (a 500).
     """
 
     regex = r"[0-9]{1,19}"
     part_isolating = True
 
+    def __init__(self, url_map: Any, max: int = MAX_ROW_ID) -> None:  # werkzeug's argument name
+        super().__init__(url_map)
+        self.max = min(max, MAX_ID)
+
     def to_python(self, value: str) -> int:
         number = int(value)
-        if number > MAX_ID:
+        if number > self.max:
             raise ValidationError()  # the rule does not match: 404
         return number
 
@@ -35,14 +45,29 @@ class IdConverter(BaseConverter):
         return str(int(value))  # type: ignore[call-overload]
 
 
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in members:
+            raise BadRequestError(f"The request body names {name!r} twice; names must be unique.")
+        members[name] = value
+    return members
+
+
 def json_body() -> Any:
-    """The request's JSON, parsed with the kit's limits (size, depth, node count, no NaN)."""
+    """The request's JSON, parsed with the kit's limits (size, depth, node count, no NaN) and
+    without duplicate names (RFC 8259 I-JSON): parsers disagree on which one wins, so a request
+    that names a member twice could mean one thing here and another to whoever signed it."""
     if not request.is_json:
         raise UnsupportedMediaTypeError("Send JSON with Content-Type: application/json.")
+    data = request.get_data(cache=True)
     try:
-        return parse_json(request.get_data(cache=True))
+        value = parse_json(data)
     except CredentialError as exc:
         raise BadRequestError(f"The request body is not acceptable JSON: {exc}") from exc
+    if b'"' in data:  # within the limits now: a second, checking pass is cheap
+        json.loads(data, object_pairs_hook=_refuse_duplicates)
+    return value
 
 
 def json_object() -> Any:
