@@ -65,7 +65,7 @@ from credentials.status_list import (
     check_status,
     parse_status_entries,
 )
-from credentials.text import TextError, check_text
+from credentials.text import MULTILINE_TEXT_PATTERN, TEXT_PATTERN, TextError, check_text
 from credentials.trust import (
     Accreditation,
     LedgerEvidence,
@@ -90,6 +90,8 @@ __all__ = [
     "EDDSA_JCS_2022",
     "EDDSA_RDFC_2022",
     "GRADES",
+    "MULTILINE_TEXT_PATTERN",
+    "TEXT_PATTERN",
     "Accreditation",
     "CarbonLabel",
     "Check",

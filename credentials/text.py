@@ -7,11 +7,15 @@ label, stored in a ``VARCHAR``, or shown without deceiving the reader:
 - line and paragraph separators (U+2028, U+2029) and the byte-order mark (U+FEFF);
 - bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), which can
   make a name read differently from what is stored;
-- noncharacters (U+FDD0–U+FDEF and the last two code points of every plane), surrogates
-  (a lone one cannot be encoded), private-use and unassigned code points;
-- a combining mark with no base character before it, or more than
-  :data:`MAX_MARKS_PER_BASE` marks on one base (stacked "Zalgo" text);
+- noncharacters (U+FDD0–U+FDEF and the last two code points of every plane) and surrogates
+  (a lone one cannot be encoded);
+- more than :data:`MAX_MARKS_PER_BASE` combining marks in a row (stacked "Zalgo" text);
 - blank text, and text longer than its limit.
+
+Private-use and not-yet-assigned code points are accepted: they are stored and drawn (as a
+placeholder glyph, if no font has them) without harm, and refusing "unassigned" would refuse
+new emoji until the interpreter's Unicode tables caught up. :data:`TEXT_PATTERN` states the
+rule as far as a regular expression can, for JSON Schema.
 
 Lengths are counted in code points *after* NFC, which is what a PostgreSQL ``VARCHAR(n)``
 counts; an astral character (an emoji, a rare CJK ideograph) counts as one. NFC can lengthen
@@ -25,7 +29,13 @@ from typing import Final
 
 from credentials.errors import CredentialError
 
-__all__ = ["MAX_MARKS_PER_BASE", "TextError", "check_text"]
+__all__ = [
+    "MAX_MARKS_PER_BASE",
+    "MULTILINE_TEXT_PATTERN",
+    "TEXT_PATTERN",
+    "TextError",
+    "check_text",
+]
 
 MAX_MARKS_PER_BASE: Final = 4
 
@@ -37,9 +47,20 @@ _SEPARATORS: Final = frozenset("\u2028\u2029\ufeff")
 _REFUSED_CATEGORIES: Final = {
     "Cc": "a control character",
     "Cs": "a surrogate (not a character)",
-    "Co": "a private-use character",
-    "Cn": "a noncharacter or unassigned code point",
 }
+# The single code points refused, as a regular-expression class body (JSON Schema patterns);
+# the astral noncharacters and the marks-per-base limit are beyond what a pattern states.
+_REFUSED_CLASS: Final = (
+    "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069"
+    "\\ufeff\\ufdd0-\\ufdef\\ufffe\\uffff"
+)
+TEXT_PATTERN: Final = f"^[^{_REFUSED_CLASS}]*[^\\s{_REFUSED_CLASS}][^{_REFUSED_CLASS}]*$"
+_MULTILINE_CLASS: Final = _REFUSED_CLASS.replace(
+    "\\u0000-\\u001f", "\\u0000-\\u0009\\u000b-\\u001f"
+)
+MULTILINE_TEXT_PATTERN: Final = (
+    f"^[^{_MULTILINE_CLASS}]*[^\\s{_MULTILINE_CLASS}][^{_MULTILINE_CLASS}]*$"
+)
 
 
 class TextError(CredentialError):
@@ -69,7 +90,7 @@ def check_text(value: object, *, max_length: int, multiline: bool = False) -> st
     if len(text) > max_length:
         raise TextError(f"must be at most {max_length} characters")
     marks = 0
-    for position, char in enumerate(text):
+    for char in text:
         code = ord(char)
         category = unicodedata.category(char)
         if char == "\n" and multiline:
@@ -77,15 +98,13 @@ def check_text(value: object, *, max_length: int, multiline: bool = False) -> st
             continue
         if category in _REFUSED_CATEGORIES:
             raise TextError(f"contains {_REFUSED_CATEGORIES[category]} ({_describe(char)})")
-        if (code & 0xFFFE) == 0xFFFE or 0xFDD0 <= code <= 0xFDEF:  # Cn already, but be sure
+        if (code & 0xFFFE) == 0xFFFE or 0xFDD0 <= code <= 0xFDEF:
             raise TextError(f"contains a noncharacter ({_describe(char)})")
         if char in _BIDI_CONTROLS:
             raise TextError(f"contains a bidirectional override or isolate ({_describe(char)})")
         if char in _SEPARATORS:
             raise TextError(f"contains a line separator or byte-order mark ({_describe(char)})")
         if category.startswith("M"):
-            if position == 0 or text[position - 1] == "\n":
-                raise TextError("must not start with a combining mark")
             marks += 1
             if marks > MAX_MARKS_PER_BASE:
                 raise TextError(

@@ -80,7 +80,7 @@ def register_body_view() -> ResponseReturnValue:
     return created(body_schema.dump(body), url_for(".get_body_view", code=body.code))
 
 
-@bp.get("/bodies/<code>")
+@bp.get("/bodies/<code:code>")
 @transactional
 def get_body_view(code: str) -> ResponseReturnValue:
     """A body with its accreditations and keys (public halves only).
@@ -98,7 +98,7 @@ def get_body_view(code: str) -> ResponseReturnValue:
     return jsonify(body_detail_schema.dump(get_body(code)))
 
 
-@bp.post("/bodies/<code>/status")
+@bp.post("/bodies/<code:code>/status")
 @transactional
 def set_body_status_view(code: str) -> ResponseReturnValue:
     """Suspend, reinstate or withdraw a body (operator).
@@ -127,7 +127,7 @@ def set_body_status_view(code: str) -> ResponseReturnValue:
     return jsonify(body_schema.dump(body))
 
 
-@bp.post("/bodies/<code>/accreditations")
+@bp.post("/bodies/<code:code>/accreditations")
 @transactional
 def grant_accreditation_view(code: str) -> ResponseReturnValue:
     """Accredit a body for a scheme and product categories (operator).
@@ -195,7 +195,7 @@ def set_accreditation_status_view(accreditation_id: int) -> ResponseReturnValue:
     return jsonify(accreditation_schema.dump(found))
 
 
-@bp.post("/bodies/<code>/keys")
+@bp.post("/bodies/<code:code>/keys")
 @transactional
 def add_body_key_view(code: str) -> ResponseReturnValue:
     """Add a key: generated and sealed by the registry, or a public key the body holds (operator).
@@ -223,7 +223,7 @@ def add_body_key_view(code: str) -> ResponseReturnValue:
     return created(body_key_schema.dump(key), _key_location(code, key))
 
 
-@bp.post("/bodies/<code>/keys/rotate")
+@bp.post("/bodies/<code:code>/keys/rotate")
 @transactional
 def rotate_body_key_view(code: str) -> ResponseReturnValue:
     """Replace the body's active keys by a new registry-held key (operator).
@@ -247,7 +247,7 @@ def rotate_body_key_view(code: str) -> ResponseReturnValue:
     return created(body_key_schema.dump(key), _key_location(code, key))
 
 
-@bp.get("/bodies/<code>/keys/<public_key_multibase>")
+@bp.get("/bodies/<code:code>/keys/<multibase:public_key_multibase>")
 @transactional
 def get_body_key_view(code: str, public_key_multibase: str) -> ResponseReturnValue:
     """One key of a body (its public half).
@@ -265,7 +265,7 @@ def get_body_key_view(code: str, public_key_multibase: str) -> ResponseReturnVal
     return jsonify(body_key_schema.dump(get_body_key(code, public_key_multibase)))
 
 
-@bp.post("/bodies/<code>/keys/<public_key_multibase>/retire")
+@bp.post("/bodies/<code:code>/keys/<multibase:public_key_multibase>/retire")
 @transactional
 def retire_body_key_view(code: str, public_key_multibase: str) -> ResponseReturnValue:
     """Stop a key signing from now on (operator).

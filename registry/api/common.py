@@ -13,7 +13,17 @@ from credentials import CredentialError, parse_json
 from registry.errors import BadRequestError, UnsupportedMediaTypeError
 from registry.schemes.schemas import MAX_ID
 
-__all__ = ["MAX_ROW_ID", "IdConverter", "created", "json_body", "json_object"]
+__all__ = [
+    "CONVERTERS",
+    "MAX_ROW_ID",
+    "CodeConverter",
+    "IdConverter",
+    "LabelIdConverter",
+    "MultibaseConverter",
+    "created",
+    "json_body",
+    "json_object",
+]
 
 
 # Row ids (tokens, accreditations, …) are SQL INTEGER primary keys.
@@ -34,6 +44,7 @@ class IdConverter(BaseConverter):
     def __init__(self, url_map: Any, max: int = MAX_ROW_ID) -> None:  # werkzeug's argument name
         super().__init__(url_map)
         self.max = min(max, MAX_ID)
+        self.openapi = {"type": "integer", "minimum": 0, "maximum": self.max}
 
     def to_python(self, value: str) -> int:
         number = int(value)
@@ -43,6 +54,44 @@ class IdConverter(BaseConverter):
 
     def to_url(self, value: object) -> str:
         return str(int(value))  # type: ignore[call-overload]
+
+
+class _PatternConverter(BaseConverter):
+    """A path segment that must match ``regex``; anything else is a 404 before any query (so
+    a NUL or a 10 kB segment never reaches SQL), and a sibling route's literal segment
+    (``/labels/batch``, ``/keys/rotate``) is never taken for a value."""
+
+    part_isolating = True
+
+    def __init__(self, url_map: Any) -> None:
+        super().__init__(url_map)
+        self.openapi = {"type": "string", "pattern": f"^{self.regex}$"}
+
+
+class CodeConverter(_PatternConverter):
+    """``<code:name>``: a scheme, body, rule or version code (see ``CODE``)."""
+
+    regex = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}"
+
+
+class LabelIdConverter(_PatternConverter):
+    """``<label:name>``: a label id, any case (the service normalises it)."""
+
+    regex = r"[0-9A-Za-z]{10}"
+
+
+class MultibaseConverter(_PatternConverter):
+    """``<multibase:name>``: a base58btc multibase public key."""
+
+    regex = r"z[1-9A-HJ-NP-Za-km-z]{1,63}"
+
+
+CONVERTERS: dict[str, type[BaseConverter]] = {
+    "id": IdConverter,
+    "code": CodeConverter,
+    "label": LabelIdConverter,
+    "multibase": MultibaseConverter,
+}
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -40,7 +40,7 @@ def _label_response(label_id: str, status: int = 200) -> Response:
     return response
 
 
-@bp.get("/api/v1/labels/<label_id>")
+@bp.get("/api/v1/labels/<label:label_id>")
 @transactional
 def get_label_view(label_id: str) -> ResponseReturnValue:
     """A label, with its signed credential under ``credential``.
@@ -79,9 +79,13 @@ def list_labels_view() -> ResponseReturnValue:
         - in: query
           name: status
           schema: {type: string, enum: [active, suspended, revoked, superseded]}
-        - {in: query, name: scheme, schema: {type: string}}
-        - {in: query, name: gtin, schema: {type: string}}
-        - {in: query, name: after, schema: {type: integer, minimum: -1}}
+        - in: query
+          name: scheme
+          schema: {type: string, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$'}
+        - {in: query, name: gtin, schema: {type: string, pattern: '^([0-9]{8}|[0-9]{12,14})$'}}
+        - in: query
+          name: after
+          schema: {type: integer, minimum: -1, maximum: 9223372036854775807}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
       responses:
         200: {description: '{"labels": [label without credential], "next": URL or null}'}
@@ -111,7 +115,7 @@ def post_label() -> ResponseReturnValue:
       tags: [labels]
       security: [{bearer: []}]
       parameters:
-        - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 255}}
+        - IdempotencyKey
       requestBody:
         required: true
         content: {application/json: {schema: LabelRequestSchema}}
@@ -160,7 +164,7 @@ def post_label_batch() -> ResponseReturnValue:
       tags: [labels]
       security: [{bearer: []}]
       parameters:
-        - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 251}}
+        - BatchIdempotencyKey
       requestBody:
         required: true
         content: {application/json: {schema: LabelBatchSchema}}
@@ -182,7 +186,7 @@ def post_label_batch() -> ResponseReturnValue:
     return response
 
 
-@bp.post("/api/v1/labels/<label_id>/status")
+@bp.post("/api/v1/labels/<label:label_id>/status")
 @transactional
 def post_label_status(label_id: str) -> ResponseReturnValue:
     """Suspend, reinstate or revoke a label.
@@ -212,7 +216,7 @@ def post_label_status(label_id: str) -> ResponseReturnValue:
     return jsonify(label_schema.dump(label))
 
 
-@bp.get("/api/v1/labels/<label_id>/trust-bundle")
+@bp.get("/api/v1/labels/<label:label_id>/trust-bundle")
 @transactional
 def get_trust_bundle(label_id: str) -> ResponseReturnValue:
     """Everything needed to verify the label offline.
@@ -242,7 +246,7 @@ def _artwork(body: str | bytes, mimetype: str) -> Response:
     return response
 
 
-@bp.get("/api/v1/labels/<label_id>/qr.svg")
+@bp.get("/api/v1/labels/<label:label_id>/qr.svg")
 @transactional
 def get_label_qr_svg(label_id: str) -> ResponseReturnValue:
     """The label's QR code as SVG.
@@ -260,7 +264,7 @@ def get_label_qr_svg(label_id: str) -> ResponseReturnValue:
     return _artwork(label_qr_svg(get_label(label_id)), "image/svg+xml")
 
 
-@bp.get("/api/v1/labels/<label_id>/qr.png")
+@bp.get("/api/v1/labels/<label:label_id>/qr.png")
 @transactional
 def get_label_qr_png(label_id: str) -> ResponseReturnValue:
     """The label's QR code as PNG.
@@ -280,7 +284,7 @@ def get_label_qr_png(label_id: str) -> ResponseReturnValue:
     return _artwork(label_qr_png(get_label(label_id), scale=scale), "image/png")
 
 
-@bp.get("/api/v1/labels/<label_id>/label.svg")
+@bp.get("/api/v1/labels/<label:label_id>/label.svg")
 @transactional
 def get_label_artwork(label_id: str) -> ResponseReturnValue:
     """The printable carbon label.

@@ -35,6 +35,11 @@ def issue() -> ResponseReturnValue:
         validFrom, grade, status entries and proof. Idempotency-Key works as on /api/v1/labels.
       tags: [VC-API]
       security: [{bearer: []}]
+      parameters:
+        - IdempotencyKey
+      requestBody:
+        required: true
+        content: {application/json: {schema: VcIssueRequestSchema}}
       responses:
         201: {description: '{"verifiableCredential": signed credential}'}
         200: {description: Replayed (same Idempotency-Key and request)}
@@ -67,6 +72,17 @@ def verify() -> ResponseReturnValue:
         grade, revocation, suspension, validity, ledger inclusion. `verified` is true only if
         all passed; `report` gives each check with its reason.
       tags: [VC-API]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [verifiableCredential]
+              additionalProperties: false
+              properties:
+                verifiableCredential: {type: object}
+                options: {type: object}
       responses:
         200: {description: '{"verified", "verdict", "checks", "warnings", "errors", "report"}'}
         400: {$ref: '#/components/responses/BadRequest'}
@@ -112,6 +128,9 @@ def update_status() -> ResponseReturnValue:
         true | false, "reason": "…"}. Revocation cannot be cleared.
       tags: [VC-API]
       security: [{bearer: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: VcStatusRequestSchema}}
       responses:
         200: {description: Status updated}
         401: {$ref: '#/components/responses/Unauthenticated'}

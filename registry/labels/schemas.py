@@ -30,7 +30,7 @@ from registry.labels.artwork import LABEL_LANGUAGES
 from registry.labels.issuance import MAX_BATCH, LabelRequest
 from registry.labels.models import Label, LabelStatus
 from registry.labels.services import LabelQuery, StatusAction
-from registry.schemes.schemas import AsciiInteger, code_field, text_field
+from registry.schemes.schemas import AsciiInteger, FullMatch, code_field, text_field
 
 __all__ = [
     "ArtworkQuerySchema",
@@ -200,7 +200,11 @@ class LabelQuerySchema(Schema):
 
     status = fields.Enum(LabelStatus, by_value=True, load_default=None)
     scheme = code_field(32, load_default=None)
-    gtin = fields.String(validate=_gtin, load_default=None)
+    # A filter: a GTIN with a wrong check digit is no error, it just matches no label.
+    gtin = fields.String(
+        validate=FullMatch(r"[0-9]{8}|[0-9]{12,14}", error="8, 12, 13 or 14 digits."),
+        load_default=None,
+    )
     after = AsciiInteger(minimum=-1, load_default=-1)
     limit = AsciiInteger(minimum=1, maximum=200, load_default=50)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from credentials import CARBON_LABEL_V1, CREDENTIALS_V2, CredentialError, normalize_label_id
 from registry.labels.issuance import LabelRequest
@@ -41,6 +41,19 @@ __all__ = [
 ]
 
 CONTEXTS = [CREDENTIALS_V2, CARBON_LABEL_V1]
+TYPES = ("VerifiableCredential", "CarbonLabelCredential")
+
+
+def _contexts(value: list[str]) -> None:
+    if value != CONTEXTS:
+        raise ValidationError(f"Must be {CONTEXTS!r}, in this order.")
+
+
+def _types(value: list[str]) -> None:
+    if len(value) != len(TYPES) or set(value) != set(TYPES):
+        raise ValidationError(f"Must be {', '.join(TYPES)}.")
+
+
 _MAX_URL = 300
 
 
@@ -60,6 +73,11 @@ def _type(expected: str) -> fields.String:
 
 class ServerOwned(fields.Field[None]):
     """A credential member the registry sets: present at all, it is refused."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            metadata={"openapi": {"not": {}, "description": "Set by the registry; leave out."}}
+        )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> None:
         raise ValidationError("Set by the registry; leave it out.")
@@ -140,9 +158,22 @@ class VcCredentialSchema(Schema):
         fields.String(),
         required=True,
         data_key="@context",
-        validate=validate.Equal(CONTEXTS, error=f"Must be {CONTEXTS!r}, in this order."),
+        validate=_contexts,
+        metadata={"openapi": {"const": CONTEXTS}},
     )
-    type = fields.List(fields.String(), required=True, validate=validate.Length(max=4))
+    type = fields.List(
+        fields.String(),
+        required=True,
+        validate=_types,
+        metadata={
+            "openapi": {
+                "items": {"enum": list(TYPES)},
+                "minItems": 2,
+                "maxItems": 2,
+                "uniqueItems": True,
+            }
+        },
+    )
     credentialSubject = fields.Nested(VcSubjectSchema, required=True)  # noqa: N815
     valid_until = _as(LabelRequestSchema, "valid_until", "validUntil")
     id = ServerOwned()
@@ -151,11 +182,6 @@ class VcCredentialSchema(Schema):
     credentialStatus = ServerOwned()  # noqa: N815
     proof = ServerOwned()
     relatedResource = ServerOwned()  # noqa: N815
-
-    @validates_schema
-    def _types(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if set(data["type"]) != {"VerifiableCredential", "CarbonLabelCredential"}:
-            raise ValidationError("Must be VerifiableCredential, CarbonLabelCredential.", "type")
 
     @post_load
     def _to_request(self, data: dict[str, Any], **kwargs: Any) -> LabelRequest:

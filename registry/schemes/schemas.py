@@ -20,7 +20,15 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from credentials import GRADES, TextError, Thresholds, check_text, decimal_text
+from credentials import (
+    GRADES,
+    MULTILINE_TEXT_PATTERN,
+    TEXT_PATTERN,
+    TextError,
+    Thresholds,
+    check_text,
+    decimal_text,
+)
 from registry.schemes.models import Rule
 from registry.schemes.services import list_rule_versions
 
@@ -84,7 +92,12 @@ class Text(fields.String):
     """
 
     def __init__(self, max_length: int, *, multiline: bool = False, **kwargs: Any) -> None:
-        metadata = {"minLength": 1, "maxLength": max_length, **kwargs.pop("metadata", {})}
+        metadata = {
+            "minLength": 1,
+            "maxLength": max_length,
+            "pattern": MULTILINE_TEXT_PATTERN if multiline else TEXT_PATTERN,
+            **kwargs.pop("metadata", {}),
+        }
         super().__init__(metadata=metadata, **kwargs)
         self.max_length = max_length
         self.multiline = multiline
@@ -148,6 +161,11 @@ def names_field(*, required: bool = True) -> fields.Dict:
     if required:
         checks.append(validate.Length(min=1, error="Give the name in at least one language."))
     extra: dict[str, Any] = {} if required else {"load_default": dict}
+    document = {
+        "propertyNames": {"pattern": LANGUAGE_TAG.pattern},
+        "minProperties": 1 if required else 0,
+        "maxProperties": 50,
+    }
     return fields.Dict(
         keys=fields.String(
             validate=FullMatch(LANGUAGE_TAG, error="A language tag such as en or zh-Hans.")
@@ -155,6 +173,7 @@ def names_field(*, required: bool = True) -> fields.Dict:
         values=text_field(200),
         required=required,
         validate=checks,
+        metadata={"openapi": document},
         **extra,
     )
 
