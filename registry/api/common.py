@@ -69,7 +69,7 @@ class _PatternConverter(BaseConverter):
 
 
 class CodeConverter(_PatternConverter):
-    """``<code:name>``: a scheme, body, rule or version code (see ``CODE``)."""
+    """``<code:name>``: a scheme, body, rule, version or status-list code (see ``CODE``)."""
 
     regex = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}"
 
@@ -77,7 +77,7 @@ class CodeConverter(_PatternConverter):
 class LabelIdConverter(_PatternConverter):
     """``<label:name>``: a label id, any case (the service normalises it)."""
 
-    regex = r"[0-9A-Za-z]{10}"
+    regex = r"[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{10}"  # Crockford base32: no I, L, O or U
 
 
 class MultibaseConverter(_PatternConverter):

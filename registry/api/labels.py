@@ -304,7 +304,7 @@ def get_label_artwork(label_id: str) -> ResponseReturnValue:
     return _artwork(label_artwork_svg(get_label(label_id), lang=lang), "image/svg+xml")
 
 
-@bp.get("/status-lists/<list_id>")
+@bp.get("/status-lists/<code:list_id>")
 @transactional
 def get_status_list_view(list_id: str) -> ResponseReturnValue:
     """A signed BitstringStatusListCredential.

@@ -26,6 +26,7 @@ from registry.api.idempotency import (
 )
 from registry.auth.schemas import ApiTokenSchema
 from registry.errors import PROBLEM_BASE
+from registry.labels.vc_api import VcStatusRequestSchema
 
 __all__ = ["DOCUMENTED_PREFIXES", "bp", "build_openapi"]
 
@@ -185,7 +186,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
     # Cross-field rules a schema states for the document (JSON Schema if/then).
-    for name, schema in (("ApiToken", ApiTokenSchema),):
+    for name, schema in (("ApiToken", ApiTokenSchema), ("VcStatusRequest", VcStatusRequestSchema)):
         document["components"]["schemas"][name].update(schema.OPENAPI_RULES)
     return document
 

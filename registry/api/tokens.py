@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from registry.api.auth import current_principal
 from registry.api.common import created, json_object
 from registry.auth.models import Role
-from registry.auth.schemas import api_token_schema, dump_created_token
+from registry.auth.schemas import api_token_schema, dump_created_token, token_action_schema
 from registry.auth.services import create_token, get_token, revoke_token
 from registry.db import transactional
 
@@ -85,4 +85,5 @@ def revoke_token_view(token_id: int) -> ResponseReturnValue:
         404: {$ref: '#/components/responses/NotFound'}
     """
     current_principal(Role.OPERATOR)
+    token_action_schema.load(json_object())  # takes no input; refuses whatever is sent
     return jsonify(api_token_schema.dump(revoke_token(token_id)))

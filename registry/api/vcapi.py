@@ -94,6 +94,8 @@ def verify() -> ResponseReturnValue:
     unknown = set(body) - {"verifiableCredential", "options"}
     if unknown:
         raise ValidationFailedError({key: ["Unknown field."] for key in sorted(unknown)})
+    if not isinstance(body.get("options", {}), dict):
+        raise ValidationFailedError({"options": ["Must be a JSON object."]})
     report = verify_credential(body["verifiableCredential"])
     return jsonify(
         {

@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, validate
 from registry.auth.models import ApiToken, Role
 from registry.schemes.schemas import CodeOf, code_field, text_field
 
-__all__ = ["ApiTokenSchema", "api_token_schema", "dump_created_token"]
+__all__ = ["ApiTokenSchema", "api_token_schema", "dump_created_token", "token_action_schema"]
 
 
 class ApiTokenSchema(Schema):
@@ -77,6 +77,8 @@ class ApiTokenSchema(Schema):
 
 
 api_token_schema = ApiTokenSchema()
+# Revoking takes no input: every remaining field is server-owned, so any member is refused.
+token_action_schema = ApiTokenSchema(exclude=("name", "role", "body", "schemes"))
 
 
 def dump_created_token(token: ApiToken, secret: str) -> dict[str, Any]:

@@ -69,6 +69,10 @@ class DecimalString(fields.Field[Decimal]):
         )
     }
 
+    def __init__(self, **kwargs: Any) -> None:
+        document = {"type": "string", "pattern": f"^{_DECIMAL.pattern}$", "example": "61.2"}
+        super().__init__(metadata={"openapi": document}, **kwargs)
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
             raise self.make_error("invalid")

@@ -15,7 +15,7 @@ the same reason field.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
@@ -34,6 +34,7 @@ from registry.labels.schemas import (
 from registry.labels.services import StatusAction
 
 __all__ = [
+    "LABEL_ID_PATTERN",
     "VcIssueRequestSchema",
     "VcStatusRequestSchema",
     "vc_issue_request_schema",
@@ -41,6 +42,8 @@ __all__ = [
 ]
 
 CONTEXTS = [CREDENTIALS_V2, CARBON_LABEL_V1]
+# A label id in any case (Crockford base32: no I, L, O or U).
+LABEL_ID_PATTERN = "[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{10}"
 TYPES = ("VerifiableCredential", "CarbonLabelCredential")
 
 
@@ -129,7 +132,8 @@ class LabelUrl(fields.String):
     """A label of this registry, named by its URL (the credential's ``id``) or its id."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(metadata={"maxLength": _MAX_URL}, **kwargs)
+        document = {"maxLength": _MAX_URL, "pattern": f"^([^\\s]*/)?{LABEL_ID_PATTERN}/?$"}
+        super().__init__(metadata={"openapi": document}, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -221,6 +225,16 @@ class VcStatusRequestSchema(Schema):
     """``{"credentialId", "credentialStatus": {"statusPurpose"}, "status", "reason"}``: loads
     into ``{"label_id", "action", "reason"}``, the action and reason as the native status change
     has them."""
+
+    # Revocation is final, so a revocation status is only ever set (for the OpenAPI document).
+    OPENAPI_RULES: ClassVar[dict[str, Any]] = {
+        "if": {
+            "properties": {
+                "credentialStatus": {"properties": {"statusPurpose": {"const": "revocation"}}}
+            }
+        },
+        "then": {"properties": {"status": {"const": True}}},
+    }
 
     credentialId = LabelUrl(required=True)  # noqa: N815
     credentialStatus = fields.Nested(VcStatusEntrySchema, required=True)  # noqa: N815
