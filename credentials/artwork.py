@@ -243,7 +243,7 @@ def _decimal_text(value: object) -> str:
     if not isinstance(value, Decimal) or not value.is_finite():
         raise MalformedInputError("the footprint value is a finite Decimal")
     exponent = value.as_tuple().exponent
-    if not isinstance(exponent, int) or abs(exponent) > 12 or len(value.as_tuple().digits) > 24:
+    if not isinstance(exponent, int) or abs(exponent) > 12 or len(value.as_tuple().digits) > 30:
         raise MalformedInputError("the footprint value has too many digits to print")
     return format(value, "f")
 
@@ -381,6 +381,10 @@ def label_svg(
                 max_width=448,
                 bold=bold,
                 truncate=False,
+                # The longest codes a registry accepts (a 64-character rule id, a 32-character
+                # version) fit at 6 units, in every caption language; ordinary ones never get
+                # that small.
+                min_size=_MIN_FONT - 1 if css == "rule" else _MIN_FONT,
                 attrs=f' class="{css}"',
             )
         )

@@ -96,7 +96,7 @@ class CertificationBodySchema(Schema):
 
 
 class _StatusChange(Schema):
-    reason = text_field(1000, required=True)
+    reason = text_field(1000, multiline=True, required=True)
 
 
 class BodyStatusChangeSchema(_StatusChange):

@@ -197,7 +197,12 @@ class VcIssueRequestSchema(Schema):
     """``{"credential": unsecured credential, "options": {}}``."""
 
     credential = fields.Nested(VcCredentialSchema, required=True)
-    options = fields.Dict(keys=fields.String(), load_default=dict, validate=validate.Length(max=0))
+    options = fields.Dict(
+        keys=fields.String(),
+        load_default=dict,
+        validate=validate.Length(max=0, error="No options are supported."),
+        metadata={"openapi": {"maxProperties": 0}},
+    )
 
     @post_load
     def _request(self, data: dict[str, Any], **kwargs: Any) -> LabelRequest:
