@@ -128,6 +128,7 @@ def post_label() -> ResponseReturnValue:
           content: {application/json: {schema: LabelSchema}}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     principal = current_principal(Role.CERTIFIER)
@@ -173,6 +174,7 @@ def post_label_batch() -> ResponseReturnValue:
         200: {description: Replayed (same Idempotency-Key and requests)}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     principal = current_principal(Role.CERTIFIER)

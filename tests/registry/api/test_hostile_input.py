@@ -136,6 +136,7 @@ REFUSED_ISSUANCE: dict[str, tuple[Attempt, int, str]] = {
         422,
         "grade-mismatch",
     ),
+    "unknown-rule": (Attempt(body=lambda door: _unknown_rule(door)), 404, "not-found"),
     "ansi-escape-in-name": (
         Attempt(body=with_product("name", "\x1b[31mRed\x1b[0m module")),
         422,
@@ -149,6 +150,14 @@ REFUSED_ISSUANCE: dict[str, tuple[Attempt, int, str]] = {
     ),
     "huge-name": (Attempt(body=with_product("name", "x" * 900_000)), 422, "validation-failed"),
 }
+
+
+def _unknown_rule(door: str) -> Any:
+    if door == "native":
+        return label_request(rule=("CN-GD", "NO-SUCH-RULE", "9.9"))
+    body = vc_issue_request()
+    body["credential"]["credentialSubject"]["rule"]["ruleId"] = "NO-SUCH-RULE"
+    return body
 
 
 def _with_grade(door: str, grade: str) -> Any:
@@ -190,6 +199,9 @@ def test_both_issuance_doors_refuse_hostile_input_alike_and_write_nothing(
     }
     assert answers == {"native": (status, slug), "vc": (status, slug)}
     assert snapshot() == before
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ISSUE_PATHS.values():
+        assert str(status) in paths[path]["post"]["responses"], path  # and it is documented
 
 
 def test_html_in_a_name_is_text_at_both_doors_and_drawn_escaped(
