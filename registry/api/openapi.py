@@ -5,6 +5,12 @@ naming request and response schemas by their marshmallow class name (``schema: L
 apispec finds the class in marshmallow's registry and adds it as a component). So the document
 cannot drift from the routes: a route without a docstring operation would be missing from it,
 and a test checks that none is.
+
+What every operation of a kind can answer is added to it (:func:`_complete`: a body's 400, 413,
+415 and 422, a token's 401 and 403, a path's 404, a 500), and path parameters take their
+schema from their URL converter, so the document states every status code and accepts every
+path the routes accept; ``tests/registry/api/test_openapi_conformance.py`` walks each operation
+with hostile input to hold it to that.
 """
 
 from __future__ import annotations
