@@ -10,7 +10,8 @@ from flask.typing import ResponseReturnValue
 from werkzeug.routing import BaseConverter, ValidationError
 
 from credentials import CredentialError, parse_json
-from registry.errors import BadRequestError, UnsupportedMediaTypeError
+from credentials.jsonld import MAX_DOCUMENT_BYTES
+from registry.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 from registry.schemes.schemas import MAX_ID
 
 __all__ = [
@@ -110,6 +111,8 @@ def json_body() -> Any:
     if not request.is_json:
         raise UnsupportedMediaTypeError("Send JSON with Content-Type: application/json.")
     data = request.get_data(cache=True)
+    if len(data) > MAX_DOCUMENT_BYTES:  # within MAX_CONTENT_LENGTH, but beyond the parser's
+        raise PayloadTooLargeError(f"The body exceeds {MAX_DOCUMENT_BYTES} bytes.")
     try:
         value = parse_json(data)
     except CredentialError as exc:

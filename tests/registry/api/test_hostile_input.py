@@ -91,6 +91,11 @@ def _oversized(text: str) -> str:
     return text[:-1] + ', "padding": "' + "x" * (1024 * 1024) + '"}'
 
 
+def _over_the_parser_limit(text: str) -> str:
+    """Under the 1 MiB request limit, over the JSON parser's 1,000,000 bytes."""
+    return text[:-1] + ', "padding": "' + "x" * 1_010_000 + '"}'
+
+
 ISSUE_PATHS = {"native": "/api/v1/labels", "vc": "/credentials/issue"}
 
 REFUSED_ISSUANCE: dict[str, tuple[Attempt, int, str]] = {
@@ -120,6 +125,11 @@ REFUSED_ISSUANCE: dict[str, tuple[Attempt, int, str]] = {
         "unsupported-media-type",
     ),
     "oversized-body": (Attempt(text=_oversized), 413, "payload-too-large"),
+    "body-over-the-parser-limit": (
+        Attempt(text=_over_the_parser_limit),
+        413,
+        "payload-too-large",
+    ),
     "json-array": (Attempt(body=lambda door: []), 422, "validation-failed"),
     "server-owned-id": (
         Attempt(body=with_top({"id": "7K3M9QH2XD"}, {"id": f"{BASE_URL}/l/7K3M9QH2XD"})),
