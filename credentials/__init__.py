@@ -97,6 +97,7 @@ from credentials.status_list import (
     check_status,
     parse_status_entries,
 )
+from credentials.text import MULTILINE_TEXT_PATTERN, TEXT_PATTERN, TextError, check_text
 from credentials.trust import (
     Accreditation,
     LedgerEvidence,
@@ -123,6 +124,8 @@ __all__ = [
     "EDDSA_RDFC_2022",
     "EVENT_TYPES",
     "GRADES",
+    "MULTILINE_TEXT_PATTERN",
+    "TEXT_PATTERN",
     "Accreditation",
     "AccreditationGranted",
     "AccreditationStatusChanged",
@@ -166,6 +169,7 @@ __all__ = [
     "StatusList",
     "StatusRef",
     "StatusSlot",
+    "TextError",
     "Thresholds",
     "TrustBundle",
     "TrustedBody",
@@ -181,6 +185,7 @@ __all__ = [
     "canonicalize_jcs",
     "canonicalize_rdfc",
     "check_status",
+    "check_text",
     "consistency_proof",
     "cosign",
     "credential_digest",

@@ -25,6 +25,7 @@ from qrcode.image.pure import PyPNGImage
 from qrcode.util import MODE_8BIT_BYTE, MODE_ALPHA_NUM, QRData
 
 from credentials.errors import MalformedInputError
+from credentials.text import TextError, check_text
 
 __all__ = ["label_svg", "qr_payload", "qr_png", "qr_svg", "qr_version"]
 
@@ -39,11 +40,11 @@ _QUIET_ZONE: Final = 4
 _MAX_URL: Final = 1024
 _MAX_SCALE: Final = 64
 _MAX_TEXT: Final = 200
+_MAX_PRODUCT_NAME: Final = 500  # drawn shortened (with an ellipsis) if it does not fit
 _MIN_FONT: Final = 7
 _GRADES: Final = ("A", "B", "C", "D", "E")
 _GRADE_COLOURS: Final = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
 _LABEL_ID: Final = re.compile(r"[0-9A-HJKMNP-TV-Z]{10}")
-_BIDI_CONTROLS: Final = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 # --- QR code ------------------------------------------------------------------------------------
@@ -230,16 +231,11 @@ def _captions(lang: str) -> _Captions:
 
 
 def _text(value: object, name: str, max_len: int = _MAX_TEXT) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > max_len:
-        raise MalformedInputError(f"{name} is a non-blank string of at most {max_len} characters")
-    for char in value:
-        if (
-            unicodedata.category(char) in ("Cc", "Cs")
-            or char in _BIDI_CONTROLS
-            or char in "\ufffe\uffff"
-        ):
-            raise MalformedInputError(f"{name} contains a control character")
-    return value
+    """``value`` under the kit's one text rule (:func:`credentials.text.check_text`), in NFC."""
+    try:
+        return check_text(value, max_length=max_len)
+    except TextError as exc:
+        raise MalformedInputError(f"{name} {exc}") from None
 
 
 def _decimal_text(value: object) -> str:
@@ -247,7 +243,7 @@ def _decimal_text(value: object) -> str:
     if not isinstance(value, Decimal) or not value.is_finite():
         raise MalformedInputError("the footprint value is a finite Decimal")
     exponent = value.as_tuple().exponent
-    if not isinstance(exponent, int) or abs(exponent) > 12 or len(value.as_tuple().digits) > 24:
+    if not isinstance(exponent, int) or abs(exponent) > 12 or len(value.as_tuple().digits) > 30:
         raise MalformedInputError("the footprint value has too many digits to print")
     return format(value, "f")
 
@@ -331,9 +327,9 @@ def label_svg(
     value = _decimal_text(footprint_value)
     unit = _text(footprint_unit, "footprint_unit", 24)
     per = _text(declared_unit, "declared_unit", 40)
-    rule = f"{_text(rule_id, 'rule_id', 60)} v{_text(rule_version, 'rule_version', 24)}"
+    rule = f"{_text(rule_id, 'rule_id', 64)} v{_text(rule_version, 'rule_version', 32)}"
     scheme = _text(scheme, "scheme", 80)
-    product = _text(product_name, "product_name")
+    product = _text(product_name, "product_name", _MAX_PRODUCT_NAME)
     if (
         not isinstance(label_id, str)
         or not _LABEL_ID.fullmatch(label_id.upper())
@@ -385,6 +381,10 @@ def label_svg(
                 max_width=448,
                 bold=bold,
                 truncate=False,
+                # The longest codes a registry accepts (a 64-character rule id, a 32-character
+                # version) fit at 6 units, in every caption language; ordinary ones never get
+                # that small.
+                min_size=_MIN_FONT - 1 if css == "rule" else _MIN_FONT,
                 attrs=f' class="{css}"',
             )
         )

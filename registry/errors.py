@@ -23,13 +23,15 @@ body-not-active            422     the certification body is suspended or withdr
 no-signing-key             422     the body has no active key the registry can sign with
 invalid-transition         409     the status change is not allowed from the current status
 idempotency-key-reused     422     an Idempotency-Key was reused with a different request
-internal-error             500     a bug on our side; details are in our logs only
+internal-error             500     a bug on our side; ``error_id`` finds it in our logs
 =========================  ======  ==========================================================
 """
 
 from __future__ import annotations
 
 import re
+import secrets
+import traceback
 from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
@@ -223,12 +225,33 @@ def handle_http_exception(error: HTTPException) -> BaseResponse:
     return response
 
 
+def _stack(error: BaseException) -> str:
+    """Where ``error`` was raised: files, lines and source lines only. Exception messages are
+    left out (a database error's message quotes the SQL parameters, i.e. request data)."""
+    return "".join(traceback.format_tb(error.__traceback__)).rstrip()
+
+
 def handle_unexpected(error: Exception) -> Response:
     if current_app.testing:
         raise error
-    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    error_id = secrets.token_hex(8)
+    # The route's pattern, not the path: the path is request data (ids, codes) too.
+    route = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    current_app.logger.error(
+        "internal error %s: %s.%s on %s %s\n%s",
+        error_id,
+        type(error).__module__,
+        type(error).__qualname__,
+        request.method,
+        route,
+        _stack(error),
+    )
     return _render(
-        500, RegistryError.slug, RegistryError.title, "The registry hit an unexpected error.", {}
+        500,
+        RegistryError.slug,
+        RegistryError.title,
+        f"The registry hit an unexpected error; quote error id {error_id} to support.",
+        {"error_id": error_id},
     )
 
 

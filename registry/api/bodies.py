@@ -77,7 +77,7 @@ def register_body_view() -> ResponseReturnValue:
     return created(body_schema.dump(body), url_for(".get_body_view", code=body.code))
 
 
-@bp.get("/bodies/<code>")
+@bp.get("/bodies/<code:code>")
 def get_body_view(code: str) -> ResponseReturnValue:
     """A body with its accreditations and keys (public halves only).
     ---
@@ -94,7 +94,7 @@ def get_body_view(code: str) -> ResponseReturnValue:
     return jsonify(body_detail_schema.dump(get_body(code)))
 
 
-@bp.post("/bodies/<code>/status")
+@bp.post("/bodies/<code:code>/status")
 def set_body_status_view(code: str) -> ResponseReturnValue:
     """Suspend, reinstate or withdraw a body (operator).
     ---
@@ -122,7 +122,7 @@ def set_body_status_view(code: str) -> ResponseReturnValue:
     return jsonify(body_schema.dump(body))
 
 
-@bp.post("/bodies/<code>/accreditations")
+@bp.post("/bodies/<code:code>/accreditations")
 def grant_accreditation_view(code: str) -> ResponseReturnValue:
     """Accredit a body for a scheme and product categories (operator).
     ---
@@ -148,7 +148,7 @@ def grant_accreditation_view(code: str) -> ResponseReturnValue:
     return created(accreditation_schema.dump(accreditation), location)
 
 
-@bp.get("/accreditations/<int:accreditation_id>")
+@bp.get("/accreditations/<id:accreditation_id>")
 def get_accreditation_view(accreditation_id: int) -> ResponseReturnValue:
     """One accreditation.
     ---
@@ -163,7 +163,7 @@ def get_accreditation_view(accreditation_id: int) -> ResponseReturnValue:
     return jsonify(accreditation_schema.dump(get_accreditation(accreditation_id)))
 
 
-@bp.post("/accreditations/<int:accreditation_id>/status")
+@bp.post("/accreditations/<id:accreditation_id>/status")
 def set_accreditation_status_view(accreditation_id: int) -> ResponseReturnValue:
     """Suspend, reinstate or withdraw an accreditation (operator).
     ---
@@ -191,7 +191,7 @@ def set_accreditation_status_view(accreditation_id: int) -> ResponseReturnValue:
     return jsonify(accreditation_schema.dump(found))
 
 
-@bp.post("/bodies/<code>/keys")
+@bp.post("/bodies/<code:code>/keys")
 def add_body_key_view(code: str) -> ResponseReturnValue:
     """Add a key: generated and sealed by the registry, or a public key the body holds (operator).
     ---
@@ -218,7 +218,7 @@ def add_body_key_view(code: str) -> ResponseReturnValue:
     return created(body_key_schema.dump(key), _key_location(code, key))
 
 
-@bp.post("/bodies/<code>/keys/rotate")
+@bp.post("/bodies/<code:code>/keys/rotate")
 def rotate_body_key_view(code: str) -> ResponseReturnValue:
     """Replace the body's active keys by a new registry-held key (operator).
     ---
@@ -241,7 +241,7 @@ def rotate_body_key_view(code: str) -> ResponseReturnValue:
     return created(body_key_schema.dump(key), _key_location(code, key))
 
 
-@bp.get("/bodies/<code>/keys/<public_key_multibase>")
+@bp.get("/bodies/<code:code>/keys/<multibase:public_key_multibase>")
 def get_body_key_view(code: str, public_key_multibase: str) -> ResponseReturnValue:
     """One key of a body (its public half).
     ---
@@ -258,7 +258,7 @@ def get_body_key_view(code: str, public_key_multibase: str) -> ResponseReturnVal
     return jsonify(body_key_schema.dump(get_body_key(code, public_key_multibase)))
 
 
-@bp.post("/bodies/<code>/keys/<public_key_multibase>/retire")
+@bp.post("/bodies/<code:code>/keys/<multibase:public_key_multibase>/retire")
 def retire_body_key_view(code: str, public_key_multibase: str) -> ResponseReturnValue:
     """Stop a key signing from now on (operator).
     ---

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from credentials import canonicalize_jcs
 from registry.api.auth import current_principal
 from registry.api.common import json_body
+from registry.api.idempotency import idempotency_key, issue_items, request_hash
 from registry.auth.models import Role
 from registry.db import transaction
-from registry.errors import ValidationFailedError
 from registry.labels.artwork import label_artwork_svg, label_qr_png, label_qr_svg
 from registry.labels.grouping import issue_grouped
 from registry.labels.issuance import IssueItem, issue_labels
 from registry.labels.schemas import (
+    artwork_query_schema,
     label_batch_schema,
     label_query_schema,
     label_request_schema,
     label_schema,
     label_summary_schema,
+    qr_query_schema,
     status_change_schema,
 )
 from registry.labels.services import change_label_status, get_label, list_labels
@@ -33,8 +33,6 @@ __all__ = ["bp"]
 
 bp = Blueprint("labels", __name__)
 
-_MAX_IDEMPOTENCY_KEY = 255
-
 
 def _label_response(label_id: str, status: int = 200) -> Response:
     response = jsonify(label_schema.dump(get_label(label_id)))
@@ -42,15 +40,7 @@ def _label_response(label_id: str, status: int = 200) -> Response:
     return response
 
 
-def _idempotency_key(*, reserve: int = 0) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    limit = _MAX_IDEMPOTENCY_KEY - reserve
-    if key is not None and not 0 < len(key) <= limit:
-        raise ValidationFailedError({"Idempotency-Key": [f"Must be 1 to {limit} characters."]})
-    return key
-
-
-@bp.get("/api/v1/labels/<label_id>")
+@bp.get("/api/v1/labels/<label:label_id>")
 def get_label_view(label_id: str) -> ResponseReturnValue:
     """A label, with its signed credential under ``credential``.
     ---
@@ -87,9 +77,13 @@ def list_labels_view() -> ResponseReturnValue:
         - in: query
           name: status
           schema: {type: string, enum: [active, suspended, revoked, superseded]}
-        - {in: query, name: scheme, schema: {type: string}}
-        - {in: query, name: gtin, schema: {type: string}}
-        - {in: query, name: after, schema: {type: integer, minimum: -1}}
+        - in: query
+          name: scheme
+          schema: {type: string, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$'}
+        - {in: query, name: gtin, schema: {type: string, pattern: '^([0-9]{8}|[0-9]{12,14})$'}}
+        - in: query
+          name: after
+          schema: {type: integer, minimum: -1, maximum: 9223372036854775807}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
       responses:
         200: {description: '{"labels": [label without credential], "next": URL or null}'}
@@ -119,7 +113,7 @@ def post_label() -> ResponseReturnValue:
       tags: [labels]
       security: [{bearer: []}]
       parameters:
-        - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 255}}
+        - IdempotencyKey
       requestBody:
         required: true
         content: {application/json: {schema: LabelRequestSchema}}
@@ -132,17 +126,14 @@ def post_label() -> ResponseReturnValue:
           content: {application/json: {schema: LabelSchema}}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     principal = current_principal(Role.CERTIFIER)
     data = json_body()
-    key = _idempotency_key()
+    key = idempotency_key()
     label_request = label_request_schema.load(data)
-    item = IssueItem(
-        label_request,
-        idempotency_key=key,
-        request_hash=hashlib.sha256(canonicalize_jcs(data)).digest(),
-    )
+    item = IssueItem(label_request, idempotency_key=key, request_hash=request_hash(label_request))
     # Issued with whatever else this token has in flight in this worker, and committed
     # before the response is written (the ledger lock is held from the append to the commit).
     result = issue_grouped(principal, item, label_schema.dump)
@@ -167,7 +158,7 @@ def post_label_batch() -> ResponseReturnValue:
       tags: [labels]
       security: [{bearer: []}]
       parameters:
-        - {in: header, name: Idempotency-Key, schema: {type: string, maxLength: 240}}
+        - BatchIdempotencyKey
       requestBody:
         required: true
         content: {application/json: {schema: LabelBatchSchema}}
@@ -176,20 +167,13 @@ def post_label_batch() -> ResponseReturnValue:
         200: {description: Replayed (same Idempotency-Key and requests)}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     principal = current_principal(Role.CERTIFIER)
     data = json_body()
-    batch = label_batch_schema.load(data)
-    key = _idempotency_key(reserve=len("#100"))
-    items = [
-        IssueItem(
-            request,
-            idempotency_key=None if key is None else f"{key}#{position}",
-            request_hash=hashlib.sha256(canonicalize_jcs(raw)).digest(),
-        )
-        for position, (request, raw) in enumerate(zip(batch["labels"], data["labels"], strict=True))
-    ]
+    key = idempotency_key(batch=True)
+    items = issue_items(label_batch_schema.load(data)["labels"], key)
     with transaction():  # committed before the response is written, as for one label
         results = issue_labels(principal, items)
     response = jsonify({"labels": label_schema.dump([r.label for r in results], many=True)})
@@ -197,7 +181,7 @@ def post_label_batch() -> ResponseReturnValue:
     return response
 
 
-@bp.post("/api/v1/labels/<label_id>/status")
+@bp.post("/api/v1/labels/<label:label_id>/status")
 def post_label_status(label_id: str) -> ResponseReturnValue:
     """Suspend, reinstate or revoke a label.
     ---
@@ -226,7 +210,7 @@ def post_label_status(label_id: str) -> ResponseReturnValue:
     return jsonify(label_schema.dump(label))
 
 
-@bp.get("/api/v1/labels/<label_id>/trust-bundle")
+@bp.get("/api/v1/labels/<label:label_id>/trust-bundle")
 def get_trust_bundle(label_id: str) -> ResponseReturnValue:
     """Everything needed to verify the label offline.
     ---
@@ -255,7 +239,7 @@ def _artwork(body: str | bytes, mimetype: str) -> Response:
     return response
 
 
-@bp.get("/api/v1/labels/<label_id>/qr.svg")
+@bp.get("/api/v1/labels/<label:label_id>/qr.svg")
 def get_label_qr_svg(label_id: str) -> ResponseReturnValue:
     """The label's QR code as SVG.
     ---
@@ -272,7 +256,7 @@ def get_label_qr_svg(label_id: str) -> ResponseReturnValue:
     return _artwork(label_qr_svg(get_label(label_id)), "image/svg+xml")
 
 
-@bp.get("/api/v1/labels/<label_id>/qr.png")
+@bp.get("/api/v1/labels/<label:label_id>/qr.png")
 def get_label_qr_png(label_id: str) -> ResponseReturnValue:
     """The label's QR code as PNG.
     ---
@@ -287,13 +271,11 @@ def get_label_qr_png(label_id: str) -> ResponseReturnValue:
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    scale = request.args.get("scale", "8")
-    if not scale.isdigit():
-        raise ValidationFailedError({"scale": ["Must be 2 to 32 pixels per module."]})
-    return _artwork(label_qr_png(get_label(label_id), scale=int(scale)), "image/png")
+    scale = qr_query_schema.load(request.args)["scale"]
+    return _artwork(label_qr_png(get_label(label_id), scale=scale), "image/png")
 
 
-@bp.get("/api/v1/labels/<label_id>/label.svg")
+@bp.get("/api/v1/labels/<label:label_id>/label.svg")
 def get_label_artwork(label_id: str) -> ResponseReturnValue:
     """The printable carbon label.
     ---
@@ -308,11 +290,11 @@ def get_label_artwork(label_id: str) -> ResponseReturnValue:
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    lang = request.args.get("lang", "en")
+    lang = artwork_query_schema.load(request.args)["lang"]
     return _artwork(label_artwork_svg(get_label(label_id), lang=lang), "image/svg+xml")
 
 
-@bp.get("/status-lists/<list_id>")
+@bp.get("/status-lists/<code:list_id>")
 def get_status_list_view(list_id: str) -> ResponseReturnValue:
     """A signed BitstringStatusListCredential.
     ---

@@ -74,6 +74,7 @@ def get_entries() -> Response:
     ---
     get:
       summary: Ledger entries as JSON Lines (each line the exact bytes hashed into its leaf)
+      description: start < end, at most 1000 entries a request (else 422).
       tags: [ledger]
       parameters:
         - {in: query, name: start, required: true, schema: {type: integer, minimum: 0}}
@@ -97,6 +98,7 @@ def get_inclusion_proof() -> Response:
     ---
     get:
       summary: RFC 9162 inclusion proof of entry index in the tree of size entries
+      description: index < size (else 422).
       tags: [ledger]
       parameters:
         - {in: query, name: index, required: true, schema: {type: integer, minimum: 0}}
@@ -120,6 +122,7 @@ def get_consistency_proof() -> Response:
     ---
     get:
       summary: RFC 9162 consistency proof between tree sizes first and second
+      description: first ≤ second (else 422).
       tags: [ledger]
       parameters:
         - {in: query, name: first, required: true, schema: {type: integer, minimum: 1}}

@@ -70,7 +70,7 @@ def create_scheme_view() -> ResponseReturnValue:
     return created(scheme_schema.dump(scheme), url_for(".get_scheme_view", code=scheme.code))
 
 
-@bp.get("/schemes/<code>")
+@bp.get("/schemes/<code:code>")
 def get_scheme_view(code: str) -> ResponseReturnValue:
     """A scheme with its rules and their versions.
     ---
@@ -85,7 +85,7 @@ def get_scheme_view(code: str) -> ResponseReturnValue:
     return jsonify(scheme_detail_schema.dump(with_rules(get_scheme(code))))
 
 
-@bp.post("/schemes/<code>/rules")
+@bp.post("/schemes/<code:code>/rules")
 def create_rule_view(code: str) -> ResponseReturnValue:
     """Add a product category rule to a scheme (operator).
     ---
@@ -109,7 +109,7 @@ def create_rule_view(code: str) -> ResponseReturnValue:
     return created(rule_schema.dump(rule), location)
 
 
-@bp.get("/schemes/<code>/rules/<rule>")
+@bp.get("/schemes/<code:code>/rules/<code:rule>")
 def get_rule_view(code: str, rule: str) -> ResponseReturnValue:
     """A rule with its versions.
     ---
@@ -126,7 +126,7 @@ def get_rule_view(code: str, rule: str) -> ResponseReturnValue:
     return jsonify(rule_schema.dump(get_rule(code, rule)))
 
 
-@bp.post("/schemes/<code>/rules/<rule>/versions")
+@bp.post("/schemes/<code:code>/rules/<code:rule>/versions")
 def publish_rule_version_view(code: str, rule: str) -> ResponseReturnValue:
     """Publish an immutable rule version (operator, or a regulator of the scheme).
     ---
@@ -163,7 +163,7 @@ def publish_rule_version_view(code: str, rule: str) -> ResponseReturnValue:
     return created(rule_version_schema.dump(rv), location)
 
 
-@bp.get("/schemes/<code>/rules/<rule>/versions/<version>")
+@bp.get("/schemes/<code:code>/rules/<code:rule>/versions/<code:version>")
 def get_rule_version_view(code: str, rule: str, version: str) -> ResponseReturnValue:
     """One rule version.
     ---

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from registry.api.auth import current_principal
 from registry.api.common import created, json_object
 from registry.auth.models import Role
-from registry.auth.schemas import api_token_schema, dump_created_token
+from registry.auth.schemas import api_token_schema, dump_created_token, token_action_schema
 from registry.auth.services import create_token, get_token, revoke_token
 
 __all__ = ["bp"]
@@ -46,7 +46,7 @@ def create_token_view() -> ResponseReturnValue:
     return created(dump_created_token(token, secret), location)
 
 
-@bp.get("/tokens/<int:token_id>")
+@bp.get("/tokens/<id:token_id>")
 def get_token_view(token_id: int) -> ResponseReturnValue:
     """A token's description, never its secret (operator).
     ---
@@ -65,7 +65,7 @@ def get_token_view(token_id: int) -> ResponseReturnValue:
     return jsonify(api_token_schema.dump(get_token(token_id)))
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<id:token_id>/revoke")
 def revoke_token_view(token_id: int) -> ResponseReturnValue:
     """Revoke a token at once; revoking a revoked token changes nothing (operator).
     ---
@@ -81,4 +81,5 @@ def revoke_token_view(token_id: int) -> ResponseReturnValue:
         404: {$ref: '#/components/responses/NotFound'}
     """
     current_principal(Role.OPERATOR)
+    token_action_schema.load(json_object())  # takes no input; refuses whatever is sent
     return jsonify(api_token_schema.dump(revoke_token(token_id)))

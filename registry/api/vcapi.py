@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from credentials import CheckStatus, canonicalize_jcs, parse_json
+from credentials import CheckStatus, parse_json
 from registry.api.auth import current_principal
 from registry.api.common import json_body
+from registry.api.idempotency import idempotency_key, request_hash
 from registry.auth.models import Role
 from registry.errors import BadRequestError, ValidationFailedError
-from registry.labels.issuance import issue_label
+from registry.labels.grouping import issue_grouped
+from registry.labels.issuance import IssueItem
 from registry.labels.services import change_label_status
-from registry.labels.vc_api import issue_request_from_vc_api, status_action_from_vc_api
+from registry.labels.vc_api import vc_issue_request_schema, vc_status_request_schema
 from registry.labels.verification import verify_credential
 
 __all__ = ["bp"]
@@ -34,25 +34,28 @@ def issue() -> ResponseReturnValue:
         validFrom, grade, status entries and proof. Idempotency-Key works as on /api/v1/labels.
       tags: [VC-API]
       security: [{bearer: []}]
+      parameters:
+        - IdempotencyKey
+      requestBody:
+        required: true
+        content: {application/json: {schema: VcIssueRequestSchema}}
       responses:
         201: {description: '{"verifiableCredential": signed credential}'}
         200: {description: Replayed (same Idempotency-Key and request)}
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     principal = current_principal(Role.CERTIFIER)
     body = json_body()
-    label_request, native = issue_request_from_vc_api(body)
-    key = request.headers.get("Idempotency-Key")
-    result = issue_label(
-        principal,
-        label_request,
-        idempotency_key=key,
-        request_hash=hashlib.sha256(canonicalize_jcs(native)).digest(),
-    )
-    response = jsonify({"verifiableCredential": parse_json(result.label.credential)})
+    key = idempotency_key()
+    label_request = vc_issue_request_schema.load(body)
+    item = IssueItem(label_request, idempotency_key=key, request_hash=request_hash(label_request))
+    # The same path as /api/v1/labels, group commit included.
+    result = issue_grouped(principal, item, lambda label: parse_json(label.credential))
+    response = jsonify({"verifiableCredential": result.label})
     response.status_code = 201 if result.created else 200
     return response
 
@@ -70,6 +73,17 @@ def verify() -> ResponseReturnValue:
         computed from outcomes only), a translatable `message` id with string `params`, and
         its `reason` in English.
       tags: [VC-API]
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              required: [verifiableCredential]
+              additionalProperties: false
+              properties:
+                verifiableCredential: {type: object}
+                options: {type: object}
       responses:
         200: {description: '{"verified", "verdict", "checks", "warnings", "errors", "report"}'}
         400: {$ref: '#/components/responses/BadRequest'}
@@ -81,6 +95,8 @@ def verify() -> ResponseReturnValue:
     unknown = set(body) - {"verifiableCredential", "options"}
     if unknown:
         raise ValidationFailedError({key: ["Unknown field."] for key in sorted(unknown)})
+    if not isinstance(body.get("options", {}), dict):
+        raise ValidationFailedError({"options": ["Must be a JSON object."]})
     report = verify_credential(body["verifiableCredential"])
     return jsonify(
         {
@@ -114,6 +130,9 @@ def update_status() -> ResponseReturnValue:
         true | false, "reason": "…"}. Revocation cannot be cleared.
       tags: [VC-API]
       security: [{bearer: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: VcStatusRequestSchema}}
       responses:
         200: {description: Status updated}
         401: {$ref: '#/components/responses/Unauthenticated'}
@@ -123,13 +142,8 @@ def update_status() -> ResponseReturnValue:
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     principal = current_principal(Role.CERTIFIER, Role.OPERATOR)
-    body = json_body()
-    label_id, action = status_action_from_vc_api(body)
-    reason = body.get("reason") if isinstance(body, dict) else None
+    change = vc_status_request_schema.load(json_body())
     label = change_label_status(
-        principal,
-        label_id,
-        action,
-        reason=reason if isinstance(reason, str) and reason else "Updated through the VC-API",
+        principal, change["label_id"], change["action"], reason=change["reason"]
     )
     return jsonify({"credentialId": f"{label.id}", "status": label.status.value})

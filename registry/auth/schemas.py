@@ -6,18 +6,48 @@ Only its hash is stored, so no later read could show it even by mistake; ``token
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import Schema, fields, validate
 
 from registry.auth.models import ApiToken, Role
 from registry.schemes.schemas import CodeOf, code_field, text_field
 
-__all__ = ["ApiTokenSchema", "api_token_schema", "dump_created_token"]
+__all__ = ["ApiTokenSchema", "api_token_schema", "dump_created_token", "token_action_schema"]
 
 
 class ApiTokenSchema(Schema):
     """An API token with one role: operator, certifier of one body, regulator of schemes."""
+
+    # What each role takes, for the OpenAPI document (create_token enforces it).
+    OPENAPI_RULES: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            {
+                "if": {"properties": {"role": {"const": role}}, "required": ["role"]},
+                "then": then,
+            }
+            for role, then in (
+                (
+                    "certifier",
+                    {
+                        "required": ["body"],
+                        "properties": {"body": {"type": "string"}, "schemes": {"maxItems": 0}},
+                    },
+                ),
+                (
+                    "regulator",
+                    {
+                        "required": ["schemes"],
+                        "properties": {"body": {"type": "null"}, "schemes": {"minItems": 1}},
+                    },
+                ),
+                (
+                    "operator",
+                    {"properties": {"body": {"type": "null"}, "schemes": {"maxItems": 0}}},
+                ),
+            )
+        ]
+    }
 
     id = fields.Integer(dump_only=True)
     name = text_field(120, required=True)
@@ -39,7 +69,7 @@ class ApiTokenSchema(Schema):
         dump_only=True, metadata={"description": "The first characters, to recognise it."}
     )
     created_at = fields.DateTime(dump_only=True)
-    revoked_at = fields.DateTime(dump_only=True)
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
     token = fields.String(
         dump_only=True,
         metadata={"description": "The secret: shown in the creating answer only, never again."},
@@ -47,6 +77,8 @@ class ApiTokenSchema(Schema):
 
 
 api_token_schema = ApiTokenSchema()
+# Revoking takes no input: every remaining field is server-owned, so any member is refused.
+token_action_schema = ApiTokenSchema(exclude=("name", "role", "body", "schemes"))
 
 
 def dump_created_token(token: ApiToken, secret: str) -> dict[str, Any]:

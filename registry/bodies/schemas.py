@@ -53,7 +53,7 @@ class BodyKeySchema(Schema):
     did = fields.String(dump_only=True)
     verification_method = fields.String(dump_only=True)
     active_from = fields.DateTime(dump_only=True)
-    retired_at = fields.DateTime(dump_only=True)
+    retired_at = fields.DateTime(dump_only=True, allow_none=True)
     managed = fields.Boolean(
         dump_only=True, metadata={"description": "The registry holds the (sealed) secret."}
     )
@@ -96,7 +96,7 @@ class CertificationBodySchema(Schema):
 
 
 class _StatusChange(Schema):
-    reason = text_field(1000, required=True)
+    reason = text_field(1000, multiline=True, required=True)
 
 
 class BodyStatusChangeSchema(_StatusChange):

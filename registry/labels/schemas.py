@@ -22,31 +22,41 @@ from marshmallow import (
     validates_schema,
 )
 
-from credentials import GRADES, Product, decimal_text, label_url
+from credentials import GRADES, CredentialError, Product, decimal_text, label_url
 from credentials.credential import BOUNDARIES, gtin_check_digit_ok
+from credentials.credential import normalize_label_id as _normalize_label_id
 from registry.config import current_settings
+from registry.labels.artwork import LABEL_LANGUAGES
 from registry.labels.issuance import MAX_BATCH, LabelRequest
 from registry.labels.models import Label, LabelStatus
 from registry.labels.services import LabelQuery, StatusAction
+from registry.schemes.schemas import AsciiInteger, FullMatch, code_field, text_field
 
 __all__ = [
+    "ArtworkQuerySchema",
     "DecimalString",
     "LabelBatchSchema",
     "LabelQuerySchema",
     "LabelRequestSchema",
     "LabelSchema",
     "StatusChangeSchema",
+    "artwork_query_schema",
     "label_batch_schema",
     "label_query_schema",
+    "label_request_from",
     "label_request_schema",
     "label_schema",
     "label_summary_schema",
+    "qr_query_schema",
     "status_change_schema",
+    "status_reason_field",
 ]
 
 _DECIMAL = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?")
 _IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+")
-_TEXT = validate.Length(min=1, max=500)
+# Texts fit their VARCHAR(500) columns; the label draws the product name shortened if need be.
+MAX_PRODUCT_NAME = 500
+MAX_TEXT = 500
 
 
 class DecimalString(fields.Field[Decimal]):
@@ -58,6 +68,10 @@ class DecimalString(fields.Field[Decimal]):
             "12 after); JSON numbers are refused because they lose precision."
         )
     }
+
+    def __init__(self, **kwargs: Any) -> None:
+        document = {"type": "string", "pattern": f"^{_DECIMAL.pattern}$", "example": "61.2"}
+        super().__init__(metadata={"openapi": document}, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
@@ -78,13 +92,27 @@ def _iri(value: str) -> None:
         raise ValidationError("Must be an absolute IRI, e.g. urn:epc:id:sgtin:… or https://….")
 
 
+class LabelId(fields.String):
+    """A label id, any case; loaded upper case (as the registry stores it)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            label_id = None if len(text) > 40 else _normalize_label_id(text)
+        except CredentialError:
+            label_id = None
+        if label_id is None:
+            raise ValidationError("Must be a label id (10 Crockford base32 characters).")
+        return label_id
+
+
 class ProductSchema(Schema):
-    name = fields.String(required=True, validate=_TEXT)
-    manufacturer = fields.String(required=True, validate=_TEXT)
-    model = fields.String(validate=_TEXT, load_default=None)
+    name = text_field(MAX_PRODUCT_NAME, required=True)
+    manufacturer = text_field(MAX_TEXT, required=True)
+    model = text_field(MAX_TEXT, load_default=None)
     gtin = fields.String(validate=_gtin, load_default=None)
     identifiers = fields.List(
-        fields.String(validate=[_iri, validate.Length(max=500)]),
+        text_field(MAX_TEXT, validate=_iri),
         validate=validate.Length(max=20),
         load_default=list,
     )
@@ -103,7 +131,7 @@ class ReferencePeriodSchema(Schema):
 class FootprintSchema(Schema):
     value = DecimalString(required=True)
     unit = fields.Constant("kgCO2e", dump_only=True)
-    declared_unit = fields.String(validate=validate.Length(min=1, max=32), load_default=None)
+    declared_unit = text_field(32, load_default=None)
     declared_unit_amount = DecimalString(load_default=Decimal(1))
     system_boundary = fields.String(required=True, validate=validate.OneOf(BOUNDARIES))
     reference_period = fields.Nested(ReferencePeriodSchema, required=True)
@@ -115,9 +143,9 @@ class FootprintSchema(Schema):
 
 
 class RuleRefSchema(Schema):
-    scheme = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    rule = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    version = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    scheme = code_field(32, required=True)
+    rule = code_field(64, required=True)
+    version = code_field(32, required=True)
 
 
 class LabelRequestSchema(Schema):
@@ -128,32 +156,37 @@ class LabelRequestSchema(Schema):
     rule = fields.Nested(RuleRefSchema, required=True)
     valid_until = fields.AwareDateTime(load_default=None)
     grade = fields.String(validate=validate.OneOf(GRADES), load_default=None)
-    supersedes = fields.String(validate=validate.Length(min=1, max=40), load_default=None)
+    supersedes = LabelId(load_default=None)
 
     @post_load
     def _to_request(self, data: dict[str, Any], **kwargs: Any) -> LabelRequest:
-        p, f, r = data["product"], data["footprint"], data["rule"]
-        return LabelRequest(
-            product=Product(
-                name=p["name"],
-                manufacturer=p["manufacturer"],
-                model=p["model"],
-                gtin=p["gtin"],
-                identifiers=tuple(p["identifiers"]),
-            ),
-            footprint=f["value"],
-            declared_unit_amount=f["declared_unit_amount"],
-            declared_unit=f["declared_unit"],
-            system_boundary=f["system_boundary"],
-            period_start=f["reference_period"]["start"],
-            period_end=f["reference_period"]["end"],
-            scheme=r["scheme"],
-            rule=r["rule"],
-            rule_version=r["version"],
-            valid_until=data["valid_until"],
-            asserted_grade=data["grade"],
-            supersedes=data["supersedes"],
-        )
+        return label_request_from(data)
+
+
+def label_request_from(data: dict[str, Any]) -> LabelRequest:
+    """The :class:`LabelRequest` of loaded label-request data (either door's schema)."""
+    p, f, r = data["product"], data["footprint"], data["rule"]
+    return LabelRequest(
+        product=Product(
+            name=p["name"],
+            manufacturer=p["manufacturer"],
+            model=p["model"],
+            gtin=p["gtin"],
+            identifiers=tuple(p["identifiers"]),
+        ),
+        footprint=f["value"],
+        declared_unit_amount=f["declared_unit_amount"],
+        declared_unit=f["declared_unit"],
+        system_boundary=f["system_boundary"],
+        period_start=f["reference_period"]["start"],
+        period_end=f["reference_period"]["end"],
+        scheme=r["scheme"],
+        rule=r["rule"],
+        rule_version=r["version"],
+        valid_until=data["valid_until"],
+        asserted_grade=data["grade"],
+        supersedes=data["supersedes"],
+    )
 
 
 class LabelBatchSchema(Schema):
@@ -170,19 +203,35 @@ class LabelQuerySchema(Schema):
     """Query parameters of the label listing."""
 
     status = fields.Enum(LabelStatus, by_value=True, load_default=None)
-    scheme = fields.String(validate=validate.Length(min=1, max=32), load_default=None)
-    gtin = fields.String(validate=_gtin, load_default=None)
-    after = fields.Integer(strict=False, validate=validate.Range(min=-1), load_default=-1)
-    limit = fields.Integer(strict=False, validate=validate.Range(min=1, max=200), load_default=50)
+    scheme = code_field(32, load_default=None)
+    # A filter: a GTIN with a wrong check digit is no error, it just matches no label.
+    gtin = fields.String(
+        validate=FullMatch(r"[0-9]{8}|[0-9]{12,14}", error="8, 12, 13 or 14 digits."),
+        load_default=None,
+    )
+    after = AsciiInteger(minimum=-1, load_default=-1)
+    limit = AsciiInteger(minimum=1, maximum=200, load_default=50)
 
     @post_load
     def _to_query(self, data: dict[str, Any], **kwargs: Any) -> LabelQuery:
         return LabelQuery(**data)
 
 
+def status_reason_field(**kwargs: Any) -> fields.String:
+    """Why a status changes: free text (lines allowed), stored and ledgered, so bounded."""
+    return text_field(MAX_TEXT, multiline=True, **kwargs)
+
+
 class StatusChangeSchema(Schema):
     action = fields.Enum(StatusAction, by_value=True, required=True)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = status_reason_field(required=True)
+
+
+class ArtworkQuerySchema(Schema):
+    """Query parameters of the artwork: ``scale`` of the QR PNG, ``lang`` of the label."""
+
+    scale = AsciiInteger(minimum=2, maximum=32, load_default=8)
+    lang = fields.String(validate=validate.OneOf(LABEL_LANGUAGES), load_default="en")
 
 
 class BodyRefSchema(Schema):
@@ -254,6 +303,8 @@ class LabelSchema(Schema):
 
 
 label_batch_schema = LabelBatchSchema()
+qr_query_schema = ArtworkQuerySchema(only=("scale",))
+artwork_query_schema = ArtworkQuerySchema(only=("lang",))
 label_query_schema = LabelQuerySchema()
 label_summary_schema = LabelSchema(exclude=("credential",))
 label_request_schema = LabelRequestSchema()

@@ -70,9 +70,11 @@ class LabelQuery:
 def list_labels(principal: Principal, query: LabelQuery) -> list[Label]:
     """Labels the principal may list, in issuance order, one page at a time.
 
-    Single labels are public, but listing is not: ids are unguessable so that the register
-    cannot be harvested. A certifier lists its own body's labels, a regulator those under its
-    schemes, the operator all.
+    The register is public, as a transparency log must be: every ``label.issued`` entry is
+    served by ``/ledger/entries`` to anyone, and entries carry no personal data (roles and
+    registry ids, never a person or a token). Listing needs a token only because it is a
+    convenience for the parties (filters, status, paging over their own labels): a certifier
+    lists its own body's labels, a regulator those under its schemes, the operator all.
     """
     stmt = (
         select(Label)

@@ -1,133 +1,267 @@
-"""W3C VC-API request shapes, translated to the registry's own (and validated by its schemas).
+"""W3C VC-API request shapes, parsed by the label schemas into the registry's own values.
 
 An issue request carries an unsecured CarbonLabelCredential whose subject states the product,
-the footprint and the rule; the registry owns everything else (id, issuer, validFrom, grade,
-status entries, proof), so a request that sets those is refused rather than silently
-overridden. A status request names the credential and a purpose with the new boolean status.
+the footprint and the rule. Its schemas are the native label schemas with the credential's
+member names (``data_key``): the same fields, the same text rule, the same limits, and the same
+:class:`~registry.labels.issuance.LabelRequest` comes out, so the two doors cannot drift. The
+registry owns everything else (id, issuer, validFrom, grade, status entries, proof), so a
+request that sets those is refused rather than silently overridden.
+
+A status request names the credential and a purpose with the new boolean status; it loads into
+what :data:`~registry.labels.schemas.status_change_schema` gives (an action and a reason), with
+the same reason field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import copy
+from typing import Any, ClassVar
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from credentials import CARBON_LABEL_V1, CREDENTIALS_V2, CredentialError, normalize_label_id
-from registry.errors import ValidationFailedError
 from registry.labels.issuance import LabelRequest
-from registry.labels.schemas import label_request_schema
+from registry.labels.schemas import (
+    FootprintSchema,
+    LabelRequestSchema,
+    ProductSchema,
+    ReferencePeriodSchema,
+    RuleRefSchema,
+    label_request_from,
+    status_change_schema,
+    status_reason_field,
+)
 from registry.labels.services import StatusAction
 
-__all__ = ["issue_request_from_vc_api", "status_action_from_vc_api"]
+__all__ = [
+    "LABEL_ID_PATTERN",
+    "VcIssueRequestSchema",
+    "VcStatusRequestSchema",
+    "vc_issue_request_schema",
+    "vc_status_request_schema",
+]
 
-_SERVER_OWNED = ("id", "issuer", "validFrom", "credentialStatus", "proof", "relatedResource")
-_ALLOWED = {"@context", "type", "credentialSubject", "validUntil", *_SERVER_OWNED}
-
-
-def _obj(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ValidationFailedError({where: ["Must be a JSON object."]})
-    return value
-
-
-def _pick(source: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
-    return {ours: source[theirs] for theirs, ours in mapping.items() if theirs in source}
+CONTEXTS = [CREDENTIALS_V2, CARBON_LABEL_V1]
+# A label id in any case (Crockford base32: no I, L, O or U).
+LABEL_ID_PATTERN = "[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{10}"
+TYPES = ("VerifiableCredential", "CarbonLabelCredential")
 
 
-def issue_request_from_vc_api(body: Any) -> tuple[LabelRequest, dict[str, Any]]:
-    """The label request in a VC-API ``/credentials/issue`` body, and its native JSON form."""
-    request = _obj(body, "body")
-    unknown = set(request) - {"credential", "options"}
-    if unknown:
-        raise ValidationFailedError({key: ["Unknown field."] for key in sorted(unknown)})
-    credential = _obj(request.get("credential"), "credential")
-    errors: dict[str, list[str]] = {}
-    if credential.get("@context") != [CREDENTIALS_V2, CARBON_LABEL_V1]:
-        errors["credential.@context"] = [f"Must be [{CREDENTIALS_V2!r}, {CARBON_LABEL_V1!r}]."]
-    types = credential.get("type")
-    if not isinstance(types, list) or "CarbonLabelCredential" not in types:
-        errors["credential.type"] = ["Must include VerifiableCredential, CarbonLabelCredential."]
-    for key in credential:
-        if key in _SERVER_OWNED:
-            errors[f"credential.{key}"] = ["Set by the registry; leave it out."]
-        elif key not in _ALLOWED:
-            errors[f"credential.{key}"] = ["Unknown field."]
-    if errors:
-        raise ValidationFailedError(errors)
-    subject = _obj(credential.get("credentialSubject"), "credential.credentialSubject")
-    extra = set(subject) - {"type", "product", "footprint", "rule", "grade", "supersedes"}
-    if extra:
-        raise ValidationFailedError(
-            {f"credentialSubject.{key}": ["Unknown or registry-owned field."] for key in extra}
+def _contexts(value: list[str]) -> None:
+    if value != CONTEXTS:
+        raise ValidationError(f"Must be {CONTEXTS!r}, in this order.")
+
+
+def _types(value: list[str]) -> None:
+    if len(value) != len(TYPES) or set(value) != set(TYPES):
+        raise ValidationError(f"Must be {', '.join(TYPES)}.")
+
+
+_MAX_URL = 300
+
+
+def _as(schema: type[Schema], name: str, data_key: str, **changes: Any) -> Any:
+    """The native schema's field ``name``, under the credential's member name ``data_key``."""
+    field = copy.deepcopy(schema._declared_fields[name])
+    field.data_key = data_key
+    for attribute, value in changes.items():
+        setattr(field, attribute, value)
+    return field
+
+
+def _type(expected: str) -> fields.String:
+    """A JSON-LD ``type`` the credential may state; only the expected one is accepted."""
+    return fields.String(load_only=True, validate=validate.Equal(expected))
+
+
+class ServerOwned(fields.Field[None]):
+    """A credential member the registry sets: present at all, it is refused."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            metadata={"openapi": {"not": {}, "description": "Set by the registry; leave out."}}
         )
-    product = _obj(subject.get("product", {}), "credentialSubject.product")
-    footprint = _obj(subject.get("footprint", {}), "credentialSubject.footprint")
-    period = _obj(footprint.get("referencePeriod", {}), "footprint.referencePeriod")
-    rule = _obj(subject.get("rule", {}), "credentialSubject.rule")
-    manufacturer = product.get("manufacturer")
-    native: dict[str, Any] = {
-        "product": {
-            **_pick(product, {"name": "name", "model": "model", "gtin": "gtin"}),
-            **_pick(product, {"identifier": "identifiers"}),
-            **(
-                {"manufacturer": manufacturer.get("name")}
-                if isinstance(manufacturer, Mapping)
-                else {}
-            ),
-        },
-        "footprint": {
-            **_pick(
-                footprint,
-                {
-                    "value": "value",
-                    "declaredUnit": "declared_unit",
-                    "declaredUnitAmount": "declared_unit_amount",
-                    "systemBoundary": "system_boundary",
-                },
-            ),
-            "reference_period": _pick(period, {"startDate": "start", "endDate": "end"}),
-        },
-        "rule": _pick(rule, {"scheme": "scheme", "ruleId": "rule", "ruleVersion": "version"}),
-        **_pick(subject, {"grade": "grade"}),
-        **_pick(credential, {"validUntil": "valid_until"}),
-    }
-    supersedes = subject.get("supersedes")
-    if isinstance(supersedes, str):
-        # The credential names what it supersedes by URL; the native API by label id.
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> None:
+        raise ValidationError("Set by the registry; leave it out.")
+
+
+class VcOrganizationSchema(Schema):
+    type = _type("Organization")
+    name = _as(ProductSchema, "manufacturer", "name")
+
+    @post_load
+    def _name(self, data: dict[str, Any], **kwargs: Any) -> str:
+        name: str = data["name"]
+        return name
+
+
+class VcProductSchema(ProductSchema):
+    type = _type("Product")
+    manufacturer = fields.Nested(VcOrganizationSchema, required=True)  # type: ignore[assignment]
+    identifiers = _as(ProductSchema, "identifiers", "identifier")
+
+
+class VcReferencePeriodSchema(ReferencePeriodSchema):
+    start = _as(ReferencePeriodSchema, "start", "startDate")
+    end = _as(ReferencePeriodSchema, "end", "endDate")
+
+
+class VcFootprintSchema(FootprintSchema):
+    type = _type("CarbonFootprint")
+    declared_unit = _as(FootprintSchema, "declared_unit", "declaredUnit")
+    declared_unit_amount = _as(FootprintSchema, "declared_unit_amount", "declaredUnitAmount")
+    system_boundary = _as(FootprintSchema, "system_boundary", "systemBoundary")
+    reference_period = fields.Nested(
+        VcReferencePeriodSchema, required=True, data_key="referencePeriod"
+    )
+
+
+class VcRuleSchema(RuleRefSchema):
+    type = _type("Rule")
+    rule = _as(RuleRefSchema, "rule", "ruleId")
+    version = _as(RuleRefSchema, "version", "ruleVersion")
+
+
+def _label_id_of(url: str) -> str:
+    """The label id at the end of a label URL (or the bare id)."""
+    return normalize_label_id(url.rstrip("/").rsplit("/", 1)[-1])
+
+
+class LabelUrl(fields.String):
+    """A label of this registry, named by its URL (the credential's ``id``) or its id."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        document = {"maxLength": _MAX_URL, "pattern": f"^([^\\s]*/)?{LABEL_ID_PATTERN}/?$"}
+        super().__init__(metadata={"openapi": document}, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            native["supersedes"] = normalize_label_id(supersedes.rstrip("/").rsplit("/", 1)[-1])
+            label_id = None if len(text) > _MAX_URL else _label_id_of(text)
         except CredentialError:
-            raise ValidationFailedError(
-                {"credentialSubject.supersedes": ["Must be the URL of a label of this registry."]}
-            ) from None
-    loaded: LabelRequest = label_request_schema.load(native)
-    return loaded, native
+            label_id = None
+        if label_id is None:
+            raise ValidationError("Must be the URL (or id) of a label of this registry.")
+        return label_id
 
 
-def status_action_from_vc_api(body: Any) -> tuple[str, StatusAction]:
-    """The label and the action a VC-API ``/credentials/status`` body asks for."""
-    request = _obj(body, "body")
-    unknown = set(request) - {"credentialId", "credentialStatus", "status", "reason"}
-    if unknown:
-        raise ValidationFailedError({key: ["Unknown field."] for key in sorted(unknown)})
-    credential_id = request.get("credentialId")
-    status = request.get("status")
-    entry = _obj(request.get("credentialStatus"), "credentialStatus")
-    purpose = entry.get("statusPurpose")
-    errors: dict[str, list[str]] = {}
-    if not isinstance(credential_id, str) or not credential_id:
-        errors["credentialId"] = ["The credential's id (its label URL) or the label id."]
-    if not isinstance(status, bool):
-        errors["status"] = ["Must be true (set) or false (clear)."]
-    if purpose not in ("revocation", "suspension"):
-        errors["credentialStatus.statusPurpose"] = ["Must be revocation or suspension."]
-    if errors:
-        raise ValidationFailedError(errors)
-    if purpose == "revocation":
-        if not status:
-            raise ValidationFailedError(
-                {"status": ["Revocation is final; a revocation status cannot be cleared."]}
-            )
-        action = StatusAction.REVOKE
-    else:
-        action = StatusAction.SUSPEND if status else StatusAction.REINSTATE
-    return str(credential_id).rstrip("/").rsplit("/", 1)[-1], action
+class VcSubjectSchema(Schema):
+    type = _type("CarbonLabel")
+    product = fields.Nested(VcProductSchema, required=True)
+    footprint = fields.Nested(VcFootprintSchema, required=True)
+    rule = fields.Nested(VcRuleSchema, required=True)
+    grade = _as(LabelRequestSchema, "grade", "grade")
+    supersedes = LabelUrl(load_default=None)
+
+
+class VcCredentialSchema(Schema):
+    """The unsecured CarbonLabelCredential of a VC-API issue request."""
+
+    context = fields.List(
+        fields.String(),
+        required=True,
+        data_key="@context",
+        validate=_contexts,
+        metadata={"openapi": {"const": CONTEXTS}},
+    )
+    type = fields.List(
+        fields.String(),
+        required=True,
+        validate=_types,
+        metadata={
+            "openapi": {
+                "items": {"enum": list(TYPES)},
+                "minItems": 2,
+                "maxItems": 2,
+                "uniqueItems": True,
+            }
+        },
+    )
+    credentialSubject = fields.Nested(VcSubjectSchema, required=True)  # noqa: N815
+    valid_until = _as(LabelRequestSchema, "valid_until", "validUntil")
+    id = ServerOwned()
+    issuer = ServerOwned()
+    validFrom = ServerOwned()  # noqa: N815
+    credentialStatus = ServerOwned()  # noqa: N815
+    proof = ServerOwned()
+    relatedResource = ServerOwned()  # noqa: N815
+
+    @post_load
+    def _to_request(self, data: dict[str, Any], **kwargs: Any) -> LabelRequest:
+        subject = data["credentialSubject"]
+        return label_request_from({**subject, "valid_until": data["valid_until"]})
+
+
+class VcIssueRequestSchema(Schema):
+    """``{"credential": unsecured credential, "options": {}}``."""
+
+    credential = fields.Nested(VcCredentialSchema, required=True)
+    options = fields.Dict(
+        keys=fields.String(),
+        load_default=dict,
+        validate=validate.Length(max=0, error="No options are supported."),
+        metadata={"openapi": {"maxProperties": 0}},
+    )
+
+    @post_load
+    def _request(self, data: dict[str, Any], **kwargs: Any) -> LabelRequest:
+        request: LabelRequest = data["credential"]
+        return request
+
+
+class VcStatusEntrySchema(Schema):
+    type = _type("BitstringStatusListEntry")
+    statusPurpose = fields.String(  # noqa: N815
+        required=True, validate=validate.OneOf(("revocation", "suspension"))
+    )
+
+
+class StrictBoolean(fields.Boolean):
+    """``true`` or ``false`` only (marshmallow would also take 1, "yes", "on")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class VcStatusRequestSchema(Schema):
+    """``{"credentialId", "credentialStatus": {"statusPurpose"}, "status", "reason"}``: loads
+    into ``{"label_id", "action", "reason"}``, the action and reason as the native status change
+    has them."""
+
+    # Revocation is final, so a revocation status is only ever set (for the OpenAPI document).
+    OPENAPI_RULES: ClassVar[dict[str, Any]] = {
+        "if": {
+            "properties": {
+                "credentialStatus": {"properties": {"statusPurpose": {"const": "revocation"}}}
+            }
+        },
+        "then": {"properties": {"status": {"const": True}}},
+    }
+
+    credentialId = LabelUrl(required=True)  # noqa: N815
+    credentialStatus = fields.Nested(VcStatusEntrySchema, required=True)  # noqa: N815
+    status = StrictBoolean(required=True)
+    reason = status_reason_field(load_default="Updated through the VC-API")
+
+    @post_load
+    def _to_change(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        purpose = data["credentialStatus"]["statusPurpose"]
+        if purpose == "revocation":
+            if not data["status"]:
+                raise ValidationError(
+                    "Revocation is final; a revocation status cannot be cleared.", "status"
+                )
+            action = StatusAction.REVOKE
+        else:
+            action = StatusAction.SUSPEND if data["status"] else StatusAction.REINSTATE
+        change: dict[str, Any] = status_change_schema.load(
+            {"action": action.value, "reason": data["reason"]}
+        )
+        return {"label_id": data["credentialId"], **change}
+
+
+vc_issue_request_schema = VcIssueRequestSchema()
+vc_status_request_schema = VcStatusRequestSchema()

@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from registry.ledger.services import MAX_ENTRIES_PER_READ
+from registry.schemes.schemas import AsciiInteger
 
 __all__ = [
     "ConsistencyProofSchema",
@@ -23,9 +24,7 @@ __all__ = [
     "inclusion_proof_schema",
 ]
 
-# Tree positions are stored as BIGINT; anything larger could never exist and must not reach SQL.
-MAX_POSITION = 2**63 - 1
-_position = validate.Range(min=0, max=MAX_POSITION)
+# Tree positions are stored as BIGINT: AsciiInteger stops anything larger before SQL.
 
 
 class Base64Bytes(fields.Field[bytes]):
@@ -36,8 +35,8 @@ class Base64Bytes(fields.Field[bytes]):
 
 
 class EntryRangeSchema(Schema):
-    start = fields.Integer(required=True, strict=False, validate=_position)
-    end = fields.Integer(required=True, strict=False, validate=_position)
+    start = AsciiInteger(required=True)
+    end = AsciiInteger(required=True)
 
     @validates_schema
     def _check_range(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -51,8 +50,8 @@ class EntryRangeSchema(Schema):
 
 
 class InclusionProofSchema(Schema):
-    index = fields.Integer(required=True, strict=False, validate=_position)
-    size = fields.Integer(required=True, strict=False, validate=_position)
+    index = AsciiInteger(required=True)
+    size = AsciiInteger(required=True)
     leaf_hash = Base64Bytes(dump_only=True)
     root_hash = Base64Bytes(dump_only=True)
     hashes = fields.List(Base64Bytes(), dump_only=True)
@@ -64,10 +63,8 @@ class InclusionProofSchema(Schema):
 
 
 class ConsistencyProofSchema(Schema):
-    first = fields.Integer(
-        required=True, strict=False, validate=validate.Range(min=1, max=MAX_POSITION)
-    )
-    second = fields.Integer(required=True, strict=False, validate=_position)
+    first = AsciiInteger(required=True, minimum=1)
+    second = AsciiInteger(required=True)
     first_root = Base64Bytes(dump_only=True)
     second_root = Base64Bytes(dump_only=True)
     hashes = fields.List(Base64Bytes(), dump_only=True)

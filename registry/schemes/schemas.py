@@ -20,18 +20,29 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from credentials import GRADES, Thresholds, decimal_text
+from credentials import (
+    GRADES,
+    MULTILINE_TEXT_PATTERN,
+    TEXT_PATTERN,
+    TextError,
+    Thresholds,
+    check_text,
+    decimal_text,
+)
 from registry.schemes.models import Rule
 from registry.schemes.services import list_rule_versions
 
 __all__ = [
     "CODE",
+    "MAX_ID",
+    "AsciiInteger",
     "CodeOf",
     "DecimalThresholds",
     "FullMatch",
     "RuleSchema",
     "RuleVersionSchema",
     "SchemeSchema",
+    "Text",
     "UTCDateTime",
     "code_field",
     "names_field",
@@ -42,6 +53,11 @@ __all__ = [
     "scheme_schema",
     "text_field",
 ]
+
+# Ids, cursors and tree positions are BIGINT: anything larger could never exist and must not
+# reach SQL (where it is an overflow, a 500, instead of "no such thing").
+MAX_ID = 2**63 - 1
+_ASCII_INTEGER = re.compile(r"-?[0-9]{1,19}")
 
 # Identifiers that appear in URLs and ledger entries: letters, digits and . _ - only.
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -68,6 +84,52 @@ class FullMatch(validate.Regexp):
         return value
 
 
+class Text(fields.String):
+    """Free text under the kit's one text rule (:func:`credentials.check_text`): NFC, no
+    controls, bidi overrides, noncharacters or stacked marks, 1 to ``max_length`` characters.
+
+    The loaded value is the NFC form; the error names the field (marshmallow keys it so).
+    """
+
+    def __init__(self, max_length: int, *, multiline: bool = False, **kwargs: Any) -> None:
+        metadata = {
+            "minLength": 1,
+            "maxLength": max_length,
+            "pattern": MULTILINE_TEXT_PATTERN if multiline else TEXT_PATTERN,
+            **kwargs.pop("metadata", {}),
+        }
+        super().__init__(metadata=metadata, **kwargs)
+        self.max_length = max_length
+        self.multiline = multiline
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return check_text(text, max_length=self.max_length, multiline=self.multiline)
+        except TextError as exc:
+            raise ValidationError(f"Text {exc}.") from None
+
+
+class AsciiInteger(fields.Integer):
+    """An integer from ASCII digits only, bounded (``int()`` would take "²", "٣" or "1_0").
+
+    JSON numbers must be integers; query strings are parsed from text.
+    """
+
+    def __init__(self, *, minimum: int = 0, maximum: int = MAX_ID, **kwargs: Any) -> None:
+        checks = [validate.Range(min=minimum, max=maximum)]
+        super().__init__(strict=True, validate=checks, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, str):
+            if not _ASCII_INTEGER.fullmatch(value):
+                raise self.make_error("invalid")
+            value = int(value)
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def code_field(
     max_length: int, *, field_cls: type[fields.String] = fields.String, **kwargs: Any
 ) -> fields.String:
@@ -80,8 +142,8 @@ def code_field(
     )
 
 
-def text_field(max_length: int, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+def text_field(max_length: int, *, multiline: bool = False, **kwargs: Any) -> fields.String:
+    return Text(max_length, multiline=multiline, **kwargs)
 
 
 def region_field(**kwargs: Any) -> fields.String:
@@ -99,6 +161,11 @@ def names_field(*, required: bool = True) -> fields.Dict:
     if required:
         checks.append(validate.Length(min=1, error="Give the name in at least one language."))
     extra: dict[str, Any] = {} if required else {"load_default": dict}
+    document = {
+        "propertyNames": {"pattern": LANGUAGE_TAG.pattern},
+        "minProperties": 1 if required else 0,
+        "maxProperties": 50,
+    }
     return fields.Dict(
         keys=fields.String(
             validate=FullMatch(LANGUAGE_TAG, error="A language tag such as en or zh-Hans.")
@@ -106,6 +173,7 @@ def names_field(*, required: bool = True) -> fields.Dict:
         values=text_field(200),
         required=required,
         validate=checks,
+        metadata={"openapi": document},
         **extra,
     )
 

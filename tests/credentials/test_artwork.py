@@ -270,7 +270,8 @@ def test_long_product_name_is_shortened_on_the_artwork_but_whole_in_the_title() 
 
 
 @pytest.mark.parametrize(
-    "name", ["bad\x00byte", "bell\x07", "bidi \u202e spoof", "", "   ", "x" * 201, 42]
+    "name",
+    ["bad\x00byte", "bell\x07", "bidi \u202e spoof", "", "   ", "x" * 501, "\uffff", 42],
 )
 def test_unprintable_product_name_is_refused(name: Any) -> None:
     with pytest.raises(MalformedInputError):
@@ -360,3 +361,23 @@ def test_inconsistent_or_malformed_label_fields_are_refused(overrides: dict[str,
 def test_lower_case_label_id_is_accepted_and_shown_upper_case() -> None:
     svg = _label(label_id="7k3m9qh2xd", label_url="https://registry.example.cn/l/7k3m9qh2xd")
     assert ">Label 7K3M9QH2XD<" in svg
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant", "pt-MO"])
+@pytest.mark.parametrize("unit", ["k" * 32, "千" * 32], ids=["latin-unit", "wide-unit"])
+def test_the_longest_values_a_registry_accepts_are_drawn_in_every_language(
+    lang: str, unit: str
+) -> None:
+    """What the registry's schemas allow (footprint 18+12 digits, rule id 64, version 32,
+    declared unit 32, scheme 32, product name 500) must print: a label that cannot be drawn
+    would answer 500 for ever."""
+    svg = _label(
+        footprint_value=Decimal("999999999999999999.999999999999"),
+        declared_unit=unit,
+        rule_id="R" * 64,
+        rule_version="V" * 32,
+        scheme="S" * 32,
+        product_name="\U0001f50b" * 500,
+        lang=lang,
+    )
+    assert "R" * 64 in svg

@@ -50,6 +50,10 @@ def _app(tmp_path: Path, **changes: Any) -> Flask:
     def bug() -> NoReturn:
         raise RuntimeError("connection string postgresql://secret@db")
 
+    @app.get("/api/v1/_bug/<code>")
+    def bug_with_request_data(code: str) -> NoReturn:
+        raise RuntimeError(f"[parameters: ({code!r}, {request.args.get('q')!r})]")
+
     @app.get("/_bug")
     def page_bug() -> NoReturn:
         raise RuntimeError("internal detail")
@@ -132,12 +136,31 @@ def test_unexpected_error_is_logged_500_without_internals(
         response = client.get("/api/v1/_bug")
     body = assert_problem(response, 500, "internal-error")
     assert "secret" not in response.get_data(as_text=True)
-    assert body["detail"] == "The registry hit an unexpected error."
-    assert "connection string" in caplog.text  # the details go to the log, not the client
+    error_id = body["error_id"]
+    assert body["detail"] == (
+        f"The registry hit an unexpected error; quote error id {error_id} to support."
+    )
+    # The log has the id, the type and where it was raised, so support can find it.
+    assert f"internal error {error_id}: builtins.RuntimeError on GET /api/v1/_bug" in caplog.text
+    assert "test_errors.py" in caplog.text
     page = client.get("/_bug")
     assert page.status_code == 500
     assert page.mimetype == "text/html"
     assert "internal detail" not in page.get_data(as_text=True)
+    assert "quote error id" in page.get_data(as_text=True)
+
+
+def test_an_error_log_carries_no_request_data_or_sql_parameters(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = _app(tmp_path, env="development").test_client()
+    with caplog.at_level(logging.DEBUG):
+        response = client.get("/api/v1/_bug/GTIN-6901234567892?q=jane.doe%40example.com")
+    body = assert_problem(response, 500, "internal-error")
+    assert body["error_id"] in caplog.text
+    assert "on GET /api/v1/_bug/<code>" in caplog.text  # the route, not the path
+    assert "GTIN-6901234567892" not in caplog.text
+    assert "jane.doe" not in caplog.text
 
 
 def test_unexpected_error_is_reraised_when_testing(tmp_path: Path) -> None:

@@ -253,3 +253,78 @@ def test_openapi_names_the_admin_schemas(client: FlaskClient) -> None:
         "string"
     )
     assert schemas["ApiToken"]["properties"]["token"]["readOnly"] is True
+
+
+# Every free-text field of the admin inputs, under the one text rule (credentials.check_text).
+FREE_TEXT: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
+    (
+        "/api/v1/schemes",
+        {"code": "MO", "region": "MO", "names": {"en": "M"}, "owner": "O"},
+        ("owner",),
+    ),
+    (
+        "/api/v1/schemes",
+        {"code": "MO", "region": "MO", "names": {"en": "M"}, "owner": "O"},
+        ("names", "en"),
+    ),
+    ("/api/v1/bodies", {"code": "pearl", "name": "Pearl", "region": "CN-GD"}, ("name",)),
+    ("/api/v1/bodies/lingnan/status", {"status": "suspended", "reason": "audit"}, ("reason",)),
+    (
+        "/api/v1/bodies/lingnan/accreditations",
+        {
+            "scheme": "HK",
+            "categories": ["battery"],
+            "accreditation_body": "HKAS (fictitious)",
+            "reference": "HKAS-1",
+            "valid_from": "2026-01-01T00:00:00Z",
+        },
+        ("reference",),
+    ),
+    ("/api/v1/schemes/CN-GD/rules/PCR-LIB/versions", VERSION, ("standard",)),
+    ("/api/v1/schemes/CN-GD/rules/PCR-LIB/versions", VERSION, ("declared_unit",)),
+    ("/api/v1/tokens", {"role": "operator", "name": "another"}, ("name",)),
+]
+
+
+HOSTILE_TEXT = {
+    "nul": "nul\x00",
+    "rtl-override": "\u202eevil",
+    "ansi-escape": "\x1b[2Jansi",
+    "newline": "line\nbreak",
+    "u-ffff": "x\uffff",
+    "400-combining-marks": "e" + "\u0301" * 400,
+}
+
+
+@pytest.mark.parametrize(
+    ("template", "body", "field", "value"),
+    [
+        pytest.param(template, body, field, value, id=f"{'.'.join(field)}-{name}")
+        for template, body, field in FREE_TEXT
+        for name, value in HOSTILE_TEXT.items()
+        if not (field == ("reason",) and name == "newline")  # a reason may have lines
+    ],
+)
+def test_admin_free_text_is_checked_by_the_one_text_rule(
+    client: FlaskClient,
+    setup: Setup,
+    template: str,
+    body: dict[str, Any],
+    field: tuple[str, ...],
+    value: str,
+) -> None:
+    data: dict[str, Any] = {**body, **{k: dict(v) for k, v in body.items() if isinstance(v, dict)}}
+    target = data
+    for key in field[:-1]:
+        target = target[key]
+    target[field[-1]] = value
+    size = tree_size()
+    response = client.post(
+        url_for_setup(template, setup), json=data, headers=bearer(setup.world.operator)
+    )
+    problem = response.get_json()
+    assert (response.status_code, problem["type"]) == (422, PROBLEM_BASE + "validation-failed")
+    errors = problem["errors"]
+    for key in field:
+        errors = errors[key]  # the 422 names the field
+    assert tree_size() == size
