@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 from typing import Any
@@ -135,6 +136,12 @@ def init_db(app: Flask, *, busy_timeout: float) -> None:
         engine = db.engine
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout=busy_timeout)
+    else:
+
+        @event.listens_for(engine, "begin")
+        def _read_only_begin(connection: Any) -> None:
+            if _READ_ONLY.get():
+                connection.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
 def _configure_sqlite(engine: Engine, *, busy_timeout: float) -> None:
@@ -163,6 +170,8 @@ def _configure_sqlite(engine: Engine, *, busy_timeout: float) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        if _READ_ONLY.get():
+            mode = "DEFERRED"
         connection.exec_driver_sql(f"BEGIN {_SQLITE_BEGIN_MODES[mode]}")
 
 
@@ -180,35 +189,39 @@ def transaction() -> Iterator[None]:
     db.session.commit()
 
 
+# Set while a read-only boundary is open; the engines' begin hooks read it, so a read that never
+# touches the database (the log key, the context) costs no round trip at all.
+_READ_ONLY: ContextVar[bool] = ContextVar("registry_read_only", default=False)
+
+
 @contextmanager
 def read_only(*, snapshot: bool = False) -> Iterator[None]:
     """A transaction that cannot write, rolled back at the end whatever happens.
 
     On PostgreSQL ``SET TRANSACTION READ ONLY`` makes any write fail, as it would on a read
-    replica; issued as the first statement it also works inside the tests' savepoints, where
-    the connection's own read-only flag cannot be changed. On SQLite the read begins DEFERRED,
-    so it takes no write lock and, in WAL mode, waits for no writer.
+    replica; on SQLite the read begins DEFERRED, so it takes no write lock and, in WAL mode,
+    waits for no writer. Both are applied when the transaction begins, by the engine's begin
+    hook; inside a transaction already under way (a test's, a CLI command's) the read gets a
+    savepoint of its own instead, made read-only there, so that rolling it back keeps what
+    came before.
 
     With ``snapshot`` (a long read such as an audit) every query sees the database as of the
     first one: PostgreSQL REPEATABLE READ, and a deferred SQLite read in WAL mode does so anyway.
     """
     session = db.session()
     bind = session.get_bind()
-    # Inside a transaction already under way (a test's, or a CLI command's) the read gets a
-    # savepoint of its own, so that rolling it back keeps what came before.
-    nested = session.begin_nested() if session.in_transaction() else None
-    if nested is None and isinstance(bind, Engine):
-        options: dict[str, Any] = (
-            {"sqlite_begin": "DEFERRED"}
-            if bind.dialect.name == "sqlite"
-            else ({"isolation_level": "REPEATABLE READ"} if snapshot else {})
-        )
-        session.connection(execution_options=options)
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SET TRANSACTION READ ONLY"))
+    token = _READ_ONLY.set(True)
+    nested = None
     try:
+        if session.in_transaction() or not isinstance(bind, Engine):
+            nested = session.begin_nested()
+            if bind.dialect.name == "postgresql":
+                session.execute(text("SET TRANSACTION READ ONLY"))
+        elif snapshot and bind.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         yield
     finally:
+        _READ_ONLY.reset(token)
         if nested is not None:
             nested.rollback()
         else:
