@@ -18,6 +18,8 @@ from credentials.checkpoint import (
     sign_note,
 )
 from credentials.credential import (
+    BOUNDARIES,
+    Boundary,
     CarbonLabel,
     Footprint,
     Product,
@@ -26,6 +28,7 @@ from credentials.credential import (
     build_label_credential,
     credential_digest,
     decimal_text,
+    gtin_check_digit_ok,
     label_url,
     new_label_id,
     normalize_label_id,
@@ -38,12 +41,13 @@ from credentials.cryptosuites import (
     sign_document,
     verify_document,
 )
-from credentials.errors import CredentialError, ValueTooLongError
+from credentials.errors import CredentialError, NoteError, ValueTooLongError
 from credentials.grading import GRADES, Grade, Thresholds, grade_for
 from credentials.jsonld import (
     CARBON_LABEL_V1,
     CREDENTIALS_V2,
     DEFAULT_LOADER,
+    MAX_DOCUMENT_BYTES,
     DocumentLoader,
     canonicalize_jcs,
     canonicalize_rdfc,
@@ -82,15 +86,23 @@ from credentials.ledger_replay import (
     replay,
 )
 from credentials.merkle import (
+    EMPTY_ROOT,
+    Frontier,
     consistency_proof,
+    consistency_proof_ranges,
+    fold_perfect,
     inclusion_proof,
+    inclusion_proof_ranges,
     leaf_hash,
+    node_hash,
+    perfect_subtrees,
     root_hash,
     verify_consistency,
     verify_inclusion,
 )
 from credentials.messages import render as render_message
 from credentials.status_list import (
+    MIN_STATUS_LIST_BITS,
     StatusEntry,
     StatusList,
     build_status_list_credential,
@@ -117,13 +129,17 @@ from credentials.verify import (
 )
 
 __all__ = [
+    "BOUNDARIES",
     "CARBON_LABEL_V1",
     "CREDENTIALS_V2",
     "DEFAULT_LOADER",
     "EDDSA_JCS_2022",
     "EDDSA_RDFC_2022",
+    "EMPTY_ROOT",
     "EVENT_TYPES",
     "GRADES",
+    "MAX_DOCUMENT_BYTES",
+    "MIN_STATUS_LIST_BITS",
     "MULTILINE_TEXT_PATTERN",
     "TEXT_PATTERN",
     "Accreditation",
@@ -133,6 +149,7 @@ __all__ = [
     "ActorRole",
     "BodyRegistered",
     "BodyStatusChanged",
+    "Boundary",
     "CarbonLabel",
     "Check",
     "CheckName",
@@ -141,6 +158,7 @@ __all__ = [
     "CredentialError",
     "DocumentLoader",
     "Footprint",
+    "Frontier",
     "Grade",
     "KeyAdded",
     "KeyPair",
@@ -153,6 +171,7 @@ __all__ = [
     "LedgerEvidence",
     "LedgerRecord",
     "LedgerState",
+    "NoteError",
     "NoteSigner",
     "NoteVerifier",
     "Outcome",
@@ -187,16 +206,21 @@ __all__ = [
     "check_status",
     "check_text",
     "consistency_proof",
+    "consistency_proof_ranges",
     "cosign",
     "credential_digest",
     "decimal_text",
+    "fold_perfect",
     "format_entry_time",
     "grade_for",
+    "gtin_check_digit_ok",
     "inclusion_proof",
+    "inclusion_proof_ranges",
     "label_svg",
     "label_url",
     "leaf_hash",
     "new_label_id",
+    "node_hash",
     "normalize_label_id",
     "open_checkpoint",
     "open_note",
@@ -204,6 +228,7 @@ __all__ = [
     "parse_json",
     "parse_label_credential",
     "parse_status_entries",
+    "perfect_subtrees",
     "public_key_from_did",
     "qr_payload",
     "qr_png",

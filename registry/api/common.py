@@ -9,8 +9,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.routing import BaseConverter, ValidationError
 
-from credentials import CredentialError, parse_json
-from credentials.jsonld import MAX_DOCUMENT_BYTES
+from credentials import MAX_DOCUMENT_BYTES, CredentialError, parse_json
 from registry.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 from registry.schemes.schemas import MAX_ID
 

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from credentials import (
     EDDSA_RDFC_2022,
     Actor,
+    Boundary,
     CarbonLabel,
     CredentialError,
     Footprint,
@@ -44,7 +45,6 @@ from credentials import (
     new_label_id,
     sign_document,
 )
-from credentials.credential import Boundary
 from registry.auth.models import Role
 from registry.auth.services import Principal
 from registry.bodies.models import (

@@ -22,9 +22,16 @@ from marshmallow import (
     validates_schema,
 )
 
-from credentials import GRADES, CredentialError, Product, decimal_text, label_url
-from credentials.credential import BOUNDARIES, gtin_check_digit_ok
-from credentials.credential import normalize_label_id as _normalize_label_id
+from credentials import (
+    BOUNDARIES,
+    GRADES,
+    CredentialError,
+    Product,
+    decimal_text,
+    gtin_check_digit_ok,
+    label_url,
+)
+from credentials import normalize_label_id as _normalize_label_id
 from registry.config import current_settings
 from registry.labels.artwork import LABEL_LANGUAGES
 from registry.labels.issuance import MAX_BATCH, LabelRequest
