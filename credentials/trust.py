@@ -1,13 +1,20 @@
 """What a verifier trusts: bodies and their keys, accreditations, rules, status lists, the log key.
 
 A registry exports this as JSON (a *trust bundle*) so a label can be checked fully offline.
-Times are aware UTC; a missing end means "still active".
+This module is the one home of that format: each value writes itself with ``to_json`` and reads
+itself with ``from_json``, and ``from_json(to_json(v)) == v``. A registry builds the values
+from its own records and serialises them here; it never writes the members by hand. The same
+values carry the validity predicates (``TrustedKey.active_at``, ``Accreditation.covers``,
+``TrustedRule.in_force_at``), which the registry also asks before it issues, so what it issues
+is what a verifier accepts. Times are aware UTC; a missing end means "still active".
 
 The JSON form: ``bodies`` (``name``, ``keys`` with ``publicKeyMultibase``/``activeFrom``/
 ``activeUntil``, ``accreditations``), ``rules``, ``statusLists`` (list URL → status list
 credential), ``logKey`` (C2SP verifier key) and ``ledger``: label id → ``{"entry", "index",
 "size", "proof" (base64 hashes), "checkpoint"}`` plus the optional ``"supersededBy"`` (URL or id
-of the replacing label) for a label that was superseded.
+of the replacing label) for a label that was superseded. Times are written in UTC with
+milliseconds (``2026-01-31T08:00:00.000Z``, as ledger entries state them), with microseconds
+only for a time that has them.
 """
 
 from __future__ import annotations

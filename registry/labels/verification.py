@@ -1,8 +1,11 @@
 """Verification against the register: a trust bundle built from the database, then the kit.
 
-The same JSON trust bundle serves both ways: the registry verifies online with it, and a buyer
-downloads it (``GET /api/v1/labels/{id}/trust-bundle``) to verify the label fully offline with
-``carbonlabel verify --trust``. The registry adds nothing the offline verifier cannot check.
+The bundle is made of the models' own kit values (``CertificationBody.trusted()``,
+``RuleVersion.trusted()``, …), the same values issuance asks. The same bundle serves both ways:
+the registry verifies online with it, and a buyer downloads its JSON (the kit's ``to_json``,
+which reads back to an equal bundle; ``GET /api/v1/labels/{id}/trust-bundle``) to verify the
+label fully offline with ``carbonlabel verify --trust``. The registry adds nothing the offline
+verifier cannot check.
 """
 
 from __future__ import annotations
