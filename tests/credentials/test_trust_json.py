@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credentials import (
@@ -68,11 +68,14 @@ bundles = st.builds(
 )
 
 
+# No deadline: a bundle of many values on a loaded machine is slow, never wrong.
+@settings(deadline=None)
 @given(bundles)
 def test_every_bundle_round_trips_through_its_json(bundle: TrustBundle) -> None:
     assert TrustBundle.from_json(bundle.to_json()) == bundle
 
 
+@settings(deadline=None)
 @given(bundles)
 def test_the_json_form_survives_serialisation(bundle: TrustBundle) -> None:
     wire: Any = json.loads(json.dumps(bundle.to_json()))
