@@ -18,9 +18,9 @@ from sqlalchemy.orm import aliased
 from credentials import (
     EMPTY_ROOT,
     CredentialError,
+    Frontier,
     NoteVerifier,
     canonicalize_jcs,
-    fold_perfect,
     leaf_hash,
     node_hash,
     open_checkpoint,
@@ -137,7 +137,7 @@ def verify_ledger(*, verifier: NoteVerifier | None = None) -> LedgerReport:
     ).all()
     wanted = {size for size, _, _ in checkpoints}
     roots: dict[int, bytes] = {0: EMPTY_ROOT}
-    stack: list[bytes] = []
+    frontier = Frontier()
     size = 0
     entries = (
         select(
@@ -160,15 +160,11 @@ def verify_ledger(*, verifier: NoteVerifier | None = None) -> LedgerReport:
             if leaf != bytes(stored_leaf):
                 problems.add(f"entry {seq}: stored leaf hash does not match its bytes")
             _check_body(seq, event, format_entry_time(time), body, problems)
-            index = seq
-            while index & 1:  # the same binary-counter merge as credentials.merkle.root_hash
-                leaf = node_hash(stack.pop(), leaf)
-                index >>= 1
-            stack.append(leaf)
+            frontier.append(leaf)
             size += 1
             if size in wanted:
-                roots[size] = fold_perfect(stack)
-    root = fold_perfect(stack)
+                roots[size] = frontier.root()
+    root = frontier.root()
     _verify_nodes(size, problems)
 
     verified = 0
