@@ -3,7 +3,8 @@
 Everything a third party needs to check a label offline: keys and did:key, bundled JSON-LD
 contexts, the EdDSA Data Integrity cryptosuites, the CarbonLabelCredential, grading, Bitstring
 Status Lists, the RFC 9162 Merkle tree with C2SP checkpoints, the ledger's event types and
-their replay, the verification report, and QR and label artwork.
+their replay, the verification report, QR and label artwork, and the lexical rules (decimal,
+IRI, GTIN, label id, status index, integer, date) every one of them reads values by.
 """
 
 from credentials.artwork import label_svg, qr_payload, qr_png, qr_svg, qr_version
@@ -25,10 +26,7 @@ from credentials.credential import (
     StatusRef,
     build_label_credential,
     credential_digest,
-    decimal_text,
     label_url,
-    new_label_id,
-    normalize_label_id,
     parse_label_credential,
 )
 from credentials.cryptosuites import (
@@ -38,7 +36,7 @@ from credentials.cryptosuites import (
     sign_document,
     verify_document,
 )
-from credentials.errors import CredentialError, ValueTooLongError
+from credentials.errors import CredentialError, LexicalError, ValueTooLongError
 from credentials.grading import GRADES, Grade, Thresholds, grade_for
 from credentials.jsonld import (
     CARBON_LABEL_V1,
@@ -80,6 +78,26 @@ from credentials.ledger_replay import (
     ReplayResult,
     Violation,
     replay,
+)
+from credentials.lexical import (
+    GTIN_PATTERN,
+    IRI_PATTERN,
+    LABEL_ID_PATTERN,
+    MAX_IRI,
+    MAX_STATUS_INDEX,
+    STORAGE_DECIMAL,
+    DecimalLimit,
+    check_decimal,
+    check_gtin,
+    check_iri,
+    decimal_text,
+    gtin_check_digit,
+    new_label_id,
+    normalize_label_id,
+    parse_ascii_integer,
+    parse_date,
+    parse_decimal,
+    parse_status_index,
 )
 from credentials.merkle import (
     consistency_proof,
@@ -124,7 +142,13 @@ __all__ = [
     "EDDSA_RDFC_2022",
     "EVENT_TYPES",
     "GRADES",
+    "GTIN_PATTERN",
+    "IRI_PATTERN",
+    "LABEL_ID_PATTERN",
+    "MAX_IRI",
+    "MAX_STATUS_INDEX",
     "MULTILINE_TEXT_PATTERN",
+    "STORAGE_DECIMAL",
     "TEXT_PATTERN",
     "Accreditation",
     "AccreditationGranted",
@@ -139,6 +163,7 @@ __all__ = [
     "CheckStatus",
     "Checkpoint",
     "CredentialError",
+    "DecimalLimit",
     "DocumentLoader",
     "Footprint",
     "Grade",
@@ -153,6 +178,7 @@ __all__ = [
     "LedgerEvidence",
     "LedgerRecord",
     "LedgerState",
+    "LexicalError",
     "NoteSigner",
     "NoteVerifier",
     "Outcome",
@@ -184,6 +210,9 @@ __all__ = [
     "build_status_list_credential",
     "canonicalize_jcs",
     "canonicalize_rdfc",
+    "check_decimal",
+    "check_gtin",
+    "check_iri",
     "check_status",
     "check_text",
     "consistency_proof",
@@ -192,6 +221,7 @@ __all__ = [
     "decimal_text",
     "format_entry_time",
     "grade_for",
+    "gtin_check_digit",
     "inclusion_proof",
     "label_svg",
     "label_url",
@@ -200,10 +230,14 @@ __all__ = [
     "normalize_label_id",
     "open_checkpoint",
     "open_note",
+    "parse_ascii_integer",
+    "parse_date",
+    "parse_decimal",
     "parse_entry",
     "parse_json",
     "parse_label_credential",
     "parse_status_entries",
+    "parse_status_index",
     "public_key_from_did",
     "qr_payload",
     "qr_png",
