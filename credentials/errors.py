@@ -118,7 +118,6 @@ class StatusListTooLongError(ValueTooLongError, StatusListError):
     """A status list's ``encodedList`` is longer than any list the kit accepts."""
 
 
-
 # Both families: a malformed value is malformed input, and most are a credential's values.
 class LexicalError(MalformedInputError, CredentialFormatError):
     """A value is not written the way its lexical rule (:mod:`credentials.lexical`) states.

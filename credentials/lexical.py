@@ -84,9 +84,7 @@ def parse_decimal(text: object, *, limit: DecimalLimit = STORAGE_DECIMAL) -> Dec
     ``form`` (sign, exponent, leading zero, other digits), ``scale``, ``integer_digits``.
     """
     if not isinstance(text, str):
-        raise LexicalError(
-            "a decimal is a string such as '61.2'", rule="decimal", reason="type"
-        )
+        raise LexicalError("a decimal is a string such as '61.2'", rule="decimal", reason="type")
     if len(text) > _MAX_DECIMAL_CHARS or not _DECIMAL_FORM.fullmatch(text):
         raise LexicalError(
             "a decimal is written like '61.2' (no sign or exponent)", rule="decimal", reason="form"
