@@ -337,8 +337,25 @@ def test_valid_decimal_indexes(index: str) -> None:
 
 @pytest.mark.parametrize(
     "index",
-    ["", "-1", "+1", " 1", "1 ", "1\n", "0x10", "1_000", "1e3", "1.0", "١٢", "9" * 33, 5, None]
-    + ["8388608", "00000001", "9" * 32],
+    [
+        *(
+            "",
+            "-1",
+            "+1",
+            " 1",
+            "1 ",
+            "1\n",
+            "0x10",
+            "1_000",
+            "1e3",
+            "1.0",
+            "١٢",
+            "9" * 33,
+            5,
+            None,
+        ),
+        *("8388608", "00000001", "9" * 32),  # beyond the largest list the kit decodes
+    ],
 )
 def test_malformed_status_list_index_rejected(index: object) -> None:
     with pytest.raises(StatusListError, match="statusListIndex"):
