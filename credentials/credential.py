@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from credentials._internal.jcs import canonical_json
 from credentials._internal.rdf_template import register_proof_config_shape, register_shape
@@ -46,19 +47,13 @@ __all__ = [
 
 CREDENTIAL_CONTEXT = (CREDENTIALS_V2, CARBON_LABEL_V1)
 CREDENTIAL_TYPE = "CarbonLabelCredential"
+_T = TypeVar("_T")
 Boundary = Literal["cradle-to-gate", "cradle-to-grave"]
 BOUNDARIES: tuple[Boundary, ...] = ("cradle-to-gate", "cradle-to-grave")
 
 
 def label_url(base_url: str, label_id: str) -> str:
     return f"{base_url.rstrip('/')}/l/{normalize_label_id(label_id)}"
-
-
-def _parse_decimal(value: Any, name: str) -> Decimal:
-    try:
-        return parse_decimal(value)
-    except CredentialError as exc:
-        raise CredentialFormatError(f"{name}: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,9 +207,10 @@ def _req(obj: dict[str, Any], key: str, name: str) -> str:
     return cast(str, _text(obj, key, name))
 
 
-def _iri(value: Any, name: str) -> str:
+def _read(rule: Callable[[Any], _T], value: Any, name: str) -> _T:
+    """``value`` by its lexical rule; a refusal names the credential member."""
     try:
-        return check_iri(value)
+        return rule(value)
     except CredentialError as exc:
         raise CredentialFormatError(f"{name}: {exc}") from None
 
@@ -222,13 +218,6 @@ def _iri(value: Any, name: str) -> str:
 def _types(obj: dict[str, Any]) -> list[Any]:
     t = obj.get("type")
     return t if isinstance(t, list) else [t]
-
-
-def _date(value: Any, name: str) -> date:
-    try:
-        return parse_date(value)
-    except CredentialError as exc:
-        raise CredentialFormatError(f"{name}: {exc}") from None
 
 
 def parse_label_credential(credential: Any) -> CarbonLabel:
@@ -241,9 +230,9 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
     types = _types(doc)
     if "VerifiableCredential" not in types or CREDENTIAL_TYPE not in types:
         raise CredentialFormatError(f"type must include VerifiableCredential and {CREDENTIAL_TYPE}")
-    url = _iri(doc.get("id"), "id")
+    url = _read(check_iri, doc.get("id"), "id")
     issuer = _obj(doc.get("issuer"), "issuer")
-    issuer_did = _iri(issuer.get("id"), "issuer.id")
+    issuer_did = _read(check_iri, issuer.get("id"), "issuer.id")
     if not issuer_did.startswith("did:key:"):
         raise CredentialFormatError("issuer.id must be a did:key")
     try:
@@ -268,16 +257,13 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
         raise CredentialFormatError("product.identifier must be an array of IRIs")
     gtin = _text(p, "gtin", "product", optional=True)
     if gtin is not None:
-        try:
-            check_gtin(gtin)
-        except CredentialError as exc:
-            raise CredentialFormatError(f"product.gtin: {exc}") from None
+        _read(check_gtin, gtin, "product.gtin")
     product = Product(
         name=_req(p, "name", "product"),
         manufacturer=_req(_obj(p.get("manufacturer"), "manufacturer"), "name", "manufacturer"),
         model=_text(p, "model", "product", optional=True),
         gtin=gtin,
-        identifiers=tuple(_iri(i, "product.identifier[]") for i in identifiers),
+        identifiers=tuple(_read(check_iri, i, "product.identifier[]") for i in identifiers),
     )
 
     f = _obj(subject.get("footprint"), "footprint")
@@ -288,12 +274,14 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
     if f.get("unit") != "kgCO2e":
         raise CredentialFormatError("footprint.unit must be kgCO2e")
     footprint = Footprint(
-        value=_parse_decimal(f.get("value"), "footprint.value"),
+        value=_read(parse_decimal, f.get("value"), "footprint.value"),
         declared_unit=_req(f, "declaredUnit", "footprint"),
-        declared_unit_amount=_parse_decimal(f.get("declaredUnitAmount"), "declaredUnitAmount"),
+        declared_unit_amount=_read(
+            parse_decimal, f.get("declaredUnitAmount"), "declaredUnitAmount"
+        ),
         system_boundary=cast(Boundary, boundary),
-        period_start=_date(period.get("startDate"), "referencePeriod.startDate"),
-        period_end=_date(period.get("endDate"), "referencePeriod.endDate"),
+        period_start=_read(parse_date, period.get("startDate"), "referencePeriod.startDate"),
+        period_end=_read(parse_date, period.get("endDate"), "referencePeriod.endDate"),
     )
     if footprint.declared_unit_amount <= 0:
         raise CredentialFormatError("footprint.declaredUnitAmount must be positive")
@@ -319,7 +307,7 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
         grade=cast(Grade, grade),
         rule=rule,
         status=_status_refs(doc.get("credentialStatus")),
-        supersedes=None if supersedes is None else _iri(supersedes, "supersedes"),
+        supersedes=None if supersedes is None else _read(check_iri, supersedes, "supersedes"),
     )
 
 
@@ -333,13 +321,10 @@ def _status_refs(value: Any) -> tuple[StatusRef, ...]:
         purpose = e.get("statusPurpose")
         if purpose not in ("revocation", "suspension"):
             raise CredentialFormatError("statusPurpose must be revocation or suspension")
-        try:
-            index = parse_status_index(e.get("statusListIndex"))
-        except CredentialError as exc:
-            raise CredentialFormatError(f"statusListIndex: {exc}") from None
+        index = _read(parse_status_index, e.get("statusListIndex"), "statusListIndex")
         ref = StatusRef(
             purpose=purpose,
-            list_url=_iri(e.get("statusListCredential"), "statusListCredential"),
+            list_url=_read(check_iri, e.get("statusListCredential"), "statusListCredential"),
             index=index,
         )
         if e.get("id") != ref.entry_id:
