@@ -96,6 +96,7 @@ from credentials.lexical import (
     normalize_label_id,
     parse_ascii_integer,
     parse_date,
+    parse_datetime,
     parse_decimal,
     parse_status_index,
 )
@@ -232,6 +233,7 @@ __all__ = [
     "open_note",
     "parse_ascii_integer",
     "parse_date",
+    "parse_datetime",
     "parse_decimal",
     "parse_entry",
     "parse_json",

@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal, localcontext
 from typing import Final
 
+from credentials._internal.timefmt import parse_datetime
 from credentials.errors import LexicalError
 from credentials.text import TextError, check_text
 
@@ -44,6 +45,7 @@ __all__ = [
     "normalize_label_id",
     "parse_ascii_integer",
     "parse_date",
+    "parse_datetime",
     "parse_decimal",
     "parse_status_index",
 ]
@@ -263,7 +265,10 @@ def parse_status_index(text: object) -> int:
     return parse_ascii_integer(text, maximum=MAX_STATUS_INDEX)
 
 
-# --- dates ---------------------------------------------------------------------------------
+# --- dates and times -------------------------------------------------------------------------
+
+# Times are xsd:dateTimeStamp (credentials._internal.timefmt, where the proofs read them):
+# parse_datetime is that rule, published here with the others.
 
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 

@@ -7,7 +7,7 @@ what the registry accepts is what a verifier reads back, and words the kit's ref
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,12 +30,14 @@ from credentials import (
     normalize_label_id,
     parse_ascii_integer,
     parse_date,
+    parse_datetime,
     parse_decimal,
 )
 
 __all__ = [
     "MAX_ID",
     "AsciiInteger",
+    "DateTimeStamp",
     "DecimalText",
     "FullMatch",
     "Gtin",
@@ -221,3 +223,21 @@ class IsoDate(fields.Date):
             return parse_date(value)
         except LexicalError:
             raise self.make_error("invalid") from None
+
+
+class DateTimeStamp(fields.AwareDateTime):
+    """A time with its offset, as a credential states one (xsd:dateTimeStamp, e.g.
+    ``2026-01-01T00:00:00+08:00``), loaded in UTC; dumped in ISO 8601.
+
+    marshmallow's parser would also take ``20260101T000000Z``, ``2026-01-01 00:00Z`` and
+    ``+0800``, and drop fraction digits beyond the sixth without a word.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        try:
+            return parse_datetime(value)
+        except CredentialError:
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None

@@ -24,7 +24,7 @@ from marshmallow import (
 from credentials import GRADES, Product, decimal_text, label_url
 from credentials.credential import BOUNDARIES
 from registry.config import current_settings
-from registry.fields import AsciiInteger, DecimalText, Gtin, Iri, IsoDate, LabelId
+from registry.fields import AsciiInteger, DateTimeStamp, DecimalText, Gtin, Iri, IsoDate, LabelId
 from registry.labels.artwork import LABEL_LANGUAGES
 from registry.labels.issuance import MAX_BATCH, LabelRequest
 from registry.labels.models import Label, LabelStatus
@@ -103,7 +103,7 @@ class LabelRequestSchema(Schema):
     product = fields.Nested(ProductSchema, required=True)
     footprint = fields.Nested(FootprintSchema, required=True)
     rule = fields.Nested(RuleRefSchema, required=True)
-    valid_until = fields.AwareDateTime(load_default=None)
+    valid_until = DateTimeStamp(load_default=None)
     grade = fields.String(validate=validate.OneOf(GRADES), load_default=None)
     supersedes = LabelId(load_default=None)
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 from credentials import GRADES, STORAGE_DECIMAL, Thresholds, decimal_text
-from registry.fields import DecimalText, FullMatch, Text
+from registry.fields import DateTimeStamp, DecimalText, FullMatch, Text
 from registry.schemes.models import Rule
 from registry.schemes.services import list_rule_versions
 
@@ -107,18 +107,15 @@ class CodeOf(fields.String):
         return None if value is None else str(value.code)
 
 
-class UTCDateTime(fields.AwareDateTime):
-    """An ISO 8601 time with an offset, normalised to UTC; naive times are refused.
+class UTCDateTime(DateTimeStamp):
+    """A :class:`~registry.fields.DateTimeStamp` to the millisecond.
 
     The ledger records times to the millisecond, so finer input is refused rather than stored
     with a precision the ledger entry does not state.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="iso", **kwargs)
-
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        parsed = super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.microsecond % 1000:
             raise ValidationError("At most millisecond precision.")
         return parsed

@@ -18,9 +18,19 @@ from credentials import (
     normalize_label_id,
     parse_ascii_integer,
     parse_date,
+    parse_datetime,
     parse_decimal,
 )
-from registry.fields import MAX_ID, AsciiInteger, DecimalText, Gtin, Iri, IsoDate, LabelId
+from registry.fields import (
+    MAX_ID,
+    AsciiInteger,
+    DateTimeStamp,
+    DecimalText,
+    Gtin,
+    Iri,
+    IsoDate,
+    LabelId,
+)
 
 HOSTILE: list[Any] = [
     "",
@@ -69,6 +79,16 @@ HOSTILE: list[Any] = [
     "20250101",
     "2025-W01-1",
     "٢٠٢٥-01-01",
+    "2026-01-01T00:00:00Z",
+    "2026-01-01T00:00:00.123+08:00",
+    "2026-01-01T00:00:00",
+    "20260101T000000Z",
+    "2026-01-01 00:00:00Z",
+    "2026-01-01T00:00Z",
+    "2026-01-01T00:00:00+0800",
+    "2026-01-01T00:00:00.1234567Z",
+    "2026-01-01T00:00:00Z\n",
+    "٢٠٢٦-01-01T00:00:00Z",
     None,
     45,
     4.5,
@@ -94,6 +114,7 @@ CASES: list[tuple[str, fields.Field[Any], Callable[[Any], Any]]] = [
     ("label id", LabelId(), normalize_label_id),
     ("IRI", Iri(500), _iri),
     ("date", IsoDate(), parse_date),
+    ("time", DateTimeStamp(), parse_datetime),
     ("integer", AsciiInteger(minimum=-MAX_ID), _integer),
 ]
 
