@@ -1,30 +1,37 @@
 """What a verifier trusts: bodies and their keys, accreditations, rules, status lists, the log key.
 
 A registry exports this as JSON (a *trust bundle*) so a label can be checked fully offline.
-Times are aware UTC; a missing end means "still active".
+This module is the one home of that format: each value writes itself with ``to_json`` and reads
+itself with ``from_json``, and ``from_json(to_json(v)) == v``. A registry builds the values
+from its own records and serialises them here; it never writes the members by hand. The same
+values carry the validity predicates (``TrustedKey.active_at``, ``Accreditation.covers``,
+``TrustedRule.in_force_at``), which the registry also asks before it issues, so what it issues
+is what a verifier accepts. Times are aware UTC; a missing end means "still active".
 
 The JSON form: ``bodies`` (``name``, ``keys`` with ``publicKeyMultibase``/``activeFrom``/
 ``activeUntil``, ``accreditations``), ``rules``, ``statusLists`` (list URL → status list
 credential), ``logKey`` (C2SP verifier key) and ``ledger``: label id → ``{"entry", "index",
 "size", "proof" (base64 hashes), "checkpoint"}`` plus the optional ``"supersededBy"`` (URL or id
-of the replacing label) for a label that was superseded.
+of the replacing label) for a label that was superseded. Times are written in UTC with
+milliseconds (``2026-01-31T08:00:00.000Z``, as ledger entries state them), with microseconds
+only for a time that has them.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from credentials._internal.timefmt import parse_datetime
 from credentials.checkpoint import NoteVerifier
 from credentials.errors import CredentialError, TrustError, TrustValueTooLongError
 from credentials.grading import Thresholds
-from credentials.lexical import parse_decimal
+from credentials.lexical import decimal_text, parse_decimal
 
 __all__ = [
     "Accreditation",
@@ -53,6 +60,17 @@ class TrustedKey:
     def active_at(self, at: datetime) -> bool:
         return _within(at, self.active_from, self.active_until)
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "publicKeyMultibase": self.public_key_multibase,
+            "activeFrom": _time_json(self.active_from),
+            "activeUntil": _opt_time_json(self.active_until),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> TrustedKey:
+        return _read(_key, data)
+
 
 @dataclass(frozen=True, slots=True)
 class Accreditation:
@@ -68,6 +86,19 @@ class Accreditation:
             and _within(at, self.valid_from, self.valid_until)
         )
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scheme": self.scheme,
+            # Sorted: a frozenset has no order, and the same bundle should serialise one way.
+            "categories": sorted(self.categories),
+            "validFrom": _time_json(self.valid_from),
+            "validUntil": _opt_time_json(self.valid_until),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Accreditation:
+        return _read(_accreditation, data)
+
 
 @dataclass(frozen=True, slots=True)
 class TrustedBody:
@@ -77,6 +108,17 @@ class TrustedBody:
 
     def key(self, public_key_multibase: str) -> TrustedKey | None:
         return next((k for k in self.keys if k.public_key_multibase == public_key_multibase), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "keys": [k.to_json() for k in self.keys],
+            "accreditations": [a.to_json() for a in self.accreditations],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> TrustedBody:
+        return _read(_body, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +134,24 @@ class TrustedRule:
 
     def in_force_at(self, at: datetime) -> bool:
         return _within(at, self.in_force_from, self.in_force_until)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scheme": self.scheme,
+            "ruleId": self.rule_id,
+            "version": self.version,
+            "category": self.category,
+            "declaredUnit": self.declared_unit,
+            "thresholds": dict(
+                zip("ABCD", map(decimal_text, self.thresholds.as_tuple()), strict=True)
+            ),
+            "inForceFrom": _time_json(self.in_force_from),
+            "inForceUntil": _opt_time_json(self.in_force_until),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> TrustedRule:
+        return _read(_rule, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +169,22 @@ class LedgerEvidence:
     proof: tuple[bytes, ...]
     checkpoint: str
     superseded_by: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "entry": self.entry.decode("utf-8"),
+            "index": self.index,
+            "size": self.size,
+            "proof": [base64.b64encode(h).decode("ascii") for h in self.proof],
+            "checkpoint": self.checkpoint,
+        }
+        if self.superseded_by is not None:
+            data["supersededBy"] = self.superseded_by
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> LedgerEvidence:
+        return _read(_evidence, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +208,47 @@ class TrustBundle:
             None,
         )
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form, every member present; :meth:`from_json` reads it back to an equal
+        bundle."""
+        return {
+            "bodies": [b.to_json() for b in self.bodies],
+            "rules": [r.to_json() for r in self.rules],
+            "statusLists": {url: dict(c) for url, c in self.status_lists.items()},
+            "logKey": self.log_key,
+            "ledger": {label_id: e.to_json() for label_id, e in self.ledger.items()},
+        }
+
     @classmethod
     def from_json(cls, data: Any) -> TrustBundle:
         """Read the JSON form; raise :class:`TrustError` on anything malformed."""
-        try:
-            return _bundle(data)
-        except TrustError:
-            raise
-        except (CredentialError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise TrustError(f"malformed trust bundle: {exc!s}") from exc
+        return _read(_bundle, data)
+
+
+_T = TypeVar("_T")
+
+
+def _read(reader: Callable[[Any], _T], data: Any) -> _T:
+    try:
+        return reader(data)
+    except TrustError:
+        raise
+    except (CredentialError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise TrustError(f"malformed trust bundle: {exc!s}") from exc
+
+
+def _time_json(value: datetime) -> str:
+    """UTC with milliseconds (the ledger's form), or microseconds when a time has them, so
+    that reading the text back gives the same instant."""
+    utc = value.astimezone(UTC)
+    head = f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}"
+    if utc.microsecond % 1000:
+        return f"{head}.{utc.microsecond:06d}Z"
+    return f"{head}.{utc.microsecond // 1000:03d}Z"
+
+
+def _opt_time_json(value: datetime | None) -> str | None:
+    return None if value is None else _time_json(value)
 
 
 def _time(value: Any) -> datetime:
@@ -198,60 +306,87 @@ def _categories(value: Any) -> frozenset[str]:
     return frozenset(value)
 
 
+def _object(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise TrustError(f"{what} is a JSON object")
+    return value
+
+
+def _array(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise TrustError(f"{what} is a JSON array")
+    return value
+
+
+def _key(data: Any) -> TrustedKey:
+    k = _object(data, "a key")
+    return TrustedKey(
+        public_key_multibase=str(k["publicKeyMultibase"]),
+        active_from=_time(k["activeFrom"]),
+        active_until=_opt_time(k.get("activeUntil")),
+    )
+
+
+def _accreditation(data: Any) -> Accreditation:
+    a = _object(data, "an accreditation")
+    return Accreditation(
+        scheme=str(a["scheme"]),
+        categories=_categories(a["categories"]),
+        valid_from=_time(a["validFrom"]),
+        valid_until=_opt_time(a.get("validUntil")),
+    )
+
+
+def _body(data: Any) -> TrustedBody:
+    b = _object(data, "a body")
+    return TrustedBody(
+        name=str(b["name"]),
+        keys=tuple(_key(k) for k in _array(b["keys"], "keys")),
+        accreditations=tuple(
+            _accreditation(a) for a in _array(b.get("accreditations", []), "accreditations")
+        ),
+    )
+
+
+def _rule(data: Any) -> TrustedRule:
+    r = _object(data, "a rule")
+    return TrustedRule(
+        scheme=str(r["scheme"]),
+        rule_id=str(r["ruleId"]),
+        version=str(r["version"]),
+        category=str(r["category"]),
+        declared_unit=str(r["declaredUnit"]),
+        thresholds=Thresholds(*(_decimal(r["thresholds"][g]) for g in "ABCD")),
+        in_force_from=_time(r["inForceFrom"]),
+        in_force_until=_opt_time(r.get("inForceUntil")),
+    )
+
+
+def _evidence(data: Any) -> LedgerEvidence:
+    e = _object(data, "ledger evidence")
+    return LedgerEvidence(
+        entry=str(e["entry"]).encode("utf-8"),
+        index=_count(e["index"], "ledger index"),
+        size=_count(e["size"], "ledger size"),
+        proof=_hashes(e["proof"]),
+        checkpoint=str(e["checkpoint"]),
+        superseded_by=_opt_text(e.get("supersededBy"), "supersededBy"),
+    )
+
+
 def _bundle(data: Any) -> TrustBundle:
     if not isinstance(data, dict):
         raise TrustError("a trust bundle is a JSON object")
-    bodies = tuple(
-        TrustedBody(
-            name=str(b["name"]),
-            keys=tuple(
-                TrustedKey(
-                    public_key_multibase=str(k["publicKeyMultibase"]),
-                    active_from=_time(k["activeFrom"]),
-                    active_until=_opt_time(k.get("activeUntil")),
-                )
-                for k in b["keys"]
-            ),
-            accreditations=tuple(
-                Accreditation(
-                    scheme=str(a["scheme"]),
-                    categories=_categories(a["categories"]),
-                    valid_from=_time(a["validFrom"]),
-                    valid_until=_opt_time(a.get("validUntil")),
-                )
-                for a in b.get("accreditations", [])
-            ),
-        )
-        for b in data.get("bodies", [])
-    )
-    rules = tuple(
-        TrustedRule(
-            scheme=str(r["scheme"]),
-            rule_id=str(r["ruleId"]),
-            version=str(r["version"]),
-            category=str(r["category"]),
-            declared_unit=str(r["declaredUnit"]),
-            thresholds=Thresholds(*(_decimal(r["thresholds"][g]) for g in "ABCD")),
-            in_force_from=_time(r["inForceFrom"]),
-            in_force_until=_opt_time(r.get("inForceUntil")),
-        )
-        for r in data.get("rules", [])
-    )
+    bodies = tuple(_body(b) for b in data.get("bodies", []))
+    rules = tuple(_rule(r) for r in data.get("rules", []))
     status_lists = data.get("statusLists", {})
     if not isinstance(status_lists, dict) or not all(
         isinstance(v, dict) for v in status_lists.values()
     ):
         raise TrustError("statusLists maps list URLs to status list credentials (objects)")
     ledger = {
-        str(label_id): LedgerEvidence(
-            entry=str(e["entry"]).encode("utf-8"),
-            index=_count(e["index"], "ledger index"),
-            size=_count(e["size"], "ledger size"),
-            proof=_hashes(e["proof"]),
-            checkpoint=str(e["checkpoint"]),
-            superseded_by=_opt_text(e.get("supersededBy"), "supersededBy"),
-        )
-        for label_id, e in data.get("ledger", {}).items()
+        str(label_id): _evidence(e)
+        for label_id, e in _object(data.get("ledger", {}), "ledger").items()
     }
     log_key = data.get("logKey")
     if log_key is not None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from credentials import (
+    Accreditation,
     CarbonLabel,
     Footprint,
     KeyPair,
@@ -42,7 +43,6 @@ from credentials import (
     sign_document,
     verify_label,
 )
-from credentials.trust import Accreditation
 from registry import create_app
 from registry.config import ConfigError, Settings
 from registry.db import db

@@ -23,9 +23,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from credentials.checkpoint import NoteSigner
-from credentials.errors import NoteError
-from credentials.keys import KeyPair
+from credentials import KeyPair, NoteError, NoteSigner
 
 __all__ = [
     "PROJECT_ROOT",

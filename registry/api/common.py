@@ -11,12 +11,12 @@ from werkzeug.routing import BaseConverter, ValidationError
 
 from credentials import (
     LABEL_ID_PATTERN,
+    MAX_DOCUMENT_BYTES,
     CredentialError,
     LexicalError,
     parse_ascii_integer,
     parse_json,
 )
-from credentials.jsonld import MAX_DOCUMENT_BYTES
 from registry.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 from registry.fields import MAX_ID
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import credentials
 from registry.db import Base
 from registry.schemes.models import Scheme
 
@@ -71,6 +72,14 @@ class CertificationBody(Base):
         back_populates="body", lazy="select", order_by="BodyKey.id"
     )
 
+    def trusted(self) -> credentials.TrustedBody:
+        """The body as a verifier trusts it: every key and accreditation it ever held."""
+        return credentials.TrustedBody(
+            name=self.name,
+            keys=tuple(k.trusted() for k in self.keys),
+            accreditations=tuple(a.trusted() for a in self.accreditations),
+        )
+
     def __repr__(self) -> str:
         return f"<CertificationBody {self.code}>"
 
@@ -100,13 +109,24 @@ class Accreditation(Base):
     body: Mapped[CertificationBody] = relationship(back_populates="accreditations", lazy="raise")
     scheme: Mapped[Scheme] = relationship(lazy="select")
 
-    def covers(self, scheme_id: int, category: str, at: datetime) -> bool:
-        return (
-            self.status is AccreditationStatus.ACTIVE
-            and self.scheme_id == scheme_id
-            and category in self.categories
-            and self.valid_from <= at
-            and (self.valid_until is None or at < self.valid_until)
+    @property
+    def covered_until(self) -> datetime | None:
+        """The end of what the accreditation covers: its period, cut short by a suspension or
+        withdrawal that is still in effect."""
+        end = self.valid_until
+        if self.status is not AccreditationStatus.ACTIVE:
+            cut = self.status_changed_at
+            if cut is not None and (end is None or cut < end):
+                end = cut
+        return end
+
+    def trusted(self) -> credentials.Accreditation:
+        """What a verifier is told this accreditation covers; issuance asks the same value."""
+        return credentials.Accreditation(
+            scheme=self.scheme.code,
+            categories=frozenset(self.categories),
+            valid_from=self.valid_from,
+            valid_until=self.covered_until,
         )
 
 
@@ -139,5 +159,10 @@ class BodyKey(Base):
     def verification_method(self) -> str:
         return f"{self.did}#{self.public_key_multibase}"
 
-    def active_at(self, at: datetime) -> bool:
-        return self.active_from <= at and (self.retired_at is None or at < self.retired_at)
+    def trusted(self) -> credentials.TrustedKey:
+        """What a verifier is told of this key; issuance asks the same value."""
+        return credentials.TrustedKey(
+            public_key_multibase=self.public_key_multibase,
+            active_from=self.active_from,
+            active_until=self.retired_at,
+        )

@@ -319,23 +319,27 @@ def rotate_body_key(body_code: str, *, actor: Actor) -> BodyKey:
 
 
 def signing_key(body: CertificationBody, *, at: datetime) -> tuple[BodyKey, KeyPair]:
-    """The body's newest active key whose secret the registry holds, unsealed."""
+    """The body's newest key active at ``at`` whose secret the registry holds, unsealed.
+
+    Active as a verifier will judge it (the kit's predicate on the key the trust bundle
+    states), and not retired now: a retirement is rounded up to the next second in the bundle,
+    but from the retirement on the key signs nothing.
+    """
     stmt = (
         select(BodyKey)
         .where(
             BodyKey.body_id == body.id,
             BodyKey.secret_box.is_not(None),
             BodyKey.retired_at.is_(None),
-            BodyKey.active_from <= at,
         )
         .order_by(BodyKey.id.desc())
-        .limit(1)
         # Held until the issuance commits, so a retirement waits for it (and, once
         # committed, is seen here: the row is re-read after the lock).
         .with_for_update(read=True)
         .execution_options(populate_existing=True)
     )
-    key = db.session.execute(stmt).scalar_one_or_none()
+    candidates = db.session.execute(stmt).scalars().all()
+    key = next((k for k in candidates if k.trusted().active_at(at)), None)
     if key is None or key.secret_box is None:
         raise NoSigningKeyError(
             f"{body.code} has no active key held by the registry; add or rotate a key."

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from credentials import (
     EDDSA_RDFC_2022,
     Actor,
+    Boundary,
     CarbonLabel,
     CredentialError,
     Footprint,
@@ -45,10 +46,15 @@ from credentials import (
     new_label_id,
     sign_document,
 )
-from credentials.credential import Boundary
 from registry.auth.models import Role
 from registry.auth.services import Principal
-from registry.bodies.models import Accreditation, BodyKey, BodyStatus, CertificationBody
+from registry.bodies.models import (
+    Accreditation,
+    AccreditationStatus,
+    BodyKey,
+    BodyStatus,
+    CertificationBody,
+)
 from registry.bodies.services import signing_key
 from registry.clock import utcnow, utcnow_seconds
 from registry.config import current_settings
@@ -187,8 +193,11 @@ def _claim(
 
 
 def _check_rule(body: CertificationBody, request: LabelRequest, now: datetime) -> RuleVersion:
+    """Refuse what a verifier would: each check asks the kit predicate on the value the trust
+    bundle states, at the instant the proof will state."""
     rv = get_rule_version(request.scheme, request.rule, request.rule_version)
-    if not rv.in_force_at(now):
+    rule = rv.trusted()
+    if not rule.in_force_at(now):
         raise RuleNotInForceError(
             f"Version {rv.version} of {request.rule} is in force from "
             f"{rv.in_force_from:%Y-%m-%d}"
@@ -203,16 +212,21 @@ def _check_rule(body: CertificationBody, request: LabelRequest, now: datetime) -
                 }
             }
         )
-    category = rv.rule.category
     # Already locked and re-read by _lock_accreditations: these are the identity map's rows.
     accreditations = db.session.execute(
         select(Accreditation).where(
             Accreditation.body_id == body.id, Accreditation.scheme_id == rv.rule.scheme_id
         )
     ).scalars()
-    if not any(a.covers(rv.rule.scheme_id, category, now) for a in accreditations):
+    # The status too: a withdrawal is rounded up to the next second in the bundle (a label
+    # signed earlier in that second stays covered), but from the withdrawal on none is issued.
+    if not any(
+        a.status is AccreditationStatus.ACTIVE
+        and a.trusted().covers(rule.scheme, rule.category, now)
+        for a in accreditations
+    ):
         raise OutOfScopeError(
-            f"{body.name} holds no active accreditation for {request.scheme} / {category}."
+            f"{body.name} holds no active accreditation for {request.scheme} / {rule.category}."
         )
     return rv
 

@@ -21,8 +21,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from credentials import GRADES, Product, decimal_text, label_url
-from credentials.credential import BOUNDARIES
+from credentials import BOUNDARIES, GRADES, Product, decimal_text, label_url
 from registry.config import current_settings
 from registry.fields import AsciiInteger, DateTimeStamp, DecimalText, Gtin, Iri, IsoDate, LabelId
 from registry.labels.artwork import LABEL_LANGUAGES

@@ -20,11 +20,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from credentials import (
     EDDSA_RDFC_2022,
+    MIN_STATUS_LIST_BITS,
     StatusList,
     build_status_list_credential,
     sign_document,
 )
-from credentials.status_list import MIN_STATUS_LIST_BITS
 from registry.bodies.models import CertificationBody
 from registry.bodies.services import signing_key
 from registry.clock import utcnow

@@ -24,19 +24,17 @@ from sqlalchemy import and_, func, insert, or_, select, tuple_
 
 from credentials import (
     Checkpoint,
+    Frontier,
     LedgerEvent,
     NoteSigner,
     canonicalize_jcs,
-    format_entry_time,
-    leaf_hash,
-    sign_checkpoint,
-)
-from credentials.merkle import (
-    Frontier,
     consistency_proof_ranges,
     fold_perfect,
+    format_entry_time,
     inclusion_proof_ranges,
+    leaf_hash,
     perfect_subtrees,
+    sign_checkpoint,
 )
 from registry.clock import utcnow
 from registry.db import db

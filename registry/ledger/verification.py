@@ -16,13 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from credentials import (
+    EMPTY_ROOT,
     CredentialError,
     NoteVerifier,
     canonicalize_jcs,
+    fold_perfect,
     leaf_hash,
+    node_hash,
     open_checkpoint,
 )
-from credentials.merkle import EMPTY_ROOT, fold_perfect, node_hash
 from registry.db import db
 from registry.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode
 from registry.ledger.services import format_entry_time, get_ledger_config

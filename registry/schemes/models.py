@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from credentials import Thresholds
+from credentials import Thresholds, TrustedRule
 from registry.db import Base, ExactDecimal
 
 __all__ = ["THRESHOLD", "Rule", "RuleVersion", "Scheme"]
@@ -98,9 +98,18 @@ class RuleVersion(Base):
     def thresholds(self) -> Thresholds:
         return Thresholds(self.threshold_a, self.threshold_b, self.threshold_c, self.threshold_d)
 
-    def in_force_at(self, at: datetime) -> bool:
-        return self.in_force_from <= at and (
-            self.in_force_until is None or at < self.in_force_until
+    def trusted(self) -> TrustedRule:
+        """The version as a verifier trusts it; issuance asks the same value."""
+        rule = self.rule
+        return TrustedRule(
+            scheme=rule.scheme.code,
+            rule_id=rule.code,
+            version=self.version,
+            category=rule.category,
+            declared_unit=self.declared_unit,
+            thresholds=self.thresholds,
+            in_force_from=self.in_force_from,
+            in_force_until=self.in_force_until,
         )
 
     def summary(self) -> dict[str, Any]:
