@@ -45,7 +45,7 @@ class IdConverter(BaseConverter):
     no upper bound, so a 20-digit id reached SQL as an INTEGER overflow (a 500).
     """
 
-    regex = r"[0-9]{1,19}"
+    regex = f"[0-9]{{1,{len(str(MAX_ID))}}}"  # routing only; to_python applies the rule
     part_isolating = True
 
     def __init__(self, url_map: Any, max: int = MAX_ROW_ID) -> None:  # werkzeug's argument name
