@@ -86,7 +86,7 @@ def test_trailing_zeros_do_not_count_against_the_scale(value: Decimal) -> None:
 
 @given(st.text(alphabet="0123456789.-+eE ", max_size=40))
 def test_decimal_text_and_value_rules_agree(text: str) -> None:
-    """Whatever text parses is a value within the limit, and the reverse for canonical text."""
+    """Whatever text parses is a value within the limit and matches the documented pattern."""
     try:
         value = parse_decimal(text)
     except LexicalError:
