@@ -27,9 +27,10 @@ import rfc8785
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from credentials.credential import Product, build_label_credential, label_url, new_label_id
+from credentials.credential import Product, build_label_credential, label_url
 from credentials.cryptosuites import sign_document, verify_document
 from credentials.jsonld import DEFAULT_LOADER, canonicalize_rdfc, canonicalize_rdfc_reference
+from credentials.lexical import new_label_id
 from credentials.verify import verify_label
 from tests.credentials.factories import BASE, ISSUED_AT, body_key, sample_label
 

@@ -3,7 +3,8 @@
 Everything a third party needs to check a label offline: keys and did:key, bundled JSON-LD
 contexts, the EdDSA Data Integrity cryptosuites, the CarbonLabelCredential, grading, Bitstring
 Status Lists, the RFC 9162 Merkle tree with C2SP checkpoints, the ledger's event types and
-their replay, the verification report, and QR and label artwork.
+their replay, the verification report, QR and label artwork, and the lexical rules (decimal,
+IRI, GTIN, label id, status index, integer, date) every one of them reads values by.
 """
 
 from credentials.artwork import label_svg, qr_payload, qr_png, qr_svg, qr_version
@@ -27,11 +28,7 @@ from credentials.credential import (
     StatusRef,
     build_label_credential,
     credential_digest,
-    decimal_text,
-    gtin_check_digit_ok,
     label_url,
-    new_label_id,
-    normalize_label_id,
     parse_label_credential,
 )
 from credentials.cryptosuites import (
@@ -41,7 +38,7 @@ from credentials.cryptosuites import (
     sign_document,
     verify_document,
 )
-from credentials.errors import CredentialError, NoteError, ValueTooLongError
+from credentials.errors import CredentialError, LexicalError, NoteError, ValueTooLongError
 from credentials.grading import GRADES, Grade, Thresholds, grade_for
 from credentials.jsonld import (
     CARBON_LABEL_V1,
@@ -84,6 +81,27 @@ from credentials.ledger_replay import (
     ReplayResult,
     Violation,
     replay,
+)
+from credentials.lexical import (
+    GTIN_PATTERN,
+    IRI_PATTERN,
+    LABEL_ID_PATTERN,
+    MAX_IRI,
+    MAX_STATUS_INDEX,
+    STORAGE_DECIMAL,
+    DecimalLimit,
+    check_decimal,
+    check_gtin,
+    check_iri,
+    decimal_text,
+    gtin_check_digit,
+    new_label_id,
+    normalize_label_id,
+    parse_ascii_integer,
+    parse_date,
+    parse_datetime,
+    parse_decimal,
+    parse_status_index,
 )
 from credentials.merkle import (
     EMPTY_ROOT,
@@ -138,9 +156,15 @@ __all__ = [
     "EMPTY_ROOT",
     "EVENT_TYPES",
     "GRADES",
+    "GTIN_PATTERN",
+    "IRI_PATTERN",
+    "LABEL_ID_PATTERN",
     "MAX_DOCUMENT_BYTES",
+    "MAX_IRI",
+    "MAX_STATUS_INDEX",
     "MIN_STATUS_LIST_BITS",
     "MULTILINE_TEXT_PATTERN",
+    "STORAGE_DECIMAL",
     "TEXT_PATTERN",
     "Accreditation",
     "AccreditationGranted",
@@ -156,6 +180,7 @@ __all__ = [
     "CheckStatus",
     "Checkpoint",
     "CredentialError",
+    "DecimalLimit",
     "DocumentLoader",
     "Footprint",
     "Frontier",
@@ -171,6 +196,7 @@ __all__ = [
     "LedgerEvidence",
     "LedgerRecord",
     "LedgerState",
+    "LexicalError",
     "NoteError",
     "NoteSigner",
     "NoteVerifier",
@@ -203,6 +229,9 @@ __all__ = [
     "build_status_list_credential",
     "canonicalize_jcs",
     "canonicalize_rdfc",
+    "check_decimal",
+    "check_gtin",
+    "check_iri",
     "check_status",
     "check_text",
     "consistency_proof",
@@ -213,7 +242,7 @@ __all__ = [
     "fold_perfect",
     "format_entry_time",
     "grade_for",
-    "gtin_check_digit_ok",
+    "gtin_check_digit",
     "inclusion_proof",
     "inclusion_proof_ranges",
     "label_svg",
@@ -224,10 +253,15 @@ __all__ = [
     "normalize_label_id",
     "open_checkpoint",
     "open_note",
+    "parse_ascii_integer",
+    "parse_date",
+    "parse_datetime",
+    "parse_decimal",
     "parse_entry",
     "parse_json",
     "parse_label_credential",
     "parse_status_entries",
+    "parse_status_index",
     "perfect_subtrees",
     "public_key_from_did",
     "qr_payload",

@@ -11,7 +11,6 @@ Everything here is deterministic: identical input gives identical bytes.
 from __future__ import annotations
 
 import io
-import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,7 +23,8 @@ import qrcode.constants
 from qrcode.image.pure import PyPNGImage
 from qrcode.util import MODE_8BIT_BYTE, MODE_ALPHA_NUM, QRData
 
-from credentials.errors import MalformedInputError
+from credentials.errors import LexicalError, MalformedInputError
+from credentials.lexical import check_decimal, normalize_label_id
 from credentials.text import TextError, check_text
 
 __all__ = ["label_svg", "qr_payload", "qr_png", "qr_svg", "qr_version"]
@@ -44,7 +44,6 @@ _MAX_PRODUCT_NAME: Final = 500  # drawn shortened (with an ellipsis) if it does 
 _MIN_FONT: Final = 7
 _GRADES: Final = ("A", "B", "C", "D", "E")
 _GRADE_COLOURS: Final = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
-_LABEL_ID: Final = re.compile(r"[0-9A-HJKMNP-TV-Z]{10}")
 
 
 # --- QR code ------------------------------------------------------------------------------------
@@ -239,13 +238,12 @@ def _text(value: object, name: str, max_len: int = _MAX_TEXT) -> str:
 
 
 def _decimal_text(value: object) -> str:
-    """The exact decimal, in positional notation (never through float)."""
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise MalformedInputError("the footprint value is a finite Decimal")
-    exponent = value.as_tuple().exponent
-    if not isinstance(exponent, int) or abs(exponent) > 12 or len(value.as_tuple().digits) > 30:
-        raise MalformedInputError("the footprint value has too many digits to print")
-    return format(value, "f")
+    """The exact decimal as given, in positional notation (never through float), within the
+    registry's storage limit: the label prints what a label can state."""
+    try:
+        return format(check_decimal(value), "f")
+    except LexicalError as exc:
+        raise MalformedInputError(f"the footprint value: {exc}") from None
 
 
 def _em(text: str, bold: bool) -> float:
@@ -330,13 +328,7 @@ def label_svg(
     rule = f"{_text(rule_id, 'rule_id', 64)} v{_text(rule_version, 'rule_version', 32)}"
     scheme = _text(scheme, "scheme", 80)
     product = _text(product_name, "product_name", _MAX_PRODUCT_NAME)
-    if (
-        not isinstance(label_id, str)
-        or not _LABEL_ID.fullmatch(label_id.upper())
-        or not label_id.isascii()
-    ):
-        raise MalformedInputError("a label id is 10 characters of Crockford base32")
-    label_id = label_id.upper()
+    label_id = normalize_label_id(label_id)
     qr = _make_qr(label_url, "M")
     if not urlsplit(label_url).path.upper().endswith(f"/L/{label_id}"):
         raise MalformedInputError("the label URL does not end in /l/{label id}")

@@ -17,8 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar, Self
 
-from credentials.errors import KeyFormatError, NoteError, NoteTooLongError, SignatureError
+from credentials.errors import (
+    KeyFormatError,
+    LexicalError,
+    NoteError,
+    NoteTooLongError,
+    SignatureError,
+)
 from credentials.keys import KeyPair, PublicKey
+from credentials.lexical import parse_ascii_integer
 
 __all__ = [
     "COSIGNATURE_V1",
@@ -44,7 +51,7 @@ _SIG_PREFIX = "— "  # U+2014 EM DASH, U+0020
 _MAX_SIGNATURES = 100  # Go's limit; the spec requires accepting at least 16
 _MAX_TIMESTAMP = 2**63 - 1
 _KEY_ID = re.compile(r"[0-9a-f]{8}")
-_SIZE = re.compile(r"0|[1-9][0-9]{0,19}")  # a uint64 has at most 20 digits
+_MAX_SIZE = 2**64 - 1  # C2SP: the tree size is a uint64
 #: The longest note the kit opens; a checkpoint with 100 cosignatures is under 20 KiB.
 MAX_NOTE_CHARS = 64 * 1024
 _MAX_KEY_CHARS = 1024  # a key name is a log origin (a host and path), the rest under 70
@@ -368,9 +375,13 @@ class Checkpoint:
         if len(lines) < 3:
             raise NoteError("checkpoint needs origin, size and root hash lines")
         origin, size, root, *extensions = lines
-        if not _SIZE.fullmatch(size):
+        try:
+            tree_size = parse_ascii_integer(size, maximum=_MAX_SIZE)
+        except LexicalError as exc:
+            raise NoteError(f"checkpoint size must be a uint64: {exc}") from None
+        if str(tree_size) != size:  # one text per checkpoint: what is signed is what is read
             raise NoteError("checkpoint size must be decimal without leading zeros")
-        return cls(origin, int(size), _b64decode(root, "root hash"), tuple(extensions))
+        return cls(origin, tree_size, _b64decode(root, "root hash"), tuple(extensions))
 
 
 def _open_checkpoint(

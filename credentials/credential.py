@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import re
-import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation, localcontext
-from typing import Any, Literal, cast
+from decimal import Decimal
+from typing import Any, Literal, TypeVar, cast
 
 from credentials._internal.jcs import canonical_json
 from credentials._internal.rdf_template import register_proof_config_shape, register_shape
 from credentials._internal.timefmt import format_datetime, parse_datetime
-from credentials.errors import CredentialFormatError, MalformedInputError
+from credentials.errors import CredentialError, CredentialFormatError, MalformedInputError
 from credentials.grading import GRADES, Grade
 from credentials.jsonld import CARBON_LABEL_V1, CREDENTIALS_V2
+from credentials.lexical import (
+    check_gtin,
+    check_iri,
+    decimal_text,
+    normalize_label_id,
+    parse_date,
+    parse_decimal,
+    parse_status_index,
+)
 
 __all__ = [
     "CREDENTIAL_CONTEXT",
@@ -33,68 +41,19 @@ __all__ = [
     "StatusRef",
     "build_label_credential",
     "credential_digest",
-    "decimal_text",
     "label_url",
-    "new_label_id",
-    "normalize_label_id",
     "parse_label_credential",
 ]
 
 CREDENTIAL_CONTEXT = (CREDENTIALS_V2, CARBON_LABEL_V1)
 CREDENTIAL_TYPE = "CarbonLabelCredential"
-CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_LABEL_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{10}$")
-_DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?$")
-_GTIN = re.compile(r"^[0-9]{8}$|^[0-9]{12,14}$")
-_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
+_T = TypeVar("_T")
 Boundary = Literal["cradle-to-gate", "cradle-to-grave"]
 BOUNDARIES: tuple[Boundary, ...] = ("cradle-to-gate", "cradle-to-grave")
 
 
-def new_label_id() -> str:
-    """10 random Crockford base32 characters (50 bits): short, unguessable."""
-    return "".join(secrets.choice(CROCKFORD) for _ in range(10))
-
-
-def normalize_label_id(value: str) -> str:
-    """Upper-case a label id read from a URL; raise if it cannot be one."""
-    candidate = value.strip().upper() if isinstance(value, str) else ""
-    if not _LABEL_ID.fullmatch(candidate):
-        raise CredentialFormatError("a label id is 10 Crockford base32 characters")
-    return candidate
-
-
 def label_url(base_url: str, label_id: str) -> str:
     return f"{base_url.rstrip('/')}/l/{normalize_label_id(label_id)}"
-
-
-def decimal_text(value: Decimal) -> str:
-    """The canonical xsd:decimal form: no exponent, no trailing zeros after the point."""
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise CredentialFormatError("expected a finite Decimal")
-    with localcontext() as ctx:
-        ctx.prec = 80  # normalize() rounds to the context precision (28 by default)
-        text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "0") else text
-
-
-def _parse_decimal(value: Any, name: str) -> Decimal:
-    if not isinstance(value, str):
-        raise CredentialFormatError(f"{name} must be a decimal string, not {type(value).__name__}")
-    if not _DECIMAL.fullmatch(value):
-        raise CredentialFormatError(f"{name} must be a non-negative decimal like '61.2'")
-    try:
-        return Decimal(value)
-    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only decimals
-        raise CredentialFormatError(f"{name} is not a decimal") from exc
-
-
-def gtin_check_digit_ok(gtin: str) -> bool:
-    if not _GTIN.fullmatch(gtin):  # int() would read "٣" as 3
-        return False
-    digits = [int(c) for c in gtin.zfill(14)]
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:-1]))
-    return (10 - total % 10) % 10 == digits[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,32 +207,17 @@ def _req(obj: dict[str, Any], key: str, name: str) -> str:
     return cast(str, _text(obj, key, name))
 
 
-_MAX_IRI = 2048  # measured before the pattern runs over it (7 ms per megabyte, per IRI)
-
-
-def _iri(value: Any, name: str) -> str:
-    if isinstance(value, str) and len(value) > _MAX_IRI:
-        raise CredentialFormatError(f"{name} is longer than {_MAX_IRI} characters")
-    if not isinstance(value, str) or not _ABSOLUTE_IRI.fullmatch(value) or value.startswith("_:"):
-        raise CredentialFormatError(f"{name} must be an absolute IRI")
-    return value
+def _read(rule: Callable[[Any], _T], value: Any, name: str) -> _T:
+    """``value`` by its lexical rule; a refusal names the credential member."""
+    try:
+        return rule(value)
+    except CredentialError as exc:
+        raise CredentialFormatError(f"{name}: {exc}") from None
 
 
 def _types(obj: dict[str, Any]) -> list[Any]:
     t = obj.get("type")
     return t if isinstance(t, list) else [t]
-
-
-def _date(value: Any, name: str) -> date:
-    if not isinstance(value, str):
-        raise CredentialFormatError(f"{name} must be a date string YYYY-MM-DD")
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError as exc:
-        raise CredentialFormatError(f"{name} must be a date YYYY-MM-DD") from exc
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):  # not 20250101 or 2025-W01-1
-        raise CredentialFormatError(f"{name} must be a date YYYY-MM-DD")
-    return parsed
 
 
 def parse_label_credential(credential: Any) -> CarbonLabel:
@@ -286,9 +230,9 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
     types = _types(doc)
     if "VerifiableCredential" not in types or CREDENTIAL_TYPE not in types:
         raise CredentialFormatError(f"type must include VerifiableCredential and {CREDENTIAL_TYPE}")
-    url = _iri(doc.get("id"), "id")
+    url = _read(check_iri, doc.get("id"), "id")
     issuer = _obj(doc.get("issuer"), "issuer")
-    issuer_did = _iri(issuer.get("id"), "issuer.id")
+    issuer_did = _read(check_iri, issuer.get("id"), "issuer.id")
     if not issuer_did.startswith("did:key:"):
         raise CredentialFormatError("issuer.id must be a did:key")
     try:
@@ -312,14 +256,14 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
     if not isinstance(identifiers, list):
         raise CredentialFormatError("product.identifier must be an array of IRIs")
     gtin = _text(p, "gtin", "product", optional=True)
-    if gtin is not None and (not _GTIN.fullmatch(gtin) or not gtin_check_digit_ok(gtin)):
-        raise CredentialFormatError("product.gtin is not a valid GTIN (length or check digit)")
+    if gtin is not None:
+        _read(check_gtin, gtin, "product.gtin")
     product = Product(
         name=_req(p, "name", "product"),
         manufacturer=_req(_obj(p.get("manufacturer"), "manufacturer"), "name", "manufacturer"),
         model=_text(p, "model", "product", optional=True),
         gtin=gtin,
-        identifiers=tuple(_iri(i, "product.identifier[]") for i in identifiers),
+        identifiers=tuple(_read(check_iri, i, "product.identifier[]") for i in identifiers),
     )
 
     f = _obj(subject.get("footprint"), "footprint")
@@ -330,12 +274,14 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
     if f.get("unit") != "kgCO2e":
         raise CredentialFormatError("footprint.unit must be kgCO2e")
     footprint = Footprint(
-        value=_parse_decimal(f.get("value"), "footprint.value"),
+        value=_read(parse_decimal, f.get("value"), "footprint.value"),
         declared_unit=_req(f, "declaredUnit", "footprint"),
-        declared_unit_amount=_parse_decimal(f.get("declaredUnitAmount"), "declaredUnitAmount"),
+        declared_unit_amount=_read(
+            parse_decimal, f.get("declaredUnitAmount"), "declaredUnitAmount"
+        ),
         system_boundary=cast(Boundary, boundary),
-        period_start=_date(period.get("startDate"), "referencePeriod.startDate"),
-        period_end=_date(period.get("endDate"), "referencePeriod.endDate"),
+        period_start=_read(parse_date, period.get("startDate"), "referencePeriod.startDate"),
+        period_end=_read(parse_date, period.get("endDate"), "referencePeriod.endDate"),
     )
     if footprint.declared_unit_amount <= 0:
         raise CredentialFormatError("footprint.declaredUnitAmount must be positive")
@@ -361,7 +307,7 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
         grade=cast(Grade, grade),
         rule=rule,
         status=_status_refs(doc.get("credentialStatus")),
-        supersedes=None if supersedes is None else _iri(supersedes, "supersedes"),
+        supersedes=None if supersedes is None else _read(check_iri, supersedes, "supersedes"),
     )
 
 
@@ -375,13 +321,11 @@ def _status_refs(value: Any) -> tuple[StatusRef, ...]:
         purpose = e.get("statusPurpose")
         if purpose not in ("revocation", "suspension"):
             raise CredentialFormatError("statusPurpose must be revocation or suspension")
-        index_text = e.get("statusListIndex")
-        if not isinstance(index_text, str) or not re.fullmatch(r"[0-9]{1,9}", index_text):
-            raise CredentialFormatError("statusListIndex must be a decimal string")
+        index = _read(parse_status_index, e.get("statusListIndex"), "statusListIndex")
         ref = StatusRef(
             purpose=purpose,
-            list_url=_iri(e.get("statusListCredential"), "statusListCredential"),
-            index=int(index_text),
+            list_url=_read(check_iri, e.get("statusListCredential"), "statusListCredential"),
+            index=index,
         )
         if e.get("id") != ref.entry_id:
             raise CredentialFormatError(

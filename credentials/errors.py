@@ -116,3 +116,18 @@ class TrustValueTooLongError(ValueTooLongError, TrustError):
 
 class StatusListTooLongError(ValueTooLongError, StatusListError):
     """A status list's ``encodedList`` is longer than any list the kit accepts."""
+
+
+# Both families: a malformed value is malformed input, and most are a credential's values.
+class LexicalError(MalformedInputError, CredentialFormatError):
+    """A value is not written the way its lexical rule (:mod:`credentials.lexical`) states.
+
+    ``rule`` names the rule (``decimal``, ``iri``, ``gtin``, ``label_id``, ``integer``,
+    ``date``) and ``reason`` what failed, so a caller can word the failure in its own terms (a
+    form field, a status-list error) without parsing the message.
+    """
+
+    def __init__(self, message: str, *, rule: str, reason: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.reason = reason

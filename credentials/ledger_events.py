@@ -17,16 +17,16 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
-from credentials.credential import decimal_text
 from credentials.errors import (
     CredentialError,
     LedgerEventError,
     UnknownLedgerEventError,
 )
 from credentials.grading import GRADES, Grade, Thresholds
+from credentials.lexical import decimal_text, parse_decimal
 
 __all__ = [
     "EVENT_TYPES",
@@ -117,11 +117,11 @@ def _decimal(value: object, where: str) -> Decimal:
     if not isinstance(value, str):
         raise LedgerEventError(f"{where} must be a decimal string")
     try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise LedgerEventError(f"{where} must be a decimal string") from None
+        number = parse_decimal(value)
+    except CredentialError:
+        number = None
     # Only the canonical form: then reading and re-writing an entry reproduces its bytes.
-    if not number.is_finite() or number < 0 or decimal_text(number) != value:
+    if number is None or decimal_text(number) != value:
         raise LedgerEventError(f"{where} must be a canonical non-negative decimal like '61.2'")
     return number
 

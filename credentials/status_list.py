@@ -20,7 +20,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from credentials._internal.rdf_template import register_proof_config_shape, register_shape
-from credentials.errors import MalformedInputError, StatusListError, StatusListTooLongError
+from credentials.errors import (
+    LexicalError,
+    MalformedInputError,
+    StatusListError,
+    StatusListTooLongError,
+)
+from credentials.lexical import MAX_STATUS_LIST_BITS, check_iri, parse_status_index
 
 __all__ = [
     "MAX_STATUS_LIST_BYTES",
@@ -36,8 +42,9 @@ __all__ = [
 MIN_STATUS_LIST_BITS = 131072  # the spec's minimum (16 KiB), for herd privacy
 # The largest inflated list decode() accepts: 8,388,608 entries, 64 times the spec's minimum.
 # Inflating costs ~4 ms per MiB, and a GZIP stream inflates up to 1032 times its size, so
-# the cap (not the input size) bounds the work: at 16 MiB a 21 KB list cost 60 ms.
-MAX_STATUS_LIST_BYTES = 1024 * 1024
+# the cap (not the input size) bounds the work: at 16 MiB a 21 KB list cost 60 ms. The index
+# rule (credentials.lexical) bounds entries by the same number.
+MAX_STATUS_LIST_BYTES = MAX_STATUS_LIST_BITS // 8
 
 _VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 _ENTRY_TYPE = "BitstringStatusListEntry"
@@ -49,8 +56,6 @@ _TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"
 _MAX_ENCODED_CHARS = 2 + 4 * (MAX_STATUS_LIST_BYTES + 64 * 1024) // 3
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
-_DECIMAL = re.compile(r"[0-9]{1,32}")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 
 
 class StatusList:
@@ -187,14 +192,13 @@ def _types(value: object) -> list[str]:
 
 
 def _require_absolute_url(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise StatusListError(f"{what} must be a non-empty string")
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        raise StatusListError(f"{what} must not contain whitespace or control characters")
-    parts = urlsplit(value)
-    if not _SCHEME.fullmatch(parts.scheme) or not parts.netloc:
-        raise StatusListError(f"{what} must be an absolute URL, not {value!r}")
-    return value
+    try:
+        url = check_iri(value)
+    except LexicalError as exc:
+        raise StatusListError(f"{what} must be an absolute URL: {exc}") from None
+    if not urlsplit(url).netloc:  # an IRI such as urn:… names a list but cannot fetch it
+        raise StatusListError(f"{what} must be an absolute URL, not {url!r}")
+    return url
 
 
 def _require_purpose(value: object) -> str:
@@ -212,16 +216,17 @@ def _parse_entry(raw: object) -> StatusEntry:
     if type(size) is not int or size != 1:
         raise StatusListError(f"statusSize {size!r} is not supported: only 1-bit lists are")
     purpose = _require_purpose(raw.get("statusPurpose"))
-    index_text = raw.get("statusListIndex")
-    if not isinstance(index_text, str) or not _DECIMAL.fullmatch(index_text):
-        raise StatusListError("statusListIndex must be a string of at most 32 decimal digits")
+    try:
+        index = parse_status_index(raw.get("statusListIndex"))
+    except LexicalError as exc:
+        raise StatusListError(f"statusListIndex: {exc}") from None
     list_url = _require_absolute_url(raw.get("statusListCredential"), "statusListCredential")
     entry_id = raw.get("id", "")
     if not isinstance(entry_id, str):
         raise StatusListError("credentialStatus id must be a string")
     if entry_id == list_url:
         raise StatusListError("credentialStatus id must not be the status list URL")
-    return StatusEntry(id=entry_id, purpose=purpose, index=int(index_text), list_url=list_url)
+    return StatusEntry(id=entry_id, purpose=purpose, index=index, list_url=list_url)
 
 
 def parse_status_entries(credential: Mapping[str, Any]) -> tuple[StatusEntry, ...]:

@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from credentials._internal.timefmt import parse_datetime
 from credentials.checkpoint import NoteVerifier
-from credentials.credential import decimal_text
 from credentials.errors import CredentialError, TrustError, TrustValueTooLongError
 from credentials.grading import Thresholds
+from credentials.lexical import decimal_text, parse_decimal
 
 __all__ = [
     "Accreditation",
@@ -44,7 +43,6 @@ __all__ = [
 ]
 
 
-_DECIMAL = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?")
 _MAX_HASH_B64 = 44  # a SHA-256 hash in base64
 _MAX_PROOF_HASHES = 64  # an inclusion proof in a tree of 2**64 entries
 
@@ -262,13 +260,10 @@ def _opt_time(value: Any) -> datetime | None:
 
 
 def _decimal(value: Any) -> Decimal:
-    # ASCII digits only: Decimal() alone would read "٤٥" as 45.
-    if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
-        raise TrustError(f"{value!r} is not a decimal: thresholds are strings like '45.5'")
     try:
-        return Decimal(value)
-    except InvalidOperation as exc:
-        raise TrustError(f"{value!r} is not a decimal") from exc
+        return parse_decimal(value)
+    except CredentialError as exc:
+        raise TrustError(f"{value!r} is not a decimal: thresholds are strings like '45.5'") from exc
 
 
 def _b64(value: Any) -> bytes:

@@ -25,6 +25,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from credentials import STORAGE_DECIMAL, LexicalError, check_decimal
+
 __all__ = [
     "NAMING_CONVENTION",
     "Base",
@@ -81,34 +83,21 @@ class ExactDecimal(TypeDecorator[Decimal]):
     exactly (grading), so they must come back as they went in.
     """
 
-    impl = Numeric(30, 12, asdecimal=True)
+    impl = Numeric(30, 12, asdecimal=True)  # the kit's STORAGE_DECIMAL: 18 + 12 digits
     cache_ok = True
-    MAX_INTEGER_DIGITS = 18
-    MAX_SCALE = 12
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
         return dialect.type_descriptor(Numeric(30, 12, asdecimal=True))
 
-    @classmethod
-    def fits(cls, value: Decimal) -> bool:
-        """Whether ``value`` is finite with at most 18 integer digits and 12 decimals."""
-        if not isinstance(value, Decimal) or not value.is_finite():
-            return False
-        _, digits, exponent = value.as_tuple()
-        scale = max(0, -int(exponent))
-        stripped = value.as_tuple().digits
-        # Trailing zeros after the point do not count against the scale.
-        while scale and stripped and stripped[-1] == 0:
-            stripped, scale = stripped[:-1], scale - 1
-        return scale <= cls.MAX_SCALE and len(digits) + int(exponent) <= cls.MAX_INTEGER_DIGITS
-
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if not self.fits(value):
-            raise ValueError(f"{value!r} does not fit 18 integer digits and 12 decimals")
+        try:
+            check_decimal(value, limit=STORAGE_DECIMAL)
+        except LexicalError as exc:
+            raise ValueError(f"{value!r} does not fit the column: {exc}") from None
         if dialect.name == "sqlite":
             with localcontext() as ctx:
                 ctx.prec = 40  # normalize() rounds to the context precision

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from credentials import Grade
+from credentials import Grade, gtin_check_digit
 
 __all__ = [
     "BODIES",
@@ -123,8 +123,7 @@ class StatusChangeSpec:
 def demo_gtin(serial: int) -> str:
     """A GTIN-13 under GS1's demonstration prefix 952, with its check digit."""
     body = f"952{serial:09d}"
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body))
-    return body + str((10 - total % 10) % 10)
+    return body + gtin_check_digit(body)
 
 
 def _names(en: str, hans: str, hant: str, pt: str, *, macao: bool = False) -> dict[str, str]:

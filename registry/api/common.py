@@ -9,9 +9,16 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.routing import BaseConverter, ValidationError
 
-from credentials import MAX_DOCUMENT_BYTES, CredentialError, parse_json
+from credentials import (
+    LABEL_ID_PATTERN,
+    MAX_DOCUMENT_BYTES,
+    CredentialError,
+    LexicalError,
+    parse_ascii_integer,
+    parse_json,
+)
 from registry.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
-from registry.schemes.schemas import MAX_ID
+from registry.fields import MAX_ID
 
 __all__ = [
     "CONVERTERS",
@@ -38,7 +45,7 @@ class IdConverter(BaseConverter):
     no upper bound, so a 20-digit id reached SQL as an INTEGER overflow (a 500).
     """
 
-    regex = r"[0-9]{1,19}"
+    regex = f"[0-9]{{1,{len(str(MAX_ID))}}}"  # routing only; to_python applies the rule
     part_isolating = True
 
     def __init__(self, url_map: Any, max: int = MAX_ROW_ID) -> None:  # werkzeug's argument name
@@ -47,10 +54,10 @@ class IdConverter(BaseConverter):
         self.openapi = {"type": "integer", "minimum": 0, "maximum": self.max}
 
     def to_python(self, value: str) -> int:
-        number = int(value)
-        if number > self.max:
-            raise ValidationError()  # the rule does not match: 404
-        return number
+        try:
+            return parse_ascii_integer(value, maximum=self.max)
+        except LexicalError:
+            raise ValidationError() from None  # the rule does not match: 404
 
     def to_url(self, value: object) -> str:
         return str(int(value))  # type: ignore[call-overload]
@@ -77,7 +84,7 @@ class CodeConverter(_PatternConverter):
 class LabelIdConverter(_PatternConverter):
     """``<label:name>``: a label id, any case (the service normalises it)."""
 
-    regex = r"[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{10}"  # Crockford base32: no I, L, O or U
+    regex = LABEL_ID_PATTERN
 
 
 class MultibaseConverter(_PatternConverter):

@@ -16,9 +16,9 @@ from registry.bodies.models import (
     CertificationBody,
 )
 from registry.db import db
+from registry.fields import FullMatch
 from registry.schemes.schemas import (
     CodeOf,
-    FullMatch,
     UTCDateTime,
     code_field,
     names_field,

@@ -38,6 +38,7 @@ from credentials import (
     StatusRef,
     StatusSlot,
     build_label_credential,
+    check_decimal,
     credential_digest,
     decimal_text,
     grade_for,
@@ -57,7 +58,7 @@ from registry.bodies.models import (
 from registry.bodies.services import signing_key
 from registry.clock import utcnow, utcnow_seconds
 from registry.config import current_settings
-from registry.db import ExactDecimal, db, insert_ignoring_conflicts
+from registry.db import db, insert_ignoring_conflicts
 from registry.errors import (
     BodyNotActiveError,
     ForbiddenError,
@@ -355,10 +356,13 @@ def _prepare(
 ) -> _Pending:
     """Check, grade, index and sign one label; the ledger entry is appended by the caller."""
     request = item.request
-    if not (
-        ExactDecimal.fits(request.footprint) and ExactDecimal.fits(request.declared_unit_amount)
-    ):
-        raise ValidationFailedError({"footprint": ["At most 18 integer digits and 12 decimals."]})
+    try:
+        check_decimal(request.footprint)
+        check_decimal(request.declared_unit_amount)
+    except CredentialError:
+        raise ValidationFailedError(
+            {"footprint": ["At most 18 integer digits and 12 decimals."]}
+        ) from None
     rule_key = (request.scheme, request.rule, request.rule_version)
     rv = rules.get(rule_key)
     if rv is None:

@@ -9,7 +9,6 @@ certifier may *assert* the grade it expects; a different grade is refused by the
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -22,26 +21,17 @@ from marshmallow import (
     validates_schema,
 )
 
-from credentials import (
-    BOUNDARIES,
-    GRADES,
-    CredentialError,
-    Product,
-    decimal_text,
-    gtin_check_digit_ok,
-    label_url,
-)
-from credentials import normalize_label_id as _normalize_label_id
+from credentials import BOUNDARIES, GRADES, Product, decimal_text, label_url
 from registry.config import current_settings
+from registry.fields import AsciiInteger, DateTimeStamp, DecimalText, Gtin, Iri, IsoDate, LabelId
 from registry.labels.artwork import LABEL_LANGUAGES
 from registry.labels.issuance import MAX_BATCH, LabelRequest
 from registry.labels.models import Label, LabelStatus
 from registry.labels.services import LabelQuery, StatusAction
-from registry.schemes.schemas import AsciiInteger, FullMatch, code_field, text_field
+from registry.schemes.schemas import code_field, text_field
 
 __all__ = [
     "ArtworkQuerySchema",
-    "DecimalString",
     "LabelBatchSchema",
     "LabelQuerySchema",
     "LabelRequestSchema",
@@ -59,75 +49,26 @@ __all__ = [
     "status_reason_field",
 ]
 
-_DECIMAL = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,12})?")
-_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+")
 # Texts fit their VARCHAR(500) columns; the label draws the product name shortened if need be.
 MAX_PRODUCT_NAME = 500
 MAX_TEXT = 500
-
-
-class DecimalString(fields.Field[Decimal]):
-    """A non-negative decimal given as a string such as ``"61.2"``; numbers are refused."""
-
-    default_error_messages = {  # noqa: RUF012 - marshmallow's own pattern
-        "invalid": (
-            'Must be a decimal string such as "61.2" (at most 18 digits before the point and '
-            "12 after); JSON numbers are refused because they lose precision."
-        )
-    }
-
-    def __init__(self, **kwargs: Any) -> None:
-        document = {"type": "string", "pattern": f"^{_DECIMAL.pattern}$", "example": "61.2"}
-        super().__init__(metadata={"openapi": document}, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
-        if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
-            raise self.make_error("invalid")
-        return Decimal(value)
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else decimal_text(value)
-
-
-def _gtin(value: str) -> None:
-    if not re.fullmatch(r"[0-9]{8}|[0-9]{12,14}", value) or not gtin_check_digit_ok(value):
-        raise ValidationError("Not a valid GTIN (8, 12, 13 or 14 digits with a check digit).")
-
-
-def _iri(value: str) -> None:
-    if not _IRI.fullmatch(value) or value.startswith("_:"):
-        raise ValidationError("Must be an absolute IRI, e.g. urn:epc:id:sgtin:… or https://….")
-
-
-class LabelId(fields.String):
-    """A label id, any case; loaded upper case (as the registry stores it)."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            label_id = None if len(text) > 40 else _normalize_label_id(text)
-        except CredentialError:
-            label_id = None
-        if label_id is None:
-            raise ValidationError("Must be a label id (10 Crockford base32 characters).")
-        return label_id
 
 
 class ProductSchema(Schema):
     name = text_field(MAX_PRODUCT_NAME, required=True)
     manufacturer = text_field(MAX_TEXT, required=True)
     model = text_field(MAX_TEXT, load_default=None)
-    gtin = fields.String(validate=_gtin, load_default=None)
+    gtin = Gtin(load_default=None)
     identifiers = fields.List(
-        text_field(MAX_TEXT, validate=_iri),
+        Iri(MAX_TEXT),
         validate=validate.Length(max=20),
         load_default=list,
     )
 
 
 class ReferencePeriodSchema(Schema):
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    start = IsoDate(required=True)
+    end = IsoDate(required=True)
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -136,10 +77,10 @@ class ReferencePeriodSchema(Schema):
 
 
 class FootprintSchema(Schema):
-    value = DecimalString(required=True)
+    value = DecimalText(required=True)
     unit = fields.Constant("kgCO2e", dump_only=True)
     declared_unit = text_field(32, load_default=None)
-    declared_unit_amount = DecimalString(load_default=Decimal(1))
+    declared_unit_amount = DecimalText(load_default=Decimal(1))
     system_boundary = fields.String(required=True, validate=validate.OneOf(BOUNDARIES))
     reference_period = fields.Nested(ReferencePeriodSchema, required=True)
 
@@ -161,7 +102,7 @@ class LabelRequestSchema(Schema):
     product = fields.Nested(ProductSchema, required=True)
     footprint = fields.Nested(FootprintSchema, required=True)
     rule = fields.Nested(RuleRefSchema, required=True)
-    valid_until = fields.AwareDateTime(load_default=None)
+    valid_until = DateTimeStamp(load_default=None)
     grade = fields.String(validate=validate.OneOf(GRADES), load_default=None)
     supersedes = LabelId(load_default=None)
 
@@ -212,10 +153,7 @@ class LabelQuerySchema(Schema):
     status = fields.Enum(LabelStatus, by_value=True, load_default=None)
     scheme = code_field(32, load_default=None)
     # A filter: a GTIN with a wrong check digit is no error, it just matches no label.
-    gtin = fields.String(
-        validate=FullMatch(r"[0-9]{8}|[0-9]{12,14}", error="8, 12, 13 or 14 digits."),
-        load_default=None,
-    )
+    gtin = Gtin(check_digit=False, load_default=None)
     after = AsciiInteger(minimum=-1, load_default=-1)
     limit = AsciiInteger(minimum=1, maximum=200, load_default=50)
 

@@ -19,7 +19,8 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from credentials import CARBON_LABEL_V1, CREDENTIALS_V2, CredentialError, normalize_label_id
+from credentials import CARBON_LABEL_V1, CREDENTIALS_V2
+from registry.fields import LabelId
 from registry.labels.issuance import LabelRequest
 from registry.labels.schemas import (
     FootprintSchema,
@@ -34,7 +35,6 @@ from registry.labels.schemas import (
 from registry.labels.services import StatusAction
 
 __all__ = [
-    "LABEL_ID_PATTERN",
     "VcIssueRequestSchema",
     "VcStatusRequestSchema",
     "vc_issue_request_schema",
@@ -42,8 +42,6 @@ __all__ = [
 ]
 
 CONTEXTS = [CREDENTIALS_V2, CARBON_LABEL_V1]
-# A label id in any case (Crockford base32: no I, L, O or U).
-LABEL_ID_PATTERN = "[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{10}"
 TYPES = ("VerifiableCredential", "CarbonLabelCredential")
 
 
@@ -55,9 +53,6 @@ def _contexts(value: list[str]) -> None:
 def _types(value: list[str]) -> None:
     if len(value) != len(TYPES) or set(value) != set(TYPES):
         raise ValidationError(f"Must be {', '.join(TYPES)}.")
-
-
-_MAX_URL = 300
 
 
 def _as(schema: type[Schema], name: str, data_key: str, **changes: Any) -> Any:
@@ -123,36 +118,13 @@ class VcRuleSchema(RuleRefSchema):
     version = _as(RuleRefSchema, "version", "ruleVersion")
 
 
-def _label_id_of(url: str) -> str:
-    """The label id at the end of a label URL (or the bare id)."""
-    return normalize_label_id(url.rstrip("/").rsplit("/", 1)[-1])
-
-
-class LabelUrl(fields.String):
-    """A label of this registry, named by its URL (the credential's ``id``) or its id."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        document = {"maxLength": _MAX_URL, "pattern": f"^([^\\s]*/)?{LABEL_ID_PATTERN}/?$"}
-        super().__init__(metadata={"openapi": document}, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            label_id = None if len(text) > _MAX_URL else _label_id_of(text)
-        except CredentialError:
-            label_id = None
-        if label_id is None:
-            raise ValidationError("Must be the URL (or id) of a label of this registry.")
-        return label_id
-
-
 class VcSubjectSchema(Schema):
     type = _type("CarbonLabel")
     product = fields.Nested(VcProductSchema, required=True)
     footprint = fields.Nested(VcFootprintSchema, required=True)
     rule = fields.Nested(VcRuleSchema, required=True)
     grade = _as(LabelRequestSchema, "grade", "grade")
-    supersedes = LabelUrl(load_default=None)
+    supersedes = LabelId(url=True, load_default=None)
 
 
 class VcCredentialSchema(Schema):
@@ -241,7 +213,7 @@ class VcStatusRequestSchema(Schema):
         "then": {"properties": {"status": {"const": True}}},
     }
 
-    credentialId = LabelUrl(required=True)  # noqa: N815
+    credentialId = LabelId(url=True, required=True)  # noqa: N815
     credentialStatus = fields.Nested(VcStatusEntrySchema, required=True)  # noqa: N815
     status = StrictBoolean(required=True)
     reason = status_reason_field(load_default="Updated through the VC-API")

@@ -12,8 +12,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
+from registry.fields import AsciiInteger
 from registry.ledger.services import MAX_ENTRIES_PER_READ
-from registry.schemes.schemas import AsciiInteger
 
 __all__ = [
     "ConsistencyProofSchema",

@@ -14,35 +14,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from credentials import (
-    GRADES,
-    MULTILINE_TEXT_PATTERN,
-    TEXT_PATTERN,
-    TextError,
-    Thresholds,
-    check_text,
-    decimal_text,
-)
+from credentials import GRADES, STORAGE_DECIMAL, Thresholds, decimal_text
+from registry.fields import DateTimeStamp, DecimalText, FullMatch, Text
 from registry.schemes.models import Rule
 from registry.schemes.services import list_rule_versions
 
 __all__ = [
     "CODE",
-    "MAX_ID",
-    "AsciiInteger",
     "CodeOf",
     "DecimalThresholds",
-    "FullMatch",
     "RuleSchema",
     "RuleVersionSchema",
     "SchemeSchema",
-    "Text",
     "UTCDateTime",
     "code_field",
     "names_field",
@@ -54,80 +43,13 @@ __all__ = [
     "text_field",
 ]
 
-# Ids, cursors and tree positions are BIGINT: anything larger could never exist and must not
-# reach SQL (where it is an overflow, a 500, instead of "no such thing").
-MAX_ID = 2**63 - 1
-_ASCII_INTEGER = re.compile(r"-?[0-9]{1,19}")
-
 # Identifiers that appear in URLs and ledger entries: letters, digits and . _ - only.
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # ISO 3166-1 alpha-2, optionally with an ISO 3166-2 subdivision: CN, HK, MO, CN-GD, CN-SH.
 REGION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 # A BCP 47 language tag, loosely: en, zh-Hans, zh-Hant-HK, pt-MO.
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-# ASCII digits only: str.isdigit() (and Decimal()) would also take other scripts' digits.
-_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
-# The column is NUMERIC(30, 12): 18 integer digits and 12 decimals. Anything finer would be
-# rounded by the database while the ledger entry states the exact value; anything larger fails.
-MAX_SCALE = 12
-MAX_INTEGER_DIGITS = 18
 _TEXT = {"type": "string"}
-
-
-class FullMatch(validate.Regexp):
-    """A pattern the whole value must match (``Regexp`` only anchors at the start, and ``$``
-    also matches before a final newline)."""
-
-    def __call__(self, value: Any) -> Any:
-        if self.regex.fullmatch(value) is None:
-            raise ValidationError(self._format_error(value))
-        return value
-
-
-class Text(fields.String):
-    """Free text under the kit's one text rule (:func:`credentials.check_text`): NFC, no
-    controls, bidi overrides, noncharacters or stacked marks, 1 to ``max_length`` characters.
-
-    The loaded value is the NFC form; the error names the field (marshmallow keys it so).
-    """
-
-    def __init__(self, max_length: int, *, multiline: bool = False, **kwargs: Any) -> None:
-        metadata = {
-            "minLength": 1,
-            "maxLength": max_length,
-            "pattern": MULTILINE_TEXT_PATTERN if multiline else TEXT_PATTERN,
-            **kwargs.pop("metadata", {}),
-        }
-        super().__init__(metadata=metadata, **kwargs)
-        self.max_length = max_length
-        self.multiline = multiline
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return check_text(text, max_length=self.max_length, multiline=self.multiline)
-        except TextError as exc:
-            raise ValidationError(f"Text {exc}.") from None
-
-
-class AsciiInteger(fields.Integer):
-    """An integer from ASCII digits only, bounded (``int()`` would take "²", "٣" or "1_0").
-
-    JSON numbers must be integers; query strings are parsed from text.
-    """
-
-    def __init__(self, *, minimum: int = 0, maximum: int = MAX_ID, **kwargs: Any) -> None:
-        checks = [validate.Range(min=minimum, max=maximum)]
-        super().__init__(strict=True, validate=checks, **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if isinstance(value, str):
-            if not _ASCII_INTEGER.fullmatch(value):
-                raise self.make_error("invalid")
-            value = int(value)
-        elif isinstance(value, bool) or not isinstance(value, int):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 def code_field(
@@ -185,18 +107,15 @@ class CodeOf(fields.String):
         return None if value is None else str(value.code)
 
 
-class UTCDateTime(fields.AwareDateTime):
-    """An ISO 8601 time with an offset, normalised to UTC; naive times are refused.
+class UTCDateTime(DateTimeStamp):
+    """A :class:`~registry.fields.DateTimeStamp` to the millisecond.
 
     The ledger records times to the millisecond, so finer input is refused rather than stored
     with a precision the ledger entry does not state.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="iso", **kwargs)
-
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        parsed = super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.microsecond % 1000:
             raise ValidationError("At most millisecond precision.")
         return parsed
@@ -206,7 +125,7 @@ class DecimalThresholds(fields.Field[tuple[Decimal, Decimal, Decimal, Decimal]])
     """``{"A": "45", "B": "65", "C": "85", "D": "110"}``: upper bounds as decimal strings."""
 
     def __init__(self, **kwargs: Any) -> None:
-        bound = {"type": "string", "pattern": _DECIMAL.pattern}
+        bound = {"type": "string", "pattern": STORAGE_DECIMAL.pattern}
         document = {
             "type": "object",
             "description": "Inclusive upper bounds of grades A-D (kgCO2e per declared unit); "
@@ -239,26 +158,13 @@ class DecimalThresholds(fields.Field[tuple[Decimal, Decimal, Decimal, Decimal]])
                 errors[grade] = ["Missing data for required field."]
                 continue
             try:
-                bounds.append(_threshold(value[grade]))
+                bounds.append(DecimalText.parse(value[grade]))
             except ValidationError as exc:
                 errors[grade] = exc.messages  # type: ignore[assignment]
         if errors:
             raise ValidationError(errors)
         a, b, c, d = bounds
         return a, b, c, d
-
-
-def _threshold(value: Any) -> Decimal:
-    if not isinstance(value, str):
-        raise ValidationError('A decimal string such as "61.5", not a JSON number.')
-    if not _DECIMAL.fullmatch(value):
-        raise ValidationError('A non-negative decimal such as "61.5" (no sign or exponent).')
-    integer, _, fraction = value.partition(".")
-    if len(fraction) > MAX_SCALE:
-        raise ValidationError(f"At most {MAX_SCALE} decimal places.")
-    if len(integer) > MAX_INTEGER_DIGITS:
-        raise ValidationError(f"At most {MAX_INTEGER_DIGITS} digits before the point.")
-    return Decimal(value)
 
 
 class RuleVersionSchema(Schema):

@@ -16,9 +16,10 @@ from credentials import (
     RuleVersionPublished,
     SchemeRegistered,
     Thresholds,
+    check_decimal,
 )
 from registry.clock import to_millis, utcnow
-from registry.db import ExactDecimal, db
+from registry.db import db
 from registry.errors import ConflictError, NotFoundError, ValidationFailedError
 from registry.ledger.services import append_event
 from registry.schemes.models import Rule, RuleVersion, Scheme
@@ -124,10 +125,13 @@ def publish_rule_version(
 ) -> RuleVersion:
     """Publish a version; it can never change afterwards (a correction is a new version)."""
     rule = get_rule(scheme_code, rule_code)
-    if not all(ExactDecimal.fits(t) for t in thresholds):
+    try:
+        for bound in thresholds:
+            check_decimal(bound)
+    except CredentialError:
         raise ValidationFailedError(
             {"thresholds": ["Each bound needs at most 18 integer digits and 12 decimals."]}
-        )
+        ) from None
     # Stored as the ledger states them (milliseconds), so row and entry never disagree.
     in_force_from = to_millis(in_force_from)
     in_force_until = None if in_force_until is None else to_millis(in_force_until)

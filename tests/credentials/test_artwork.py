@@ -280,7 +280,8 @@ def test_unprintable_product_name_is_refused(name: Any) -> None:
 
 def test_footprint_line_too_long_to_print_is_refused() -> None:
     with pytest.raises(MalformedInputError, match="too long to print"):
-        _label(footprint_value=Decimal("9" * 24 + "E+12"), declared_unit="单" * 40)
+        # The longest footprint the registry stores (the artwork took 36 digits before the point).
+        _label(footprint_value=Decimal("9" * 18 + "." + "9" * 12), declared_unit="单" * 40)
 
 
 def test_marker_position_is_monotone_from_a_to_e() -> None:

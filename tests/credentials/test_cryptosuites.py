@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from credentials._internal.base58 import ALPHABET
 from credentials._internal.jcs import canonical_json
 from credentials.credential import (
-    CROCKFORD,
     Footprint,
     Product,
     build_label_credential,
@@ -39,6 +38,7 @@ from credentials.errors import (
 )
 from credentials.jsonld import DEFAULT_LOADER, DocumentLoader, canonicalize_rdfc
 from credentials.keys import KeyPair, encode_multibase_base58
+from credentials.lexical import CROCKFORD
 from tests.conftest import load_vector
 from tests.credentials.factories import ISSUED_AT, body_key, sample_label, signed_credential
 

@@ -315,10 +315,11 @@ def test_json_integer_of_thousands_of_digits_refused_before_int() -> None:
 
 
 def test_gtin_check_digit_in_unicode_digits_is_not_ok() -> None:
-    from credentials.credential import gtin_check_digit_ok
+    from credentials.lexical import check_gtin
 
-    assert gtin_check_digit_ok("06901234567892")
-    assert not gtin_check_digit_ok("٠٦٩٠١٢٣٤٥٦٧٨٩٢")
+    assert check_gtin("06901234567892") == "06901234567892"
+    with pytest.raises(CredentialFormatError):
+        check_gtin("٠٦٩٠١٢٣٤٥٦٧٨٩٢")
 
 
 def test_label_iri_megabyte_fails_the_structure_before_any_pattern(

@@ -327,7 +327,9 @@ def test_entry_id_is_optional() -> None:
     assert entry.id == ""
 
 
-@pytest.mark.parametrize("index", ["0", "007", "131071", "9" * 32])
+# The largest index is the last bit of the largest list the kit decodes: a longer one (the
+# kit took 32 digits here and 9 in the credential reader) can point at no list it accepts.
+@pytest.mark.parametrize("index", ["0", "007", "131071", "8388607", "0008388"])
 def test_valid_decimal_indexes(index: str) -> None:
     (entry,) = parse_status_entries({"credentialStatus": _status(statusListIndex=index)})
     assert entry.index == int(index)
@@ -335,7 +337,25 @@ def test_valid_decimal_indexes(index: str) -> None:
 
 @pytest.mark.parametrize(
     "index",
-    ["", "-1", "+1", " 1", "1 ", "1\n", "0x10", "1_000", "1e3", "1.0", "١٢", "9" * 33, 5, None],
+    [
+        *(
+            "",
+            "-1",
+            "+1",
+            " 1",
+            "1 ",
+            "1\n",
+            "0x10",
+            "1_000",
+            "1e3",
+            "1.0",
+            "١٢",
+            "9" * 33,
+            5,
+            None,
+        ),
+        *("8388608", "00000001", "9" * 32),  # beyond the largest list the kit decodes
+    ],
 )
 def test_malformed_status_list_index_rejected(index: object) -> None:
     with pytest.raises(StatusListError, match="statusListIndex"):

@@ -68,7 +68,7 @@ def test_the_registry_imports_only_the_kits_public_names() -> None:
         "import credentials.trust",
         "import credentials.trust as trust",
         "from credentials import _internal",
-        "from credentials import parse_datetime",
+        "from credentials import format_datetime",
         "import credentials\nx = credentials.trust",
         "def f() -> None:\n    from credentials.errors import NoteError",
     ],
