@@ -1,8 +1,11 @@
 """The Bitstring Status Lists a body's labels are indexed in, and their signed credentials.
 
 Each body has its own lists per purpose (revocation, suspension), signed with the body's key, so
-a verifier accepts a list only from the label's own issuer. Indexes are drawn at random from a
-list that is less than half full (herd privacy: a list reveals nothing about issuance order).
+a verifier accepts a list only from the label's own issuer. Indexes are drawn from a list that
+is less than half full, pseudo-randomly (herd privacy: a list reveals nothing about issuance
+order): a list's ``n``-th index is a keyed permutation of ``n`` (``registry.labels.permutation``,
+with the list's secret ``draw_key``), so no query for the taken indexes is needed; lists opened
+before they had a key keep a random draw checked against the taken indexes.
 A list's bits are recomputed from the labels' status whenever one changes, then re-signed, and
 the ticker re-signs every list older than ``REFRESH`` so its ``validUntil`` never lapses.
 Reading a list never signs.
@@ -31,6 +34,7 @@ from registry.clock import utcnow
 from registry.db import db
 from registry.errors import NotFoundError
 from registry.labels.models import Label, LabelStatus, StatusListRecord, StatusPurpose
+from registry.labels.permutation import KEY_BYTES, permute
 
 __all__ = [
     "LIST_SIZE",
@@ -96,7 +100,12 @@ def allocate_indexes(
         update(StatusListRecord)
         .where(StatusListRecord.id == open_list)
         .values(allocated=StatusListRecord.allocated + count)
-        .returning(StatusListRecord.id, StatusListRecord.size)
+        .returning(
+            StatusListRecord.id,
+            StatusListRecord.size,
+            StatusListRecord.allocated,
+            StatusListRecord.draw_key,
+        )
         .execution_options(synchronize_session=False)
     ).first()
     if row is None:
@@ -107,10 +116,16 @@ def allocate_indexes(
             .values(allocated=count)
             .execution_options(synchronize_session=False)
         )
-        list_id, size = record.id, record.size
+        list_id, size, allocated, draw_key = record.id, record.size, count, record.draw_key
     else:
-        list_id, size = row.id, row.size
-    return [(list_id, index) for index in _draw_free(purpose, list_id, size, count)]
+        list_id, size, allocated, draw_key = row.id, row.size, row.allocated, row.draw_key
+    if draw_key is None:
+        return [(list_id, index) for index in _draw_free(purpose, list_id, size, count)]
+    # The row lock makes [allocated - count, allocated) this transaction's counters alone; the
+    # unique (list, index) constraint is the safety net.
+    if allocated > size:
+        raise RuntimeError(f"status list {list_id} has no {count} indexes left")
+    return [(list_id, permute(draw_key, size, n)) for n in range(allocated - count, allocated)]
 
 
 def _draw_free(purpose: StatusPurpose, list_id: str, size: int, count: int) -> list[int]:
@@ -138,6 +153,7 @@ def _open_list(
         purpose=purpose,
         size=LIST_SIZE,
         allocated=0,
+        draw_key=secrets.token_bytes(KEY_BYTES),
         created_at=utcnow(),
     )
     db.session.add(record)
