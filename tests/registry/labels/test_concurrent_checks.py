@@ -28,9 +28,9 @@ from credentials import replay
 from registry.auth.services import authenticate
 from registry.bodies.models import Accreditation, BodyKey, CertificationBody
 from registry.db import db
-from registry.labels.models import StatusListRecord, StatusPurpose
 from registry.labels.services import StatusAction, change_label_status
 from registry.ledger.models import LedgerEntry
+from registry.ledger.services import LEDGER_LOCK_KEY
 from registry.ledger.verification import verify_state
 from tests.registry.factories import LABEL_BODY, LabelWorld, label_request
 from tests.registry.labels.support import make_label_app
@@ -126,32 +126,17 @@ def _events(app: Flask) -> list[dict[str, Any]]:
     return [json.loads(b) for b in bodies]
 
 
-def _revocation_list(app: Flask) -> str:
-    with app.app_context():
-        list_id = db.session.execute(
-            select(StatusListRecord.id)
-            .join(CertificationBody, CertificationBody.id == StatusListRecord.body_id)
-            .where(
-                CertificationBody.code == LABEL_BODY,
-                StatusListRecord.purpose == StatusPurpose.REVOCATION,
-            )
-        ).scalar_one()
-        db.session.remove()
-    return list_id
-
-
 def _issue_racing(
     url: str, app: Flask, world: LabelWorld, path: str, body: dict[str, Any]
 ) -> tuple[int, int, list[dict[str, Any]]]:
-    """An issuance stopped after its body, accreditation and key checks (it waits for its
-    status list, held elsewhere) while the operator's change ``path`` is made; then both go on."""
-    with _holding(
-        url, "SELECT 1 FROM status_lists WHERE id = %s FOR UPDATE", _revocation_list(app)
-    ):
+    """An issuance stopped after its body, accreditation and key checks (it waits for the
+    ledger lock, held elsewhere; a status list held elsewhere is skipped for another) while the
+    operator's change ``path`` is made; then both go on."""
+    with _holding(url, "SELECT pg_advisory_xact_lock(%s)", LEDGER_LOCK_KEY):
         issuing = _Request(app, "POST", "/api/v1/labels", world.certifier, label_request("70"))
         issuing.start()
         _until(lambda: _waiting(url) >= 1 or not issuing.is_alive())
-        assert issuing.is_alive(), "the issuance did not reach its status list"
+        assert issuing.is_alive(), "the issuance did not reach the ledger"
         change = _Request(app, "POST", path, world.operator, body)
         change.start()
         # Fixed: the change waits for the issuance's shared lock. Broken: it commits at once.
