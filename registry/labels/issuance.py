@@ -9,7 +9,9 @@ Every check holds until the commit: the body row, its accreditations and the sig
 read ``FOR SHARE``, and their status changes take them ``FOR UPDATE`` before anything else, so
 a suspension, withdrawal or retirement waits for the issuances in flight and every later
 issuance sees it. The lock order everywhere is: body, accreditations, key, labels, revocation
-lists, suspension lists, ledger (SQLite serialises writers with ``BEGIN IMMEDIATE`` anyway).
+lists, suspension lists, ledger (SQLite serialises writers with ``BEGIN IMMEDIATE`` anyway);
+a group-commit round of several bodies (:func:`issue_label_groups`) takes each body's locks in
+that order, body after body in id order, and the ledger once, last.
 """
 
 from __future__ import annotations
