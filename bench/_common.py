@@ -171,6 +171,9 @@ def server_environment(
         "WEB_CONCURRENCY": str(workers),
         "REGISTRY_LOG_LEVEL": "warning",
         "PYTHONUNBUFFERED": "1",
+        # gunicorn imports wsgi:app from ROOT: make this checkout's packages win over any
+        # editable install of another checkout in the venv.
+        "PYTHONPATH": str(ROOT),
     }
 
 

@@ -9,7 +9,9 @@ Every check holds until the commit: the body row, its accreditations and the sig
 read ``FOR SHARE``, and their status changes take them ``FOR UPDATE`` before anything else, so
 a suspension, withdrawal or retirement waits for the issuances in flight and every later
 issuance sees it. The lock order everywhere is: body, accreditations, key, labels, revocation
-lists, suspension lists, ledger (SQLite serialises writers with ``BEGIN IMMEDIATE`` anyway).
+lists, suspension lists, ledger (SQLite serialises writers with ``BEGIN IMMEDIATE`` anyway);
+a group-commit round of several bodies (:func:`issue_label_groups`) takes each body's locks in
+that order, body after body in id order, and the ledger once, last.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ __all__ = [
     "IssueResult",
     "LabelRequest",
     "issue_label",
+    "issue_label_groups",
     "issue_labels",
 ]
 
@@ -286,6 +289,48 @@ def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[Issue
     and then ledgered together under one lock (a batch costs one ledger round, not one per
     label). Any refused item refuses the whole batch, and the error names its position.
     """
+    return issue_label_groups([(principal, items)])[0]
+
+
+def issue_label_groups(
+    groups: Sequence[tuple[Principal, Sequence[IssueItem]]],
+) -> list[list[IssueResult]]:
+    """Issue several principals' labels in one transaction and one ledger round, all or none.
+
+    Each group is checked and prepared under its own principal exactly as
+    :func:`issue_labels` would (its body, accreditations and key locked ``FOR SHARE``, its
+    lists ``FOR UPDATE``), the groups in body-id order so that two rounds can never wait on
+    each other; then every group's entries are appended together, under one lock. The groups
+    must be of distinct bodies. The answer is one list of results per group, in the order given.
+    """
+    bodies = [principal.body_id for principal, _ in groups]
+    if len(set(bodies)) != len(bodies):
+        raise ValueError("one group per certification body in a round")
+    order = sorted(range(len(groups)), key=lambda n: (bodies[n] is None, bodies[n] or 0))
+    prepared: dict[int, _Prepared] = {}
+    for n in order:
+        principal, items = groups[n]
+        prepared[n] = _prepare_group(principal, items)
+    _ledger([prepared[n] for n in order])
+    return [prepared[n].results() for n in range(len(groups))]
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """One principal's items, checked and signed, waiting for the shared ledger round."""
+
+    body: CertificationBody
+    replayed: list[IssueResult | None]
+    pending: list[_Pending]
+    now: datetime
+
+    def results(self) -> list[IssueResult]:
+        made = iter(IssueResult(p.label, created=True) for p in self.pending)
+        return [result if result is not None else next(made) for result in self.replayed]
+
+
+def _prepare_group(principal: Principal, items: Sequence[IssueItem]) -> _Prepared:
+    """Everything of :func:`issue_labels` before the ledger: checks, locks, indexes, signing."""
     principal.require(Role.CERTIFIER)
     if len(items) > MAX_BATCH:
         raise ValidationFailedError({"labels": [f"At most {MAX_BATCH} labels per request."]})
@@ -304,15 +349,15 @@ def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[Issue
     ]
     fresh = [item for item, result in zip(items, results, strict=True) if result is None]
     fresh_ids = [i for i, result in zip(planned, results, strict=True) if result is None]
-    if not fresh:
-        return [r for r in results if r is not None]
     now = utcnow_seconds()
+    pending: list[_Pending] = []
+    if not fresh:
+        return _Prepared(body, results, pending, now)
     if body.status is not BodyStatus.ACTIVE:
         raise BodyNotActiveError(f"{body.name} is {body.status.value} and cannot issue labels.")
     _lock_accreditations(body)
     key, pair = signing_key(body, at=now)  # locks the key FOR SHARE
     rules: dict[tuple[str, str, str], RuleVersion] = {}
-    pending: list[_Pending] = []
     actor = principal.actor
     with _batch_position(len(items)) as position:
         olds = _lock_superseded(body, fresh, position)
@@ -325,22 +370,37 @@ def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[Issue
         for index, (item, old) in enumerate(zip(fresh, olds, strict=True)):
             position[0] = index
             pending.append(_prepare(body, key, pair, item, now, rules, old, slots, actor))
+    return _Prepared(body, results, pending, now)
+
+
+def _ledger(groups: Sequence[_Prepared]) -> None:
+    """Append every prepared label's entry in one round, store the labels, mark successions."""
+    pending = [p for group in groups for p in group.pending]
+    if not pending:
+        return
     entries = append_events([p.event for p in pending])
     for p, entry in zip(pending, entries, strict=True):
         p.label.ledger_seq = entry.seq
     db.session.add_all([p.label for p in pending])
     db.session.flush()  # before the rows that refer to them: no relationship orders them
-    for p in pending:
-        if p.old is not None:
-            p.old.status = LabelStatus.SUPERSEDED
-            p.old.superseded_by_id = p.label.id
-            p.old.status_changed_at = now
+    superseding = False
+    for group in groups:
+        for p in group.pending:
+            if p.old is not None:
+                p.old.status = LabelStatus.SUPERSEDED
+                p.old.superseded_by_id = p.label.id
+                p.old.status_changed_at = group.now
+                superseding = True
+    if not superseding:
+        return
     db.session.flush()
-    for list_id in sorted({p.old.suspension_list_id for p in pending if p.old is not None}):
-        record = db.session.get_one(StatusListRecord, list_id)
-        resign_status_list(record, body=body, base_url=current_settings().public_base_url)
-    made = iter(IssueResult(p.label, created=True) for p in pending)
-    return [result if result is not None else next(made) for result in results]
+    base_url = current_settings().public_base_url
+    for group in groups:
+        for list_id in sorted(
+            {p.old.suspension_list_id for p in group.pending if p.old is not None}
+        ):
+            record = db.session.get_one(StatusListRecord, list_id)
+            resign_status_list(record, body=group.body, base_url=base_url)
 
 
 def _prepare(

@@ -55,6 +55,9 @@ class StatusListRecord(Base):
     purpose: Mapped[StatusPurpose] = mapped_column(value_enum(StatusPurpose))
     size: Mapped[int] = mapped_column(Integer)
     allocated: Mapped[int] = mapped_column(Integer)
+    # Lists opened with a key draw index n as a keyed permutation of n (registry.labels.
+    # permutation); lists opened before it have none and keep drawing at random.
+    draw_key: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     credential: Mapped[str | None] = mapped_column(Text)
     etag: Mapped[str | None] = mapped_column(String(80))
     signed_at: Mapped[datetime | None]

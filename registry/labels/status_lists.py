@@ -1,8 +1,11 @@
 """The Bitstring Status Lists a body's labels are indexed in, and their signed credentials.
 
 Each body has its own lists per purpose (revocation, suspension), signed with the body's key, so
-a verifier accepts a list only from the label's own issuer. Indexes are drawn at random from a
-list that is less than half full (herd privacy: a list reveals nothing about issuance order).
+a verifier accepts a list only from the label's own issuer. Indexes are drawn from a list that
+is less than half full, pseudo-randomly (herd privacy: a list reveals nothing about issuance
+order): a list's ``n``-th index is a keyed permutation of ``n`` (``registry.labels.permutation``,
+with the list's secret ``draw_key``), so no query for the taken indexes is needed; lists opened
+before they had a key keep a random draw checked against the taken indexes.
 A list's bits are recomputed from the labels' status whenever one changes, then re-signed, and
 the ticker re-signs every list older than ``REFRESH`` so its ``validUntil`` never lapses.
 Reading a list never signs.
@@ -14,8 +17,9 @@ import hashlib
 import json
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Select, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from credentials import (
@@ -31,6 +35,7 @@ from registry.clock import utcnow
 from registry.db import db
 from registry.errors import NotFoundError
 from registry.labels.models import Label, LabelStatus, StatusListRecord, StatusPurpose
+from registry.labels.permutation import KEY_BYTES, permute
 
 __all__ = [
     "LIST_SIZE",
@@ -46,6 +51,7 @@ __all__ = [
 
 LIST_SIZE = MIN_STATUS_LIST_BITS
 _FILL = LIST_SIZE // 2
+MAX_OPEN = 4  # open lists per body and purpose that concurrent issuances spread over
 VALIDITY = timedelta(days=30)
 REFRESH = timedelta(days=1)
 # A superseded label is flagged in the suspension list: offline verifiers then refuse to call
@@ -71,16 +77,20 @@ def _index_column(
 def allocate_indexes(
     body: CertificationBody, purpose: StatusPurpose, count: int, *, base_url: str
 ) -> list[tuple[str, int]]:
-    """``count`` random unused (list id, index) pairs in the body's lists, opening lists as needed.
+    """``count`` unused (list id, index) pairs drawn in the body's lists, opening lists as needed.
 
     Each list row used stays locked (``FOR UPDATE``) until the transaction ends, so concurrent
-    issuers of one body never draw the same index. Callers allocate revocation before
-    suspension, and both before appending to the ledger: one lock order everywhere.
+    issuers of one body never draw the same index. A list another transaction holds is skipped
+    (``SKIP LOCKED``) for the next open one, or a new one while the body has fewer than
+    ``MAX_OPEN`` open lists of the purpose, so concurrent issuances of one body (group-commit
+    rounds in several workers) sign in parallel instead of queueing behind one list; with
+    ``MAX_OPEN`` open lists all held, it waits for the oldest. Callers allocate revocation
+    before suspension, and both before appending to the ledger: one lock order everywhere.
     """
     # One statement takes the list (oldest not yet half full), locks it until the transaction
     # ends and counts the new entries in. A batch may take a list a little past half full;
     # a random draw then still succeeds with probability close to 1/2.
-    open_list = (
+    open_lists = (
         select(StatusListRecord.id)
         .where(
             StatusListRecord.body_id == body.id,
@@ -89,16 +99,10 @@ def allocate_indexes(
         )
         .order_by(StatusListRecord.created_at, StatusListRecord.id)
         .limit(1)
-        .with_for_update()
-        .scalar_subquery()
     )
-    row = db.session.execute(
-        update(StatusListRecord)
-        .where(StatusListRecord.id == open_list)
-        .values(allocated=StatusListRecord.allocated + count)
-        .returning(StatusListRecord.id, StatusListRecord.size)
-        .execution_options(synchronize_session=False)
-    ).first()
+    row = _take_list(open_lists.with_for_update(skip_locked=True), count)
+    if row is None and _open_count(body, purpose) >= MAX_OPEN:
+        row = _take_list(open_lists.with_for_update(), count)
     if row is None:
         record = _open_list(body, purpose, base_url=base_url)
         db.session.execute(
@@ -107,10 +111,42 @@ def allocate_indexes(
             .values(allocated=count)
             .execution_options(synchronize_session=False)
         )
-        list_id, size = record.id, record.size
+        list_id, size, allocated, draw_key = record.id, record.size, count, record.draw_key
     else:
-        list_id, size = row.id, row.size
-    return [(list_id, index) for index in _draw_free(purpose, list_id, size, count)]
+        list_id, size, allocated, draw_key = row.id, row.size, row.allocated, row.draw_key
+    if draw_key is None:
+        return [(list_id, index) for index in _draw_free(purpose, list_id, size, count)]
+    # The row lock makes [allocated - count, allocated) this transaction's counters alone; the
+    # unique (list, index) constraint is the safety net.
+    if allocated > size:
+        raise RuntimeError(f"status list {list_id} has no {count} indexes left")
+    return [(list_id, permute(draw_key, size, n)) for n in range(allocated - count, allocated)]
+
+
+def _take_list(open_list: Select[tuple[str]], count: int) -> Row[Any] | None:
+    """Lock the list ``open_list`` selects and count ``count`` more entries in; its row."""
+    return db.session.execute(
+        update(StatusListRecord)
+        .where(StatusListRecord.id == open_list.scalar_subquery())
+        .values(allocated=StatusListRecord.allocated + count)
+        .returning(
+            StatusListRecord.id,
+            StatusListRecord.size,
+            StatusListRecord.allocated,
+            StatusListRecord.draw_key,
+        )
+        .execution_options(synchronize_session=False)
+    ).first()
+
+
+def _open_count(body: CertificationBody, purpose: StatusPurpose) -> int:
+    return db.session.execute(
+        select(func.count()).where(
+            StatusListRecord.body_id == body.id,
+            StatusListRecord.purpose == purpose,
+            StatusListRecord.allocated < _FILL,
+        )
+    ).scalar_one()
 
 
 def _draw_free(purpose: StatusPurpose, list_id: str, size: int, count: int) -> list[int]:
@@ -138,6 +174,7 @@ def _open_list(
         purpose=purpose,
         size=LIST_SIZE,
         allocated=0,
+        draw_key=secrets.token_bytes(KEY_BYTES),
         created_at=utcnow(),
     )
     db.session.add(record)

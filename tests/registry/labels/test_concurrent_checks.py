@@ -27,10 +27,13 @@ from sqlalchemy import select
 from credentials import replay
 from registry.auth.services import authenticate
 from registry.bodies.models import Accreditation, BodyKey, CertificationBody
+from registry.clock import utcnow
 from registry.db import db
 from registry.labels.models import StatusListRecord, StatusPurpose
 from registry.labels.services import StatusAction, change_label_status
+from registry.labels.status_lists import LIST_SIZE, MAX_OPEN
 from registry.ledger.models import LedgerEntry
+from registry.ledger.services import LEDGER_LOCK_KEY
 from registry.ledger.verification import verify_state
 from tests.registry.factories import LABEL_BODY, LabelWorld, label_request
 from tests.registry.labels.support import make_label_app
@@ -126,32 +129,17 @@ def _events(app: Flask) -> list[dict[str, Any]]:
     return [json.loads(b) for b in bodies]
 
 
-def _revocation_list(app: Flask) -> str:
-    with app.app_context():
-        list_id = db.session.execute(
-            select(StatusListRecord.id)
-            .join(CertificationBody, CertificationBody.id == StatusListRecord.body_id)
-            .where(
-                CertificationBody.code == LABEL_BODY,
-                StatusListRecord.purpose == StatusPurpose.REVOCATION,
-            )
-        ).scalar_one()
-        db.session.remove()
-    return list_id
-
-
 def _issue_racing(
     url: str, app: Flask, world: LabelWorld, path: str, body: dict[str, Any]
 ) -> tuple[int, int, list[dict[str, Any]]]:
-    """An issuance stopped after its body, accreditation and key checks (it waits for its
-    status list, held elsewhere) while the operator's change ``path`` is made; then both go on."""
-    with _holding(
-        url, "SELECT 1 FROM status_lists WHERE id = %s FOR UPDATE", _revocation_list(app)
-    ):
+    """An issuance stopped after its body, accreditation and key checks (it waits for the
+    ledger lock, held elsewhere; a status list held elsewhere is skipped for another) while the
+    operator's change ``path`` is made; then both go on."""
+    with _holding(url, "SELECT pg_advisory_xact_lock(%s)", LEDGER_LOCK_KEY):
         issuing = _Request(app, "POST", "/api/v1/labels", world.certifier, label_request("70"))
         issuing.start()
         _until(lambda: _waiting(url) >= 1 or not issuing.is_alive())
-        assert issuing.is_alive(), "the issuance did not reach its status list"
+        assert issuing.is_alive(), "the issuance did not reach the ledger"
         change = _Request(app, "POST", path, world.operator, body)
         change.start()
         # Fixed: the change waits for the issuance's shared lock. Broken: it commits at once.
@@ -291,3 +279,61 @@ def test_the_operators_reinstatement_in_flight_cannot_lift_a_certifiers_suspensi
     _events(app)  # first: replay names the entry if the suspension was lifted
     assert status == 403
     assert client.get(f"/api/v1/labels/{label}").get_json()["status"] == "suspended"
+
+
+def _lists(app: Flask, purpose: StatusPurpose) -> list[tuple[str, int]]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(StatusListRecord.id, StatusListRecord.allocated)
+            .join(CertificationBody, CertificationBody.id == StatusListRecord.body_id)
+            .where(CertificationBody.code == LABEL_BODY, StatusListRecord.purpose == purpose)
+            .order_by(StatusListRecord.created_at, StatusListRecord.id)
+        ).all()
+        db.session.remove()
+    return [(row.id, row.allocated) for row in rows]
+
+
+def test_an_issuance_skips_a_status_list_another_transaction_holds(
+    registry: tuple[str, Flask, LabelWorld],
+) -> None:
+    """Concurrent issuances of one body (rounds in two workers) do not queue behind one list:
+    a held list is skipped for another, opened while the body has fewer than MAX_OPEN."""
+    url, app, world = registry
+    ((held, before),) = _lists(app, StatusPurpose.REVOCATION)
+    with _holding(url, "SELECT 1 FROM status_lists WHERE id = %s FOR UPDATE", held):
+        issuing = _Request(app, "POST", "/api/v1/labels", world.certifier, label_request("70"))
+        issuing.start()
+        issuing.join(DEADLINE)
+        assert not issuing.is_alive(), "the issuance waited for the held list"
+    assert issuing.result() == 201
+    lists = _lists(app, StatusPurpose.REVOCATION)
+    assert lists[0] == (held, before), "nothing was counted into the held list"
+    assert [allocated for _, allocated in lists[1:]] == [1]
+
+
+def test_with_max_open_lists_all_held_an_issuance_waits_for_the_oldest(
+    registry: tuple[str, Flask, LabelWorld],
+) -> None:
+    url, app, world = registry
+    with app.app_context():
+        body_id = authenticate(world.certifier).body_id
+        for n in range(MAX_OPEN - 1):
+            db.session.add(
+                StatusListRecord(
+                    id=f"r-held{n}", body_id=body_id, purpose=StatusPurpose.REVOCATION,
+                    size=LIST_SIZE, allocated=0, created_at=utcnow(),
+                )
+            )  # fmt: skip
+        db.session.commit()
+        db.session.remove()
+    ids = [list_id for list_id, _ in _lists(app, StatusPurpose.REVOCATION)]
+    assert len(ids) == MAX_OPEN
+    with _holding(url, "SELECT 1 FROM status_lists WHERE id = ANY(%s) FOR UPDATE", ids):
+        issuing = _Request(app, "POST", "/api/v1/labels", world.certifier, label_request("70"))
+        issuing.start()
+        _until(lambda: _waiting(url) >= 1 or not issuing.is_alive())
+        assert issuing.is_alive(), "a fifth list was opened instead of waiting"
+    assert issuing.result() == 201
+    lists = _lists(app, StatusPurpose.REVOCATION)
+    assert len(lists) == MAX_OPEN
+    assert lists[0][1] == 2, "the oldest list, once free, took the label"

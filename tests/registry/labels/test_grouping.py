@@ -17,8 +17,9 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from registry.auth.services import authenticate
-from registry.db import db
+from registry.auth.models import Role
+from registry.auth.services import authenticate, create_token
+from registry.db import db, transaction
 from registry.labels.grouping import GROUPS_KEY, IssuanceGroups
 from registry.labels.models import Label
 from registry.ledger.models import LedgerCheckpoint, LedgerEntry
@@ -48,30 +49,48 @@ def _counts(app: Flask) -> tuple[int, int, int]:
     return counts
 
 
-def _held_round(app: Flask, secret: str, bodies: list[dict[str, Any]]) -> list[TestResponse]:
-    """POST each body from its own thread while the token's round is held, then release it."""
+def _held_round(
+    app: Flask, secret: str | list[str], bodies: list[dict[str, Any]]
+) -> list[TestResponse]:
+    """POST each body from its own thread while the round is held, then release it.
+
+    ``secret`` is one token for all, or one per body."""
     groups: IssuanceGroups = app.extensions[GROUPS_KEY]
+    secrets = [secret] * len(bodies) if isinstance(secret, str) else secret
     with app.app_context():
-        token_id = authenticate(secret).token_id
+        token_ids = {authenticate(s).token_id for s in secrets}
         db.session.remove()
     responses: list[TestResponse | None] = [None] * len(bodies)
 
     def post(n: int) -> None:
         response = app.test_client().post(
-            "/api/v1/labels", json=bodies[n], headers=auth(secret) | {"Idempotency-Key": f"k{n}"}
+            "/api/v1/labels",
+            json=bodies[n],
+            headers=auth(secrets[n]) | {"Idempotency-Key": f"k{n}"},
         )
         responses[n] = response
 
-    lock = groups.round_lock(token_id)
+    lock = groups.round_lock()
     threads = [threading.Thread(target=post, args=(n,)) for n in range(len(bodies))]
     with lock:
         for thread in threads:
             thread.start()
-        assert groups.wait_for_waiting(token_id, len(bodies), WAIT)
+        assert groups.wait_for_waiting(None, len(bodies), WAIT)
+        for token_id in token_ids:
+            assert groups.waiting(token_id) == sum(
+                authenticated == token_id for authenticated in _token_ids(app, secrets)
+            )
     for thread in threads:
         thread.join(WAIT)
     assert all(r is not None for r in responses)
     return [r for r in responses if r is not None]
+
+
+def _token_ids(app: Flask, secrets: list[str]) -> list[int]:
+    with app.app_context():
+        ids = [authenticate(s).token_id for s in secrets]
+        db.session.remove()
+    return ids
 
 
 def test_queued_requests_are_issued_in_one_ledger_round(grouped: tuple[Flask, LabelWorld]) -> None:
@@ -108,3 +127,55 @@ def test_a_refused_request_does_not_refuse_the_others(grouped: tuple[Flask, Labe
         headers=auth(world.certifier) | {"Idempotency-Key": "k2"},
     )
     assert retried.status_code == 201, retried.get_json()
+
+
+def test_two_tokens_requests_share_one_round(grouped: tuple[Flask, LabelWorld]) -> None:
+    app, world = grouped
+    before = _counts(app)
+    tokens = [world.certifier, world.other_certifier] * 3
+    bodies = [label_request(name=f"Cell {n} (fictitious)") for n in range(6)]
+    responses = _held_round(app, tokens, bodies)
+    assert [r.status_code for r in responses] == [201] * 6
+    entries, checkpoints, labels = _counts(app)
+    assert (entries - before[0], labels - before[2]) == (6, 6)
+    assert checkpoints - before[1] == 1, "both tokens' labels in one append round"
+    seqs = sorted(r.get_json()["ledger_index"] for r in responses)
+    assert seqs == list(range(before[0], before[0] + 6)), "consecutive: one round"
+    issuers = [r.get_json()["credential"]["issuer"]["id"] for r in responses]
+    assert issuers[0::2] == [issuers[0]] * 3, "each label signed by its own token's body"
+    assert issuers[1::2] == [issuers[1]] * 3
+    assert issuers[0] != issuers[1]
+
+
+def test_a_refused_request_of_one_token_does_not_refuse_another_tokens(
+    grouped: tuple[Flask, LabelWorld],
+) -> None:
+    app, world = grouped
+    before = _counts(app)
+    tokens = [world.certifier, world.other_certifier, world.other_certifier]
+    bodies = [label_request(name=f"Pack {n} (fictitious)") for n in range(3)]
+    bodies[1] = label_request(grade="A")  # grade B: refused
+    responses = _held_round(app, tokens, bodies)
+    assert [r.status_code for r in responses] == [201, 422, 201]
+    assert responses[1].get_json()["type"].endswith("/grade-mismatch")
+    assert "of the batch" not in responses[1].get_json()["detail"], "answered as if alone"
+    entries, _, labels = _counts(app)
+    assert (entries - before[0], labels - before[2]) == (2, 2)
+
+
+def test_a_round_takes_one_token_per_body(grouped: tuple[Flask, LabelWorld]) -> None:
+    """Two tokens of one body are issued in successive rounds (each takes the lists once)."""
+    app, world = grouped
+    with app.app_context():
+        with transaction():
+            body_code = authenticate(world.certifier).body_code
+            _, second = create_token(role=Role.CERTIFIER, name="second", body_code=body_code)
+        db.session.remove()
+    before = _counts(app)
+    tokens = [world.certifier, second, world.certifier, second]
+    bodies = [label_request(name=f"Box {n} (fictitious)") for n in range(4)]
+    responses = _held_round(app, tokens, bodies)
+    assert [r.status_code for r in responses] == [201] * 4
+    entries, checkpoints, labels = _counts(app)
+    assert (entries - before[0], labels - before[2]) == (4, 4)
+    assert checkpoints - before[1] == 2, "one round per token of the body"
