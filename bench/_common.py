@@ -380,6 +380,17 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[max(0, min(len(sorted_values) - 1, rank - 1))]
 
 
+_STALE_CONNECTION = (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)
+
+
+def _exchange(
+    conn: http.client.HTTPConnection, req: Request
+) -> tuple[http.client.HTTPResponse, bytes]:
+    conn.request(req.method, req.path, body=req.body, headers=dict(req.headers))
+    resp = conn.getresponse()
+    return resp, resp.read()
+
+
 def run_load(
     port: int,
     make: Callable[[int], Request],
@@ -393,8 +404,8 @@ def run_load(
     """Send requests from ``clients`` threads, each with its own keep-alive connection.
 
     Stops after ``seconds`` or after ``count`` requests, whichever is given (both bound it). A
-    response whose status is not in ``expect``, or a transport error, is a failure. Sync gunicorn
-    workers close the connection after every response; http.client then reconnects by itself.
+    response whose status is not in ``expect``, or a transport error, is a failure. A closed
+    connection is reopened by http.client itself.
     """
     if seconds is None and count is None:
         raise ValueError("bound the load by seconds or count")
@@ -420,9 +431,15 @@ def run_load(
                 req = make(n)
                 t0 = time.perf_counter()
                 try:
-                    conn.request(req.method, req.path, body=req.body, headers=dict(req.headers))
-                    resp = conn.getresponse()
-                    data = resp.read()
+                    try:
+                        resp, data = _exchange(conn, req)
+                    except _STALE_CONNECTION:
+                        # A kept-alive connection the server closed meanwhile (idle timeout, a
+                        # worker recycled): retry a GET once on a new one, as HTTP clients do.
+                        if req.method != "GET":
+                            raise
+                        conn.close()
+                        resp, data = _exchange(conn, req)
                 except (OSError, http.client.HTTPException) as exc:
                     failures.append(f"{req.method} {req.path}: {type(exc).__name__}: {exc}")
                     conn.close()
