@@ -13,8 +13,10 @@ from registry.clock import CLOCK_KEY, Clock, SystemClock
 from registry.config import PROJECT_ROOT, SETTINGS_KEY, Settings
 from registry.db import db, init_db, install_request_boundary
 from registry.errors import init_errors
+from registry.i18n import init_i18n
 from registry.labels.grouping import GROUPS_KEY, IssuanceGroups
 from registry.ledger import init_ledger
+from registry.pages import init_pages
 
 __all__ = ["create_app"]
 
@@ -45,8 +47,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     init_db(app, busy_timeout=settings.sqlite_busy_timeout)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     init_errors(app)
+    init_i18n(app)
     init_ledger(app, settings)
     register_api(app)
+    init_pages(app)
     register_cli(app)
     install_request_boundary(app)  # last: it wraps every view registered above
     return app
