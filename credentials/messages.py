@@ -92,6 +92,50 @@ _ENGLISH: dict[str, str] = {
         "the grade, the status and the ledger were not checked against the register"
     ),
 }
+# recognition for a region (credentials.recognition): the answer, then each condition
+_ENGLISH |= {
+    "recognition.native": "issued under a scheme of {region}: valid there as it stands",
+    "recognition.recognised": "recognised in {region} under {scheme}",
+    "recognition.not_recognised": "not recognised in {region}: a condition of the mapping fails",
+    "recognition.no_mapping": "not recognised in {region}: no recognition arrangement covers it",
+    "recognition.source.ok": "rule {rule} version {version}, grade {grade}: covered",
+    "recognition.source.outside": (
+        "rule {rule} version {version}, grade {grade} is outside what the mapping covers "
+        "(rules {rules}, versions {versions}, grades {grades})"
+    ),
+    "recognition.effective.ok": "the mapping is in effect",
+    "recognition.effective.outside": "the mapping is not in effect now (from {from} until {until})",
+    "recognition.standard.ok": "accounting standard {standard} accepted",
+    "recognition.standard.other": (
+        "accounting standard {standard} is not one the mapping accepts ({allowed})"
+    ),
+    "recognition.boundary.ok": "system boundary {boundary} accepted",
+    "recognition.boundary.other": "system boundary {boundary} is not accepted (only {allowed})",
+    "recognition.period_age.ok": "the reference period ended {days} days ago (at most {max_days})",
+    "recognition.period_age.too_old": (
+        "the reference period ended {days} days ago, more than the {max_days} allowed"
+    ),
+    "recognition.accreditation.ok": "the issuer's accreditation covers the category",
+    "recognition.accreditation.outside": (
+        "the issuer's accreditation ({categories}) does not cover {allowed}"
+    ),
+    "recognition.assurance.ok": "assurance {assurance} (at least {minimum})",
+    "recognition.assurance.too_low": "assurance {assurance} is below the {minimum} required",
+    "recognition.assurance.not_stated": "no assurance level is stated; {minimum} is required",
+    "recognition.issued.ok": "issued within the mapping's window",
+    "recognition.issued.outside": "issued {issued}, outside the mapping's window ({from}–{until})",
+    "recognition.validity.ok": "valid for {days} days (at most {max_days})",
+    "recognition.validity.too_long": "valid for {days} days, longer than the {max_days} allowed",
+    "recognition.unit.same": "the declared unit {unit} is the target rule's",
+    "recognition.unit.converted": "converted from per {unit} to per {target_unit} (× 1/{factor})",
+    "recognition.unit.mismatch": (
+        "declared per {unit}, the target rule per {target_unit}, and the mapping states no "
+        "conversion"
+    ),
+    "recognition.unit.target_unknown": (
+        "the target rule {rule} version {version} is not in the trust bundle"
+    ),
+}
 for _purpose, _state in _PURPOSES.items():
     _ENGLISH |= {
         f"{_purpose}.ok": f"not {_state}",
