@@ -27,6 +27,7 @@ from credentials.errors import (
 )
 from credentials.grading import GRADES, Grade, Thresholds
 from credentials.lexical import decimal_text, parse_decimal
+from credentials.recognition import RecognitionMapping
 
 __all__ = [
     "EVENT_TYPES",
@@ -45,6 +46,8 @@ __all__ = [
     "LabelSuspended",
     "LedgerEvent",
     "LedgerRecord",
+    "MappingPublished",
+    "MappingWithdrawn",
     "RuleRegistered",
     "RuleVersionPublished",
     "SchemeRegistered",
@@ -191,6 +194,22 @@ GRADE: _Codec[Grade] = _Codec(str, _grade)
 # Bodies and accreditations share these three states.
 STANDING = _choice(("active", "suspended", "withdrawn"))
 LABEL_STATUS = _choice(("active", "suspended", "revoked", "superseded"))
+
+
+def _mapping(value: object, where: str) -> RecognitionMapping:
+    try:
+        mapping = RecognitionMapping.from_json(value)
+    except CredentialError as exc:
+        raise LedgerEventError(f"{where}: {exc}") from exc
+    # Only the canonical form (every member, sorted sets): re-writing reproduces the bytes.
+    if mapping.to_json() != value:
+        raise LedgerEventError(f"{where} is not in the mapping's canonical form")
+    if mapping.withdrawn:
+        raise LedgerEventError(f"{where}: a withdrawal is a mapping.withdrawn entry")
+    return mapping
+
+
+MAPPING: _Codec[RecognitionMapping] = _Codec(RecognitionMapping.to_json, _mapping)
 
 
 def _m(name: str, codec: _Codec[Any]) -> dict[str, Any]:
@@ -478,6 +497,28 @@ class LabelRevoked(_LabelStatusEvent):
     KIND: ClassVar[str] = "label.revoked"
 
 
+@dataclass(frozen=True, slots=True)
+class MappingPublished(_Event):
+    """A recognition mapping's revision, whole (``credentials.recognition``); revision 1 opens
+    a mapping, each later one supersedes the one before."""
+
+    KIND: ClassVar[str] = "mapping.published"
+    mapping: RecognitionMapping = field(metadata=_m("mapping", MAPPING))
+    by: Actor = field(metadata=_m("by", ACTOR))
+
+
+@dataclass(frozen=True, slots=True)
+class MappingWithdrawn(_Event):
+    """The end of a mapping: revision ``revision`` withdraws ``mapping`` from then on."""
+
+    KIND: ClassVar[str] = "mapping.withdrawn"
+    mapping: str = field(metadata=_m("mapping", TEXT))
+    revision: int = field(metadata=_m("revision", INTEGER))
+    target_scheme: str = field(metadata=_m("targetScheme", TEXT))
+    reason: str = field(metadata=_m("reason", TEXT))
+    by: Actor = field(metadata=_m("by", ACTOR))
+
+
 LedgerEvent = (
     SchemeRegistered
     | RuleRegistered
@@ -492,6 +533,8 @@ LedgerEvent = (
     | LabelSuspended
     | LabelReinstated
     | LabelRevoked
+    | MappingPublished
+    | MappingWithdrawn
 )
 
 EVENT_TYPES: Mapping[str, type[LedgerEvent]] = {
@@ -510,6 +553,8 @@ EVENT_TYPES: Mapping[str, type[LedgerEvent]] = {
         LabelSuspended,
         LabelReinstated,
         LabelRevoked,
+        MappingPublished,
+        MappingWithdrawn,
     )
 }
 

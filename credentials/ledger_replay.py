@@ -37,6 +37,8 @@ from credentials.ledger_events import (
     LabelSuspended,
     LedgerEvent,
     LedgerRecord,
+    MappingPublished,
+    MappingWithdrawn,
     RuleRegistered,
     RuleVersionPublished,
     SchemeRegistered,
@@ -50,6 +52,7 @@ from credentials.ledger_state import (
     LedgerState,
     RuleVersionState,
 )
+from credentials.recognition import RecognitionMapping
 
 T = TypeVar("T")
 
@@ -262,6 +265,72 @@ class Replayer:
                 self._issue(seq, event)
             case LabelSuspended() | LabelReinstated() | LabelRevoked():
                 self._change(event)
+            case MappingPublished():
+                self._publish_mapping(event)
+            case MappingWithdrawn():
+                self._withdraw_mapping(event)
+
+    def _mapping_authority(self, by: Actor, target_scheme: str) -> None:
+        _require(
+            by.role is ActorRole.OPERATOR
+            or (by.role is ActorRole.REGULATOR and target_scheme in by.schemes),
+            ReplayReason.NOT_AUTHORISED,
+            f"only the operator or a regulator of {target_scheme} publishes its recognition",
+        )
+
+    def _next_revision(self, mapping_id: str, revision: int) -> list[RecognitionMapping]:
+        revisions = self.state.mappings.get(mapping_id, [])
+        expected = len(revisions) + 1
+        _require(
+            revision == expected,
+            ReplayReason.OUT_OF_SEQUENCE,
+            f"mapping {mapping_id}: expected revision {expected}, got {revision}",
+        )
+        return revisions
+
+    def _publish_mapping(self, event: MappingPublished) -> None:
+        s, m = self.state, event.mapping
+        self._mapping_authority(event.by, m.target.scheme)
+        _found(s.schemes.get(m.source.scheme), f"scheme {m.source.scheme}")
+        region = _found(s.schemes.get(m.target.scheme), f"scheme {m.target.scheme}")
+        _require(
+            m.target.region == region,
+            ReplayReason.INCONSISTENT,
+            f"scheme {m.target.scheme} is of region {region}, not {m.target.region}",
+        )
+        for rule in sorted(m.source.rules):
+            _found(s.rules.get((m.source.scheme, rule)), f"rule {m.source.scheme}/{rule}")
+        if m.target.rule_id is not None and m.target.rule_version is not None:
+            key = (m.target.scheme, m.target.rule_id, m.target.rule_version)
+            _found(s.rule_versions.get(key), f"rule version {'/'.join(key)}")
+        revisions = self._next_revision(m.mapping_id, m.revision)
+        if revisions:
+            _require(
+                revisions[0].target.scheme == m.target.scheme,
+                ReplayReason.INCONSISTENT,
+                f"mapping {m.mapping_id} targets {revisions[0].target.scheme}; a revision keeps it",
+            )
+        s.mappings[m.mapping_id] = [*revisions, m]
+
+    def _withdraw_mapping(self, event: MappingWithdrawn) -> None:
+        revisions = _found(self.state.mappings.get(event.mapping), f"mapping {event.mapping}")
+        last = revisions[-1]
+        self._mapping_authority(event.by, last.target.scheme)
+        _require(
+            event.target_scheme == last.target.scheme,
+            ReplayReason.INCONSISTENT,
+            f"mapping {event.mapping} targets {last.target.scheme}, not {event.target_scheme}",
+        )
+        _require(
+            not last.withdrawn,
+            ReplayReason.INVALID_TRANSITION,
+            f"mapping {event.mapping} is already withdrawn",
+        )
+        self._next_revision(event.mapping, event.revision)
+        self.state.mappings[event.mapping] = [
+            *revisions,
+            replace(last, revision=event.revision, withdrawn=True),
+        ]
 
     def _publish(self, event: RuleVersionPublished) -> None:
         s, by = self.state, event.by

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from credentials.grading import Thresholds
 from credentials.ledger_events import Actor
+from credentials.recognition import RecognitionMapping
 from credentials.trust import Accreditation, TrustedKey, TrustedRule
 
 __all__ = [
@@ -112,3 +113,5 @@ class LedgerState:
     keys: dict[str, KeyState] = field(default_factory=dict)  # by public key multibase
     labels: dict[str, LabelState] = field(default_factory=dict)
     slots: set[tuple[str, int]] = field(default_factory=set)
+    # mapping id -> every revision, oldest first (a withdrawal is a revision marked withdrawn)
+    mappings: dict[str, list[RecognitionMapping]] = field(default_factory=dict)

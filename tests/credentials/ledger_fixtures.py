@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -15,11 +16,15 @@ from credentials import (
     KeyPair,
     LabelIssued,
     LedgerEvent,
+    MappingSource,
+    MappingTarget,
+    RecognitionMapping,
     RuleRegistered,
     RuleVersionPublished,
     SchemeRegistered,
     StatusSlot,
     Thresholds,
+    VersionRange,
     canonicalize_jcs,
     format_entry_time,
 )
@@ -110,3 +115,34 @@ def entries(events: Sequence[LedgerEvent]) -> list[bytes]:
         )
         for seq, event in enumerate(events)
     ]
+
+
+HK_REGULATOR = Actor(ActorRole.REGULATOR, token=5, schemes=("HK",))
+
+
+def hk_world() -> list[LedgerEvent]:
+    """The world plus scheme HK with a battery rule in force from T0."""
+    return [
+        *world(),
+        SchemeRegistered("HK", "HK", {"en": "Hong Kong (fictitious)"}, "HK", CONSOLE),
+        RuleRegistered("HK", "HK-PCR-LIB", "battery", {"en": "Li-ion"}, CONSOLE),
+        RuleVersionPublished(
+            "HK", "HK-PCR-LIB", "1.0", "battery", "kWh", "ISO 14067:2018", T0, None, THRESHOLDS,
+            HK_REGULATOR,
+        ),
+    ]  # fmt: skip
+
+
+def gd_hk_mapping(revision: int = 1, **changes: object) -> RecognitionMapping:
+    """CN-GD batteries recognised in Hong Kong, recomputed under HK-PCR-LIB 1.0."""
+    mapping = RecognitionMapping(
+        mapping_id="GD-HK-LIB",
+        revision=revision,
+        source=MappingSource("CN-GD", frozenset({"PCR-LIB"}), VersionRange("1.0", None)),
+        target=MappingTarget("HK", "HK", "HK-PCR-LIB", "1.0"),
+        mode="recompute",
+        effective_from=T0,
+        approved_by="HK regulator (fictitious)",
+        agreement_sha256="0f" * 32,
+    )
+    return replace(mapping, **changes)  # type: ignore[arg-type]

@@ -23,16 +23,20 @@ from credentials import (
     LabelRevoked,
     LabelSuspended,
     LedgerEvent,
+    MappingPublished,
+    MappingWithdrawn,
     parse_entry,
 )
 from credentials.errors import LedgerEventError, UnknownLedgerEventError
 from credentials.ledger_events import parse_event
 from tests.credentials.ledger_fixtures import (
     CERTIFIER,
+    HK_REGULATOR,
     KEY,
     OPERATOR,
     T0,
     entries,
+    gd_hk_mapping,
     issued,
     world,
 )
@@ -49,6 +53,8 @@ def every_kind() -> list[LedgerEvent]:
         LabelSuspended("7K3M9QH2XD", "lingnan", "active", "Audit", CERTIFIER),
         LabelReinstated("7K3M9QH2XD", "lingnan", "suspended", "Cleared", CERTIFIER),
         LabelRevoked("7K3M9QH2XD", "lingnan", "active", "Withdrawn", CERTIFIER),
+        MappingPublished(gd_hk_mapping(), HK_REGULATOR),
+        MappingWithdrawn("GD-HK-LIB", 2, "HK", "Arrangement ended (fictitious)", HK_REGULATOR),
     ]
 
 
