@@ -245,6 +245,13 @@ class Actor:
         if list(self.schemes) != sorted(set(self.schemes)):
             raise LedgerEventError("an actor's schemes must be sorted and without duplicates")
 
+    def oversees(self, scheme: str) -> bool:
+        """May act as the authority of ``scheme`` (publish its rules and what it recognises):
+        the operator, or a regulator of that scheme."""
+        return self.role is ActorRole.OPERATOR or (
+            self.role is ActorRole.REGULATOR and scheme in self.schemes
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "role": self.role.value,

@@ -272,8 +272,7 @@ class Replayer:
 
     def _mapping_authority(self, by: Actor, target_scheme: str) -> None:
         _require(
-            by.role is ActorRole.OPERATOR
-            or (by.role is ActorRole.REGULATOR and target_scheme in by.schemes),
+            by.oversees(target_scheme),
             ReplayReason.NOT_AUTHORISED,
             f"only the operator or a regulator of {target_scheme} publishes its recognition",
         )
@@ -335,8 +334,7 @@ class Replayer:
     def _publish(self, event: RuleVersionPublished) -> None:
         s, by = self.state, event.by
         _require(
-            by.role is ActorRole.OPERATOR
-            or (by.role is ActorRole.REGULATOR and event.scheme in by.schemes),
+            by.oversees(event.scheme),
             ReplayReason.NOT_AUTHORISED,
             f"only the operator or a regulator of {event.scheme} publishes its rules",
         )

@@ -94,6 +94,7 @@ _ENGLISH: dict[str, str] = {
 }
 # recognition for a region (credentials.recognition): the answer, then each condition
 _ENGLISH |= {
+    "recognition.not_verified": "not checked for {region}: the label itself did not verify",
     "recognition.native": "issued under a scheme of {region}: valid there as it stands",
     "recognition.recognised": "recognised in {region} under {scheme}",
     "recognition.not_recognised": "not recognised in {region}: a condition of the mapping fails",

@@ -28,14 +28,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, localcontext
 from enum import StrEnum
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from credentials._internal.timefmt import format_datetime, parse_datetime
 from credentials.credential import BOUNDARIES, Boundary
 from credentials.errors import CredentialError
 from credentials.grading import GRADES, Grade, grade_for
+from credentials.keys import public_key_from_did
 from credentials.lexical import decimal_text, parse_decimal
-from credentials.trust import TrustedRule
+
+if TYPE_CHECKING:
+    from credentials.report import VerificationReport
+    from credentials.trust import TrustBundle, TrustedRule
 
 __all__ = [
     "ASSURANCE_LEVELS",
@@ -54,8 +58,10 @@ __all__ = [
     "RecognitionMapping",
     "RecognitionOutcome",
     "VersionRange",
+    "accounting_standard",
     "current_revisions",
     "recognise",
+    "recognise_label",
     "version_key",
 ]
 
@@ -302,6 +308,7 @@ class LabelFacts:
 
 
 class RecognitionOutcome(StrEnum):
+    NOT_VERIFIED = "not_verified"  # the label itself did not verify: nothing to recognise
     NATIVE = "native"  # the label's own scheme is of this region
     RECOGNISED = "recognised"
     NOT_RECOGNISED = "not_recognised"  # a mapping applies to the label, a condition fails
@@ -376,7 +383,58 @@ class Recognition:
         }
 
 
-RuleLookup = Callable[[str, str, str], TrustedRule | None]
+RuleLookup = Callable[[str, str, str], "TrustedRule | None"]
+
+
+def accounting_standard(stated: str | None) -> str | None:
+    """Which of :data:`STANDARDS` a rule's stated standard is (``"ISO 14067:2018; IEC 61215
+    module scope"`` is ISO 14067), or ``None``."""
+    if not stated:
+        return None
+    for name in STANDARDS:
+        if stated == name or (stated.startswith(name) and stated[len(name)] in ":; ,("):
+            return name
+    return None
+
+
+def recognise_label(
+    report: VerificationReport, trust: TrustBundle, region: str, *, at: datetime
+) -> Recognition:
+    """The answer for the label a verification report is about, from the bundle it was checked
+    with. A label that did not verify is not recognised anywhere (``not_verified``): whether
+    it would be is not a question worth answering about a document that may be forged."""
+    label = report.label
+    if label is None or not report.verified:
+        return Recognition(region, RecognitionOutcome.NOT_VERIFIED)
+    rule = trust.rule(label.rule.scheme, label.rule.rule_id, label.rule.version)
+    body = trust.body_with_key(public_key_from_did(label.issuer_did).multibase)
+    if rule is None or body is None:  # verified with this bundle, so both are in it
+        return Recognition(region, RecognitionOutcome.NOT_VERIFIED)
+    categories = frozenset(
+        category
+        for accreditation in body.accreditations
+        if accreditation.scheme == rule.scheme
+        and accreditation.valid_from <= label.valid_from
+        and (accreditation.valid_until is None or label.valid_from < accreditation.valid_until)
+        for category in accreditation.categories
+    )
+    fp = label.footprint
+    facts = LabelFacts(
+        scheme=rule.scheme,
+        rule_id=rule.rule_id,
+        rule_version=rule.version,
+        grade=label.grade,
+        footprint=fp.value,
+        declared_unit=fp.declared_unit,
+        declared_unit_amount=fp.declared_unit_amount,
+        system_boundary=fp.system_boundary,
+        period_end=fp.period_end,
+        valid_from=label.valid_from,
+        valid_until=label.valid_until,
+        standard=accounting_standard(rule.standard),
+        categories=categories,
+    )
+    return recognise(facts, region, trust.mappings, trust.rule, at=at, native_regions=trust.schemes)
 
 
 def current_revisions(mappings: Iterable[RecognitionMapping]) -> list[RecognitionMapping]:

@@ -12,7 +12,10 @@ The JSON form: ``bodies`` (``name``, ``keys`` with ``publicKeyMultibase``/``acti
 ``activeUntil``, ``accreditations``), ``rules``, ``statusLists`` (list URL → status list
 credential), ``logKey`` (C2SP verifier key) and ``ledger``: label id → ``{"entry", "index",
 "size", "proof" (base64 hashes), "checkpoint"}`` plus the optional ``"supersededBy"`` (URL or id
-of the replacing label) for a label that was superseded. Times are written in UTC with
+of the replacing label) for a label that was superseded; ``schemes`` (scheme code → region)
+and ``mappings`` (the newest revision of each recognition mapping,
+``credentials.recognition``), from which a verifier answers "is it recognised in region X".
+A rule may state its accounting ``standard``. Times are written in UTC with
 milliseconds (``2026-01-31T08:00:00.000Z``, as ledger entries state them), with microseconds
 only for a time that has them.
 """
@@ -32,6 +35,7 @@ from credentials.checkpoint import NoteVerifier
 from credentials.errors import CredentialError, TrustError, TrustValueTooLongError
 from credentials.grading import Thresholds
 from credentials.lexical import decimal_text, parse_decimal
+from credentials.recognition import RecognitionMapping
 
 __all__ = [
     "Accreditation",
@@ -131,6 +135,7 @@ class TrustedRule:
     thresholds: Thresholds
     in_force_from: datetime
     in_force_until: datetime | None = None
+    standard: str | None = None  # the accounting standard the rule follows, as it states it
 
     def in_force_at(self, at: datetime) -> bool:
         return _within(at, self.in_force_from, self.in_force_until)
@@ -147,6 +152,7 @@ class TrustedRule:
             ),
             "inForceFrom": _time_json(self.in_force_from),
             "inForceUntil": _opt_time_json(self.in_force_until),
+            "standard": self.standard,
         }
 
     @classmethod
@@ -194,6 +200,8 @@ class TrustBundle:
     status_lists: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     log_key: str | None = None
     ledger: Mapping[str, LedgerEvidence] = field(default_factory=dict)
+    schemes: Mapping[str, str] = field(default_factory=dict)  # scheme code -> its region
+    mappings: tuple[RecognitionMapping, ...] = ()  # the newest revision of each mapping
 
     def body_with_key(self, public_key_multibase: str) -> TrustedBody | None:
         return next((b for b in self.bodies if b.key(public_key_multibase)), None)
@@ -217,6 +225,8 @@ class TrustBundle:
             "statusLists": {url: dict(c) for url, c in self.status_lists.items()},
             "logKey": self.log_key,
             "ledger": {label_id: e.to_json() for label_id, e in self.ledger.items()},
+            "schemes": dict(self.schemes),
+            "mappings": [m.to_json() for m in self.mappings],
         }
 
     @classmethod
@@ -359,6 +369,7 @@ def _rule(data: Any) -> TrustedRule:
         thresholds=Thresholds(*(_decimal(r["thresholds"][g]) for g in "ABCD")),
         in_force_from=_time(r["inForceFrom"]),
         in_force_until=_opt_time(r.get("inForceUntil")),
+        standard=_opt_text(r.get("standard"), "standard"),
     )
 
 
@@ -391,10 +402,18 @@ def _bundle(data: Any) -> TrustBundle:
     log_key = data.get("logKey")
     if log_key is not None:
         NoteVerifier.from_verifier_key(str(log_key))  # refuse a malformed key now, not later
+    schemes = _object(data.get("schemes", {}), "schemes")
+    if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in schemes.items()):
+        raise TrustError("schemes maps scheme codes to their regions (strings)")
+    mappings = tuple(
+        RecognitionMapping.from_json(m) for m in _array(data.get("mappings", []), "mappings")
+    )
     return TrustBundle(
         bodies=bodies,
         rules=rules,
         status_lists=status_lists,
         log_key=None if log_key is None else str(log_key),
         ledger=ledger,
+        schemes=dict(schemes),
+        mappings=mappings,
     )

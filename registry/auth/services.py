@@ -70,9 +70,8 @@ class Principal:
             raise ForbiddenError("A certifier token acts only for its own certification body.")
 
     def oversees(self, scheme_code: str) -> bool:
-        return self.role is Role.OPERATOR or (
-            self.role is Role.REGULATOR and scheme_code in self.schemes
-        )
+        """The operator, or a regulator of ``scheme_code`` (the ledger's own rule)."""
+        return self.actor.oversees(scheme_code)
 
 
 def _digest(token: str) -> bytes:

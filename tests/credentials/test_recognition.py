@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from credentials import Thresholds
+from credentials import CredentialError, Thresholds, TrustBundle, verify_label
 from credentials.messages import ENGLISH, render, template_parameters
 from credentials.recognition import (
     Condition,
@@ -24,11 +24,15 @@ from credentials.recognition import (
     RecognitionMapping,
     RecognitionOutcome,
     VersionRange,
+    accounting_standard,
     current_revisions,
     recognise,
+    recognise_label,
     version_key,
 )
 from credentials.trust import TrustedRule
+from tests.credentials.factories import signed_credential
+from tests.credentials.trust_fixtures import full_trust, rule_json
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 START = datetime(2025, 1, 1, tzinfo=UTC)
@@ -429,6 +433,7 @@ def test_every_message_has_an_english_template_with_its_parameters() -> None:
             )
         ),
         answer(strict, region="EU"),
+        Recognition("HK", RecognitionOutcome.NOT_VERIFIED),
     ]
     seen = set()
     for result in results:
@@ -456,3 +461,101 @@ def test_the_answer_serialises_for_the_api() -> None:
     )
     unit = converted.conditions[-1]
     assert render(unit.message, unit.params) == "converted from per kg to per g (× 1/1000)"
+
+
+# --- from a verification report and its bundle ---------------------------------------------
+
+
+def _bundle_with_mappings(credential: dict[str, Any], *mappings: RecognitionMapping) -> Any:
+    hk_rule = {
+        "scheme": "HK",
+        "ruleId": "HK-PCR-LIB",
+        "version": "1.0",
+        "category": "lithium-battery",
+        "declaredUnit": "kWh",
+        "thresholds": {"A": "40", "B": "55", "C": "70", "D": "90"},
+        "inForceFrom": "2025-01-01T00:00:00Z",
+    }
+    return full_trust(
+        credential,
+        rules=[rule_json(standard="ISO 14067:2018"), hk_rule],
+        schemes={"CN-GD": "CN-GD", "HK": "HK", "EU-PEF": "EU"},
+        mappings=[m.to_json() for m in mappings],
+    )
+
+
+def _lib_mappings() -> list[RecognitionMapping]:
+    to_hk = gd_to_hk(
+        mapping_id="GD-HK-LIB",
+        source=MappingSource("CN-GD", frozenset({"CN-GD-PCR-LIB"}), VersionRange("2.0", None)),
+        target=MappingTarget("HK", "HK", "HK-PCR-LIB", "1.0"),
+        conditions=Conditions(
+            standards=frozenset({"ISO 14067"}), categories=frozenset({"lithium-battery"})
+        ),
+    )
+    to_eu = gd_to_hk(
+        mapping_id="GD-EU",
+        source=MappingSource("CN-GD", frozenset({"CN-GD-PCR-LIB"})),
+        target=MappingTarget("EU-PEF", "EU"),
+        mode="value-only",
+        conditions=Conditions(boundaries=frozenset({"cradle-to-grave"}), max_period_age_days=730),
+    )
+    return [to_hk, to_eu]
+
+
+def test_one_verified_label_gets_a_different_answer_in_each_region() -> None:
+
+    credential = signed_credential()
+    trust = _bundle_with_mappings(credential, *_lib_mappings())
+    report = verify_label(credential, trust=trust, now=NOW)
+    assert report.verified, report.to_json()
+    home = recognise_label(report, trust, "CN-GD", at=NOW)
+    hk = recognise_label(report, trust, "HK", at=NOW)
+    eu = recognise_label(report, trust, "EU", at=NOW)
+    mo = recognise_label(report, trust, "MO", at=NOW)
+    assert (home.outcome, home.grade) == (RecognitionOutcome.NATIVE, "B")
+    assert (hk.outcome, hk.grade) == (RecognitionOutcome.RECOGNISED, "C")  # 61.2 > 55
+    assert eu.outcome is RecognitionOutcome.NOT_RECOGNISED
+    assert failed(eu) == [Condition.BOUNDARY]
+    assert mo.outcome is RecognitionOutcome.NO_MAPPING
+
+
+def test_a_label_that_does_not_verify_is_recognised_nowhere() -> None:
+
+    credential = signed_credential()
+    trust = _bundle_with_mappings(credential, *_lib_mappings())
+    forged = {**credential, "validUntil": "2039-01-01T00:00:00Z"}
+    report = verify_label(forged, trust=trust, now=NOW)
+    assert not report.verified
+    assert recognise_label(report, trust, "HK", at=NOW).outcome is RecognitionOutcome.NOT_VERIFIED
+
+
+def test_the_bundle_carries_schemes_and_mappings_through_json() -> None:
+
+    trust = _bundle_with_mappings(signed_credential(), *_lib_mappings())
+    assert TrustBundle.from_json(trust.to_json()) == trust
+    assert trust.rules[0].standard == "ISO 14067:2018"
+    broken = {**trust.to_json(), "mappings": [{"mappingId": "x"}]}
+    with pytest.raises(CredentialError, match="malformed trust bundle"):
+        TrustBundle.from_json(broken)
+
+
+@pytest.mark.parametrize(
+    ("stated", "standard"),
+    [
+        ("ISO 14067:2018", "ISO 14067"),
+        ("ISO 14067:2018; IEC 61215 module scope", "ISO 14067"),
+        ("ISO 14067", "ISO 14067"),
+        ("PAS 2050:2011", "PAS 2050"),
+        ("GHG Protocol Product Standard", "GHG Protocol Product Standard"),
+        ("ISO 140670", None),
+        ("ISO 14064-1", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_rules_stated_standard_is_read_as_one_of_the_three(
+    stated: str | None, standard: str | None
+) -> None:
+
+    assert accounting_standard(stated) == standard

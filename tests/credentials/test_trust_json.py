@@ -95,7 +95,15 @@ def test_an_honest_bundle_is_written_back_as_it_was_read() -> None:
         wire
     )
     written = TrustBundle.from_json(wire).to_json()
-    assert set(written) == {"bodies", "rules", "statusLists", "logKey", "ledger"}
+    assert set(written) == {
+        "bodies",
+        "rules",
+        "statusLists",
+        "logKey",
+        "ledger",
+        "schemes",
+        "mappings",
+    }
     assert written["statusLists"] == wire["statusLists"]
     assert written["ledger"].keys() == wire["ledger"].keys()
 
