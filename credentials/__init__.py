@@ -134,8 +134,10 @@ from credentials.recognition import (
     RecognitionMapping,
     RecognitionOutcome,
     VersionRange,
+    accounting_standard,
     current_revisions,
     recognise,
+    recognise_label,
 )
 from credentials.status_list import (
     MIN_STATUS_LIST_BITS,
@@ -257,6 +259,7 @@ __all__ = [
     "VerifiedProof",
     "VersionRange",
     "Violation",
+    "accounting_standard",
     "build_label_credential",
     "build_status_list_credential",
     "canonicalize_jcs",
@@ -302,6 +305,7 @@ __all__ = [
     "qr_svg",
     "qr_version",
     "recognise",
+    "recognise_label",
     "render_message",
     "replay",
     "root_hash",

@@ -22,6 +22,7 @@ from credentials.errors import CredentialError
 from credentials.jsonld import DEFAULT_LOADER, DocumentLoader, parse_json
 from credentials.keys import KeyPair
 from credentials.messages import render
+from credentials.recognition import Recognition, RecognitionOutcome, recognise_label
 from credentials.trust import TrustBundle
 from credentials.verify import CheckStatus, Outcome, Verdict, verify_label
 
@@ -118,17 +119,43 @@ def _verify(args: argparse.Namespace) -> int:
         if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
             raise _UsageError(f"status list {path} is not a credential with an id")
         lists[doc["id"]] = doc
+    if args.region and trust is None:
+        raise _UsageError("--region needs --trust: recognition is read from the trust bundle")
     types = credential.get("type") if isinstance(credential, dict) else None
+    recognitions: list[Recognition] = []
     if (isinstance(types, list) and CREDENTIAL_TYPE in types) or types == CREDENTIAL_TYPE:
         report = verify_label(credential, trust=trust, status_lists=lists, now=at, loader=loader)
         result = report.to_json()
+        if trust is not None:
+            when = at or datetime.now(UTC)
+            recognitions = [recognise_label(report, trust, r, at=when) for r in args.region]
     else:
         result = _verify_generic(credential, loader, at)
+        recognitions = [Recognition(r, RecognitionOutcome.NOT_VERIFIED) for r in args.region]
+    if recognitions:
+        result["recognition"] = [r.to_json() for r in recognitions]
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
         _print_report(result)
-    return 0 if result["verified"] else 1
+        for recognition in recognitions:
+            _print_recognition(recognition)
+    recognised = all(r.recognised for r in recognitions)
+    return 0 if result["verified"] and recognised else 1
+
+
+def _print_recognition(r: Recognition) -> None:
+    print(f"{'RECOGNISED' if r.recognised else 'NOT RECOGNISED'} in {r.region}: {r.outcome.value}")
+    print(f"  {render(r.message, r.params)}")
+    if r.via:
+        print("  under " + " then ".join(f"mapping {m} revision {n}" for m, n in r.via))
+    if r.recognised:
+        grade = "no grade (the footprint value is accepted)" if r.grade is None else r.grade
+        print(f"  grade there: {grade}; footprint {r.footprint} kgCO2e per {r.declared_unit}")
+    for c in r.conditions:
+        print(
+            f"  {'ok  ' if c.passed else 'FAIL'} {c.condition.value}: {render(c.message, c.params)}"
+        )
 
 
 def _verify_generic(credential: Any, loader: DocumentLoader, at: datetime | None) -> dict[str, Any]:
@@ -242,6 +269,14 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--status-list", action="append", default=[], metavar="FILE")
     verify.add_argument("--at", help="verify as of this time instead of now")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument(
+        "--region",
+        action="append",
+        default=[],
+        metavar="REGION",
+        help="also say whether the label is recognised in REGION (HK, MO, CN-SH, EU…), from "
+        "the trust bundle's mappings; repeatable; exit 1 unless recognised in each",
+    )
     verify.set_defaults(run=_verify)
 
     contexts = sub.add_parser("contexts", help="the bundled JSON-LD contexts")

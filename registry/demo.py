@@ -35,6 +35,7 @@ from registry.demo_data import (
     CATEGORY_NAMES,
     KEY_ROTATION,
     LABELS,
+    MAPPINGS,
     REGULATOR_SCHEMES,
     RULES,
     SCHEMES,
@@ -48,6 +49,7 @@ from registry.labels.issuance import LabelRequest, issue_label
 from registry.labels.models import LabelStatus
 from registry.labels.services import StatusAction, change_label_status
 from registry.ledger.services import publish_checkpoint
+from registry.recognition.services import publish_mapping
 from registry.schemes.models import Scheme
 from registry.schemes.services import create_rule, create_scheme, publish_rule_version
 
@@ -142,6 +144,8 @@ def load_demo() -> DemoLoad:
             )
         _set_up_schemes()
         _set_up_bodies()
+        for mapping in MAPPINGS:
+            publish_mapping(OPERATOR_CONSOLE, mapping.to_json())
         operator = _token(Role.OPERATOR, "Demo operator")
         regulator = _token(Role.REGULATOR, "Demo regulator", schemes=REGULATOR_SCHEMES)
         certifiers = {b.code: _token(Role.CERTIFIER, f"Demo {b.code}", body=b.code) for b in BODIES}

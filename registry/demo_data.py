@@ -11,11 +11,20 @@ version; the older versions are published with a period of force that has ended.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Literal
 
-from credentials import Grade, gtin_check_digit
+from credentials import (
+    Conditions,
+    Grade,
+    MappingSource,
+    MappingTarget,
+    RecognitionMapping,
+    VersionRange,
+    gtin_check_digit,
+)
 
 __all__ = [
     "BODIES",
@@ -23,6 +32,7 @@ __all__ = [
     "FICTITIOUS_MARKERS",
     "KEY_ROTATION",
     "LABELS",
+    "MAPPINGS",
     "PRODUCT_MARKER",
     "REGULATOR_SCHEMES",
     "RULES",
@@ -177,6 +187,17 @@ SCHEMES = (
             "Rótulo de Carbono de Hong Kong (fictício)",
         ),
         "Hong Kong Green Label Council (fictitious)",
+    ),
+    SchemeSpec(
+        "EU-PEF",
+        "EU",
+        _names(
+            "EU-style Product Environmental Footprint Label (fictitious)",
+            "欧盟式产品环境足迹标识（虚构）",
+            "歐盟式產品環境足跡標識（虛構）",
+            "Rótulo de Pegada Ambiental de Produtos de estilo UE (fictício)",
+        ),
+        "European Footprint Label Board (fictitious)",
     ),
     SchemeSpec(
         "MO",
@@ -496,3 +517,89 @@ STATUS_CHANGES = (
     _S("hk-tea-2", "revoke", "body", "Verification omitted the packaging stage."),
     _S("hk-tx-4", "suspend", "operator", "Registry operator: a complaint is under investigation."),
 )  # fmt: skip
+
+
+def _agreement(title: str) -> str:
+    """The SHA-256 a mapping states of its agreement document (here: of a fictitious title)."""
+    return hashlib.sha256(title.encode("utf-8")).hexdigest()
+
+
+_EFFECTIVE = datetime(2025, 1, 1, tzinfo=UTC)
+_GD_HK = "Guangdong–Hong Kong carbon label mutual recognition arrangement (fictitious)"
+_JS_SH = "Jiangsu–Shanghai carbon label mutual recognition arrangement (fictitious)"
+
+# Recognition between the demo's programmes: one label gets different answers per region. A
+# CN-GD tea label is native in CN-GD, recomputed under the Hong Kong rule in HK, not recognised
+# in Macao (HK's mapping is not transitive) and not in the EU-style scheme (cradle-to-gate).
+MAPPINGS = (
+    RecognitionMapping(
+        mapping_id="GD-HK-TEA",
+        revision=1,
+        source=MappingSource("CN-GD", frozenset({"CN-GD-PCR-TEA"}), VersionRange("1.0", "1.99")),
+        target=MappingTarget("HK", "HK", "HK-PCR-TEA", "1.0"),
+        mode="recompute",
+        effective_from=_EFFECTIVE,
+        approved_by="Hong Kong Green Label Council (fictitious)",
+        agreement_sha256=_agreement(_GD_HK),
+        conditions=Conditions(standards=frozenset({"ISO 14067"}), categories=frozenset({"tea"})),
+    ),
+    RecognitionMapping(
+        mapping_id="HK-GD-TEA",
+        revision=1,
+        source=MappingSource("HK", frozenset({"HK-PCR-TEA"}), VersionRange("1.0", "1.99")),
+        target=MappingTarget("CN-GD", "CN-GD", "CN-GD-PCR-TEA", "1.0"),
+        mode="recompute",
+        effective_from=_EFFECTIVE,
+        approved_by="Guangdong Low-Carbon Label Office (fictitious)",
+        agreement_sha256=_agreement(_GD_HK),
+        conditions=Conditions(standards=frozenset({"ISO 14067"})),
+    ),
+    RecognitionMapping(
+        mapping_id="HK-MO-TEX",
+        revision=1,
+        source=MappingSource("HK", frozenset({"HK-PCR-TEX"}), VersionRange("2.0", None)),
+        target=MappingTarget("MO", "MO", "MO-PCR-TEX", "1.0"),
+        mode="table",
+        table={"A": "A", "B": "A", "C": "B", "D": "C", "E": "E"},
+        effective_from=_EFFECTIVE,
+        approved_by="Macao Low-Carbon Products Board (fictitious)",
+        agreement_sha256=_agreement("Hong Kong–Macao textile label table (fictitious)"),
+    ),
+    RecognitionMapping(
+        mapping_id="JS-SH-STEEL",
+        revision=1,
+        source=MappingSource("CN-JS", frozenset({"CN-JS-PCR-STEEL"})),
+        target=MappingTarget("CN-SH", "CN-SH", "CN-SH-PCR-STEEL", "2025"),
+        mode="recompute",
+        effective_from=_EFFECTIVE,
+        approved_by="Shanghai Carbon Label Secretariat (fictitious)",
+        agreement_sha256=_agreement(_JS_SH),
+        conditions=Conditions(max_period_age_days=3 * 365),
+    ),
+    RecognitionMapping(
+        mapping_id="SH-JS-STEEL",
+        revision=1,
+        source=MappingSource("CN-SH", frozenset({"CN-SH-PCR-STEEL"}), VersionRange("2025", None)),
+        target=MappingTarget("CN-JS", "CN-JS", "CN-JS-PCR-STEEL", "1.0"),
+        mode="recompute",
+        effective_from=_EFFECTIVE,
+        approved_by="Jiangsu Product Carbon Footprint Centre (fictitious)",
+        agreement_sha256=_agreement(_JS_SH),
+        conditions=Conditions(max_period_age_days=3 * 365),
+    ),
+    RecognitionMapping(
+        mapping_id="GD-EU",
+        revision=1,
+        source=MappingSource(
+            "CN-GD", frozenset({"CN-GD-PCR-LIB", "CN-GD-PCR-PV", "CN-GD-PCR-TEA"})
+        ),
+        target=MappingTarget("EU-PEF", "EU"),
+        mode="value-only",
+        effective_from=_EFFECTIVE,
+        approved_by="European Footprint Label Board (fictitious)",
+        agreement_sha256=_agreement("Guangdong–EU-style footprint acceptance (fictitious)"),
+        conditions=Conditions(
+            boundaries=frozenset({"cradle-to-grave"}), max_period_age_days=2 * 365
+        ),
+    ),
+)

@@ -80,7 +80,10 @@ def publish_mapping_view() -> ResponseReturnValue:
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     principal = current_principal(Role.OPERATOR, Role.REGULATOR)
-    row = publish_mapping(principal.actor, json_object())
+    body = json_object()
+    if not isinstance(body, dict):
+        raise ValidationFailedError({"_schema": ["The mapping is a JSON object."]})
+    row = publish_mapping(principal.actor, body)
     return created(_dump(row), url_for(".get_mapping_view", mapping_id=row.mapping_id))
 
 

@@ -39,6 +39,7 @@ from registry.ledger.services import (
     inclusion_proof,
     latest_checkpoint,
 )
+from registry.recognition.services import recognition_context
 
 __all__ = ["label_trust", "label_trust_bundle", "trust_for", "verify_credential"]
 
@@ -79,14 +80,19 @@ def _ledger_evidence(label: Label) -> LedgerEvidence | None:
 
 
 def label_trust(label: Label) -> TrustBundle:
-    """Everything needed to verify ``label`` offline, from the models' own kit values."""
+    """Everything needed to verify ``label`` offline, from the models' own kit values, and to
+    ask whether it is recognised in another region: every scheme's region, the mappings in
+    force from the label's scheme and the target rule versions they recompute under."""
     evidence = _ledger_evidence(label)
+    recognition = recognition_context(label.rule_version.rule.scheme.code)
     return TrustBundle(
         bodies=(label.body.trusted(),),
-        rules=(label.rule_version.trusted(),),
+        rules=(label.rule_version.trusted(), *recognition.rules),
         status_lists=_status_lists(label, current_settings().public_base_url),
         log_key=get_log_verifier_key(),
         ledger={} if evidence is None else {label.id: evidence},
+        schemes=recognition.schemes,
+        mappings=recognition.mappings,
     )
 
 

@@ -21,6 +21,7 @@ from registry.bodies.models import Accreditation, BodyKey, CertificationBody
 from registry.db import db
 from registry.labels.models import Label
 from registry.ledger.models import LedgerEntry
+from registry.recognition.models import MappingRevision
 from registry.schemes.models import Rule, RuleVersion, Scheme
 
 __all__ = ["StateReport", "verify_state"]
@@ -113,6 +114,20 @@ def verify_state() -> StateReport:
         },
         _rule_versions(),
         ("category", "declared_unit", "standard", "thresholds", "in_force_from", "in_force_until"),
+        out,
+    )
+    _compare(
+        "recognition mapping",
+        {
+            (mapping_id, m.revision): (m, m.withdrawn)
+            for mapping_id, revisions in state.mappings.items()
+            for m in revisions
+        },
+        {
+            (row.mapping_id, row.revision): (row.mapping(), row.withdrawn)
+            for row in db.session.execute(select(MappingRevision)).scalars()
+        },
+        ("document", "withdrawn"),
         out,
     )
     _compare(

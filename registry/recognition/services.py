@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from credentials import (
@@ -24,6 +25,7 @@ from credentials import (
     MappingWithdrawn,
     RecognitionError,
     RecognitionMapping,
+    TrustedRule,
     canonicalize_jcs,
     check_text,
 )
@@ -38,9 +40,11 @@ from registry.schemes.services import get_scheme
 
 __all__ = [
     "MAX_REASON",
+    "RecognitionContext",
     "current_mappings",
     "mapping_revisions",
     "publish_mapping",
+    "recognition_context",
     "withdraw_mapping",
 ]
 
@@ -89,6 +93,8 @@ def _check_references(mapping: RecognitionMapping) -> tuple[Scheme, Scheme]:
     source = get_scheme(mapping.source.scheme)
     target = get_scheme(mapping.target.scheme)
     errors: dict[str, list[str]] = {}
+    if source.id == target.id:
+        errors["target.scheme"] = ["A scheme's own labels need no recognition mapping."]
     if target.region != mapping.target.region:
         errors["target.region"] = [f"Scheme {target.code} is of region {target.region}."]
     known = set(
@@ -237,3 +243,45 @@ def current_mappings(*, include_withdrawn: bool = False) -> Sequence[MappingRevi
         .order_by(MappingRevision.mapping_id)
     ).scalars()
     return [r for r in rows if include_withdrawn or not r.withdrawn]
+
+
+@dataclass(frozen=True, slots=True)
+class RecognitionContext:
+    """What a trust bundle needs to answer recognition questions about a scheme's labels."""
+
+    schemes: Mapping[str, str]  # every scheme's region
+    mappings: tuple[RecognitionMapping, ...]  # the newest revision of each, withdrawn ones too
+    rules: tuple[TrustedRule, ...]  # the target rule versions those mappings name
+
+
+def recognition_context(source_scheme: str) -> RecognitionContext:
+    """The mappings that can lead from ``source_scheme`` (through transitive ones too), with
+    the schemes' regions and every target rule version they name."""
+    schemes = dict(db.session.execute(select(Scheme.code, Scheme.region)).tuples().all())
+    newest = [row.mapping() for row in current_mappings(include_withdrawn=True)]
+    reachable: list[RecognitionMapping] = []
+    frontier, seen = {source_scheme}, {source_scheme}
+    while frontier:
+        step = [m for m in newest if m.source.scheme in frontier and m not in reachable]
+        reachable += step
+        frontier = {m.target.scheme for m in step if m.transitive} - seen
+        seen |= frontier
+    wanted = {
+        (m.target.scheme, m.target.rule_id, m.target.rule_version)
+        for m in reachable
+        if m.target.rule_id is not None and m.target.rule_version is not None
+    }
+    rules = (
+        tuple(
+            rv.trusted()
+            for rv in db.session.execute(
+                select(RuleVersion)
+                .join(Rule)
+                .join(Scheme)
+                .where(tuple_(Scheme.code, Rule.code, RuleVersion.version).in_(sorted(wanted)))
+            ).scalars()
+        )
+        if wanted
+        else ()
+    )
+    return RecognitionContext(schemes, tuple(sorted(reachable, key=lambda m: m.mapping_id)), rules)

@@ -110,6 +110,7 @@ class RuleVersion(Base):
             thresholds=self.thresholds,
             in_force_from=self.in_force_from,
             in_force_until=self.in_force_until,
+            standard=self.standard,
         )
 
     def summary(self) -> dict[str, Any]:

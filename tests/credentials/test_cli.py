@@ -742,3 +742,82 @@ def test_console_script_signed_label_tamper_round_trip(tmp_path: Path) -> None:
     tampered = console("verify", str(bad), "--at", AT)
     assert tampered.returncode == 1
     assert tampered.stdout.startswith("NOT VERIFIED: not_genuine")
+
+
+# --- verify for a region -------------------------------------------------------------------
+
+
+def _regional_bundle(label: dict[str, Any]) -> dict[str, Any]:
+    hk_rule = {
+        "scheme": "HK",
+        "ruleId": "HK-PCR-LIB",
+        "version": "1.0",
+        "category": "lithium-battery",
+        "declaredUnit": "kWh",
+        "thresholds": {"A": "40", "B": "55", "C": "70", "D": "90"},
+        "inForceFrom": "2025-01-01T00:00:00Z",
+    }
+    to_hk = {
+        "mappingId": "GD-HK-LIB",
+        "revision": 1,
+        "source": {"scheme": "CN-GD", "rules": ["CN-GD-PCR-LIB"]},
+        "target": {"scheme": "HK", "region": "HK", "ruleId": "HK-PCR-LIB", "ruleVersion": "1.0"},
+        "mode": "recompute",
+        "effectiveFrom": "2025-01-01T00:00:00Z",
+        "approvedBy": "HK regulator (fictitious)",
+        "agreementSha256": "ab" * 32,
+    }
+    to_eu = {
+        **to_hk,
+        "mappingId": "GD-EU",
+        "target": {"scheme": "EU-PEF", "region": "EU"},
+        "mode": "value-only",
+        "conditions": {"systemBoundaries": ["cradle-to-grave"]},
+    }
+    bundle = trust_bundle_json(label)
+    bundle["rules"].append(hk_rule)
+    bundle["schemes"] = {"CN-GD": "CN-GD", "HK": "HK", "EU-PEF": "EU"}
+    bundle["mappings"] = [to_hk, to_eu]
+    return bundle
+
+
+def test_verify_for_regions_answers_each_with_its_conditions(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    label = signed_credential(KEY)
+    label_path = write_json(tmp_path / "label.json", label)
+    trust = write_json(tmp_path / "trust.json", _regional_bundle(label))
+    base = ["verify", str(label_path), "--at", AT, "--trust", str(trust)]
+    code, out, _ = run(capsys, *base, "--region", "HK")
+    assert code == 0, out
+    assert "RECOGNISED in HK: recognised" in out
+    assert "under mapping GD-HK-LIB revision 1" in out
+    assert "grade there: C" in out  # 61.2 kgCO2e/kWh is over HK's B bound of 55
+    code, out, _ = run(capsys, *base, "--region", "HK", "--region", "EU")
+    assert code == 1  # not recognised in the EU
+    assert "NOT RECOGNISED in EU: not_recognised" in out
+    assert "FAIL boundary: system boundary cradle-to-gate is not accepted" in out
+    code, out, _ = run(capsys, *base, "--region", "EU", "--json")
+    answer = json.loads(out)["recognition"][0]
+    assert (answer["region"], answer["recognised"], answer["outcome"]) == (
+        "EU",
+        False,
+        "not_recognised",
+    )
+
+
+def test_verify_for_a_region_needs_a_bundle_and_a_verified_label(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    label = signed_credential(KEY)
+    label_path = write_json(tmp_path / "label.json", label)
+    code, _, err = run(capsys, "verify", str(label_path), "--region", "HK")
+    assert code == 2
+    assert "--region needs --trust" in err
+    forged = write_json(tmp_path / "forged.json", {**label, "validUntil": "2039-01-01T00:00:00Z"})
+    trust = write_json(tmp_path / "trust.json", _regional_bundle(label))
+    code, out, _ = run(
+        capsys, "verify", str(forged), "--at", AT, "--trust", str(trust), "--region", "HK"
+    )
+    assert code == 1
+    assert "NOT RECOGNISED in HK: not_verified" in out

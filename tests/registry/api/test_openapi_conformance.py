@@ -9,6 +9,7 @@ documents, and none may be a 500, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,25 @@ def _known(client: FlaskClient, world: LabelWorld) -> dict[str, str]:
         headers=auth(world.operator),
     ).get_json()
     status_list = label["credential"]["credentialStatus"][0]["statusListCredential"]
+    if client.get("/api/v1/schemes/HK").status_code == 404:
+        hk = {"code": "HK", "region": "HK", "names": {"en": "Hong Kong"}, "owner": "HK"}
+        client.post("/api/v1/schemes", json=hk, headers=auth(world.operator))
+    mapping = client.post(
+        "/api/v1/recognition/mappings",
+        json={
+            "mappingId": f"GD-HK-{secrets.token_hex(4)}",
+            "source": {"scheme": "CN-GD", "rules": ["PCR-LIB"]},
+            "target": {"scheme": "HK", "region": "HK"},
+            "mode": "value-only",
+            "effectiveFrom": "2026-01-01T00:00:00Z",
+            "approvedBy": "HK regulator",
+            "agreementSha256": "ab" * 32,
+        },
+        headers=auth(world.operator),
+    )
+    assert mapping.status_code == 201, mapping.get_json()
     return {
+        "mapping_id": mapping.get_json()["mapping"]["mappingId"],
         "label_id": label["id"],
         "body": "lingnan",
         "scheme": "CN-GD",

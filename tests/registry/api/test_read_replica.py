@@ -25,6 +25,7 @@ from registry.bodies.models import Accreditation, BodyKey, CertificationBody
 from registry.db import db
 from registry.demo import load_demo
 from registry.labels.models import Label, StatusListRecord
+from registry.recognition.models import MappingRevision
 from registry.schemes.models import Rule, RuleVersion, Scheme
 from tests.registry.conftest import build_app
 from tests.registry.factories import make_settings
@@ -104,6 +105,7 @@ def _values(app: Flask) -> dict[str, list[str]]:
             "version": [
                 f"{v.rule.scheme.code}/rules/{v.rule.code}/versions/{v.version}" for v in versions
             ],
+            "mapping_id": sorted(set(s.execute(select(MappingRevision.mapping_id)).scalars())),
         }
         db.session.remove()
     return values
@@ -127,6 +129,9 @@ def _urls(app: Flask, size: int) -> list[str]:
             f"/api/v1/schemes/{v}" for v in values["version"]
         ],
         "/status-lists/{list_id}": [f"/status-lists/{i}" for i in values["list_id"]],
+        "/api/v1/recognition/mappings/{mapping_id}": [
+            f"/api/v1/recognition/mappings/{m}" for m in values["mapping_id"]
+        ],
         "/ledger/entries": [f"/ledger/entries?start=0&end={size}", "/ledger/entries?start=3&end=9"],
         "/ledger/proof/inclusion": [
             f"/ledger/proof/inclusion?index={i}&size={size}" for i in (0, size // 2, size - 1)
