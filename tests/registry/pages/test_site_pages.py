@@ -152,11 +152,11 @@ def test_rule_page_shows_every_versions_thresholds_and_period_and_marks_the_curr
         assert translated(language, msgid) in html
     for version in ("0.9", "1.0", "2.0", "3.0"):
         assert translated(language, "Version %(version)s", version=version) in html
-    assert html.count(translated(language, "In force now")) == 1
-    assert html.count(translated(language, "Not yet in force")) == 2
-    assert html.count(translated(language, "No longer in force")) == 1
+    assert html.count(f'state-ok">{translated(language, "In force now")}<') == 1
+    assert html.count(f'state-warn">{translated(language, "Not yet in force")}<') == 2
+    assert html.count(f'state-muted">{translated(language, "No longer in force")}<') == 1
     current = html.index(translated(language, "Version %(version)s", version="1.0"))
-    assert html.index(translated(language, "In force now")) > current
+    assert html.index(f'>{translated(language, "In force now")}<') > current
     # The bands of every version, with the unit, and in the reader's number format.
     caption = translated(language, "Grade limits, in kg CO₂e per %(unit)s", unit="kWh")
     assert html.count(caption) == 4
@@ -164,12 +164,12 @@ def test_rule_page_shows_every_versions_thresholds_and_period_and_marks_the_curr
     assert html.count('<th scope="col">') == 8
     first = translated(language, "up to %(high)s", high="45")
     last = translated(language, "more than %(low)s", low="110")
-    assert html.count(first) == 3
-    assert html.count(last) == 3
+    assert html.count(f"<td>{first}</td>") == 3
+    assert html.count(f"<td>{last}</td>") == 3
     top = format_decimal(Decimal("1234.5"), locale=language.locale, decimal_quantization=False)
-    assert translated(language, "more than %(low)s", low=top) in html
+    assert f'<td>{translated(language, "more than %(low)s", low=top)}</td>' in html
     low = format_decimal(Decimal("40.25"), locale=language.locale, decimal_quantization=False)
-    assert translated(language, "up to %(high)s", high=low) in html
+    assert f'<td>{translated(language, "up to %(high)s", high=low)}</td>' in html
     assert "ISO 14067:2018" in html
     assert 'href="/schemes/CN-GD"' in html
 
@@ -183,7 +183,9 @@ def test_body_page_shows_status_accreditations_and_keys(
     for msgid in ("Certification body", "Accreditations", "Signing keys", "Product categories"):
         assert translated(language, msgid) in html
     assert "<h1>Lingnan Product Carbon Certification Co. (fictitious)</h1>" in html
-    assert translated(language, "Active") in html
+    active = f'<span class="state state-ok">{translated(language, "Active")}</span>'
+    assert html.count(active) == 2  # the body, its accreditation
+    assert f'<span class="state state-ok">{translated(language, "In use")}</span>' in html
     assert "CNAS-LINGNAN-001" in html
     assert "battery" in html
     assert 'href="/schemes/CN-GD"' in html
@@ -272,7 +274,7 @@ def test_the_clock_moving_a_version_out_of_force_changes_the_page(
     clock.advance(timedelta(days=31))  # 2.0 comes into force; 1.0 has no end, stays in force
     after = client.get(path, headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
-    assert after.text.count("In force now") == 2
+    assert after.text.count('state-ok">In force now<') == 2
 
 
 def test_markup_in_a_body_name_is_shown_as_text(
