@@ -156,7 +156,7 @@ def test_rule_page_shows_every_versions_thresholds_and_period_and_marks_the_curr
     assert html.count(f'state-warn">{translated(language, "Not yet in force")}<') == 2
     assert html.count(f'state-muted">{translated(language, "No longer in force")}<') == 1
     current = html.index(translated(language, "Version %(version)s", version="1.0"))
-    assert html.index(f'>{translated(language, "In force now")}<') > current
+    assert html.index(f">{translated(language, 'In force now')}<") > current
     # The bands of every version, with the unit, and in the reader's number format.
     caption = translated(language, "Grade limits, in kg CO₂e per %(unit)s", unit="kWh")
     assert html.count(caption) == 4
@@ -167,9 +167,9 @@ def test_rule_page_shows_every_versions_thresholds_and_period_and_marks_the_curr
     assert html.count(f"<td>{first}</td>") == 3
     assert html.count(f"<td>{last}</td>") == 3
     top = format_decimal(Decimal("1234.5"), locale=language.locale, decimal_quantization=False)
-    assert f'<td>{translated(language, "more than %(low)s", low=top)}</td>' in html
+    assert f"<td>{translated(language, 'more than %(low)s', low=top)}</td>" in html
     low = format_decimal(Decimal("40.25"), locale=language.locale, decimal_quantization=False)
-    assert f'<td>{translated(language, "up to %(high)s", high=low)}</td>' in html
+    assert f"<td>{translated(language, 'up to %(high)s', high=low)}</td>" in html
     assert "ISO 14067:2018" in html
     assert 'href="/schemes/CN-GD"' in html
 
