@@ -307,8 +307,9 @@ def _key_view(key: BodyKey, now: datetime) -> KeyView:
         short=short,
         active_from=format_date(key.active_from, format="long"),
         retired=_date(key.retired_at),
-        # What a verifier is told of the key decides "active", not a rule of our own.
-        active=key.trusted().active_at(now),
+        # "In use" is what signing_key allows: active as a verifier judges it, and not retired
+        # (a verifier's bound is the retirement rounded up, but from it on nothing is signed).
+        active=key.retired_at is None and key.trusted().active_at(now),
     )
 
 

@@ -16,7 +16,7 @@ from werkzeug.test import TestResponse
 
 from registry.auth.services import OPERATOR_CONSOLE
 from registry.bodies.models import BodyStatus
-from registry.bodies.services import get_body, register_body, set_body_status
+from registry.bodies.services import get_body, register_body, rotate_body_key, set_body_status
 from registry.clock import FixedClock, utcnow
 from registry.i18n import LANGUAGES, Language
 from registry.ledger.services import tree_size
@@ -307,3 +307,21 @@ def test_pages_write_nothing(client: FlaskClient, world: None) -> None:
     for path in ("/", "/schemes/HK", "/schemes/HK/rules/HK-EMPTY", f"/bodies/{body.id}"):
         assert client.get(path).status_code == 200, path
     assert tree_size() == size
+
+
+def test_a_rotated_key_reads_not_in_use_and_the_new_one_in_use(
+    client: FlaskClient, world: None
+) -> None:
+    body = get_body(LABEL_BODY)
+    path = f"/bodies/{body.id}"
+    old = body.keys[0].public_key_multibase
+    etag = client.get(path).headers["ETag"]
+    new = rotate_body_key(LABEL_BODY, actor=OPERATOR_CONSOLE).public_key_multibase
+    page = client.get(path, headers={"If-None-Match": etag})
+    assert page.status_code == 200
+    sections = page.text.split('<section class="site-item" aria-labelledby="k')[1:]
+    assert len(sections) == 2
+    assert old in sections[0]
+    assert 'state-muted">Not in use<' in sections[0]
+    assert new in sections[1]
+    assert 'state-ok">In use<' in sections[1]
