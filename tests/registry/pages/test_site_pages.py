@@ -151,7 +151,8 @@ def test_rule_page_shows_every_versions_thresholds_and_period_and_marks_the_curr
     for msgid in ("Rule", "Versions", "Declared unit", "Standard", "Category"):
         assert translated(language, msgid) in html
     for version in ("0.9", "1.0", "2.0", "3.0"):
-        assert translated(language, "Version %(version)s", version=version) in html
+        heading = translated(language, "Version %(version)s", version=version)
+        assert f'<h3 id="version-{version}">{heading}' in html  # a label page links here
     assert html.count(f'site-state-ok">{translated(language, "In force now")}<') == 1
     assert html.count(f'site-state-warn">{translated(language, "Not yet in force")}<') == 2
     assert html.count(f'site-state-muted">{translated(language, "No longer in force")}<') == 1
