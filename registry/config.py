@@ -101,6 +101,9 @@ class Settings:
     checkpoint_interval: float = 0.0
     max_content_length: int = 1024 * 1024
     sqlite_busy_timeout: float = 30.0
+    # Where the rate limits of the public forms count (a limits storage URI): the in-process
+    # default needs nothing but counts per worker; production shares redis://127.0.0.1:6379.
+    ratelimit_storage: str = "memory://"
 
     def __post_init__(self) -> None:
         if self.env not in _ENVIRONMENTS:
@@ -190,6 +193,7 @@ class Settings:
             log_origin=origin,
             instance_path=instance,
             checkpoint_interval=interval,
+            ratelimit_storage=env.get("REGISTRY_RATELIMIT_STORAGE") or "memory://",
         )
 
 
