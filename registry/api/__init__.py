@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from registry.api import bodies, labels, ledger, openapi, schemes, tokens, vcapi
+from registry.api import bodies, labels, ledger, openapi, reports, schemes, tokens, vcapi
 from registry.api.common import CONVERTERS
 
 __all__ = ["register_api"]
@@ -12,5 +12,5 @@ __all__ = ["register_api"]
 
 def register_api(app: Flask) -> None:
     app.url_map.converters.update(CONVERTERS)  # before the routes that use them
-    for module in (ledger, labels, schemes, bodies, tokens, vcapi, openapi):
+    for module in (ledger, labels, schemes, bodies, tokens, vcapi, reports, openapi):
         app.register_blueprint(module.bp)
