@@ -11,7 +11,14 @@ import re
 from typing import Any
 
 from flask import url_for
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validates_schema,
+)
 
 from credentials import TextError, check_text
 from registry.fields import AsciiInteger
@@ -90,11 +97,15 @@ class ReportFormSchema(Schema):
             cleaned[name] = value
         return cleaned
 
+    @validates_schema(skip_on_field_errors=False)
+    def _other_needs_words(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # "Other" says nothing by itself: the regulators need the words. Checked even when
+        # other fields failed, so the reader learns every mistake at once.
+        if data.get("category") is ReportCategory.OTHER and data.get("details") is None:
+            raise ValidationError("details-for-other", field_name="details")
+
     @post_load
     def _to_input(self, data: dict[str, Any], **kwargs: Any) -> ReportInput:
-        if data["category"] is ReportCategory.OTHER and data["details"] is None:
-            # "Other" says nothing by itself: the regulators need the words.
-            raise ValidationError({"details": ["details-for-other"]})
         return ReportInput(**data)
 
 
