@@ -24,10 +24,10 @@ from registry.reports.photos import sniff_photo
 from registry.schemes.models import Scheme
 
 __all__ = [
+    "Photo",
     "PhotoUpload",
     "ReportInput",
     "ReportQuery",
-    "Photo",
     "check_photo",
     "create_report",
     "get_report_photo",
@@ -157,5 +157,3 @@ def get_report_photo(principal: Principal, report_id: int) -> Photo:
     if report.photo is None or report.photo_type is None or report.photo_sha256 is None:
         raise NotFoundError(f"Report {report_id} has no photo.")
     return Photo(data=report.photo, media_type=report.photo_type, sha256=report.photo_sha256)
-
-

@@ -232,13 +232,17 @@ def test_other_routes_keep_the_apps_1_mib_limit(client: FlaskClient, world: Labe
     assert response.status_code == 413
 
 
+_NOT_AN_IMAGE = "The file is not a JPEG, PNG or WebP photo."
+_MISMATCH = "The file’s contents do not match its type. Send the photo itself."
+
+
 @pytest.mark.parametrize(
     ("content", "media_type", "message"),
     [
-        (b"<html><script>alert(1)</script></html>", "image/png", "The file is not a JPEG, PNG or WebP photo."),
-        (b"%PDF-1.7\n", "application/pdf", "The file is not a JPEG, PNG or WebP photo."),
-        ("PNG", "image/jpeg", "The file’s contents do not match its type. Send the photo itself."),
-        ("JPEG", "image/webp", "The file’s contents do not match its type. Send the photo itself."),
+        (b"<html><script>alert(1)</script></html>", "image/png", _NOT_AN_IMAGE),
+        (b"%PDF-1.7\n", "application/pdf", _NOT_AN_IMAGE),
+        ("PNG", "image/jpeg", _MISMATCH),
+        ("JPEG", "image/webp", _MISMATCH),
         ("PNG-truncated", "image/png", "The photo file is damaged or incomplete."),
     ],
 )
@@ -260,7 +264,7 @@ def test_a_file_that_is_not_the_photo_it_claims_is_refused(
         client, label_id, token=csrf_token(client, label_id), photo=(content, "f", media_type)
     )
     assert response.status_code == 422
-    assert f'id="photo-error"' in response.text
+    assert 'id="photo-error"' in response.text
     assert _text("en", message) in response.text
     assert _count(db_session) == 0
 
