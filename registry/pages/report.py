@@ -40,6 +40,7 @@ from registry.reports.schemas import report_form_schema
 from registry.reports.services import PhotoUpload, ReportInput, check_photo, create_report
 
 __all__ = [
+    "ATTEMPT_LIMITS",
     "LIMITER_KEY",
     "RATE_LIMITS",
     "REPORT_BODY_LIMIT",
@@ -54,7 +55,11 @@ __all__ = [
 # A 5 MB photo, the text fields and the multipart framing; every other route keeps the app's
 # MAX_CONTENT_LENGTH (1 MiB).
 REPORT_BODY_LIMIT = 6 * 1024 * 1024
+# Reports stored per client address; a form sent back with mistakes does not count, so a reader
+# who fixes a field is not locked out. Every attempt counts against the looser limit, which
+# bounds how often one address can make us parse a 6 MB body.
 RATE_LIMITS = "5 per hour;20 per day"
+ATTEMPT_LIMITS = "30 per hour;100 per day"
 LIMITER_KEY = "registry.report_limiter"
 _FIELDS = ("category", "details", "seen_at", "contact")
 
@@ -88,7 +93,7 @@ def report_limiter() -> Limiter:
     return limiter
 
 
-@bp.before_app_request
+@bp.before_request
 def _allow_a_photo() -> None:
     # Before anything reads the body: werkzeug applies the limit when the form is parsed.
     if request.endpoint == "pages.report_submit":
@@ -206,17 +211,26 @@ def report_form(code: str) -> Response:
     return _form(_label(code))
 
 
+def _stored(response: Response) -> bool:
+    return response.status_code == 303
+
+
 def _limited(label: Label) -> Response | None:
     """A readable 429 once this address has sent too many reports, else ``None``."""
+    limiter = report_limiter()
     try:
-        with report_limiter().limit(RATE_LIMITS):
-            return None
+        # Named scopes: the counters keep their keys in a shared store across deployments.
+        with limiter.limit(ATTEMPT_LIMITS, scope="report-attempts"):
+            pass
+        with limiter.limit(RATE_LIMITS, scope="reports", deduct_when=_stored):
+            pass
     except RateLimitExceeded:
         html = render_template("pages/report_limited.html", label=label)
         response = Response(html, status=429, mimetype="text/html")
         response.headers["Retry-After"] = "3600"
         response.headers["Cache-Control"] = "no-store"
         return response
+    return None
 
 
 def _photo(upload: FileStorage | None) -> PhotoUpload | None:

@@ -45,6 +45,7 @@ def post_report(
     token: str | None,
     photo: tuple[bytes, str, str] | None = None,
     headers: dict[str, str] | None = None,
+    environ_base: dict[str, str] | None = None,
     **fields: str,
 ) -> TestResponse:
     """POST the form as a browser would: multipart, every text box sent (empty or not)."""
@@ -68,4 +69,5 @@ def post_report(
         data=body,
         content_type=f"multipart/form-data; boundary={boundary}",
         headers=headers or {},
+        environ_base=environ_base or {},
     )
