@@ -69,7 +69,8 @@ def _secure(response: Response) -> Response:
 def init_pages(app: Flask) -> None:
     # The modules add their routes to ``bp`` when imported; import them before registering it.
     from registry.pages import report, site  # noqa: F401
+    from registry.pages.protection import init_protection
 
-    report.init_report(app)
+    init_protection(app)
     app.register_blueprint(bp)
     app.after_request(_secure)

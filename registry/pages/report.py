@@ -11,23 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext as babel_gettext
-from flask_limiter import Limiter, RateLimitExceeded
-from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_limiter import RateLimitExceeded
+from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from credentials import CredentialError, normalize_label_id
-from registry.config import SETTINGS_KEY
 from registry.errors import BadRequestError
 from registry.i18n import current_language
 from registry.labels.models import Label
 from registry.labels.services import get_label
 from registry.pages import bp
+from registry.pages.protection import csrf, form_limiter
 from registry.reports.models import (
     MAX_CONTACT,
     MAX_DETAILS,
@@ -41,13 +40,9 @@ from registry.reports.services import PhotoUpload, ReportInput, check_photo, cre
 
 __all__ = [
     "ATTEMPT_LIMITS",
-    "LIMITER_KEY",
     "RATE_LIMITS",
     "REPORT_BODY_LIMIT",
-    "csrf",
-    "init_report",
     "report_form",
-    "report_limiter",
     "report_submit",
     "report_thanks",
 ]
@@ -60,37 +55,12 @@ REPORT_BODY_LIMIT = 6 * 1024 * 1024
 # bounds how often one address can make us parse a 6 MB body.
 RATE_LIMITS = "5 per hour;20 per day"
 ATTEMPT_LIMITS = "30 per hour;100 per day"
-LIMITER_KEY = "registry.report_limiter"
 _FIELDS = ("category", "details", "seen_at", "contact")
-
-csrf = CSRFProtect()
-
-
-def init_report(app: Flask) -> None:
-    """CSRF protection for the forms that ask for it, and this app's own rate limiter."""
-    # Nothing is checked unless a view calls ``csrf.protect()``: the API and the VC-API take
-    # bearer tokens and must keep working for clients that hold no session.
-    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    csrf.init_app(app)
-    # One limiter per app (not a module global), so each app (and test) counts on its own.
-    app.extensions[LIMITER_KEY] = Limiter(
-        get_remote_address,
-        app=app,
-        storage_uri=app.extensions[SETTINGS_KEY].ratelimit_storage,
-        strategy="moving-window",
-        default_limits=[],
-    )
 
 
 def gettext(message: str, **variables: Any) -> str:
     """Flask-Babel's ``gettext``, typed (pybabel extracts calls by this name)."""
     return str(babel_gettext(message, **variables))
-
-
-def report_limiter() -> Limiter:
-    limiter: Limiter = current_app.extensions[LIMITER_KEY]
-    return limiter
 
 
 @bp.before_request
@@ -217,7 +187,7 @@ def _stored(response: Response) -> bool:
 
 def _limited(label: Label) -> Response | None:
     """A readable 429 once this address has sent too many reports, else ``None``."""
-    limiter = report_limiter()
+    limiter = form_limiter()
     try:
         # Named scopes: the counters keep their keys in a shared store across deployments.
         with limiter.limit(ATTEMPT_LIMITS, scope="report-attempts"):

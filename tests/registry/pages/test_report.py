@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from registry.clock import FixedClock, to_millis
 from registry.i18n import LANGUAGES
-from registry.pages.report import LIMITER_KEY
+from registry.pages.protection import LIMITER_KEY, client_address
 from registry.reports.models import (
     MAX_PHOTO_BYTES,
     PhotoType,
@@ -415,3 +416,37 @@ def test_an_unknown_label_is_404_and_a_malformed_code_400(
     assert client.get("/l/not-a-label!/report").status_code == 400
     assert client.get("/l/0000000000/report/thanks").status_code == 404
     assert client.post("/l/0000000000/report", data={}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("203.0.113.5", None, "203.0.113.5"),
+        # A client that is not our proxy cannot choose its address by sending the header.
+        ("203.0.113.5", "198.51.100.1", "203.0.113.5"),
+        ("127.0.0.1", "198.51.100.1", "198.51.100.1"),
+        # What the client wrote to the left of the proxy's own entry is ignored.
+        ("127.0.0.1", "192.0.2.66, 198.51.100.1", "198.51.100.1"),
+        ("127.0.0.1", "198.51.100.1, 10.0.0.2", "198.51.100.1"),
+        ("127.0.0.1", "not-an-address", "not-an-address"),
+        ("127.0.0.1", None, "127.0.0.1"),
+    ],
+)
+def test_the_limit_counts_the_client_behind_a_trusted_proxy_only(
+    app: Flask, peer: str, forwarded: str | None, client: str
+) -> None:
+    proxies = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("10.0.0.0/8"))
+    headers = {} if forwarded is None else {"X-Forwarded-For": forwarded}
+    original = app.extensions["registry.trusted_proxies"]
+    app.extensions["registry.trusted_proxies"] = proxies
+    try:
+        with app.test_request_context(headers=headers, environ_base={"REMOTE_ADDR": peer}):
+            assert client_address() == client
+    finally:
+        app.extensions["registry.trusted_proxies"] = original
+
+
+def test_without_trusted_proxies_the_peer_is_the_client(app: Flask) -> None:
+    environ = {"REMOTE_ADDR": "127.0.0.1"}
+    with app.test_request_context(headers={"X-Forwarded-For": "1.2.3.4"}, environ_base=environ):
+        assert client_address() == "127.0.0.1"
