@@ -12,8 +12,13 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
 from registry.api.auth import current_principal
-from registry.reports.schemas import report_query_schema, report_schema
-from registry.reports.services import get_report_photo, list_reports
+from registry.api.common import json_body
+from registry.reports.schemas import (
+    report_query_schema,
+    report_schema,
+    report_status_change_schema,
+)
+from registry.reports.services import get_report_photo, list_reports, set_report_status
 
 __all__ = ["bp"]
 
@@ -96,4 +101,33 @@ def get_report_photo_view(report_id: int) -> ResponseReturnValue:
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "no-store"
     response.headers["ETag"] = f'"sha256-{photo.sha256.hex()}"'
+    return response
+
+
+@bp.post("/api/v1/reports/<id:report_id>/status")
+def post_report_status(report_id: int) -> ResponseReturnValue:
+    """Mark a report seen, or new again.
+    ---
+    post:
+      summary: Change the status of a suspect-label report
+      description: For the regulators of the report's scheme and the operator.
+      tags: [reports]
+      security: [{bearer: []}]
+      requestBody:
+        required: true
+        content: {application/json: {schema: ReportStatusChangeSchema}}
+      responses:
+        200:
+          description: The report, with its new status
+          content: {application/json: {schema: SuspectReportSchema}}
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        422: {$ref: '#/components/responses/Unprocessable'}
+    """
+    principal = current_principal()
+    change = report_status_change_schema.load(json_body())
+    report = set_report_status(principal, report_id, change["status"])
+    response = jsonify(report_schema.dump(report))
+    response.headers["Cache-Control"] = "no-store"
     return response

@@ -36,11 +36,13 @@ from registry.schemes.schemas import code_field
 __all__ = [
     "ReportFormSchema",
     "ReportQuerySchema",
+    "ReportStatusChangeSchema",
     "SuspectReportPageSchema",
     "SuspectReportSchema",
     "report_form_schema",
     "report_query_schema",
     "report_schema",
+    "report_status_change_schema",
 ]
 
 _CODE_POINT = re.compile(r"\((U\+[0-9A-F]{4,6})\)")
@@ -122,6 +124,12 @@ class ReportQuerySchema(Schema):
         return ReportQuery(**data)
 
 
+class ReportStatusChangeSchema(Schema):
+    """``{"status": "seen"}``: a regulator has looked at the report (or ``"new"`` to undo)."""
+
+    status = fields.Enum(ReportStatus, by_value=True, required=True)
+
+
 class PhotoInfoSchema(Schema):
     media_type = fields.String()
     size = fields.Integer()
@@ -168,3 +176,4 @@ class SuspectReportPageSchema(Schema):
 report_form_schema = ReportFormSchema()
 report_query_schema = ReportQuerySchema()
 report_schema = SuspectReportSchema()
+report_status_change_schema = ReportStatusChangeSchema()

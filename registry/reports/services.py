@@ -32,6 +32,7 @@ __all__ = [
     "create_report",
     "get_report_photo",
     "list_reports",
+    "set_report_status",
 ]
 
 
@@ -139,21 +140,34 @@ def list_reports(principal: Principal, query: ReportQuery) -> list[SuspectReport
     return list(db.session.execute(stmt).scalars())
 
 
-def get_report_photo(principal: Principal, report_id: int) -> Photo:
-    """The photo of a report the principal oversees.
+def _overseen_report(principal: Principal, report_id: int, *, photo: bool = False) -> SuspectReport:
+    """A report the principal oversees.
 
     A report outside the principal's schemes is "not found", as if it did not exist: whether
     a label was reported is itself no business of another scheme's regulator.
     """
     _require_overseer(principal)
-    stmt = (
-        select(SuspectReport)
-        .options(joinedload(SuspectReport.scheme), undefer(SuspectReport.photo))
-        .where(SuspectReport.id == report_id)
-    )
+    options = [joinedload(SuspectReport.scheme)]
+    if photo:
+        options.append(undefer(SuspectReport.photo))
+    stmt = select(SuspectReport).options(*options).where(SuspectReport.id == report_id)
     report = db.session.execute(stmt).scalar_one_or_none()
     if report is None or not principal.oversees(report.scheme.code):
         raise NotFoundError(f"There is no report {report_id}.")
+    return report
+
+
+def set_report_status(principal: Principal, report_id: int, status: ReportStatus) -> SuspectReport:
+    """Mark a report seen (or new again) for the regulators of its scheme."""
+    report = _overseen_report(principal, report_id)
+    report.status = status
+    db.session.flush()
+    return report
+
+
+def get_report_photo(principal: Principal, report_id: int) -> Photo:
+    """The photo of a report the principal oversees (see :func:`_overseen_report`)."""
+    report = _overseen_report(principal, report_id, photo=True)
     if report.photo is None or report.photo_type is None or report.photo_sha256 is None:
         raise NotFoundError(f"Report {report_id} has no photo.")
     return Photo(data=report.photo, media_type=report.photo_type, sha256=report.photo_sha256)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, scoped_session
 
 from registry.auth.models import Role
 from registry.auth.services import create_token
+from registry.db import transaction
 from registry.reports.models import ReportCategory, SuspectReport
 from registry.reports.services import PhotoUpload, ReportInput, create_report
 from tests.registry.factories import LabelWorld, bearer
@@ -132,3 +133,32 @@ def test_nobody_else_gets_the_photo(
     problem(missing, 404, "not-found")
     # The public pages never serve a photo: there is no public route to one.
     assert client.get(f"/l/{label_id}/report/photo").status_code == 404
+
+
+def test_the_schemes_regulator_marks_a_report_seen(
+    client: FlaskClient, world: LabelWorld, db_session: scoped_session[Session]
+) -> None:
+    label_id = issue_label(client, world.certifier)
+    with transaction():  # committed, so the refused requests' rollbacks keep it
+        report = _report(label_id)
+        _, hong_kong = create_token(role=Role.REGULATOR, name="hk", schemes=["HK"])
+    url = f"/api/v1/reports/{report.id}/status"
+    problem(client.post(url, json={"status": "seen"}, headers=bearer(hong_kong)), 404, "not-found")
+    problem(
+        client.post(url, json={"status": "seen"}, headers=bearer(world.certifier)), 403, "forbidden"
+    )
+    for bad in ({"status": "closed"}, {}, {"status": "seen", "id": 9}):
+        problem(
+            client.post(url, json=bad, headers=bearer(world.regulator)), 422, "validation-failed"
+        )
+    seen = client.post(url, json={"status": "seen"}, headers=bearer(world.regulator))
+    assert seen.status_code == 200
+    assert seen.get_json()["status"] == "seen"
+    listed = client.get("/api/v1/reports?status=seen", headers=bearer(world.regulator))
+    assert [r["id"] for r in listed.get_json()["reports"]] == [report.id]
+    assert (
+        client.get("/api/v1/reports?status=new", headers=bearer(world.regulator)).get_json()[
+            "reports"
+        ]
+        == []
+    )
