@@ -41,6 +41,7 @@ def csrf_token(client: FlaskClient, label_id: str, **headers: str) -> str:
 def post_report(
     client: FlaskClient,
     label_id: str,
+    /,
     *,
     token: str | None,
     photo: tuple[bytes, str, str] | None = None,

@@ -450,3 +450,40 @@ def test_without_trusted_proxies_the_peer_is_the_client(app: Flask) -> None:
     environ = {"REMOTE_ADDR": "127.0.0.1"}
     with app.test_request_context(headers={"X-Forwarded-For": "1.2.3.4"}, environ_base=environ):
         assert client_address() == "127.0.0.1"
+
+
+def test_server_owned_fields_cannot_be_sent_with_the_form(
+    client: FlaskClient, world: LabelWorld, db_session: scoped_session[Session]
+) -> None:
+    label_id = issue_label(client, world.certifier)
+    other = issue_label(client, world.certifier)
+    response = post_report(
+        client,
+        label_id,
+        token=csrf_token(client, label_id),
+        status="seen",
+        scheme_id="999",
+        label_id=other,
+        created_at="2000-01-01T00:00:00Z",
+        photo_type="image/png",
+    )
+    assert response.status_code == 303
+    report = db_session.execute(select(SuspectReport)).scalar_one()
+    assert (report.label_id, report.status, report.photo_type) == (
+        label_id,
+        ReportStatus.NEW,
+        None,
+    )
+    assert report.scheme.code == "CN-GD"
+
+
+def test_the_form_schema_refuses_unknown_fields() -> None:
+    from marshmallow import ValidationError
+
+    from registry.reports.schemas import report_form_schema
+
+    with pytest.raises(ValidationError) as caught:
+        report_form_schema.load(
+            {"category": "other", "details": "x", "seen_at": "y", "status": "seen"}
+        )
+    assert "status" in caught.value.messages
