@@ -487,3 +487,30 @@ def test_the_form_schema_refuses_unknown_fields() -> None:
             {"category": "other", "details": "x", "seen_at": "y", "status": "seen"}
         )
     assert "status" in caught.value.messages
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'--x\r\nContent-Disposition: form-data; name="seen_at"\r\n\r\nunterminated', None),
+        (b"category=other&details=x&seen_at=y", "application/x-www-form-urlencoded"),
+        (b'{"category": "other"}', "application/json"),
+        (b"\x00\xff" * 64, "application/octet-stream"),
+    ],
+)
+def test_a_body_that_is_not_the_form_is_refused_without_storing(
+    client: FlaskClient,
+    world: LabelWorld,
+    db_session: scoped_session[Session],
+    body: bytes,
+    content_type: str | None,
+) -> None:
+    label_id = issue_label(client, world.certifier)
+    csrf_token(client, label_id)
+    response = client.post(
+        f"/l/{label_id}/report",
+        data=body,
+        content_type=content_type or "multipart/form-data; boundary=x",
+    )
+    assert response.status_code == 400
+    assert _count(db_session) == 0
