@@ -161,13 +161,16 @@ def _form(
     errors: dict[str, list[str]] | None = None,
     status: int = 200,
 ) -> Response:
+    # Listed in the order of the form, form-wide problems first, as a reader meets them.
+    order = ("_form", "category", "details", "seen_at", "photo", "contact")
+    ordered = {name: (errors or {})[name] for name in order if name in (errors or {})}
     html = render_template(
         "pages/report.html",
         label=label,
         scheme_name=_scheme_name(label),
         categories=_category_labels(),
         values=values or {},
-        errors=errors or {},
+        errors=ordered,
         limits={"details": MAX_DETAILS, "seen_at": MAX_SEEN_AT, "contact": MAX_CONTACT},
     )
     response = Response(html, status=status, mimetype="text/html")
