@@ -18,6 +18,7 @@ from registry.bodies import models as _bodies_models  # noqa: F401
 from registry.labels import models as _labels_models  # noqa: F401
 from registry.ledger import models as _ledger_models  # noqa: F401
 from registry.recognition import models as _recognition_models  # noqa: F401
+from registry.reports import models as _reports_models  # noqa: F401
 from registry.schemes import models as _schemes_models  # noqa: F401
 
 config = context.config

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import secrets
 import sys
@@ -101,6 +102,12 @@ class Settings:
     checkpoint_interval: float = 0.0
     max_content_length: int = 1024 * 1024
     sqlite_busy_timeout: float = 30.0
+    # Where the rate limits of the public forms count (a limits storage URI): the in-process
+    # default needs nothing but counts per worker; production shares redis://127.0.0.1:6379.
+    ratelimit_storage: str = "memory://"
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client; empty:
+    # the peer is the client. Production behind the local proxy: 127.0.0.1.
+    trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.env not in _ENVIRONMENTS:
@@ -130,6 +137,13 @@ class Settings:
         if not self.kek:
             raise ConfigError(self._missing("REGISTRY_KEK"))
         _decode_kek(self.kek)
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError as exc:
+                raise ConfigError(
+                    f"REGISTRY_TRUSTED_PROXIES: {proxy!r} is not an address or network"
+                ) from exc
         if self.checkpoint_interval < 0:
             raise ConfigError("REGISTRY_CHECKPOINT_INTERVAL must not be negative")
 
@@ -190,6 +204,10 @@ class Settings:
             log_origin=origin,
             instance_path=instance,
             checkpoint_interval=interval,
+            ratelimit_storage=env.get("REGISTRY_RATELIMIT_STORAGE") or "memory://",
+            trusted_proxies=tuple(
+                p.strip() for p in env.get("REGISTRY_TRUSTED_PROXIES", "").split(",") if p.strip()
+            ),
         )
 
 

@@ -1,7 +1,7 @@
 """Recognition mapping revisions: one row per revision, immutable, never deleted.
 
 Revision ID: a4d8e2f1c6b3
-Revises: 7c3e9a1f5d20
+Revises: 9e5a1c3b7f42
 Create Date: 2026-12-02 04:00:00.000000+00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a4d8e2f1c6b3"
-down_revision = "7c3e9a1f5d20"
+down_revision = "9e5a1c3b7f42"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from registry.api import bodies, labels, ledger, openapi, recognition, schemes, tokens, vcapi
+from registry.api import (
+    bodies,
+    labels,
+    ledger,
+    openapi,
+    recognition,
+    reports,
+    schemes,
+    tokens,
+    vcapi,
+)
 from registry.api.common import CONVERTERS
 
 __all__ = ["register_api"]
@@ -12,5 +22,5 @@ __all__ = ["register_api"]
 
 def register_api(app: Flask) -> None:
     app.url_map.converters.update(CONVERTERS)  # before the routes that use them
-    for module in (ledger, labels, schemes, bodies, recognition, tokens, vcapi, openapi):
+    for module in (ledger, labels, schemes, bodies, recognition, tokens, vcapi, reports, openapi):
         app.register_blueprint(module.bp)

@@ -68,7 +68,9 @@ def _secure(response: Response) -> Response:
 
 def init_pages(app: Flask) -> None:
     # The modules add their routes to ``bp`` when imported; import them before registering it.
-    from registry.pages import site  # noqa: F401
+    from registry.pages import report, site  # noqa: F401
+    from registry.pages.protection import init_protection
 
+    init_protection(app)
     app.register_blueprint(bp)
     app.after_request(_secure)

@@ -152,3 +152,23 @@ def test_an_explicit_origin_that_contradicts_the_dev_log_key_is_refused(tmp_path
         Settings.from_env(
             {"REGISTRY_INSTANCE_PATH": str(tmp_path), "REGISTRY_LOG_ORIGIN": "elsewhere/log"}
         )
+
+
+def test_form_rate_limits_count_in_memory_unless_told_otherwise(tmp_path: Path) -> None:
+    settings = Settings.from_env(prod_env(tmp_path))
+    assert settings.ratelimit_storage == "memory://"
+    assert settings.trusted_proxies == ()
+    shared = Settings.from_env(
+        prod_env(
+            tmp_path,
+            REGISTRY_RATELIMIT_STORAGE="redis://127.0.0.1:6379",
+            REGISTRY_TRUSTED_PROXIES="127.0.0.1, 10.0.0.0/8",
+        )
+    )
+    assert shared.ratelimit_storage == "redis://127.0.0.1:6379"
+    assert shared.trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
+
+
+def test_a_trusted_proxy_must_be_an_address_or_network(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="REGISTRY_TRUSTED_PROXIES"):
+        Settings.from_env(prod_env(tmp_path, REGISTRY_TRUSTED_PROXIES="proxy.internal"))

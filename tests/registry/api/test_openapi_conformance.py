@@ -19,6 +19,9 @@ from flask.testing import FlaskClient
 
 from registry import create_app
 from registry.api.openapi import build_openapi
+from registry.db import transaction
+from registry.reports.models import ReportCategory
+from registry.reports.services import ReportInput, create_report
 from tests.registry.factories import LabelWorld, make_settings
 from tests.registry.labels.support import app, auth, issue, label_app, world
 
@@ -110,6 +113,10 @@ def _known(client: FlaskClient, world: LabelWorld) -> dict[str, str]:
         headers=auth(world.operator),
     ).get_json()
     status_list = label["credential"]["credentialStatus"][0]["statusListCredential"]
+    with transaction():  # committed, so a refused request's rollback keeps it
+        report = create_report(
+            label["id"], ReportInput(ReportCategory.OTHER, seen_at="Walk", details="Walk")
+        )
     if client.get("/api/v1/schemes/HK").status_code == 404:
         hk = {"code": "HK", "region": "HK", "names": {"en": "Hong Kong"}, "owner": "HK"}
         client.post("/api/v1/schemes", json=hk, headers=auth(world.operator))
@@ -138,6 +145,7 @@ def _known(client: FlaskClient, world: LabelWorld) -> dict[str, str]:
         "public_key_multibase": body["keys"][0]["public_key_multibase"],
         "token_id": str(token["id"]),
         "list_id": status_list.rsplit("/", 1)[-1],
+        "report_id": str(report.id),
     }
 
 
