@@ -34,7 +34,15 @@ def test_the_served_bundle_is_what_the_kit_writes(client: FlaskClient, world: La
         assert TrustBundle.from_json(served).to_json() == served
 
     served = _bundle(client, old["id"])
-    assert set(served) == {"bodies", "rules", "statusLists", "logKey", "ledger"}
+    assert set(served) == {
+        "bodies",
+        "rules",
+        "statusLists",
+        "logKey",
+        "ledger",
+        "schemes",
+        "mappings",
+    }
     (body,) = served["bodies"]
     assert set(body) == {"name", "keys", "accreditations"}
     assert {frozenset(k) for k in body["keys"]} == {
@@ -44,8 +52,11 @@ def test_the_served_bundle_is_what_the_kit_writes(client: FlaskClient, world: La
     assert {frozenset(a) for a in body["accreditations"]} == {
         frozenset({"scheme", "categories", "validFrom", "validUntil"})
     }
-    (rule,) = served["rules"]
+    # The label's own rule first; then any rule version a recognition mapping recomputes under.
+    rule = served["rules"][0]
+    assert (rule["scheme"], rule["ruleId"]) == ("CN-GD", "PCR-LIB")
     assert set(rule) == {
+        "standard",
         "scheme",
         "ruleId",
         "version",
