@@ -56,6 +56,7 @@ __all__ = [
     "RegistryError",
     "RuleNotInForceError",
     "UnauthenticatedError",
+    "UnknownOptionError",
     "UnsupportedMediaTypeError",
     "ValidationFailedError",
     "init_errors",
@@ -84,6 +85,16 @@ class RegistryError(Exception):
 
 class BadRequestError(RegistryError):
     status, slug, title = 400, "bad-request", "Bad request"
+
+
+class UnknownOptionError(BadRequestError):
+    """An option the VC-API endpoint does not know: VCALM names its own problem type."""
+
+    title = "UNKNOWN_OPTION_PROVIDED"
+    TYPE: ClassVar[str] = "https://www.w3.org/TR/vcalm#UNKNOWN_OPTION_PROVIDED"
+
+    def extensions(self) -> dict[str, Any]:
+        return {"type": self.TYPE}  # overrides the registry's own type for this problem
 
 
 class UnauthenticatedError(RegistryError):

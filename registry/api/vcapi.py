@@ -5,17 +5,20 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from credentials import CheckStatus, parse_json
+from credentials import parse_json, recognise_label
 from registry.api.auth import current_principal
 from registry.api.common import json_body
 from registry.api.idempotency import idempotency_key, request_hash
 from registry.auth.models import Role
-from registry.errors import BadRequestError, ValidationFailedError
+from registry.clock import current_clock
+from registry.errors import BadRequestError, UnknownOptionError, ValidationFailedError
 from registry.labels.grouping import issue_grouped
 from registry.labels.issuance import IssueItem
 from registry.labels.services import change_label_status
 from registry.labels.vc_api import vc_issue_request_schema, vc_status_request_schema
-from registry.labels.verification import verify_credential
+from registry.labels.vcalm import vcalm_result
+from registry.labels.verification import trust_for, verify_credential
+from registry.schemes.schemas import REGION
 
 __all__ = ["bp"]
 
@@ -60,18 +63,26 @@ def issue() -> ResponseReturnValue:
     return response
 
 
+_OPTIONS = frozenset({"returnResults", "returnProblemDetails", "returnCredential", "region"})
+
+
 @bp.post("/verify")
 def verify() -> ResponseReturnValue:
-    """VC-API verifyCredential, against the register.
+    """VC-API (VCALM) verifyCredential, against the register.
     ---
     post:
-      summary: Verify a credential (VC-API)
+      summary: Verify a credential (VC-API), optionally for a region
       description: >
         Every check is made against the register: proof, issuer key, accreditation, rule,
-        grade, revocation, suspension, validity, ledger inclusion. `verified` is true only if
-        all passed; `report` gives each check with its machine `outcome` (the verdict is
-        computed from outcomes only), a translatable `message` id with string `params`, and
-        its `reason` in English.
+        grade, revocation, suspension, validity, ledger inclusion. The answer has the VCALM
+        shape, `{verified, credential?, problemDetails[], results{proof[], credentialStatus[],
+        validFrom, validUntil}}`; `verified` is true only if every check passed. Options:
+        `returnResults`, `returnProblemDetails` (both true unless set false),
+        `returnCredential` (false unless set), and `region` (HK, MO, CN-SH, EU…), which adds a
+        `recognition` answer from the register's recognition mappings. An unknown option is
+        refused with the VCALM problem type UNKNOWN_OPTION_PROVIDED. Alongside, `verdict` and
+        `report` give our ordered check list: each check's machine `outcome`, a translatable
+        `message` id with string `params`, and its `reason` in English.
       tags: [VC-API]
       requestBody:
         required: true
@@ -83,9 +94,19 @@ def verify() -> ResponseReturnValue:
               additionalProperties: false
               properties:
                 verifiableCredential: {type: object}
-                options: {type: object}
+                options:
+                  type: object
+                  additionalProperties: false
+                  properties:
+                    returnResults: {type: boolean}
+                    returnProblemDetails: {type: boolean}
+                    returnCredential: {type: boolean}
+                    region: {type: string, minLength: 2, maxLength: 16}
       responses:
-        200: {description: '{"verified", "verdict", "checks", "warnings", "errors", "report"}'}
+        200:
+          description: >
+            {"verified", "credential"?, "problemDetails", "results", "verdict", "report",
+            "recognition"?}
         400: {$ref: '#/components/responses/BadRequest'}
         413: {$ref: '#/components/responses/TooLarge'}
     """
@@ -95,27 +116,39 @@ def verify() -> ResponseReturnValue:
     unknown = set(body) - {"verifiableCredential", "options"}
     if unknown:
         raise ValidationFailedError({key: ["Unknown field."] for key in sorted(unknown)})
-    if not isinstance(body.get("options", {}), dict):
+    options = body.get("options", {})
+    if not isinstance(options, dict):
         raise ValidationFailedError({"options": ["Must be a JSON object."]})
-    report = verify_credential(body["verifiableCredential"])
-    return jsonify(
-        {
-            "verified": report.verified,
-            "verdict": report.verdict.value,
-            "checks": [c.name.value for c in report.checks if c.status is CheckStatus.PASSED],
-            "warnings": [
-                f"{c.name.value}: {c.reason}"
-                for c in report.checks
-                if c.status is CheckStatus.NOT_CHECKED
-            ],
-            "errors": [
-                f"{c.name.value}: {c.reason}"
-                for c in report.checks
-                if c.status is CheckStatus.FAILED
-            ],
-            "report": report.to_json(),
-        }
+    if strange := sorted(set(options) - _OPTIONS):
+        raise UnknownOptionError(
+            f"Unknown option {strange[0]!r}; this verifier knows {', '.join(sorted(_OPTIONS))}."
+        )
+    flags = {name: options.get(name) for name in _OPTIONS - {"region"}}
+    if any(value is not None and not isinstance(value, bool) for value in flags.values()):
+        raise ValidationFailedError(
+            {
+                "options": [
+                    "returnResults, returnProblemDetails and returnCredential are true or false."
+                ]
+            }
+        )
+    region = options.get("region")
+    if region is not None and (not isinstance(region, str) or not REGION.match(region)):
+        raise ValidationFailedError({"options": ["region is a region code: HK, MO, CN-SH, EU…"]})
+    credential = body["verifiableCredential"]
+    trust = trust_for(credential)
+    report = verify_credential(credential, trust=trust)
+    answer = vcalm_result(
+        report,
+        credential,
+        results=flags["returnResults"] is not False,
+        problems=flags["returnProblemDetails"] is not False,
+        echo=flags["returnCredential"] is True,
     )
+    if region is not None:
+        at = current_clock().now()
+        answer["recognition"] = recognise_label(report, trust, region, at=at).to_json()
+    return jsonify(answer)
 
 
 @bp.post("/status")

@@ -142,11 +142,12 @@ def trust_for(credential: Any) -> TrustBundle:
     return TrustBundle() if body is None else TrustBundle(bodies=(body.trusted(),))
 
 
-def verify_credential(credential: Any) -> VerificationReport:
+def verify_credential(credential: Any, *, trust: TrustBundle | None = None) -> VerificationReport:
     """Verify a presented credential against the register, every check required.
 
     A bundle for a label of the register carries that label's ledger entry, whose digest must
     equal the presented credential's: a credential altered after issuance, or one forged with a
     real label's id, fails the ledger check even if its signature came from a leaked key.
     """
-    return verify_label(credential, trust=trust_for(credential), now=current_clock().now())
+    trust = trust_for(credential) if trust is None else trust
+    return verify_label(credential, trust=trust, now=current_clock().now())

@@ -244,7 +244,7 @@ def test_status_refuses_a_malformed_request(
 def test_verify_answers_every_check_with_its_reason(client: FlaskClient, world: LabelWorld) -> None:
     credential = issue(client, world.certifier)["credential"]
     result = verify(client, credential)
-    assert set(result) == {"verified", "verdict", "checks", "warnings", "errors", "report"}
+    assert set(result) == {"verified", "problemDetails", "results", "verdict", "report"}
     for entry in result["report"]["checks"]:
         assert set(entry) == {
             "check",
@@ -282,7 +282,7 @@ def test_verify_megabyte_encoded_value_refused_fast(
 def test_verify_is_public_and_says_no_to_garbage(client: FlaskClient) -> None:
     result = verify(client, {"type": ["VerifiableCredential"], "credentialSubject": {}})
     assert (result["verified"], result["verdict"]) == (False, "not_genuine")
-    assert any(e.startswith("structure:") for e in result["errors"])
+    assert any(p["check"] == "structure" for p in result["problemDetails"])
 
 
 @pytest.mark.parametrize(
@@ -298,3 +298,95 @@ def test_verify_refuses_another_request_shape(
     client: FlaskClient, body: dict[str, Any], status: int, slug: str
 ) -> None:
     problem(client.post("/credentials/verify", json=body), status, slug)
+
+
+# --- the VCALM shape and options -------------------------------------------------------------
+
+
+def _verify_with(client: FlaskClient, credential: dict[str, Any], **options: Any) -> Any:
+    return client.post(
+        "/credentials/verify", json={"verifiableCredential": credential, "options": options}
+    )
+
+
+def test_verify_answers_in_the_vcalm_shape(client: FlaskClient, world: LabelWorld) -> None:
+    credential = issue(client, world.certifier)["credential"]
+    result = _verify_with(client, credential, returnCredential=True).get_json()
+    assert result["verified"] is True
+    assert result["credential"] == credential
+    assert result["problemDetails"] == []
+    results = result["results"]
+    assert results["proof"] == [{"verified": True, "input": credential["proof"]}]
+    assert [(e["verified"], e["value"]) for e in results["credentialStatus"]] == [(True, 0)] * 2
+    assert [e["input"] for e in results["credentialStatus"]] == credential["credentialStatus"]
+    assert results["validFrom"] == {"verified": True, "input": credential["validFrom"]}
+    assert results["validUntil"] == {"verified": True, "input": credential["validUntil"]}
+    bare = _verify_with(
+        client, credential, returnResults=False, returnProblemDetails=False
+    ).get_json()
+    assert set(bare) == {"verified", "verdict", "report"}
+
+
+def test_a_revoked_label_shows_its_bit_and_a_problem(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    label = issue(client, world.certifier)
+    response = client.post(
+        f"/api/v1/labels/{label['id']}/status",
+        json={"action": "revoke", "reason": "Data error found in audit"},
+        headers=auth(world.certifier),
+    )
+    assert response.status_code == 200, response.get_json()
+    result = _verify_with(client, label["credential"]).get_json()
+    assert result["verified"] is False
+    revocation = next(
+        e
+        for e in result["results"]["credentialStatus"]
+        if e["input"]["statusPurpose"] == "revocation"
+    )
+    assert (revocation["verified"], revocation["value"]) == (False, 1)
+    [problem_] = [p for p in result["problemDetails"] if p["check"] == "revocation"]
+    assert problem_["outcome"] == "revoked"
+    assert problem_["type"].endswith("/problems/revoked")
+
+
+def test_a_forged_proof_has_the_data_integrity_problem_type(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    credential = issue(client, world.certifier)["credential"]
+    credential["credentialSubject"]["grade"] = "A"
+    result = _verify_with(client, credential).get_json()
+    [proof] = [p for p in result["problemDetails"] if p["check"] == "proof"]
+    assert proof["type"] == "https://w3id.org/security#PROOF_VERIFICATION_ERROR"
+    assert result["results"]["proof"][0]["verified"] is False
+
+
+def test_an_unknown_option_is_refused_with_the_vcalm_type(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    credential = issue(client, world.certifier)["credential"]
+    refused = _verify_with(client, credential, checkEverything=True)
+    assert (refused.status_code, refused.mimetype) == (400, "application/problem+json")
+    body = refused.get_json()
+    assert body["type"] == "https://www.w3.org/TR/vcalm#UNKNOWN_OPTION_PROVIDED"
+    assert "checkEverything" in body["detail"]
+    problem(_verify_with(client, credential, returnResults="yes"), 422, "validation-failed")
+    problem(_verify_with(client, credential, region="<script>"), 422, "validation-failed")
+    problem(_verify_with(client, credential, region=7), 422, "validation-failed")
+
+
+def test_verify_for_a_region_adds_the_recognition_answer(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    credential = issue(client, world.certifier)["credential"]
+    home = _verify_with(client, credential, region="CN-GD").get_json()
+    assert home["recognition"]["outcome"] == "native"
+    far = _verify_with(client, credential, region="AQ").get_json()
+    assert far["recognition"] == {
+        **far["recognition"],
+        "outcome": "no_mapping",
+        "recognised": False,
+    }
+    forged = {**credential, "validUntil": "2039-01-01T00:00:00Z"}
+    answer = _verify_with(client, forged, region="CN-GD").get_json()
+    assert answer["recognition"]["outcome"] == "not_verified"
