@@ -37,6 +37,7 @@ import psycopg  # noqa: E402
 from flask import Flask  # noqa: E402
 from psycopg import sql  # noqa: E402
 
+from credentials import KeyPair  # noqa: E402
 from registry.config import Settings, default_log_origin, generate_kek, generate_log_key  # noqa: E402
 from registry.db import db  # noqa: E402
 
@@ -165,6 +166,7 @@ def server_environment(
         "REGISTRY_LOG_ORIGIN": origin,
         "REGISTRY_LOG_KEY": generate_log_key(origin),
         "REGISTRY_KEK": generate_kek(),
+        "REGISTRY_BUNDLE_KEY": KeyPair.generate().secret_multibase,
         "DATABASE_URL": database_url,
         "REGISTRY_INSTANCE_PATH": str(instance),
         "REGISTRY_BIND": f"{HOST}:{port}",

@@ -20,10 +20,16 @@ from credentials.credential import CREDENTIAL_TYPE
 from credentials.cryptosuites import EDDSA_JCS_2022, EDDSA_RDFC_2022, sign_document, verify_document
 from credentials.errors import CredentialError
 from credentials.jsonld import DEFAULT_LOADER, DocumentLoader, parse_json
-from credentials.keys import KeyPair
+from credentials.keys import KeyPair, PublicKey
 from credentials.messages import render
 from credentials.recognition import Recognition, RecognitionOutcome, recognise_label
-from credentials.trust import TrustBundle
+from credentials.signed_bundle import (
+    OpenedBundle,
+    SignedBundleError,
+    is_signed_bundle,
+    open_bundle,
+)
+from credentials.trust import LedgerEvidence, TrustBundle
 from credentials.verify import CheckStatus, Outcome, Verdict, verify_label
 
 MAX_INPUT_BYTES = 1_000_000
@@ -108,40 +114,96 @@ def _sign(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     credential = _read_json(args.file, what="credential")
+    evidence: LedgerEvidence | None = None
+    if isinstance(credential, dict) and isinstance(credential.get("credential"), dict):
+        # The registry's label JSON: the credential is inside, with its ledger evidence.
+        carried = credential.get("ledgerEvidence")
+        evidence = None if carried is None else LedgerEvidence.from_json(carried)
+        credential = credential["credential"]
     loader = _loader(args.context)
     at = parse_datetime(args.at, field="--at") if args.at else None
     trust = None
+    opened: OpenedBundle | None = None
+    refused: SignedBundleError | None = None
+    pinned = _pinned_key(args.registry_key)
     if args.trust:
-        trust = TrustBundle.from_json(_read_json(args.trust, what="trust bundle"))
+        data = _read_json(args.trust, what="trust bundle")
+        if pinned is not None or is_signed_bundle(data):
+            try:
+                opened = open_bundle(data, pinned=pinned, now=at or datetime.now(UTC))
+                trust = opened.bundle
+            except SignedBundleError as exc:
+                refused = exc  # verified without it: nothing reads as verified
+        else:
+            trust = TrustBundle.from_json(data)
+    elif pinned is not None:
+        raise _UsageError("--registry-key checks a signed bundle: give it with --trust")
     lists = {}
     for path in args.status_list:
         doc = _read_json(path, what="status list")
         if not isinstance(doc, dict) or not isinstance(doc.get("id"), str):
             raise _UsageError(f"status list {path} is not a credential with an id")
         lists[doc["id"]] = doc
-    if args.region and trust is None:
+    subject = credential.get("credentialSubject") if isinstance(credential, dict) else None
+    label_id = subject.get("labelId") if isinstance(subject, dict) else None
+    if trust is not None and evidence is not None and isinstance(label_id, str):
+        trust = trust.with_evidence(label_id, evidence)
+    if args.region and not args.trust:
         raise _UsageError("--region needs --trust: recognition is read from the trust bundle")
     types = credential.get("type") if isinstance(credential, dict) else None
     recognitions: list[Recognition] = []
     if (isinstance(types, list) and CREDENTIAL_TYPE in types) or types == CREDENTIAL_TYPE:
         report = verify_label(credential, trust=trust, status_lists=lists, now=at, loader=loader)
         result = report.to_json()
-        if trust is not None:
-            when = at or datetime.now(UTC)
-            recognitions = [recognise_label(report, trust, r, at=when) for r in args.region]
+        when = at or datetime.now(UTC)
+        recognitions = [
+            recognise_label(report, trust, r, at=when)
+            if trust is not None
+            else Recognition(r, RecognitionOutcome.NOT_VERIFIED)
+            for r in args.region
+        ]
     else:
         result = _verify_generic(credential, loader, at)
         recognitions = [Recognition(r, RecognitionOutcome.NOT_VERIFIED) for r in args.region]
     if recognitions:
         result["recognition"] = [r.to_json() for r in recognitions]
+    if opened is not None:
+        result["trustBundle"] = {
+            "registry": opened.registry,
+            "key": opened.key,
+            "issued": format_datetime(opened.issued),
+            "validUntil": format_datetime(opened.valid_until),
+        }
+    if refused is not None:
+        result["verified"] = False
+        result["trustBundle"] = {"refused": refused.refusal.value, "reason": str(refused)}
+        if refused.key is not None:
+            result["trustBundle"]["key"] = refused.key
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
+        if refused is not None:
+            print(f"TRUST BUNDLE REFUSED ({refused.refusal.value}): {refused}")
         _print_report(result)
+        if opened is not None:
+            print(
+                f"  trusted: registry {opened.registry}, bundle key {opened.key}, bundle made "
+                f"{format_datetime(opened.issued)}, valid until "
+                f"{format_datetime(opened.valid_until)} (statuses as of when it was made)"
+            )
         for recognition in recognitions:
             _print_recognition(recognition)
     recognised = all(r.recognised for r in recognitions)
     return 0 if result["verified"] and recognised else 1
+
+
+def _pinned_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return PublicKey.from_multibase(value).multibase
+    except CredentialError as exc:
+        raise _UsageError(f"--registry-key is not an Ed25519 public key (z6Mk…): {exc}") from exc
 
 
 def _print_recognition(r: Recognition) -> None:
@@ -269,6 +331,12 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--status-list", action="append", default=[], metavar="FILE")
     verify.add_argument("--at", help="verify as of this time instead of now")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.add_argument(
+        "--registry-key",
+        metavar="KEY",
+        help="the registry's bundle key (z6Mk…, from /trust-bundle/key): --trust must then be "
+        "a bundle it signed, in date",
+    )
     verify.add_argument(
         "--region",
         action="append",

@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -202,6 +202,7 @@ class TrustBundle:
     ledger: Mapping[str, LedgerEvidence] = field(default_factory=dict)
     schemes: Mapping[str, str] = field(default_factory=dict)  # scheme code -> its region
     mappings: tuple[RecognitionMapping, ...] = ()  # the newest revision of each mapping
+    checkpoint: str | None = None  # the latest signed checkpoint when the bundle was made
 
     def body_with_key(self, public_key_multibase: str) -> TrustedBody | None:
         return next((b for b in self.bodies if b.key(public_key_multibase)), None)
@@ -216,6 +217,15 @@ class TrustBundle:
             None,
         )
 
+    def with_evidence(self, label_id: str, evidence: LedgerEvidence) -> TrustBundle:
+        """This bundle plus one label's ledger evidence, as a credential file may carry it.
+
+        Safe to take from an untrusted file: the ledger check accepts the evidence only if its
+        checkpoint is signed by this bundle's log key, the proof leads to that checkpoint's
+        root and the entry states the credential's digest.
+        """
+        return replace(self, ledger={**self.ledger, label_id: evidence})
+
     def to_json(self) -> dict[str, Any]:
         """The JSON form, every member present; :meth:`from_json` reads it back to an equal
         bundle."""
@@ -227,6 +237,7 @@ class TrustBundle:
             "ledger": {label_id: e.to_json() for label_id, e in self.ledger.items()},
             "schemes": dict(self.schemes),
             "mappings": [m.to_json() for m in self.mappings],
+            "checkpoint": self.checkpoint,
         }
 
     @classmethod
@@ -416,4 +427,5 @@ def _bundle(data: Any) -> TrustBundle:
         ledger=ledger,
         schemes=dict(schemes),
         mappings=mappings,
+        checkpoint=_opt_text(data.get("checkpoint"), "checkpoint"),
     )

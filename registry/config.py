@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from credentials import KeyPair, NoteError, NoteSigner
+from credentials import CredentialError, KeyPair, NoteError, NoteSigner
 
 __all__ = [
     "PROJECT_ROOT",
@@ -108,6 +108,9 @@ class Settings:
     # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client; empty:
     # the peer is the client. Production behind the local proxy: 127.0.0.1.
     trusted_proxies: tuple[str, ...] = ()
+    # The registry's trust-bundle key (a secret Multikey, z3u2…): it signs /trust-bundle, which
+    # buyers check against the public half pinned from /trust-bundle/key. Not the log key.
+    bundle_key: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if self.env not in _ENVIRONMENTS:
@@ -146,6 +149,10 @@ class Settings:
                 ) from exc
         if self.checkpoint_interval < 0:
             raise ConfigError("REGISTRY_CHECKPOINT_INTERVAL must not be negative")
+        if self.env == "production" and not self.bundle_key:
+            raise ConfigError(self._missing("REGISTRY_BUNDLE_KEY"))
+        if self.bundle_key:
+            self.bundle_signer()  # refuse a malformed key at start, not at the first bundle
 
     def _missing(self, name: str) -> str:
         if self.env == "development":
@@ -159,6 +166,17 @@ class Settings:
     @property
     def kek_bytes(self) -> bytes:
         return _decode_kek(self.kek)
+
+    def bundle_signer(self) -> KeyPair:
+        """The key that signs the registry's trust bundle."""
+        if not self.bundle_key:
+            raise ConfigError(self._missing("REGISTRY_BUNDLE_KEY"))
+        try:
+            return KeyPair.from_secret_multibase(self.bundle_key)
+        except CredentialError as exc:
+            raise ConfigError(
+                f"REGISTRY_BUNDLE_KEY is not an Ed25519 secret Multikey: {exc}"
+            ) from exc
 
     def log_signer(self) -> NoteSigner:
         try:
@@ -180,7 +198,11 @@ class Settings:
         secret_key = env.get("SECRET_KEY", "")
         log_key = env.get("REGISTRY_LOG_KEY", "")
         kek = env.get("REGISTRY_KEK", "")
+        bundle_key = env.get("REGISTRY_BUNDLE_KEY", "")
         if environment == "development":
+            bundle_key = bundle_key or _dev_secret(
+                instance, "bundle-key", lambda: KeyPair.generate().secret_multibase
+            )
             secret_key = secret_key or _dev_secret(instance, "secret-key", secrets.token_hex)
             if not log_key:
                 log_key = _dev_secret(instance, "log-key", lambda: generate_log_key(origin))
@@ -208,6 +230,7 @@ class Settings:
             trusted_proxies=tuple(
                 p.strip() for p in env.get("REGISTRY_TRUSTED_PROXIES", "").split(",") if p.strip()
             ),
+            bundle_key=bundle_key,
         )
 
 
@@ -260,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"REGISTRY_LOG_ORIGIN={origin}")
     print(f"REGISTRY_LOG_KEY={generate_log_key(origin)}")
     print(f"REGISTRY_KEK={generate_kek()}")
+    print(f"REGISTRY_BUNDLE_KEY={KeyPair.generate().secret_multibase}")
     return 0
 
 

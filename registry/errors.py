@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 PROBLEM_BASE = "https://w3id.org/carbon-label/problems/"
-PROBLEM_PATHS = ("/api/", "/ledger/", "/credentials/", "/status-lists/")
+PROBLEM_PATHS = ("/api/", "/ledger/", "/credentials/", "/status-lists/", "/trust-bundle")
 PROBLEM_JSON = "application/problem+json"
 
 

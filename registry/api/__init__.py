@@ -13,6 +13,7 @@ from registry.api import (
     reports,
     schemes,
     tokens,
+    trust,
     vcapi,
 )
 from registry.api.common import CONVERTERS
@@ -22,5 +23,16 @@ __all__ = ["register_api"]
 
 def register_api(app: Flask) -> None:
     app.url_map.converters.update(CONVERTERS)  # before the routes that use them
-    for module in (ledger, labels, schemes, bodies, recognition, tokens, vcapi, reports, openapi):
+    for module in (
+        ledger,
+        labels,
+        schemes,
+        bodies,
+        recognition,
+        tokens,
+        vcapi,
+        reports,
+        trust,
+        openapi,
+    ):
         app.register_blueprint(module.bp)

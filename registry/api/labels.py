@@ -27,7 +27,7 @@ from registry.labels.schemas import (
 )
 from registry.labels.services import change_label_status, get_label, list_labels
 from registry.labels.status_lists import get_status_list
-from registry.labels.verification import label_trust_bundle
+from registry.labels.verification import label_ledger_evidence, label_trust_bundle
 
 __all__ = ["bp"]
 
@@ -55,7 +55,13 @@ def get_label_view(label_id: str) -> ResponseReturnValue:
           content: {application/json: {schema: LabelSchema}}
         404: {$ref: '#/components/responses/NotFound'}
     """
-    response = _label_response(label_id)
+    label = get_label(label_id)
+    payload = label_schema.dump(label)
+    # The entry and its inclusion proof travel with the credential, so a buyer holding only
+    # this file and the registry's signed bundle can check the ledger offline too.
+    evidence = label_ledger_evidence(label)
+    payload["ledgerEvidence"] = None if evidence is None else evidence.to_json()
+    response = jsonify(payload)
     # Status can change at any moment: caches revalidate, cheaply, by ETag.
     response.headers["Cache-Control"] = "public, no-cache"
     response.add_etag()

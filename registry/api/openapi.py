@@ -36,7 +36,7 @@ from registry.labels.vc_api import VcStatusRequestSchema
 
 __all__ = ["DOCUMENTED_PREFIXES", "bp", "build_openapi"]
 
-DOCUMENTED_PREFIXES = ("/api/v1/", "/credentials/", "/status-lists/", "/ledger/")
+DOCUMENTED_PREFIXES = ("/api/v1/", "/credentials/", "/status-lists/", "/ledger/", "/trust-bundle")
 _METHODS = ("get", "post", "put", "patch", "delete")
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from credentials import (
     label_url,
     normalize_label_id,
     public_key_from_did,
+    sign_bundle,
     verify_label,
 )
 from registry.bodies.models import BodyKey, CertificationBody
@@ -39,9 +41,20 @@ from registry.ledger.services import (
     inclusion_proof,
     latest_checkpoint,
 )
-from registry.recognition.services import recognition_context
+from registry.recognition.services import current_mappings, recognition_context
+from registry.schemes.models import RuleVersion, Scheme
 
-__all__ = ["label_trust", "label_trust_bundle", "trust_for", "verify_credential"]
+__all__ = [
+    "BUNDLE_PERIOD",
+    "BUNDLE_VALIDITY",
+    "label_ledger_evidence",
+    "label_trust",
+    "label_trust_bundle",
+    "registry_trust",
+    "signed_registry_trust",
+    "trust_for",
+    "verify_credential",
+]
 
 
 def _status_lists(label: Label, base_url: str) -> dict[str, Any]:
@@ -77,6 +90,11 @@ def _ledger_evidence(label: Label) -> LedgerEvidence | None:
         checkpoint=checkpoint.note,
         superseded_by=superseded_by,
     )
+
+
+def label_ledger_evidence(label: Label) -> LedgerEvidence | None:
+    """The label's ledger entry and inclusion proof under the latest checkpoint, if covered."""
+    return _ledger_evidence(label)
 
 
 def label_trust(label: Label) -> TrustBundle:
@@ -151,3 +169,50 @@ def verify_credential(credential: Any, *, trust: TrustBundle | None = None) -> V
     """
     trust = trust_for(credential) if trust is None else trust
     return verify_label(credential, trust=trust, now=current_clock().now())
+
+
+BUNDLE_PERIOD = timedelta(minutes=10)  # a registry bundle is made anew at most this often
+BUNDLE_VALIDITY = timedelta(days=1)  # and is stale a day after it was made
+
+
+def registry_trust() -> TrustBundle:
+    """The whole register as a verifier trusts it: every body with its keys and accreditations,
+    every rule version, every scheme's region, the newest revision of every recognition
+    mapping, every status list as last signed, the log key and the latest checkpoint."""
+    base_url = current_settings().public_base_url
+    bodies = db.session.execute(select(CertificationBody).order_by(CertificationBody.code))
+    versions = db.session.execute(select(RuleVersion).order_by(RuleVersion.id)).scalars()
+    lists = db.session.execute(
+        select(StatusListRecord)
+        .where(StatusListRecord.credential.is_not(None))
+        .order_by(StatusListRecord.id)
+    ).scalars()
+    checkpoint = latest_checkpoint()
+    return TrustBundle(
+        bodies=tuple(body.trusted() for body in bodies.scalars()),
+        rules=tuple(rv.trusted() for rv in versions),
+        status_lists={
+            list_url(base_url, r.id): json.loads(r.credential) for r in lists if r.credential
+        },
+        log_key=get_log_verifier_key(),
+        schemes=dict(db.session.execute(select(Scheme.code, Scheme.region)).tuples().all()),
+        mappings=tuple(row.mapping() for row in current_mappings(include_withdrawn=True)),
+        checkpoint=None if checkpoint is None else checkpoint.note,
+    )
+
+
+def signed_registry_trust() -> dict[str, Any]:
+    """:func:`registry_trust`, signed with the registry's bundle key. Dated to the start of its
+    ten-minute period, so every worker and replica serves the same bytes for the same state."""
+    now = current_clock().now()
+    issued = datetime.fromtimestamp(
+        now.timestamp() - now.timestamp() % BUNDLE_PERIOD.total_seconds(), tz=UTC
+    )
+    settings = current_settings()
+    return sign_bundle(
+        registry_trust(),
+        settings.bundle_signer(),
+        registry=settings.public_base_url,
+        issued=issued,
+        valid_until=issued + BUNDLE_VALIDITY,
+    )

@@ -103,6 +103,7 @@ def test_an_honest_bundle_is_written_back_as_it_was_read() -> None:
         "ledger",
         "schemes",
         "mappings",
+        "checkpoint",
     }
     assert written["statusLists"] == wire["statusLists"]
     assert written["ledger"].keys() == wire["ledger"].keys()

@@ -28,6 +28,7 @@ ORIGIN = default_log_origin(BASE_URL)
 LOG_SIGNER = NoteSigner(ORIGIN, KeyPair.from_seed(bytes(range(32))))
 KEK = generate_kek()
 SECRET = "test-secret-key-that-is-long-enough-for-prod"
+BUNDLE_SIGNER = KeyPair.from_seed(b"\x5b" * 32)  # the test registry's trust-bundle key
 
 
 def make_settings(database_url: str, instance_path: Path, **changes: Any) -> Settings:
@@ -36,6 +37,7 @@ def make_settings(database_url: str, instance_path: Path, **changes: Any) -> Set
         "secret_key": SECRET,
         "log_key": LOG_SIGNER.signer_key(),
         "kek": KEK,
+        "bundle_key": BUNDLE_SIGNER.secret_multibase,
         "env": "testing",
         "public_base_url": BASE_URL,
         "instance_path": instance_path,

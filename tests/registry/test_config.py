@@ -10,7 +10,7 @@ import pytest
 
 from credentials import NoteSigner
 from registry.config import ConfigError, Settings, generate_kek, generate_log_key
-from tests.registry.factories import KEK, LOG_SIGNER, ORIGIN, SECRET
+from tests.registry.factories import BUNDLE_SIGNER, KEK, LOG_SIGNER, ORIGIN, SECRET
 
 PROD_BASE = "https://registry.example.test"
 
@@ -24,6 +24,7 @@ def prod_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "SECRET_KEY": SECRET,
         "REGISTRY_LOG_KEY": LOG_SIGNER.signer_key(),
         "REGISTRY_KEK": KEK,
+        "REGISTRY_BUNDLE_KEY": BUNDLE_SIGNER.secret_multibase,
     }
     env.update(overrides)
     return {k: v for k, v in env.items() if v}
@@ -44,6 +45,7 @@ def test_secrets_are_not_in_repr(tmp_path: Path) -> None:
     assert SECRET not in text
     assert LOG_SIGNER.signer_key() not in text
     assert KEK not in text
+    assert BUNDLE_SIGNER.secret_multibase not in text
 
 
 @pytest.mark.parametrize(
@@ -52,6 +54,7 @@ def test_secrets_are_not_in_repr(tmp_path: Path) -> None:
         ("SECRET_KEY", "SECRET_KEY is required"),
         ("REGISTRY_LOG_KEY", "REGISTRY_LOG_KEY is required"),
         ("REGISTRY_KEK", "REGISTRY_KEK is required"),
+        ("REGISTRY_BUNDLE_KEY", "REGISTRY_BUNDLE_KEY is required"),
     ],
 )
 def test_production_refuses_to_start_without_secret(
@@ -78,6 +81,7 @@ def test_production_refuses_a_short_secret_key(tmp_path: Path) -> None:
         ("REGISTRY_LOG_KEY", "PRIVATE+KEY+oops", "not a C2SP Ed25519 signer key"),
         ("REGISTRY_LOG_KEY", generate_log_key("other.example/log"), "must equal the checkpoint"),
         ("REGISTRY_KEK", "c2hvcnQ=", "must encode 32 bytes"),
+        ("REGISTRY_BUNDLE_KEY", "z6MkNotASecret", "not an Ed25519 secret Multikey"),
         ("REGISTRY_KEK", generate_kek()[:-4], "must encode 32 bytes"),
         ("REGISTRY_KEK", "not base64!", "not base64"),
         ("REGISTRY_ENV", "staging", "REGISTRY_ENV must be one of"),

@@ -42,6 +42,7 @@ def test_the_served_bundle_is_what_the_kit_writes(client: FlaskClient, world: La
         "ledger",
         "schemes",
         "mappings",
+        "checkpoint",
     }
     (body,) = served["bodies"]
     assert set(body) == {"name", "keys", "accreditations"}
