@@ -13,17 +13,21 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from credentials import KeyPair, TrustBundle, sign_bundle
+from credentials._internal.timefmt import parse_datetime
 from credentials.cli import main
 from credentials.credential import build_label_credential
 from credentials.keys import decode_multibase_base58
 from tests.conftest import VECTORS, load_vector
 from tests.credentials.factories import body_key, sample_label, signed_credential
 from tests.credentials.trust_fixtures import (
+    LABEL_ID,
     REVOCATION_URL,
     SUSPENSION_URL,
     status_lists_json,
@@ -821,3 +825,95 @@ def test_verify_for_a_region_needs_a_bundle_and_a_verified_label(
     )
     assert code == 1
     assert "NOT RECOGNISED in HK: not_verified" in out
+
+
+# --- a signed registry bundle, pinned --------------------------------------------------------
+
+BUNDLE_KEY = KeyPair.from_seed(b"\x31" * 32)
+
+
+def _signed_bundle(label: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "registry": "https://registry.example.cn",
+        "issued": parse_datetime(AT) - timedelta(hours=1),
+        "valid_until": parse_datetime(AT) + timedelta(hours=23),
+    } | changes
+    signer = values.pop("signer", BUNDLE_KEY)
+    return sign_bundle(TrustBundle.from_json(trust_bundle_json(label)), signer, **values)
+
+
+def test_verify_with_a_pinned_signed_bundle(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    label = signed_credential(KEY)
+    label_path = write_json(tmp_path / "label.json", label)
+    bundle = write_json(tmp_path / "bundle.json", _signed_bundle(label))
+    args = ["verify", str(label_path), "--at", AT, "--trust", str(bundle)]
+    code, out, _ = run(capsys, *args, "--registry-key", BUNDLE_KEY.public_key.multibase)
+    assert code == 0, out
+    assert "VERIFIED: genuine" in out
+    signer = BUNDLE_KEY.public_key.multibase
+    assert f"trusted: registry https://registry.example.cn, bundle key {signer}" in out
+    code, out, _ = run(capsys, *args)
+    assert code == 1
+    assert "TRUST BUNDLE REFUSED (not_pinned)" in out
+    assert BUNDLE_KEY.public_key.multibase in out
+    assert "VERIFIED: genuine" not in out
+
+
+@pytest.mark.parametrize(
+    ("bundle", "refusal"),
+    [
+        (lambda label: _signed_bundle(label, signer=KeyPair.from_seed(b"\x32" * 32)), "other_key"),
+        (
+            lambda label: _signed_bundle(
+                label,
+                issued=parse_datetime(AT) - timedelta(days=3),
+                valid_until=parse_datetime(AT) - timedelta(days=2),
+            ),
+            "expired",
+        ),
+        (lambda label: trust_bundle_json(label), "unsigned"),
+    ],
+)
+def test_verify_refuses_a_bundle_the_pinned_key_did_not_sign_in_date(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, bundle: Any, refusal: str
+) -> None:
+    label = signed_credential(KEY)
+    label_path = write_json(tmp_path / "label.json", label)
+    path = write_json(tmp_path / "bundle.json", bundle(label))
+    code, out, _ = run(
+        capsys, "verify", str(label_path), "--at", AT, "--trust", str(path),
+        "--registry-key", BUNDLE_KEY.public_key.multibase,
+    )  # fmt: skip
+    assert code == 1
+    assert f"TRUST BUNDLE REFUSED ({refusal})" in out
+    assert "VERIFIED: genuine" not in out
+
+
+def test_a_malformed_registry_key_or_no_bundle_is_bad_usage(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    label_path = write_json(tmp_path / "label.json", signed_credential(KEY))
+    code, _, err = run(capsys, "verify", str(label_path), "--registry-key", "zNope")
+    assert code == 2
+    assert "--registry-key" in err
+    code, _, err = run(
+        capsys, "verify", str(label_path), "--registry-key", BUNDLE_KEY.public_key.multibase
+    )
+    assert code == 2
+    assert "give it with --trust" in err
+
+
+def test_verify_takes_the_registrys_label_json_and_its_evidence(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    label = signed_credential(KEY)
+    full = trust_bundle_json(label)
+    evidence = full["ledger"].pop(LABEL_ID)  # the bundle without, the file with it
+    label_json = {"id": LABEL_ID, "credential": label, "ledgerEvidence": evidence}
+    label_path = write_json(tmp_path / "label.json", label_json)
+    bare = write_json(tmp_path / "bare.json", full)
+    code, out, _ = run(capsys, "verify", str(label_path), "--at", AT, "--trust", str(bare))
+    assert code == 0, out
+    assert "ok   ledger" in out
