@@ -7,7 +7,17 @@ their replay, the verification report, QR and label artwork, and the lexical rul
 IRI, GTIN, label id, status index, integer, date) every one of them reads values by.
 """
 
-from credentials.artwork import label_svg, qr_payload, qr_png, qr_svg, qr_version
+from credentials.artwork import label_svg, qr_modules, qr_payload, qr_png, qr_svg, qr_version
+from credentials.certificate import (
+    CREDENTIAL_FILE,
+    EVIDENCE_FILE,
+    TRUST_FILE,
+    Certificate,
+    CertificateError,
+    printed_facts,
+    read_certificate,
+    unprinted_facts,
+)
 from credentials.checkpoint import (
     Checkpoint,
     NoteSigner,
@@ -178,11 +188,13 @@ __all__ = [
     "BOUNDARIES",
     "CARBON_LABEL_V1",
     "CREDENTIALS_V2",
+    "CREDENTIAL_FILE",
     "DEFAULT_LOADER",
     "EDDSA_JCS_2022",
     "EDDSA_RDFC_2022",
     "EMPTY_ROOT",
     "EVENT_TYPES",
+    "EVIDENCE_FILE",
     "GRADES",
     "GTIN_PATTERN",
     "IRI_PATTERN",
@@ -194,6 +206,7 @@ __all__ = [
     "MULTILINE_TEXT_PATTERN",
     "STORAGE_DECIMAL",
     "TEXT_PATTERN",
+    "TRUST_FILE",
     "Accreditation",
     "AccreditationGranted",
     "AccreditationStatusChanged",
@@ -204,6 +217,8 @@ __all__ = [
     "Boundary",
     "BundleRefusal",
     "CarbonLabel",
+    "Certificate",
+    "CertificateError",
     "Check",
     "CheckName",
     "CheckStatus",
@@ -312,11 +327,14 @@ __all__ = [
     "parse_status_entries",
     "parse_status_index",
     "perfect_subtrees",
+    "printed_facts",
     "public_key_from_did",
+    "qr_modules",
     "qr_payload",
     "qr_png",
     "qr_svg",
     "qr_version",
+    "read_certificate",
     "recognise",
     "recognise_label",
     "render_message",
@@ -326,6 +344,7 @@ __all__ = [
     "sign_checkpoint",
     "sign_document",
     "sign_note",
+    "unprinted_facts",
     "verify_consistency",
     "verify_document",
     "verify_inclusion",

@@ -27,7 +27,7 @@ from credentials.errors import LexicalError, MalformedInputError
 from credentials.lexical import check_decimal, normalize_label_id
 from credentials.text import TextError, check_text
 
-__all__ = ["label_svg", "qr_payload", "qr_png", "qr_svg", "qr_version"]
+__all__ = ["label_svg", "qr_modules", "qr_payload", "qr_png", "qr_svg", "qr_version"]
 
 _ALPHANUMERIC: Final = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 _EC_LEVELS: Final = {
@@ -119,6 +119,12 @@ def _qr_body(modules: list[list[bool]]) -> tuple[int, str]:
         f'<path fill="#000000" d="{_path_data(modules)}"/>'
     )
     return size, body
+
+
+def qr_modules(url: str, *, error_correction: str = "M") -> list[list[bool]]:
+    """The QR symbol for ``url`` as rows of dark (True) modules, without the quiet zone: for
+    drawing it in another medium (a PDF) exactly as the SVG and PNG draw it."""
+    return _modules(_make_qr(url, error_correction))
 
 
 def qr_version(url: str, *, error_correction: str = "M") -> int:

@@ -16,6 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from credentials._internal.timefmt import format_datetime, parse_datetime
+from credentials.certificate import (
+    MAX_CERTIFICATE_BYTES,
+    Certificate,
+    is_pdf,
+    read_certificate,
+    unprinted_facts,
+)
 from credentials.credential import CREDENTIAL_TYPE
 from credentials.cryptosuites import EDDSA_JCS_2022, EDDSA_RDFC_2022, sign_document, verify_document
 from credentials.errors import CredentialError
@@ -30,7 +37,7 @@ from credentials.signed_bundle import (
     open_bundle,
 )
 from credentials.trust import LedgerEvidence, TrustBundle
-from credentials.verify import CheckStatus, Outcome, Verdict, verify_label
+from credentials.verify import CheckStatus, Outcome, Verdict, VerificationReport, verify_label
 
 MAX_INPUT_BYTES = 1_000_000
 
@@ -39,15 +46,19 @@ class _UsageError(Exception):
     pass
 
 
-def _read_json(path: str, *, what: str) -> Any:
+def _read_bytes(path: str, *, what: str, limit: int = MAX_INPUT_BYTES) -> bytes:
     try:
         if path == "-":
-            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
-        else:
-            with Path(path).open("rb") as handle:
-                data = handle.read(MAX_INPUT_BYTES + 1)
+            return sys.stdin.buffer.read(limit + 1)
+        with Path(path).open("rb") as handle:
+            return handle.read(limit + 1)
     except OSError as exc:
         raise _UsageError(f"cannot read {what} {path}: {exc.strerror}") from exc
+
+
+def _read_json(path: str, *, what: str, data: bytes | None = None) -> Any:
+    if data is None:
+        data = _read_bytes(path, what=what)
     try:
         return parse_json(data, max_bytes=MAX_INPUT_BYTES)
     except CredentialError as exc:
@@ -113,8 +124,19 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    credential = _read_json(args.file, what="credential")
+    raw = _read_bytes(args.file, what="credential", limit=MAX_CERTIFICATE_BYTES)
+    certificate: Certificate | None = None
     evidence: LedgerEvidence | None = None
+    if is_pdf(raw):
+        try:
+            certificate = read_certificate(raw)
+        except CredentialError as exc:
+            raise _UsageError(f"certificate {args.file}: {exc}") from exc
+        credential: Any = certificate.credential
+        if certificate.evidence is not None:
+            evidence = LedgerEvidence.from_json(certificate.evidence)
+    else:
+        credential = _read_json(args.file, what="credential", data=raw)
     if isinstance(credential, dict) and isinstance(credential.get("credential"), dict):
         # The registry's label JSON: the credential is inside, with its ledger evidence.
         carried = credential.get("ledgerEvidence")
@@ -126,8 +148,11 @@ def _verify(args: argparse.Namespace) -> int:
     opened: OpenedBundle | None = None
     refused: SignedBundleError | None = None
     pinned = _pinned_key(args.registry_key)
-    if args.trust:
-        data = _read_json(args.trust, what="trust bundle")
+    embedded = None if certificate is None else certificate.trust
+    if args.trust or embedded is not None:
+        # A bundle given on the command line wins over the one the certificate embeds; either
+        # way a signed one is trusted only under the pinned key.
+        data = _read_json(args.trust, what="trust bundle") if args.trust else embedded
         if pinned is not None or is_signed_bundle(data):
             try:
                 opened = open_bundle(data, pinned=pinned, now=at or datetime.now(UTC))
@@ -138,6 +163,8 @@ def _verify(args: argparse.Namespace) -> int:
             trust = TrustBundle.from_json(data)
     elif pinned is not None:
         raise _UsageError("--registry-key checks a signed bundle: give it with --trust")
+    if certificate is not None and args.region and trust is None and refused is None:
+        raise _UsageError("--region needs a trust bundle: this certificate embeds none")
     lists = {}
     for path in args.status_list:
         doc = _read_json(path, what="status list")
@@ -148,10 +175,11 @@ def _verify(args: argparse.Namespace) -> int:
     label_id = subject.get("labelId") if isinstance(subject, dict) else None
     if trust is not None and evidence is not None and isinstance(label_id, str):
         trust = trust.with_evidence(label_id, evidence)
-    if args.region and not args.trust:
+    if args.region and not args.trust and certificate is None:
         raise _UsageError("--region needs --trust: recognition is read from the trust bundle")
     types = credential.get("type") if isinstance(credential, dict) else None
     recognitions: list[Recognition] = []
+    report: VerificationReport | None = None
     if (isinstance(types, list) and CREDENTIAL_TYPE in types) or types == CREDENTIAL_TYPE:
         report = verify_label(credential, trust=trust, status_lists=lists, now=at, loader=loader)
         result = report.to_json()
@@ -167,6 +195,19 @@ def _verify(args: argparse.Namespace) -> int:
         recognitions = [Recognition(r, RecognitionOutcome.NOT_VERIFIED) for r in args.region]
     if recognitions:
         result["recognition"] = [r.to_json() for r in recognitions]
+    misprinted: list[str] = []
+    if certificate is not None:
+        label = report.label if report is not None else None
+        misprinted = (
+            []
+            if label is None or report is None or report.contents_untrusted
+            else unprinted_facts(label, certificate.text)
+        )
+        result["certificate"] = {"printedFactsMatch": not misprinted, "notPrinted": misprinted}
+        if misprinted:
+            # The credential inside may be genuine; the document presented is not.
+            result["verified"] = False
+            result["verdict"] = Verdict.NOT_GENUINE.value
     if opened is not None:
         result["trustBundle"] = {
             "registry": opened.registry,
@@ -182,6 +223,11 @@ def _verify(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
     else:
+        if misprinted:
+            print(
+                "CERTIFICATE REFUSED: what it prints is not what its credential states; "
+                "not printed as signed: " + "; ".join(misprinted)
+            )
         if refused is not None:
             print(f"TRUST BUNDLE REFUSED ({refused.refusal.value}): {refused}")
         _print_report(result)
