@@ -153,9 +153,16 @@ class _FastState:
                 self._all.append(connection)
         return connection
 
+    def _cursor(self) -> Any:
+        """The thread's cursor on its kept connection (made once: cursors cost to make)."""
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._local.cursor = self._connection().cursor()
+        return cursor
+
     def _discard(self) -> None:
         connection = getattr(self._local, "connection", None)
-        self._local.connection = None
+        self._local.connection = self._local.cursor = None
         if connection is not None:
             with self._lock:
                 if connection in self._all:
@@ -178,12 +185,9 @@ class _FastState:
         error_class = self.engine.dialect.loaded_dbapi.Error
         for attempt in (1, 2):
             try:
-                cursor = self._connection().cursor()
-                try:
-                    cursor.execute(self.sql, params)
-                    raw = cursor.fetchone()
-                finally:
-                    cursor.close()
+                cursor = self._cursor()
+                cursor.execute(self.sql, params)
+                raw = cursor.fetchone()
                 break
             except error_class as exc:
                 self._discard()
@@ -202,7 +206,10 @@ def _state_row(label_id: str) -> tuple[Any, ...] | None:
     plain request in production); inside a transaction already under way (a test's, a CLI
     command's) through the session, which alone sees that transaction's rows."""
     session = db.session()
-    bind = session.get_bind()
+    # A session of Flask-SQLAlchemy's own has no fixed bind (it resolves to ``db.engine``; the
+    # registry has one database); a test's is bound to its connection, and already in a
+    # transaction. ``get_bind()`` would say the same, at a cost this path cannot afford.
+    bind = session.bind if session.bind is not None else db.engine
     if isinstance(bind, Engine) and not session.in_transaction():
         fast = current_app.extensions.get(FAST_KEY)
         if fast is None or fast.engine is not bind:
@@ -352,6 +359,8 @@ def _headers(response: Response, etag: str, language: Language) -> Response:
 
 def _credential_type() -> str | None:
     """The credential media type the client prefers to the page, if it does."""
+    if "json" not in request.headers.get("Accept", ""):
+        return None  # every credential type says json: browsers' Accept need not be parsed
     best = request.accept_mimetypes.best_match(("text/html", *CREDENTIAL_TYPES))
     return best if best in CREDENTIAL_TYPES else None
 
