@@ -91,3 +91,17 @@ def test_the_fast_read_returns_what_the_session_would(
         expired = read_state(label["id"])
     assert expired is not None
     assert expired.phase == "expired"
+
+
+def test_a_kept_connection_that_broke_is_replaced_at_once(
+    committed: tuple[Flask, LabelWorld],
+) -> None:
+    app, world = committed
+    client: FlaskClient = app.test_client()
+    label = issue(client, world.certifier)
+    assert client.get(f"/l/{label['id']}", headers=HTML).status_code == 200
+    fast = app.extensions[FAST_KEY]
+    fast._connection().close()  # as a database restart or a proxy's idle timeout would
+    again = client.get(f"/l/{label['id']}", headers=HTML)
+    assert again.status_code == 200
+    assert _verdict(again.text) == "genuine"
