@@ -58,8 +58,9 @@ __all__ = [
 CREDENTIAL_TYPES: Final = ("application/vc+ld+json", "application/ld+json", "application/json")
 VARY: Final = "Accept, Accept-Language, Cookie"
 CACHE_CONTROL: Final = "public, no-cache"  # always revalidate: a revocation must show at once
-_PAGE_BUDGET: Final = 48 * 1024 * 1024  # bytes of rendered HTML kept per worker
-_REPORTS: Final = 8192  # verification reports kept per worker (shared by the four languages)
+# Per worker; the app config may change them (LABEL_PAGE_CACHE_BYTES, LABEL_REPORT_CACHE_SIZE).
+PAGE_BUDGET: Final = 64 * 1024 * 1024  # bytes of rendered HTML (about 5,000 pages)
+REPORTS: Final = 16384  # verification reports (each shared by the four languages)
 CACHE_KEY: Final = "registry.label_pages"
 _PREPARED: Final = b"registry_label_page_state"
 FAST_KEY: Final = "registry.label_pages.state"
@@ -324,10 +325,10 @@ class LabelPageCache:
     while verifying or rendering).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, page_bytes: int = PAGE_BUDGET, reports: int = REPORTS) -> None:
         self._lock = threading.Lock()
-        self._reports: LRUCache[tuple[Hashable, ...], VerificationReport] = LRUCache(_REPORTS)
-        self._pages: LRUCache[tuple[str, str], bytes] = LRUCache(_PAGE_BUDGET, getsizeof=len)
+        self._reports: LRUCache[tuple[Hashable, ...], VerificationReport] = LRUCache(reports)
+        self._pages: LRUCache[tuple[str, str], bytes] = LRUCache(page_bytes, getsizeof=len)
 
     def page(self, etag: str, label_id: str) -> bytes | None:
         with self._lock:
@@ -354,7 +355,12 @@ class LabelPageCache:
 def _cache() -> LabelPageCache:
     cache = current_app.extensions.get(CACHE_KEY)
     if cache is None:
-        cache = current_app.extensions.setdefault(CACHE_KEY, LabelPageCache())
+        config = current_app.config
+        made = LabelPageCache(
+            page_bytes=int(config.get("LABEL_PAGE_CACHE_BYTES", PAGE_BUDGET)),
+            reports=int(config.get("LABEL_REPORT_CACHE_SIZE", REPORTS)),
+        )
+        cache = current_app.extensions.setdefault(CACHE_KEY, made)
     return cache  # type: ignore[no-any-return]
 
 
@@ -422,7 +428,9 @@ def label_page(code: str) -> Response:
     if state is None:
         raise LabelNotFoundError(label_id)
     etag = state.etag(language)
-    if request.if_none_match.contains(etag):
+    # Weak comparison, as RFC 9110 has it for If-None-Match: a proxy that compressed the page
+    # hands back W/"…", which still names this very content.
+    if request.if_none_match.contains_weak(etag):
         return _headers(current_app.response_class(status=304), etag, language)
     cache = _cache()
     html = cache.page(etag, label_id)

@@ -20,6 +20,7 @@ from werkzeug.test import TestResponse
 from registry.clock import FixedClock
 from registry.db import db
 from registry.labels.models import Label
+from registry.pages.label import LabelPageCache
 from tests.registry.factories import LabelWorld, label_request
 from tests.registry.labels.support import app, change_status, issue, label_app, world
 
@@ -272,6 +273,16 @@ def test_a_matching_if_none_match_gets_304_without_rendering(
     assert again.headers["ETag"] == etag
     cached = page(client, label["id"])  # served from the page cache, not rendered again
     assert cached.data == first.data
+    weakened = page(client, label["id"], etag=f"W/{etag}")  # as a compressing proxy sends it
+    assert weakened.status_code == 304
+
+
+def test_the_page_cache_is_bounded_in_bytes() -> None:
+    cache = LabelPageCache(page_bytes=100, reports=1)
+    cache.keep_page("e1", "A", b"x" * 60)
+    cache.keep_page("e2", "B", b"y" * 60)
+    assert cache.page("e1", "A") is None  # evicted to stay within the budget
+    assert cache.page("e2", "B") == b"y" * 60
 
 
 def test_a_revocation_shows_on_the_very_next_request(
