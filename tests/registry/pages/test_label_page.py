@@ -376,6 +376,10 @@ def test_the_code_box_redirects_to_the_label_or_explains_the_code(
     assert found.status_code == 303
     assert found.headers["Location"] == f"/l/{label['id']}"
     assert client.get("/l?code=hello", headers=HTML).status_code == 400
+    hostile = client.get("/l", query_string={"code": '"><script>alert(1)</script>'}, headers=HTML)
+    assert hostile.status_code == 400
+    assert "<script>" not in hostile.text
+    assert 'value="&#34;&gt;&lt;script&gt;' in hostile.text
     assert client.get("/l", headers=HTML).status_code == 400
 
 
