@@ -152,8 +152,15 @@ class _FastState:
             proxied = self.engine.raw_connection()  # runs the engine's connect hooks
             proxied.detach()  # ours for good: the pool neither pings, resets nor reuses it
             connection = proxied.dbapi_connection
+            # Read-only for good, as every public read is (registry.db.read_only): the
+            # database itself refuses a write on this connection, whatever runs on it.
             if self.postgres:
                 connection.autocommit = True  # type: ignore[union-attr]
+                connection.execute(  # type: ignore[union-attr]
+                    "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+                )
+            else:
+                connection.execute("PRAGMA query_only = ON")  # type: ignore[union-attr]
             self._local.connection = connection
             with self._lock:
                 self._all.append(connection)

@@ -105,3 +105,15 @@ def test_a_kept_connection_that_broke_is_replaced_at_once(
     again = client.get(f"/l/{label['id']}", headers=HTML)
     assert again.status_code == 200
     assert _verdict(again.text) == "genuine"
+
+
+def test_the_kept_connection_cannot_write(committed: tuple[Flask, LabelWorld]) -> None:
+    app, world = committed
+    client: FlaskClient = app.test_client()
+    label = issue(client, world.certifier)
+    assert client.get(f"/l/{label['id']}", headers=HTML).status_code == 200
+    connection = app.extensions[FAST_KEY]._connection()
+    cursor = connection.cursor()
+    with pytest.raises(Exception, match=r"(?i)read.only|readonly"):
+        cursor.execute("UPDATE labels SET product_name = 'forged' WHERE id = 'NONE'")
+    cursor.close()
