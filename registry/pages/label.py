@@ -16,6 +16,7 @@ The same URL serves the signed credential itself to clients that ask for JSON(-L
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import threading
@@ -32,18 +33,20 @@ from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
-from credentials import CredentialError, VerificationReport, normalize_label_id
+from credentials import CredentialError, VerificationReport, normalize_label_id, recognise_label
 from registry.clock import current_clock
 from registry.config import PROJECT_ROOT
 from registry.db import db
 from registry.errors import BadRequestError, NotFoundError
 from registry.i18n import COOKIE, TRANSLATIONS, Language, negotiate
 from registry.labels.models import Label, LabelStatus
-from registry.labels.verification import verify_credential
+from registry.labels.verification import label_trust, verify_credential
 from registry.ledger.models import LedgerCheckpoint
 from registry.ledger.services import latest_checkpoint
 from registry.pages import bp
-from registry.pages.label_view import build_label_view
+from registry.pages.label_view import build_label_view, build_recognition_view
+from registry.schemes.models import Scheme
+from registry.schemes.schemas import REGION
 
 __all__ = [
     "CREDENTIAL_TYPES",
@@ -378,7 +381,7 @@ def _normalised(code: str) -> str:
         raise LabelCodeError(code) from None
 
 
-def _render(label_id: str, state: LabelState, language: Language) -> bytes:
+def _render(label_id: str, state: LabelState, language: Language, region: str | None) -> bytes:
     """Verify (unless this state's report is cached) and render the page."""
     label = db.session.get(Label, label_id)
     if label is None:  # gone between the two reads: only a rolled-back issuance can do that
@@ -389,7 +392,33 @@ def _render(label_id: str, state: LabelState, language: Language) -> bytes:
         report = verify_credential(json.loads(label.credential))
         cache.keep_report(state, report)
     view = build_label_view(label, report, latest_checkpoint(), language)
+    regions = tuple(
+        db.session.execute(select(Scheme.region).distinct().order_by(Scheme.region)).scalars()
+    )
+    recognition = None
+    if region is not None:
+        answer = recognise_label(report, label_trust(label), region, at=current_clock().now())
+        recognition = build_recognition_view(answer)
+    view = dataclasses.replace(view, regions=regions, recognition=recognition)
     return render_template("pages/label.html", page=view).encode()
+
+
+def _region() -> str | None:
+    """The region the reader asks about (the page's plain GET form), if any."""
+    region = request.args.get("region", "")
+    if not region:
+        return None
+    if len(region) > 16 or not REGION.match(region):
+        raise BadRequestError(_("A region is a code such as HK, MO, CN-SH or EU."))
+    return region
+
+
+def _region_etag(etag: str, region: str | None) -> str:
+    if region is None:
+        return etag
+    # Mappings come into and go out of effect with time: an answer is revalidated hourly.
+    hour = current_clock().now().strftime("%Y%m%d%H")
+    return hashlib.sha256(f"{etag}|{region}|{hour}".encode()).hexdigest()[:32]
 
 
 def _headers(response: Response, etag: str, language: Language) -> Response:
@@ -434,7 +463,8 @@ def label_page(code: str) -> Response:
     state = read_state(label_id)
     if state is None:
         raise LabelNotFoundError(label_id)
-    etag = state.etag(language)
+    region = _region()
+    etag = _region_etag(state.etag(language), region)
     # Weak comparison, as RFC 9110 has it for If-None-Match: a proxy that compressed the page
     # hands back W/"…", which still names this very content.
     if request.if_none_match.contains_weak(etag):
@@ -442,7 +472,7 @@ def label_page(code: str) -> Response:
     cache = _cache()
     html = cache.page(etag, label_id)
     if html is None:
-        html = _render(label_id, state, language)
+        html = _render(label_id, state, language, region)
         cache.keep_page(etag, label_id, html)
     return _headers(current_app.response_class(html, mimetype="text/html"), etag, language)
 

@@ -19,15 +19,25 @@ from babel.numbers import format_decimal
 from flask_babel import format_date, get_locale, gettext
 from sqlalchemy import select
 
-from credentials import GRADES, Verdict, VerificationReport
+from credentials import GRADES, Recognition, Verdict, VerificationReport
+from credentials.messages import render
 from registry.bodies.models import Accreditation
 from registry.db import db
 from registry.i18n import Language
 from registry.labels.models import Label, LabelStatus
 from registry.ledger.models import LedgerCheckpoint
-from registry.pages.verdicts import VerdictView, present_report
+from registry.pages.verdicts import VerdictView, catalogue, present_report
 
-__all__ = ["Evidence", "GradeStep", "LabelPageView", "build_label_view", "localised_name"]
+__all__ = [
+    "ConditionLine",
+    "Evidence",
+    "GradeStep",
+    "LabelPageView",
+    "RecognitionView",
+    "build_label_view",
+    "build_recognition_view",
+    "localised_name",
+]
 
 
 def _(message: str, **variables: Any) -> str:
@@ -141,6 +151,9 @@ class LabelPageView:
     valid_until: str
     evidence: Evidence
     report_url: str
+    certificate_url: str = ""
+    regions: tuple[str, ...] = ()  # the regions a reader can ask about
+    recognition: RecognitionView | None = None
 
 
 def _grade_steps(grade: str, bounds: Sequence[Decimal]) -> tuple[GradeStep, ...]:
@@ -342,4 +355,56 @@ def build_label_view(
         valid_until=day(label.valid_until),
         evidence=_evidence(label, checkpoint),
         report_url=f"/l/{label.id}/report",
+        certificate_url=f"/l/{label.id}/certificate.pdf",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionLine:
+    passed: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecognitionView:
+    """The answer to "is it recognised in my region?", in the reader's language."""
+
+    region: str
+    recognised: bool
+    outcome: str
+    headline: str
+    grade: str | None
+    footprint: str | None
+    via: str | None
+    conditions: tuple[ConditionLine, ...]
+
+
+def build_recognition_view(recognition: Recognition) -> RecognitionView:
+    words = catalogue()
+    grade = recognition.grade
+    footprint = None
+    if recognition.recognised and recognition.footprint is not None:
+        footprint = _(
+            "%(value)s kgCO2e per %(per)s",
+            value=number(recognition.footprint),
+            per=f"1 {recognition.declared_unit}",
+        )
+    via = None
+    if recognition.via:
+        via = ", ".join(
+            _("mapping %(id)s, revision %(revision)s", id=m, revision=str(r))
+            for m, r in recognition.via
+        )
+    return RecognitionView(
+        region=recognition.region,
+        recognised=recognition.recognised,
+        outcome=recognition.outcome.value,
+        headline=render(recognition.message, recognition.params, words),
+        grade=grade,
+        footprint=footprint,
+        via=via,
+        conditions=tuple(
+            ConditionLine(c.passed, render(c.message, c.params, words))
+            for c in recognition.conditions
+        ),
     )

@@ -207,3 +207,24 @@ def test_a_label_issued_here_is_answered_for_each_region_offline(
     assert hong_kong.outcome is RecognitionOutcome.RECOGNISED
     assert hong_kong.grade == label["grade"]  # the test rules share one set of thresholds
     assert macao.outcome is RecognitionOutcome.NO_MAPPING
+
+
+def test_the_label_page_answers_for_the_readers_region(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    assert publish(client, world.operator, mapping()).status_code == 201
+    label = issue(client, world.certifier)
+    plain = client.get(f"/l/{label['id']}")
+    assert 'name="region"' in plain.text
+    assert '<option value="HK">' in plain.text
+    assert "data-recognition" not in plain.text
+    hong_kong = client.get(f"/l/{label['id']}?region=HK", headers={"Accept-Language": "zh-HK"})
+    assert hong_kong.status_code == 200
+    assert 'data-recognition="recognised" data-region="HK"' in hong_kong.text
+    assert hong_kong.headers["ETag"] != plain.headers["ETag"]
+    macao = client.get(f"/l/{label['id']}?region=MO")
+    assert 'data-recognition="no_mapping"' in macao.text
+    assert len(hong_kong.data) < 30 * 1024
+    refused = client.get(f"/l/{label['id']}?region=%3Cscript%3E")
+    assert refused.status_code == 400
+    assert "<script>" not in refused.text
