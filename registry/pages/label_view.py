@@ -19,8 +19,7 @@ from babel.numbers import format_decimal
 from flask_babel import format_date, get_locale, gettext
 from sqlalchemy import select
 
-from credentials import GRADES, Recognition, Verdict, VerificationReport
-from credentials.messages import render
+from credentials import GRADES, Recognition, Verdict, VerificationReport, render_message
 from registry.bodies.models import Accreditation
 from registry.db import db
 from registry.i18n import Language
@@ -399,12 +398,12 @@ def build_recognition_view(recognition: Recognition) -> RecognitionView:
         region=recognition.region,
         recognised=recognition.recognised,
         outcome=recognition.outcome.value,
-        headline=render(recognition.message, recognition.params, words),
+        headline=render_message(recognition.message, recognition.params, words),
         grade=grade,
         footprint=footprint,
         via=via,
         conditions=tuple(
-            ConditionLine(c.passed, render(c.message, c.params, words))
+            ConditionLine(c.passed, render_message(c.message, c.params, words))
             for c in recognition.conditions
         ),
     )

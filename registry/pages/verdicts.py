@@ -19,8 +19,15 @@ from flask_babel import format_date
 from flask_babel import lazy_gettext as _
 from flask_babel.speaklater import LazyString
 
-from credentials import Check, CheckName, CheckStatus, Outcome, Verdict, VerificationReport
-from credentials.messages import render
+from credentials import (
+    Check,
+    CheckName,
+    CheckStatus,
+    Outcome,
+    Verdict,
+    VerificationReport,
+    render_message,
+)
 
 __all__ = [
     "CHECK_NAMES",
@@ -254,7 +261,7 @@ def _localised(params: Mapping[str, str]) -> dict[str, str]:
 
 def check_text(check: Check, words: Mapping[str, str]) -> str:
     """The reason of ``check`` in the current locale, its dates formatted for the reader."""
-    return render(check.message, _localised(check.params), words)
+    return render_message(check.message, _localised(check.params), words)
 
 
 def present_report(report: VerificationReport) -> VerdictView:
@@ -275,6 +282,6 @@ def present_report(report: VerificationReport) -> VerdictView:
     return VerdictView(
         verdict=verdict,
         tone=_TONES[verdict],
-        headline=render(report.verdict_message, {}, words),
+        headline=render_message(report.verdict_message, {}, words),
         checks=lines,
     )
