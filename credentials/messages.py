@@ -45,13 +45,16 @@ _ENGLISH: dict[str, str] = {
     "proof.invalid": "the proof does not verify: {detail}",
     "proof.no_issuer_proof": "no proof was made with the issuer's key",
     "issuer_key.ok": "issued by {body} with a key active at issuance",
-    "issuer_key.not_in_bundle": "the issuer is not a registered certification body",
+    "issuer_key.not_in_bundle": (
+        "this trust bundle does not cover the issuer {issuer} (key {key}): the registry's "
+        "full bundle lists every registered body"
+    ),
     "issuer_key.name_mismatch": "the issuer name is not that of the registered body {body}",
     "issuer_key.key_not_active": "{body}'s key was not active at issuance ({issued_at})",
     "accreditation.ok": "accredited for {scheme} / {category} at issuance",
     "accreditation.not_accredited": "{body} was not accredited for {scheme}/{category}",
     "rule.ok": "rule {rule_id} v{version} was in force at issuance",
-    "rule.unknown": "rule {rule_id} v{version} of {scheme} is unknown",
+    "rule.unknown": "this trust bundle does not cover rule {rule_id} v{version} of {scheme}",
     "rule.not_in_force": "rule version {version} was not in force at issuance",
     "rule.declared_unit_mismatch": "the rule's declared unit is {rule_unit}, not the label's",
     "grade.ok": "grade {grade} matches the rule's thresholds",

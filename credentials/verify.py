@@ -180,7 +180,12 @@ class _Context:
         key = public_key_from_did(label.issuer_did).multibase
         body = trust.body_with_key(key)
         if body is None:
-            raise _CheckError(Outcome.ISSUER_NOT_IN_BUNDLE, "issuer_key.not_in_bundle")
+            raise _CheckError(
+                Outcome.ISSUER_NOT_IN_BUNDLE,
+                "issuer_key.not_in_bundle",
+                issuer=label.issuer_name,
+                key=key,
+            )
         trusted = body.key(key)
         if label.issuer_name != body.name:
             raise _CheckError(

@@ -58,13 +58,16 @@ MESSAGES: Mapping[str, LazyString] = {
     "proof.invalid": _("the proof does not verify: {detail}"),
     "proof.no_issuer_proof": _("no proof was made with the issuer's key"),
     "issuer_key.ok": _("issued by {body} with a key active at issuance"),
-    "issuer_key.not_in_bundle": _("the issuer is not a registered certification body"),
+    "issuer_key.not_in_bundle": _(
+        "this trust bundle does not cover the issuer {issuer} (key {key}): the registry's "
+        "full bundle lists every registered body"
+    ),
     "issuer_key.name_mismatch": _("the issuer name is not that of the registered body {body}"),
     "issuer_key.key_not_active": _("{body}'s key was not active at issuance ({issued_at})"),
     "accreditation.ok": _("accredited for {scheme} / {category} at issuance"),
     "accreditation.not_accredited": _("{body} was not accredited for {scheme}/{category}"),
     "rule.ok": _("rule {rule_id} v{version} was in force at issuance"),
-    "rule.unknown": _("rule {rule_id} v{version} of {scheme} is unknown"),
+    "rule.unknown": _("this trust bundle does not cover rule {rule_id} v{version} of {scheme}"),
     "rule.not_in_force": _("rule version {version} was not in force at issuance"),
     "rule.declared_unit_mismatch": _("the rule's declared unit is {rule_unit}, not the label's"),
     "grade.ok": _("grade {grade} matches the rule's thresholds"),

@@ -313,7 +313,7 @@ def test_verify_label_forged_with_a_random_key_in_a_real_bodys_name(
     bundle = write_json(tmp_path / "trust.json", trust_bundle_json(signed_credential(KEY)))
     code, out, _ = run(capsys, "verify", str(forged), "--at", AT, "--trust", str(bundle))
     assert (code, out.splitlines()[0]) == (1, "NOT VERIFIED: not_genuine")
-    assert "FAIL issuer_key: the issuer is not a registered certification body" in out
+    assert "FAIL issuer_key: this trust bundle does not cover the issuer" in out
 
 
 def test_verify_tampered_vector_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

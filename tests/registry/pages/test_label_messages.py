@@ -59,6 +59,7 @@ def test_a_forged_report_reads_not_genuine_and_names_the_failed_check(bare_app: 
             CheckName.ISSUER_KEY,
             Outcome.ISSUER_NOT_IN_BUNDLE,
             "issuer_key.not_in_bundle",
+            {"issuer": "Forged Co.", "key": "z6MkForged"},
         )
     )
     with bare_app.test_request_context(), force_locale("zh_Hant"):
@@ -67,7 +68,9 @@ def test_a_forged_report_reads_not_genuine_and_names_the_failed_check(bare_app: 
     assert view.headline == "非真實標籤"
     (failed,) = view.failed
     assert failed.title == "認證機構"
-    assert failed.text == "簽發者不是已登記的認證機構"
+    assert failed.text == (
+        "此信任包不涵蓋簽發者 Forged Co.（密鑰 z6MkForged）：登記冊的完整信任包列出所有已登記的機構"
+    )
 
 
 def test_a_check_not_made_is_said_so_and_never_reads_as_verified(bare_app: Flask) -> None:
