@@ -170,6 +170,7 @@ from credentials.text import MULTILINE_TEXT_PATTERN, TEXT_PATTERN, TextError, ch
 from credentials.trust import (
     Accreditation,
     LedgerEvidence,
+    StatusEvidence,
     TrustBundle,
     TrustedBody,
     TrustedKey,
@@ -271,6 +272,7 @@ __all__ = [
     "SchemeRegistered",
     "SignedBundleError",
     "StatusEntry",
+    "StatusEvidence",
     "StatusList",
     "StatusRef",
     "StatusSlot",

@@ -140,6 +140,17 @@ _ENGLISH |= {
         "the target rule {rule} version {version} is not in the trust bundle"
     ),
 }
+# when, why and by whom, from the change's own ledger entry (the bundle's status events)
+_BY = {
+    "certifier": "by the certification body that issued it",
+    "operator": "by the registry operator",
+    "regulator": "by a regulator of {schemes}",
+}
+for _purpose, _state in _PURPOSES.items():
+    _ENGLISH |= {
+        f"{_purpose}.{_state}_by_{_role}": f"{_state} since {{since}} {_who}: {{reason}}"
+        for _role, _who in _BY.items()
+    }
 for _purpose, _state in _PURPOSES.items():
     _ENGLISH |= {
         f"{_purpose}.ok": f"not {_state}",

@@ -40,6 +40,7 @@ from credentials.recognition import RecognitionMapping
 __all__ = [
     "Accreditation",
     "LedgerEvidence",
+    "StatusEvidence",
     "TrustBundle",
     "TrustedBody",
     "TrustedKey",
@@ -49,6 +50,7 @@ __all__ = [
 
 _MAX_HASH_B64 = 44  # a SHA-256 hash in base64
 _MAX_PROOF_HASHES = 64  # an inclusion proof in a tree of 2**64 entries
+_MAX_STATUS_EVENTS = 64  # a label's status changes a bundle carries (the newest suffice)
 
 
 def _within(at: datetime, start: datetime, end: datetime | None) -> bool:
@@ -161,6 +163,24 @@ class TrustedRule:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusEvidence:
+    """A status change of the label (``label.suspended``/``reinstated``/``revoked``) as its
+    ledger entry states it, with the inclusion proof under the evidence's checkpoint: when, why
+    and by whom, checkable offline."""
+
+    entry: bytes
+    index: int
+    proof: tuple[bytes, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry.decode("utf-8"),
+            "index": self.index,
+            "proof": [base64.b64encode(h).decode("ascii") for h in self.proof],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerEvidence:
     """A label's ledger entry with its inclusion proof under a signed checkpoint.
 
@@ -175,6 +195,7 @@ class LedgerEvidence:
     proof: tuple[bytes, ...]
     checkpoint: str
     superseded_by: str | None = None
+    status_events: tuple[StatusEvidence, ...] = ()  # the label's status changes, oldest first
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -186,6 +207,8 @@ class LedgerEvidence:
         }
         if self.superseded_by is not None:
             data["supersededBy"] = self.superseded_by
+        if self.status_events:
+            data["statusEvents"] = [e.to_json() for e in self.status_events]
         return data
 
     @classmethod
@@ -393,6 +416,21 @@ def _evidence(data: Any) -> LedgerEvidence:
         proof=_hashes(e["proof"]),
         checkpoint=str(e["checkpoint"]),
         superseded_by=_opt_text(e.get("supersededBy"), "supersededBy"),
+        status_events=_status_events(e.get("statusEvents", [])),
+    )
+
+
+def _status_events(data: Any) -> tuple[StatusEvidence, ...]:
+    events = _array(data, "statusEvents")
+    if len(events) > _MAX_STATUS_EVENTS:
+        raise TrustError(f"at most {_MAX_STATUS_EVENTS} status events per label")
+    return tuple(
+        StatusEvidence(
+            entry=str(_object(event, "status event")["entry"]).encode("utf-8"),
+            index=_count(event["index"], "status event index"),
+            proof=_hashes(event["proof"]),
+        )
+        for event in events
     )
 
 

@@ -26,6 +26,7 @@ from credentials.errors import CredentialError, StatusListError
 from credentials.grading import grade_for
 from credentials.jsonld import DocumentLoader
 from credentials.keys import public_key_from_did
+from credentials.ledger_events import LabelRevoked, LabelSuspended, parse_entry
 from credentials.merkle import leaf_hash, verify_inclusion
 from credentials.report import (
     ALL_CHECKS,
@@ -287,6 +288,9 @@ class _Context:
         if not bit:
             return _ok(f"{purpose}.ok")
         if purpose == "revocation":
+            said = self._status_event(label, LabelRevoked)
+            if said is not None:
+                raise _CheckError(Outcome.REVOKED, f"revocation.revoked_by_{said[0]}", **said[1])
             raise _CheckError(Outcome.REVOKED, "revocation.revoked")
         evidence = self.trust.ledger.get(label.label_id) if self.trust else None
         if evidence is not None and evidence.superseded_by is not None:
@@ -295,7 +299,46 @@ class _Context:
             raise _CheckError(
                 Outcome.SUPERSEDED, "suspension.superseded", superseded_by=evidence.superseded_by
             )
+        said = self._status_event(label, LabelSuspended)
+        if said is not None:
+            raise _CheckError(Outcome.SUSPENDED, f"suspension.suspended_by_{said[0]}", **said[1])
         raise _CheckError(Outcome.SUSPENDED, "suspension.suspended")
+
+    def _status_event(
+        self, label: CarbonLabel, kind: type[LabelRevoked] | type[LabelSuspended]
+    ) -> tuple[str, dict[str, str]] | None:
+        """When, why and by whom the newest such change was made, if the bundle carries its
+        ledger entry and the entry is proven under the log's signed checkpoint; else ``None``
+        (the status bit alone then says revoked or suspended, and nothing more)."""
+        trust = self.trust
+        evidence = trust.ledger.get(label.label_id) if trust else None
+        if trust is None or evidence is None or not evidence.status_events or not trust.log_key:
+            return None
+        try:
+            verifier = NoteVerifier.from_verifier_key(trust.log_key)
+            checkpoint = open_checkpoint(evidence.checkpoint, verifier=verifier)
+        except CredentialError:
+            return None
+        found: tuple[str, dict[str, str]] | None = None
+        for event in evidence.status_events:
+            try:
+                verify_inclusion(
+                    index=event.index,
+                    size=checkpoint.size,
+                    leaf_hash=leaf_hash(event.entry),
+                    proof=event.proof,
+                    root=checkpoint.root_hash,
+                )
+                record = parse_entry(event.entry)
+            except CredentialError:
+                continue  # an unproven or unreadable entry says nothing
+            change = record.event
+            if isinstance(change, kind) and change.label == label.label_id:
+                params = {"since": format_datetime(record.time), "reason": change.reason}
+                if change.by.schemes:
+                    params["schemes"] = ", ".join(change.by.schemes)
+                found = (change.by.role.value, params)
+        return found
 
     def _accept_list_issuer(
         self, label: CarbonLabel, list_issuer: str, proofs: tuple[VerifiedProof, ...]

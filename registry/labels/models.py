@@ -95,6 +95,9 @@ class Label(Base):
     # Who made the last status change ("certifier" or "operator"): an operator's suspension
     # may only be lifted by an operator.
     status_changed_by: Mapped[str | None] = mapped_column(String(16))
+    # The ledger entry of the last status change: its inclusion proof travels in the trust
+    # bundle, so an offline verifier reads when, why and by whom from the entry itself.
+    status_seq: Mapped[int | None] = mapped_column(Position)
     revocation_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"))
     revocation_index: Mapped[int] = mapped_column(Integer)
     suspension_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"))

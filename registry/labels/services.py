@@ -182,7 +182,7 @@ def change_label_status(
     for list_id in sorted(touched):  # revocation ("r-…") before suspension ("s-…")
         record = db.session.get_one(StatusListRecord, list_id, with_for_update=True)
         resign_status_list(record, body=body, base_url=base, now=now)
-    append_event(
+    entry = append_event(
         event(
             label=label.id,
             body=body.code,
@@ -191,4 +191,6 @@ def change_label_status(
             by=principal.actor,
         )
     )
+    label.status_seq = entry.seq
+    db.session.flush()
     return label

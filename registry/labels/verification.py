@@ -21,6 +21,7 @@ from credentials import (
     CredentialError,
     LedgerEvidence,
     PublicKey,
+    StatusEvidence,
     TrustBundle,
     VerificationReport,
     label_url,
@@ -78,6 +79,16 @@ def _ledger_evidence(label: Label) -> LedgerEvidence | None:
         return None
     entry = db.session.get_one(LedgerEntry, label.ledger_seq)
     proof = inclusion_proof(label.ledger_seq, checkpoint.size)
+    events: tuple[StatusEvidence, ...] = ()
+    if label.status_seq is not None and label.status_seq < checkpoint.size:
+        change = db.session.get_one(LedgerEntry, label.status_seq)
+        events = (
+            StatusEvidence(
+                entry=bytes(change.body),
+                index=label.status_seq,
+                proof=tuple(inclusion_proof(label.status_seq, checkpoint.size).hashes),
+            ),
+        )
     superseded_by = None
     if label.superseded_by_id is not None:
         # The list bit alone says "suspended"; this says why, so the verdict is "superseded".
@@ -89,6 +100,7 @@ def _ledger_evidence(label: Label) -> LedgerEvidence | None:
         proof=tuple(proof.hashes),
         checkpoint=checkpoint.note,
         superseded_by=superseded_by,
+        status_events=events,
     )
 
 

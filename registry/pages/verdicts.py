@@ -166,6 +166,23 @@ MESSAGES: Mapping[str, LazyString] = {
     "recognition.unit.target_unknown": _(
         "the target rule {rule} version {version} is not in the trust bundle"
     ),
+    # a status change's when, why and by whom, from its ledger entry
+    "revocation.revoked_by_certifier": _(
+        "revoked since {since} by the certification body that issued it: {reason}"
+    ),
+    "revocation.revoked_by_operator": _("revoked since {since} by the registry operator: {reason}"),
+    "revocation.revoked_by_regulator": _(
+        "revoked since {since} by a regulator of {schemes}: {reason}"
+    ),
+    "suspension.suspended_by_certifier": _(
+        "suspended since {since} by the certification body that issued it: {reason}"
+    ),
+    "suspension.suspended_by_operator": _(
+        "suspended since {since} by the registry operator: {reason}"
+    ),
+    "suspension.suspended_by_regulator": _(
+        "suspended since {since} by a regulator of {schemes}: {reason}"
+    ),
 }
 
 #: What each check is about, as a heading of its line in the details.
