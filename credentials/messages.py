@@ -153,7 +153,7 @@ for _purpose, _state in _PURPOSES.items():
     }
 for _purpose, _state in _PURPOSES.items():
     _ENGLISH |= {
-        f"{_purpose}.ok": f"not {_state}",
+        f"{_purpose}.ok": f"not {_state} as of {{as_of}}",
         f"{_purpose}.{_state}": _state,
         f"{_purpose}.no_entry": f"the credential has no {_purpose} status entry",
         f"{_purpose}.list_unavailable": f"the {_purpose} status list was not available",

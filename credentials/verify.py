@@ -286,7 +286,10 @@ class _Context:
                 Outcome.STATUS_LIST_INVALID, f"{purpose}.list_invalid", detail=str(exc)
             ) from exc
         if not bit:
-            return _ok(f"{purpose}.ok")
+            # As of when the list was signed: the freshness a reader should weigh.
+            signed = list_credential.get("validFrom")
+            as_of = format_datetime(parse_datetime(signed)) if isinstance(signed, str) else "?"
+            return _ok(f"{purpose}.ok", as_of=as_of)
         if purpose == "revocation":
             said = self._status_event(label, LabelRevoked)
             if said is not None:

@@ -105,12 +105,12 @@ MESSAGES: Mapping[str, LazyString] = {
         "trust was not checked (no trust bundle): who signed it, their accreditation, the rule, "
         "the grade, the status and the ledger were not checked against the register"
     ),
-    "revocation.ok": _("not revoked"),
+    "revocation.ok": _("not revoked as of {as_of}"),
     "revocation.revoked": _("revoked"),
     "revocation.no_entry": _("the credential has no revocation status entry"),
     "revocation.list_unavailable": _("the revocation status list was not available"),
     "revocation.list_invalid": _("the revocation status list is unusable: {detail}"),
-    "suspension.ok": _("not suspended"),
+    "suspension.ok": _("not suspended as of {as_of}"),
     "suspension.suspended": _("suspended"),
     "suspension.no_entry": _("the credential has no suspension status entry"),
     "suspension.list_unavailable": _("the suspension status list was not available"),

@@ -190,12 +190,15 @@ def test_a_suspended_label_verifies_as_suspended_until_reinstated(
     change_status(client, world.certifier, label["id"], "suspend")
     result = verify(client, label["credential"])
     assert (result["verified"], result["verdict"]) == (False, "suspended")
-    assert check(result, "suspension") | {"reason": ""} == {
+    suspension = check(result, "suspension")
+    # The change's own ledger entry says when, why and by whom.
+    assert set(suspension["params"]) == {"since", "reason"}
+    assert suspension | {"reason": "", "params": {}} == {
         "check": "suspension",
         "status": "failed",
         "required": True,
         "outcome": "suspended",
-        "message": "suspension.suspended",
+        "message": "suspension.suspended_by_certifier",
         "params": {},
         "reason": "",
     }
