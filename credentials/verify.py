@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from credentials._internal.timefmt import format_datetime, parse_datetime
-from credentials.checkpoint import NoteVerifier, open_checkpoint
+from credentials.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
 from credentials.credential import CarbonLabel, credential_digest, parse_label_credential
 from credentials.cryptosuites import VerifiedProof, verify_document
 from credentials.errors import CredentialError, StatusListError
@@ -72,6 +72,24 @@ class _CheckError(Exception):
 
 def _ok(message: str, **params: str) -> _Result:
     return _Result(Outcome.OK, message, params)
+
+
+def _signed_checkpoint(note: str, log_key: str) -> Checkpoint:
+    """The checkpoint ``note`` states, if the log key signed it."""
+    return open_checkpoint(note, verifier=NoteVerifier.from_verifier_key(log_key))
+
+
+def _prove_inclusion(
+    entry: bytes, index: int, proof: tuple[bytes, ...], checkpoint: Checkpoint
+) -> None:
+    """Raise unless ``entry`` is entry ``index`` of the tree ``checkpoint`` signs."""
+    verify_inclusion(
+        index=index,
+        size=checkpoint.size,
+        leaf_hash=leaf_hash(entry),
+        proof=proof,
+        root=checkpoint.root_hash,
+    )
 
 
 def verify_label(
@@ -318,20 +336,13 @@ class _Context:
         if trust is None or evidence is None or not evidence.status_events or not trust.log_key:
             return None
         try:
-            verifier = NoteVerifier.from_verifier_key(trust.log_key)
-            checkpoint = open_checkpoint(evidence.checkpoint, verifier=verifier)
+            checkpoint = _signed_checkpoint(evidence.checkpoint, trust.log_key)
         except CredentialError:
             return None
         found: tuple[str, dict[str, str]] | None = None
         for event in evidence.status_events:
             try:
-                verify_inclusion(
-                    index=event.index,
-                    size=checkpoint.size,
-                    leaf_hash=leaf_hash(event.entry),
-                    proof=event.proof,
-                    root=checkpoint.root_hash,
-                )
+                _prove_inclusion(event.entry, event.index, event.proof, checkpoint)
                 record = parse_entry(event.entry)
             except CredentialError:
                 continue  # an unproven or unreadable entry says nothing
@@ -382,17 +393,10 @@ class _Context:
         if evidence is None or trust.log_key is None:
             raise _CheckError(Outcome.LEDGER_MISSING, "ledger.missing")
         try:
-            verifier = NoteVerifier.from_verifier_key(trust.log_key)
-            checkpoint = open_checkpoint(evidence.checkpoint, verifier=verifier)
+            checkpoint = _signed_checkpoint(evidence.checkpoint, trust.log_key)
             if checkpoint.size != evidence.size:
                 raise _CheckError(Outcome.LEDGER_MISMATCH, "ledger.size_mismatch")
-            verify_inclusion(
-                index=evidence.index,
-                size=evidence.size,
-                leaf_hash=leaf_hash(evidence.entry),
-                proof=evidence.proof,
-                root=checkpoint.root_hash,
-            )
+            _prove_inclusion(evidence.entry, evidence.index, evidence.proof, checkpoint)
             entry = json.loads(evidence.entry)
             digest = credential_digest(self.credential)
         except (CredentialError, ValueError) as exc:
