@@ -168,3 +168,37 @@ def test_an_oversized_upload_is_refused_before_it_is_read(client: FlaskClient) -
     content_type = f"multipart/form-data; boundary={boundary}"
     response = client.post("/verify", data=body, content_type=content_type)
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"not json", 400),
+        (b"[" * 100_000 + b"]" * 100_000, 400),
+        (b'{"verifiableCredential": ' + b"[" * 5000 + b"]" * 5000 + b"}", 400),
+        (b'{"verifiableCredential": {"@context": ["https://evil.example/ctx"]}}', 200),
+    ],
+)
+def test_the_api_answers_hostile_documents_clearly(
+    client: FlaskClient, body: bytes, status: int
+) -> None:
+    response = client.post("/credentials/verify", data=body, content_type="application/json")
+    assert response.status_code == status
+    if status == 200:
+        assert response.get_json()["verified"] is False
+    else:
+        assert response.mimetype == "application/problem+json"
+
+
+def test_the_api_answers_another_registrys_credential_and_ten_megabytes(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    credential = issue(client, world.certifier)["credential"]
+    other = client.post(
+        "/credentials/verify", json={"verifiableCredential": _other_registrys(credential)}
+    )
+    assert other.status_code == 200
+    assert other.get_json()["verdict"] == "not_genuine"
+    huge = b'{"verifiableCredential": {"x": "' + b"a" * (10 * 1024 * 1024) + b'"}}'
+    response = client.post("/credentials/verify", data=huge, content_type="application/json")
+    assert response.status_code == 413
