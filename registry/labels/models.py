@@ -28,7 +28,14 @@ from registry.db import Base, ExactDecimal
 from registry.ledger.models import Position
 from registry.schemes.models import RuleVersion
 
-__all__ = ["IdempotencyKey", "Label", "LabelStatus", "StatusListRecord", "StatusPurpose"]
+__all__ = [
+    "IdempotencyKey",
+    "Label",
+    "LabelStatus",
+    "LabelStatusEntry",
+    "StatusListRecord",
+    "StatusPurpose",
+]
 
 DECIMAL = ExactDecimal()
 
@@ -95,9 +102,6 @@ class Label(Base):
     # Who made the last status change ("certifier" or "operator"): an operator's suspension
     # may only be lifted by an operator.
     status_changed_by: Mapped[str | None] = mapped_column(String(16))
-    # The ledger entry of the last status change: its inclusion proof travels in the trust
-    # bundle, so an offline verifier reads when, why and by whom from the entry itself.
-    status_seq: Mapped[int | None] = mapped_column(Position)
     revocation_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"))
     revocation_index: Mapped[int] = mapped_column(Integer)
     suspension_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"))
@@ -132,3 +136,17 @@ class IdempotencyKey(Base):
         ForeignKey("labels.id", deferrable=True, initially="DEFERRED")
     )
     created_at: Mapped[datetime]
+
+
+class LabelStatusEntry(Base):
+    """Where each status change of a label stands in the ledger: its inclusion proof travels in
+    the trust bundle, so an offline verifier reads when, why and by whom from the entry itself.
+
+    A row of its own, inserted after the ledger append: no foreign key and no update of the
+    label, so nothing taken after the ledger lock waits on a row another writer holds.
+    """
+
+    __tablename__ = "label_status_entries"
+
+    label_id: Mapped[str] = mapped_column(String(10), primary_key=True)
+    seq: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)

@@ -28,6 +28,7 @@ from registry.errors import (
 from registry.labels.models import (
     Label,
     LabelStatus,
+    LabelStatusEntry,
     StatusListRecord,
     StatusPurpose,
 )
@@ -191,6 +192,6 @@ def change_label_status(
             by=principal.actor,
         )
     )
-    label.status_seq = entry.seq
+    db.session.add(LabelStatusEntry(label_id=label.id, seq=entry.seq))
     db.session.flush()
     return label

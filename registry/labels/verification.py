@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from credentials import (
     CredentialError,
@@ -34,7 +34,7 @@ from registry.bodies.models import BodyKey, CertificationBody
 from registry.clock import current_clock
 from registry.config import current_settings
 from registry.db import db
-from registry.labels.models import Label, StatusListRecord
+from registry.labels.models import Label, LabelStatusEntry, StatusListRecord
 from registry.labels.status_lists import get_status_list, list_url
 from registry.ledger.models import LedgerEntry
 from registry.ledger.services import (
@@ -80,13 +80,18 @@ def _ledger_evidence(label: Label) -> LedgerEvidence | None:
     entry = db.session.get_one(LedgerEntry, label.ledger_seq)
     proof = inclusion_proof(label.ledger_seq, checkpoint.size)
     events: tuple[StatusEvidence, ...] = ()
-    if label.status_seq is not None and label.status_seq < checkpoint.size:
-        change = db.session.get_one(LedgerEntry, label.status_seq)
+    last = db.session.execute(
+        select(func.max(LabelStatusEntry.seq)).where(
+            LabelStatusEntry.label_id == label.id, LabelStatusEntry.seq < checkpoint.size
+        )
+    ).scalar_one_or_none()
+    if last is not None:
+        change = db.session.get_one(LedgerEntry, last)
         events = (
             StatusEvidence(
                 entry=bytes(change.body),
-                index=label.status_seq,
-                proof=tuple(inclusion_proof(label.status_seq, checkpoint.size).hashes),
+                index=last,
+                proof=tuple(inclusion_proof(last, checkpoint.size).hashes),
             ),
         )
     superseded_by = None
