@@ -49,6 +49,7 @@ NPM_TIMEOUT = 600
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 # What a phone in each place sends, and the page language it must get (registry.i18n's rule).
 ACCEPT_LANGUAGES = {"zh-CN": "zh-Hans", "zh-HK": "zh-Hant", "en-GB": "en", "pt-MO": "pt-MO"}
+ELEMENT_TIMEOUT_MS = 5000
 PHONE = {"width": 390, "height": 844}
 
 pytestmark = pytest.mark.browser
@@ -179,6 +180,8 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
             **options,
         }
         context = browser.new_context(**settings)
+        # Our pages answer in milliseconds: a missing element should fail fast, not in 30 s.
+        context.set_default_timeout(ELEMENT_TIMEOUT_MS)
         contexts.append(context)
         page = context.new_page()
         response = page.goto(url)
