@@ -27,6 +27,7 @@ from psycopg import sql
 
 from credentials import Verdict
 from registry import create_app
+from registry.db import db
 from registry.i18n import LANGUAGES, Language
 from tests.browser.flow import FlowLabel, issue_flow_labels
 from tests.browser.server import LiveServer, live_server
@@ -230,9 +231,13 @@ def flow_labels(server: LiveServer) -> dict[Verdict, FlowLabel]:
 
 
 @pytest.fixture(scope="session")
-def catalogue_app(server: LiveServer) -> Flask:
-    """An app with the server's settings, to read the compiled catalogues as the server does."""
-    return create_app(server.settings)
+def catalogue_app(server: LiveServer) -> Iterator[Flask]:
+    """An app with the server's settings, to read the compiled catalogues as the server does
+    (and the server's database, for what a test must look up)."""
+    app = create_app(server.settings)
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # before the PostgreSQL database is dropped
 
 
 Translate = Callable[[str, Language], str]
