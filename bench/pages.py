@@ -279,7 +279,7 @@ def measure(args: argparse.Namespace, kind: str, wrk: str) -> bool:
             conditional, problems = with_etags(port, pages)
             problems = problems[:5] + ([f"… {len(problems) - 5} more"] if len(problems) > 5 else [])
             print(f"[{kind}] {len(ids)} labels ({len(demo.label_ids)} from the demo)")
-            plain = [("/ledger/log-key", {})]
+            plain: list[tuple[str, dict[str, str]]] = [("/ledger/log-key", {})]
             # Warm every worker (imports, connections, caches) before anything is timed.
             run_wrk(wrk, port, "warmup", pages, expected=200, seconds=2, workdir=work)
             runs = [

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from flask import Flask
 from flask_babel import force_locale, gettext
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 from psycopg import sql
 
 from credentials import Verdict
@@ -51,7 +51,7 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 # What a phone in each place sends, and the page language it must get (registry.i18n's rule).
 ACCEPT_LANGUAGES = {"zh-CN": "zh-Hans", "zh-HK": "zh-Hant", "en-GB": "en", "pt-MO": "pt-MO"}
 ELEMENT_TIMEOUT_MS = 5000
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 pytestmark = pytest.mark.browser
 
@@ -115,7 +115,7 @@ class Axe:
     browser: Browser
     script: Path
 
-    def check(self, url: str, *, accept_language: str, viewport: dict[str, int] = PHONE) -> None:
+    def check(self, url: str, *, accept_language: str, viewport: ViewportSize = PHONE) -> None:
         # Our CSP forbids every script, the injected one included, so only this context
         # bypasses it; the pages' own CSP is checked separately (test_csp_forbids_scripts).
         context = self.browser.new_context(

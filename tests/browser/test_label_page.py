@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page
+from playwright.sync_api import Page, ViewportSize
 
 from credentials import Verdict
 from credentials.messages import ENGLISH
@@ -32,7 +32,7 @@ VERDICTS = [
     Verdict.SUPERSEDED,
     Verdict.EXPIRED,
 ]
-NARROW = {"width": 360, "height": 800}
+NARROW: ViewportSize = {"width": 360, "height": 800}
 
 
 def _text(page: Page, selector: str) -> str:
