@@ -24,7 +24,12 @@ no-signing-key             422     the body has no active key the registry can s
 invalid-transition         409     the status change is not allowed from the current status
 idempotency-key-reused     422     an Idempotency-Key was reused with a different request
 internal-error             500     a bug on our side; ``error_id`` finds it in our logs
+unavailable                503     the database cannot be reached (pages only; try again)
 =========================  ======  ==========================================================
+
+Pages show the title in the reader's language (``_PAGE_TITLES``) and, since a problem's
+``detail`` is English developer text, a translated explanation instead unless the reader reads
+English; an error may add its own page context (``page``: a translated explanation, a code box).
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import lazy_gettext as _
 from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -175,8 +182,61 @@ def _wants_problem() -> bool:
     return any(path.startswith(prefix) or path == prefix.rstrip("/") for prefix in PROBLEM_PATHS)
 
 
+# Titles and explanations of error pages, in the reader's language (problem+json stays English).
+_PAGE_TITLES: dict[str, Any] = {
+    "bad-request": _("Bad request"),
+    "unauthenticated": _("Authentication required"),
+    "forbidden": _("Forbidden"),
+    "not-found": _("Not found"),
+    "method-not-allowed": _("Method not allowed"),
+    "conflict": _("Conflict"),
+    "payload-too-large": _("Payload too large"),
+    "unsupported-media-type": _("Unsupported media type"),
+    "validation-failed": _("Validation failed"),
+    "internal-error": _("Internal server error"),
+    "unavailable": _("Service unavailable"),
+}
+_PAGE_EXPLANATIONS: dict[int, Any] = {
+    400: _("The registry could not understand this request."),
+    404: _("There is no page at this address."),
+    405: _("This page cannot be used that way."),
+    500: _("Something went wrong on our side. Please try again later."),
+    503: _(
+        "The registry is temporarily unavailable. Please try again in a minute: nothing is "
+        "wrong with your label."
+    ),
+}
+
+
+def _page(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None,
+    extra: Mapping[str, Any],
+    page: Mapping[str, Any] | None,
+) -> str:
+    from registry.i18n import current_language
+
+    context = dict(page or {})
+    context.setdefault("error_id", extra.get("error_id"))
+    english = current_language().tag == "en"
+    context.setdefault(
+        "explanation",
+        detail if english and detail else _PAGE_EXPLANATIONS.get(status, detail if english else ""),
+    )
+    return render_template(
+        "errors/error.html", status=status, title=_PAGE_TITLES.get(slug, title), **context
+    )
+
+
 def _render(
-    status: int, slug: str, title: str, detail: str | None, extra: Mapping[str, Any]
+    status: int,
+    slug: str,
+    title: str,
+    detail: str | None,
+    extra: Mapping[str, Any],
+    page: Mapping[str, Any] | None = None,
 ) -> Response:
     if _wants_problem():
         body: dict[str, Any] = {
@@ -190,8 +250,7 @@ def _render(
         response = jsonify(body)
         response.mimetype = PROBLEM_JSON
     else:
-        html = render_template("errors/error.html", status=status, title=title, detail=detail)
-        response = Response(html, mimetype="text/html")
+        response = Response(_page(status, slug, title, detail, extra, page), mimetype="text/html")
     response.status_code = status
     # An error must never be cached as if it were the (immutable) resource.
     response.headers["Cache-Control"] = "no-store"
@@ -199,7 +258,14 @@ def _render(
 
 
 def handle_registry_error(error: RegistryError) -> Response:
-    response = _render(error.status, error.slug, error.title, error.detail, error.extensions())
+    response = _render(
+        error.status,
+        error.slug,
+        error.title,
+        error.detail,
+        error.extensions(),
+        getattr(error, "page", None),
+    )
     response.headers.update(getattr(error, "headers", {}))
     return response
 
@@ -255,8 +321,28 @@ def handle_unexpected(error: Exception) -> Response:
     )
 
 
+def handle_database_error(error: DBAPIError) -> Response:
+    """A database that cannot be reached is an outage, not a bug: a page reader gets a
+    translated 503 (never a stack trace) and is told to come back; the machine paths and every
+    other database error keep the internal-error handling."""
+    if _wants_problem() or not isinstance(error, OperationalError | InterfaceError):
+        return handle_unexpected(error)
+    route = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    current_app.logger.warning(
+        "database unavailable: %s.%s on %s %s",
+        type(error).__module__,
+        type(error).__qualname__,
+        request.method,
+        route,
+    )
+    response = _render(503, "unavailable", "Service unavailable", None, {})
+    response.headers["Retry-After"] = "30"
+    return response
+
+
 def init_errors(app: Flask) -> None:
     app.register_error_handler(RegistryError, handle_registry_error)
     app.register_error_handler(ValidationError, handle_validation_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -68,7 +68,7 @@ def _secure(response: Response) -> Response:
 
 def init_pages(app: Flask) -> None:
     # The modules add their routes to ``bp`` when imported; import them before registering it.
-    from registry.pages import site  # noqa: F401
+    from registry.pages import label, site  # noqa: F401
 
     app.register_blueprint(bp)
     app.after_request(_secure)

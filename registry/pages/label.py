@@ -1,0 +1,297 @@
+"""The label page, ``GET /l/{ID}``: what a shopper's phone opens when it scans the QR code.
+
+It must be right at once and fast under load. Right: the verdict comes from the full
+verification (``registry.labels.verification``), and every fact that can change it — the
+label's status and when it changed, its supersession, the latest signed checkpoint, whether it
+is inside its validity period — is read fresh on every request, in ONE indexed query
+(:data:`_STATE`), and goes into the ETag with the reader's language and a digest of the
+templates and catalogues. Fast: the verification report and the rendered HTML are cached in
+process under exactly that key, so a revocation changes the key and shows on the very next
+request, while an unchanged label costs one small query (a conditional request, not even the
+render: 304).
+
+The same URL serves the signed credential itself to clients that ask for JSON(-LD).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+from cachetools import LRUCache
+from flask import current_app, redirect, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import bindparam, func, select
+from werkzeug.wrappers import Response
+
+from credentials import CredentialError, VerificationReport, normalize_label_id
+from registry.clock import current_clock
+from registry.config import PROJECT_ROOT
+from registry.db import db
+from registry.errors import BadRequestError, NotFoundError
+from registry.i18n import COOKIE, TRANSLATIONS, Language, negotiate
+from registry.labels.models import Label, LabelStatus
+from registry.labels.verification import verify_credential
+from registry.ledger.models import LedgerCheckpoint
+from registry.ledger.services import latest_checkpoint
+from registry.pages import bp
+from registry.pages.label_view import build_label_view
+
+__all__ = [
+    "CREDENTIAL_TYPES",
+    "LabelCodeError",
+    "LabelNotFoundError",
+    "LabelPageCache",
+    "LabelState",
+    "label_page",
+]
+
+#: Media types that get the signed credential instead of the page, best first.
+CREDENTIAL_TYPES: Final = ("application/vc+ld+json", "application/ld+json", "application/json")
+VARY: Final = "Accept, Accept-Language, Cookie"
+CACHE_CONTROL: Final = "public, no-cache"  # always revalidate: a revocation must show at once
+_PAGE_BUDGET: Final = 48 * 1024 * 1024  # bytes of rendered HTML kept per worker
+_REPORTS: Final = 8192  # verification reports kept per worker (shared by the four languages)
+CACHE_KEY: Final = "registry.label_pages"
+
+
+class LabelCodeError(BadRequestError):
+    """The code is not a label code at all (the page offers a box to type it again)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"{code!r} is not a label code (10 letters and digits).")
+        self.page = {
+            "code_box": True,
+            "code": code[:40],
+            "explanation": _(
+                "A label code has 10 letters and digits, as printed under the QR code "
+                "(for example 7K3M9QH2XD). Please check it and try again."
+            ),
+        }
+
+
+class LabelNotFoundError(NotFoundError):
+    """A well-formed code the register has never issued."""
+
+    def __init__(self, label_id: str) -> None:
+        super().__init__(f"There is no label {label_id}.")
+        self.page = {
+            "code_box": True,
+            "code": label_id,
+            "explanation": _(
+                "No label with the code %(code)s is in the register. Check the code printed "
+                "under the QR code and type it again. A label the register does not know is "
+                "not a genuine carbon label.",
+                code=label_id,
+            ),
+        }
+
+
+# Everything that can change what the page says about a label, in one indexed statement: the
+# label's primary key, and the newest checkpoint by the unique index on its size.
+_STATE: Final = select(
+    Label.status,
+    Label.status_changed_at,
+    Label.superseded_by_id,
+    Label.valid_from,
+    Label.valid_until,
+    select(func.max(LedgerCheckpoint.size)).scalar_subquery().label("checkpoint_size"),
+).where(Label.id == bindparam("label_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class LabelState:
+    """What the freshness of a label's page depends on, read fresh on every request."""
+
+    label_id: str
+    status: LabelStatus
+    status_changed_at: datetime | None
+    superseded_by: str | None
+    checkpoint_size: int | None
+    phase: str  # "early", "current" or "expired": the validity check's outcome depends on now
+
+    def key(self) -> tuple[Hashable, ...]:
+        changed = None if self.status_changed_at is None else self.status_changed_at.isoformat()
+        return (
+            self.label_id,
+            self.status.value,
+            changed,
+            self.superseded_by,
+            self.checkpoint_size,
+            self.phase,
+        )
+
+    def etag(self, language: Language) -> str:
+        text = "|".join(map(str, (build_digest(), language.tag, *self.key())))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def read_state(label_id: str) -> LabelState | None:
+    row = db.session.execute(_STATE, {"label_id": label_id}).one_or_none()
+    if row is None:
+        return None
+    now = current_clock().now()
+    phase = "early" if now < row.valid_from else "expired" if now > row.valid_until else "current"
+    return LabelState(
+        label_id=label_id,
+        status=row.status,
+        status_changed_at=row.status_changed_at,
+        superseded_by=row.superseded_by_id,
+        checkpoint_size=row.checkpoint_size,
+        phase=phase,
+    )
+
+
+_BUILD: list[str] = []
+
+
+def build_digest() -> str:
+    """A digest of what the page is made from besides the data: its templates, catalogues and
+    code. A deployment that changes any of them changes every ETag, so no cache (ours or a
+    reader's) serves a page worded by the previous release."""
+    if not _BUILD:
+        digest = hashlib.sha256()
+        here = Path(__file__).resolve().parent
+        sources = [
+            *sorted(TRANSLATIONS.glob("*/LC_MESSAGES/*.mo")),
+            *sorted((PROJECT_ROOT / "templates" / "pages").glob("*.html")),
+            *sorted(here.glob("*.py")),
+        ]
+        for path in sources:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        _BUILD.append(digest.hexdigest()[:16])
+    return _BUILD[0]
+
+
+class LabelPageCache:
+    """Per-process caches of verification reports and rendered pages, bounded in size.
+
+    Both are keyed by the :class:`LabelState` (pages also by language and build), so an entry
+    can only ever be served while everything it was computed from still holds. gunicorn threads
+    may share one worker, hence the lock (held only around the dictionary operations, never
+    while verifying or rendering).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reports: LRUCache[tuple[Hashable, ...], VerificationReport] = LRUCache(_REPORTS)
+        self._pages: LRUCache[tuple[str, str], bytes] = LRUCache(_PAGE_BUDGET, getsizeof=len)
+
+    def page(self, etag: str, label_id: str) -> bytes | None:
+        with self._lock:
+            return self._pages.get((label_id, etag))
+
+    def keep_page(self, etag: str, label_id: str, html: bytes) -> None:
+        with self._lock:
+            self._pages[(label_id, etag)] = html
+
+    def report(self, state: LabelState) -> VerificationReport | None:
+        with self._lock:
+            return self._reports.get(state.key())
+
+    def keep_report(self, state: LabelState, report: VerificationReport) -> None:
+        with self._lock:
+            self._reports[state.key()] = report
+
+    def clear(self) -> None:
+        with self._lock:
+            self._reports.clear()
+            self._pages.clear()
+
+
+def _cache() -> LabelPageCache:
+    cache = current_app.extensions.get(CACHE_KEY)
+    if cache is None:
+        cache = current_app.extensions.setdefault(CACHE_KEY, LabelPageCache())
+    return cache  # type: ignore[no-any-return]
+
+
+def _normalised(code: str) -> str:
+    try:
+        return normalize_label_id(code)
+    except CredentialError:
+        raise LabelCodeError(code) from None
+
+
+def _render(label_id: str, state: LabelState, language: Language) -> bytes:
+    """Verify (unless this state's report is cached) and render the page."""
+    label = db.session.get(Label, label_id)
+    if label is None:  # gone between the two reads: only a rolled-back issuance can do that
+        raise LabelNotFoundError(label_id)
+    cache = _cache()
+    report = cache.report(state)
+    if report is None:
+        report = verify_credential(json.loads(label.credential))
+        cache.keep_report(state, report)
+    view = build_label_view(label, report, latest_checkpoint(), language)
+    return render_template("pages/label.html", page=view).encode()
+
+
+def _headers(response: Response, etag: str, language: Language) -> Response:
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers["Vary"] = VARY
+    response.headers["Content-Language"] = language.tag
+    return response
+
+
+def _credential_type() -> str | None:
+    """The credential media type the client prefers to the page, if it does."""
+    best = request.accept_mimetypes.best_match(("text/html", *CREDENTIAL_TYPES))
+    return best if best in CREDENTIAL_TYPES else None
+
+
+def _credential(label_id: str, mimetype: str, *, download: bool = False) -> Response:
+    stmt = select(Label.credential, Label.credential_digest).where(Label.id == label_id)
+    row = db.session.execute(stmt).one_or_none()
+    if row is None:
+        raise LabelNotFoundError(label_id)
+    # Exactly the stored bytes: the credential as signed, whose digest is in the ledger.
+    response = current_app.response_class(row.credential, mimetype=mimetype)
+    response.set_etag(hashlib.sha256(row.credential_digest.encode()).hexdigest()[:32])
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers["Vary"] = VARY
+    if download:
+        response.headers["Content-Disposition"] = f'attachment; filename="{label_id}.json"'
+    return response.make_conditional(request)
+
+
+@bp.get("/l/<code>")
+@bp.get("/L/<code>")  # the QR code's upper-case form, HTTPS://HOST/L/ID
+def label_page(code: str) -> Response:
+    label_id = _normalised(code)
+    wanted = _credential_type()
+    if wanted is not None:
+        return _credential(label_id, wanted)
+    language = negotiate(request.headers.get("Accept-Language"), request.cookies.get(COOKIE))
+    state = read_state(label_id)
+    if state is None:
+        raise LabelNotFoundError(label_id)
+    etag = state.etag(language)
+    if request.if_none_match.contains(etag):
+        return _headers(current_app.response_class(status=304), etag, language)
+    cache = _cache()
+    html = cache.page(etag, label_id)
+    if html is None:
+        html = _render(label_id, state, language)
+        cache.keep_page(etag, label_id, html)
+    return _headers(current_app.response_class(html, mimetype="text/html"), etag, language)
+
+
+@bp.get("/l/<code>/credential.json")
+def label_credential(code: str) -> Response:
+    """The signed credential as a file, for ``carbonlabel verify``."""
+    return _credential(_normalised(code), "application/vc+ld+json", download=True)
+
+
+@bp.get("/l")
+def find_label() -> Any:
+    """The code box of the label and error pages: a plain GET form, so it works without JS."""
+    code = request.args.get("code", "")
+    return redirect(f"/l/{_normalised(code)}", code=303)
