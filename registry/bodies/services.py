@@ -44,6 +44,7 @@ __all__ = [
     "add_body_key",
     "get_accreditation",
     "get_body",
+    "get_body_by_id",
     "get_body_key",
     "get_keystore",
     "grant_accreditation",
@@ -77,6 +78,15 @@ def get_body(code: str, *, lock: bool = False) -> CertificationBody:
     body = db.session.execute(stmt).scalar_one_or_none()
     if body is None:
         raise NotFoundError(f"There is no certification body {code!r}.")
+    return body
+
+
+def get_body_by_id(body_id: int) -> CertificationBody:
+    """The body with row id ``body_id``: the public pages address a body by its id, which a
+    label row already holds, so a label page links to it without another lookup."""
+    body = db.session.get(CertificationBody, body_id)
+    if body is None:
+        raise NotFoundError(f"There is no certification body {body_id}.")
     return body
 
 
