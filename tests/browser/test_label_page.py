@@ -88,12 +88,15 @@ def test_label_page_from_qr(
     tag = ACCEPT_LANGUAGES[accept]
     page = open_page(label.qr_url, accept)
     assert_label_page(page, label, tag, translate)
-    page.screenshot(path=f"{artifacts}/{server.backend}-{verdict.value}-{tag}.png", full_page=True)
-    # The narrowest common phone: nothing may need a horizontal scroll.
+    shot = artifacts / f"{server.backend}-{verdict.value}-{tag}"
+    page.screenshot(path=f"{shot}.png", full_page=True)
+    axe.check(label.qr_url, accept_language=accept)
+    # The narrowest common phone: nothing may need a horizontal scroll (checked last, so a
+    # too-wide page still had its other checks and leaves a screenshot of the overflow).
     page.set_viewport_size(NARROW)
+    page.screenshot(path=f"{shot}-360px.png", full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= NARROW["width"], f"{width} px wide at {NARROW['width']} px"
-    axe.check(label.qr_url, accept_language=accept)
 
 
 @pytest.mark.parametrize("verdict", VERDICTS, ids=[v.value for v in VERDICTS])
