@@ -30,6 +30,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ from bench._common import (
     free_port,
     load_average,
     migrate,
+    percentile,
     scratch_database,
     scratch_dir,
     server_environment,
@@ -245,17 +247,20 @@ def label_requests(ids: list[str]) -> list[tuple[str, dict[str, str]]]:
 
 def with_etags(
     port: int, requests: list[tuple[str, dict[str, str]]]
-) -> tuple[list[tuple[str, dict[str, str]]], list[str]]:
-    """Each request made conditional on the ETag its page is served with now."""
-    conditional, problems = [], []
+) -> tuple[list[tuple[str, dict[str, str]]], list[str], list[float]]:
+    """Each request made conditional on the ETag its page is served with now, and how long
+    each of these first GETs took (one at a time: a page the worker had not verified yet)."""
+    conditional, problems, latencies = [], [], []
     for path, headers in requests:
+        t0 = time.perf_counter()
         status, got, _ = _http(port, "GET", path, headers=headers)
+        latencies.append(time.perf_counter() - t0)
         etag = got.get("etag")
         if status != 200 or not etag:
             problems.append(f"GET {path}: {status}, ETag {etag!r}")
             continue
         conditional.append((path, {**headers, "If-None-Match": etag}))
-    return conditional, problems
+    return conditional, problems, latencies
 
 
 def measure(args: argparse.Namespace, kind: str, wrk: str) -> bool:
@@ -271,18 +276,25 @@ def measure(args: argparse.Namespace, kind: str, wrk: str) -> bool:
             demo = load_demo()
             db.session.remove()
             db.engine.dispose()
-        with Gunicorn(env, work / "gunicorn.log") as server:
+        extra = () if args.max_requests is None else ("--max-requests", str(args.max_requests))
+        with Gunicorn(env, work / "gunicorn.log", extra) as server:
             first_workers = server.worker_pids()
             print(f"[{kind}] gunicorn on {HOST}:{port}, {workers} workers {first_workers}")
             ids = list(demo.label_ids.values())
             ids += issue_labels(port, demo.certifier_tokens[BODY], args.labels)
             pages = label_requests(ids)
-            conditional, problems = with_etags(port, pages)
+            conditional, problems, first = with_etags(port, pages)
+            first.sort()
+            p50, p99 = (percentile(first, q) * 1000 for q in (50, 99))
+            print(
+                f"[{kind}] first GET of each page, one at a time: p50 {p50:.1f}, p99 {p99:.1f} ms"
+            )
             problems = problems[:5] + ([f"… {len(problems) - 5} more"] if len(problems) > 5 else [])
             print(f"[{kind}] {len(ids)} labels ({len(demo.label_ids)} from the demo)")
             plain: list[tuple[str, dict[str, str]]] = [("/ledger/log-key", {})]
-            # Warm every worker (imports, connections, caches) before anything is timed.
-            run_wrk(wrk, port, "warmup", pages, expected=200, seconds=2, workdir=work)
+            # Warm every worker (imports, connections, the pages' in-process caches: each
+            # worker verifies a label once per state) before anything is timed.
+            run_wrk(wrk, port, "warmup", pages, expected=200, seconds=args.warmup, workdir=work)
             runs = [
                 run_wrk(
                     wrk, port, "log-key", plain, expected=200, seconds=args.seconds, workdir=work
@@ -354,6 +366,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--db", choices=(*DATABASES, "both"), default="sqlite")
     parser.add_argument("--seconds", type=float, default=15.0, help="each wrk run (default 15)")
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        default=None,
+        help="override gunicorn_conf.py's worker recycling (0: never), to see what it costs",
+    )
+    parser.add_argument(
+        "--warmup", type=float, default=10.0, help="label-page load before timing (default 10)"
+    )
     parser.add_argument("--labels", type=int, default=300, help="labels beyond the demo's")
     return parser.parse_args(argv)
 
