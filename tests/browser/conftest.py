@@ -53,8 +53,6 @@ ACCEPT_LANGUAGES = {"zh-CN": "zh-Hans", "zh-HK": "zh-Hant", "en-GB": "en", "pt-M
 ELEMENT_TIMEOUT_MS = 5000
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
-pytestmark = pytest.mark.browser
-
 
 def missing(message: str) -> None:
     """Skip outside CI; fail under CI, where a green run must mean the browser tests ran."""
@@ -170,10 +168,11 @@ OpenPage = Callable[..., Page]
 
 @pytest.fixture
 def open_page(browser: Browser) -> Iterator[OpenPage]:
-    """Open a URL in a fresh phone-sized context with one Accept-Language; closed after."""
+    """Open a URL in a fresh phone-sized context with one Accept-Language, expecting
+    ``status``; every context is closed after the test."""
     contexts = []
 
-    def open_(url: str, accept_language: str, **options: Any) -> Page:
+    def open_(url: str, accept_language: str, *, status: int = 200, **options: Any) -> Page:
         settings: dict[str, Any] = {
             "viewport": PHONE,
             "locale": accept_language,
@@ -187,6 +186,7 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
         page = context.new_page()
         response = page.goto(url)
         assert response is not None
+        assert response.status == status, f"GET {url}: {response.status}, not {status}"
         return page
 
     yield open_

@@ -135,7 +135,7 @@ def test_csp_forbids_scripts(flow_labels: dict[Verdict, FlowLabel], open_page: O
     """The real policy is enforced: a script injected into the page does not run."""
     label = flow_labels[Verdict.GENUINE]
     page = open_page(label.qr_url, "en-GB")
-    response = page.goto(label.qr_url)
+    response = page.goto(label.qr_url)  # again, to read the response's headers
     assert response is not None
     policy = response.headers.get("content-security-policy", "")
     assert re.search(r"default-src 'none'", policy), policy

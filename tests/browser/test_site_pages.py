@@ -54,10 +54,7 @@ def test_site_page(
 ) -> None:
     path, status = site_paths[name]
     url = server.base_url + path
-    page = open_page(url, accept, viewport={"width": 360, "height": 800})
-    response = page.goto(url)
-    assert response is not None
-    assert response.status == status, f"{path}: {response.status}"
+    page = open_page(url, accept, status=status, viewport={"width": 360, "height": 800})
     assert page.locator("html").get_attribute("lang") == ACCEPT_LANGUAGES[accept]
     assert page.locator("main h1").count() == 1, f"{path}: one main heading"
     width = page.evaluate("document.documentElement.scrollWidth")
