@@ -54,7 +54,8 @@ __all__ = [
 ]
 
 GRADES = ("A", "B", "C", "D", "E")
-# How much of a key the page shows before the reader opens it: enough to tell keys apart.
+# How much of a key its heading shows (the full did:key is right below): enough to tell
+# a body's keys apart at a glance without a 56-character line on a phone.
 KEY_HEAD, KEY_TAIL = 12, 6
 
 
@@ -69,7 +70,8 @@ class LocalText:
 def localized(names: Mapping[str, str], fallback: str) -> LocalText:
     """The name for the reader's language: the exact tag, then any tag that reads as the same
     language (the demo's ``pt`` for pt-MO, a ``zh-HK`` for zh-Hant), then English, then any
-    (the first by tag, so the choice is stable), then ``fallback`` (the code)."""
+    (the first by tag, so the choice is stable), then ``fallback`` (the code, which belongs to
+    no language, so it takes the page's)."""
     here = current_language()
     usable = {tag: text for tag, text in names.items() if isinstance(text, str) and text.strip()}
     for tag, text in usable.items():
@@ -84,7 +86,7 @@ def localized(names: Mapping[str, str], fallback: str) -> LocalText:
     if usable:
         tag = min(usable)
         return LocalText(usable[tag], tag)
-    return LocalText(fallback, "en")
+    return LocalText(fallback, here.tag)
 
 
 def format_amount(value: Decimal) -> str:

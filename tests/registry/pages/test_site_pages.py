@@ -151,10 +151,11 @@ def test_rule_page_shows_every_versions_thresholds_and_period_and_marks_the_curr
     for msgid in ("Rule", "Versions", "Declared unit", "Standard", "Category"):
         assert translated(language, msgid) in html
     for version in ("0.9", "1.0", "2.0", "3.0"):
-        assert translated(language, "Version %(version)s", version=version) in html
-    assert html.count(f'state-ok">{translated(language, "In force now")}<') == 1
-    assert html.count(f'state-warn">{translated(language, "Not yet in force")}<') == 2
-    assert html.count(f'state-muted">{translated(language, "No longer in force")}<') == 1
+        heading = translated(language, "Version %(version)s", version=version)
+        assert f'<h3 id="version-{version}">{heading}' in html  # a label page links here
+    assert html.count(f'site-state-ok">{translated(language, "In force now")}<') == 1
+    assert html.count(f'site-state-warn">{translated(language, "Not yet in force")}<') == 2
+    assert html.count(f'site-state-muted">{translated(language, "No longer in force")}<') == 1
     current = html.index(translated(language, "Version %(version)s", version="1.0"))
     assert html.index(f">{translated(language, 'In force now')}<") > current
     # The bands of every version, with the unit, and in the reader's number format.
@@ -183,9 +184,9 @@ def test_body_page_shows_status_accreditations_and_keys(
     for msgid in ("Certification body", "Accreditations", "Signing keys", "Product categories"):
         assert translated(language, msgid) in html
     assert "<h1>Lingnan Product Carbon Certification Co. (fictitious)</h1>" in html
-    active = f'<span class="state state-ok">{translated(language, "Active")}</span>'
+    active = f'<span class="site-state site-state-ok">{translated(language, "Active")}</span>'
     assert html.count(active) == 2  # the body, its accreditation
-    assert f'<span class="state state-ok">{translated(language, "In use")}</span>' in html
+    assert f'<span class="site-state site-state-ok">{translated(language, "In use")}</span>' in html
     assert "CNAS-LINGNAN-001" in html
     assert "battery" in html
     assert 'href="/schemes/CN-GD"' in html
@@ -274,7 +275,7 @@ def test_the_clock_moving_a_version_out_of_force_changes_the_page(
     clock.advance(timedelta(days=31))  # 2.0 comes into force; 1.0 has no end, stays in force
     after = client.get(path, headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
-    assert after.text.count('state-ok">In force now<') == 2
+    assert after.text.count('site-state-ok">In force now<') == 2
 
 
 def test_markup_in_a_body_name_is_shown_as_text(
@@ -322,6 +323,6 @@ def test_a_rotated_key_reads_not_in_use_and_the_new_one_in_use(
     sections = page.text.split('<section class="site-item" aria-labelledby="k')[1:]
     assert len(sections) == 2
     assert old in sections[0]
-    assert 'state-muted">Not in use<' in sections[0]
+    assert 'site-state-muted">Not in use<' in sections[0]
     assert new in sections[1]
-    assert 'state-ok">In use<' in sections[1]
+    assert 'site-state-ok">In use<' in sections[1]
