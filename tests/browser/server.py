@@ -28,6 +28,7 @@ from typing import Any
 
 import flask_migrate
 
+from credentials import KeyPair
 from registry import create_app
 from registry.config import Settings, default_log_origin, generate_kek, generate_log_key
 from registry.db import db
@@ -112,6 +113,7 @@ def server_environment(*, database_url: str, instance: Path, port: int) -> dict[
         "REGISTRY_LOG_ORIGIN": origin,
         "REGISTRY_LOG_KEY": generate_log_key(origin),
         "REGISTRY_KEK": generate_kek(),
+        "REGISTRY_BUNDLE_KEY": KeyPair.generate().secret_multibase,
         "DATABASE_URL": database_url,
         "REGISTRY_INSTANCE_PATH": str(instance),
         "REGISTRY_BIND": f"{HOST}:{port}",
