@@ -23,9 +23,11 @@ preload_app = False
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
-# Recycle workers now and then so a slow leak can never grow without bound.
-max_requests = 10_000
-max_requests_jitter = 1_000
+# Recycle workers now and then so a slow leak can never grow without bound; rarely, because a
+# new worker starts with cold page caches and drops its predecessor's kept-alive connections
+# (bench/issuance.py --memory shows one worker's RSS flat over 10^5 issuances).
+max_requests = 200_000
+max_requests_jitter = 20_000
 # Bodies are capped by the app (MAX_CONTENT_LENGTH); headers here.
 limit_request_line = 8190
 limit_request_fields = 100
