@@ -497,7 +497,9 @@ def recognise(
             if not may_continue:
                 continue
             for m in current:
-                if m.source.scheme != here.scheme:
+                # A mapping of other rules of the scheme says nothing about this label; one of
+                # its rule, outside the versions or grades it takes, says why it is refused.
+                if m.source.scheme != here.scheme or here.rule_id not in m.source.rules:
                     continue
                 answer, next_facts = _apply(m, here, region, rules, at, via)
                 if m.target.region == region:

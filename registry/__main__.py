@@ -167,6 +167,7 @@ def _print_demo(document: Mapping[str, Any] | None, served: str, public: str) ->
     print(f"demo labels: {counts}, {len(labels['superseded'])} superseded")
     if labels["active"]:
         print(f"registry: demo label {served}/api/v1/labels/{labels['active'][0]}")
+        print(f"registry: its page, as its QR code opens it: {served}/l/{labels['active'][0]}")
 
 
 def main() -> None:
@@ -184,7 +185,7 @@ def main() -> None:
         _print_demo(prepare_demo(settings), served, settings.public_base_url)
     except DemoAlreadyLoadedError as exc:
         print(f"demo: not loaded: {exc}")
-    print(f"registry: open {served}/ledger/checkpoint  (Ctrl-C to stop)", flush=True)
+    print(f"registry: open {served}/  (Ctrl-C to stop)", flush=True)
     os.chdir(ROOT)
     os.execve(  # noqa: S606 - replace this process with gunicorn
         bin_dir / "gunicorn",

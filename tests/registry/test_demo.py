@@ -344,7 +344,7 @@ def test_python_m_registry_serves_the_demo(tmp_path: Path) -> None:
     try:
         served = f"http://127.0.0.1:{port}"
         opened = _wait_for(r"registry: open (\S+)", out, proc, timeout=120)
-        assert opened == f"{served}/ledger/checkpoint"
+        assert opened == f"{served}/"
         label_path = _wait_for(rf"registry: demo label {re.escape(served)}(\S+)", out, proc, 1)
         _wait_until_served(port, proc, timeout=60)
 
