@@ -36,3 +36,16 @@ def load_vector(relative: str) -> Any:
 @pytest.fixture(scope="session")
 def vectors() -> Path:
     return VECTORS
+
+
+def npm_pins_installed(folder: Path) -> bool:
+    """Whether ``folder/node_modules`` holds exactly the versions ``folder/package.json`` pins
+    (installed by ``npm ci``, which writes ``node_modules/.package-lock.json``)."""
+    pins = json.loads((folder / "package.json").read_text(encoding="utf-8"))["dependencies"]
+    for name, version in pins.items():
+        manifest = folder / "node_modules" / name / "package.json"
+        if not manifest.is_file():
+            return False
+        if json.loads(manifest.read_text(encoding="utf-8")).get("version") != version:
+            return False
+    return (folder / "node_modules" / ".package-lock.json").is_file()

@@ -8,7 +8,6 @@ PostgreSQL gets a fresh database per session, dropped at the end, as in ``tests/
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -31,6 +30,7 @@ from registry.db import db
 from registry.i18n import LANGUAGES, Language
 from tests.browser.flow import FlowLabel, issue_flow_labels
 from tests.browser.server import LiveServer, live_server
+from tests.conftest import npm_pins_installed
 from tests.registry.conftest import PG_ADMIN, require_postgres
 
 HERE = Path(__file__).resolve().parent
@@ -64,21 +64,10 @@ def missing(message: str) -> None:
 # --- axe-core --------------------------------------------------------------------------------
 
 
-def _installed_matches_pins() -> bool:
-    pins = json.loads((HERE / "package.json").read_text(encoding="utf-8"))["dependencies"]
-    for name, version in pins.items():
-        manifest = HERE / "node_modules" / name / "package.json"
-        if not manifest.is_file():
-            return False
-        if json.loads(manifest.read_text(encoding="utf-8")).get("version") != version:
-            return False
-    return (HERE / "node_modules" / ".package-lock.json").is_file()
-
-
 @pytest.fixture(scope="session")
 def axe_script() -> Path:
     """``axe.min.js`` of the pinned axe-core, installed with ``npm ci`` if need be."""
-    if not _installed_matches_pins():
+    if not npm_pins_installed(HERE):
         npm = shutil.which("npm")
         if npm is None or shutil.which("node") is None:
             missing("node and npm are not on PATH: the accessibility checks need axe-core")
@@ -92,7 +81,7 @@ def axe_script() -> Path:
         )
         if result.returncode != 0:
             pytest.fail(f"npm ci failed in {HERE}:\n{result.stdout}\n{result.stderr}")
-        assert _installed_matches_pins(), "npm ci did not install the pinned versions"
+        assert npm_pins_installed(HERE), "npm ci did not install the pinned versions"
     return HERE / "node_modules" / "axe-core" / "axe.min.js"
 
 

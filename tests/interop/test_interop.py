@@ -30,6 +30,7 @@ from credentials.cryptosuites import sign_document, verify_document
 from credentials.errors import CredentialError
 from credentials.jsonld import DEFAULT_LOADER, canonicalize_rdfc
 from credentials.keys import KeyPair
+from tests.conftest import npm_pins_installed
 from tests.credentials.factories import ISSUED_AT, body_key, sample_label
 
 HERE = Path(__file__).resolve().parent
@@ -55,23 +56,12 @@ def _tool(name: str) -> str:
     return path
 
 
-def _installed_matches_pins() -> bool:
-    pins = json.loads((HERE / "package.json").read_text(encoding="utf-8"))["dependencies"]
-    for name, version in pins.items():
-        manifest = HERE / "node_modules" / name / "package.json"
-        if not manifest.is_file():
-            return False
-        if json.loads(manifest.read_text(encoding="utf-8")).get("version") != version:
-            return False
-    return (HERE / "node_modules" / ".package-lock.json").is_file()
-
-
 @pytest.fixture(scope="session")
 def node() -> str:
     """Path of node, with this folder's pinned packages installed."""
     node_path = _tool("node")
     npm_path = _tool("npm")
-    if not _installed_matches_pins():
+    if not npm_pins_installed(HERE):
         result = subprocess.run(  # noqa: S603
             [npm_path, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
             cwd=HERE,
@@ -82,7 +72,7 @@ def node() -> str:
         )
         if result.returncode != 0:
             pytest.fail(f"npm ci failed in {HERE}:\n{result.stdout}\n{result.stderr}")
-        assert _installed_matches_pins(), "npm ci did not install the pinned versions"
+        assert npm_pins_installed(HERE), "npm ci did not install the pinned versions"
     return node_path
 
 
