@@ -19,7 +19,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,12 +36,6 @@ from registry.demo import DemoLoad, load_demo
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +137,9 @@ def prepare_database(settings: Settings) -> DemoLoad:
 
 
 def _answers(port: int) -> bool:
-    conn = http.client.HTTPConnection(HOST, port, timeout=5)
+    """One GET; it waits (up to the start timeout) for a worker to take the connection from the
+    listening socket's backlog, so nothing polls while gunicorn boots."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=START_TIMEOUT)
     try:
         conn.request("GET", "/ledger/log-key")
         return conn.getresponse().status == 200
@@ -157,7 +152,13 @@ def _answers(port: int) -> bool:
 @contextmanager
 def live_server(backend: str, database_url: str, workdir: Path) -> Iterator[LiveServer]:
     """Prepare the database, start gunicorn in its own process group, stop it afterwards."""
-    port = free_port()
+    # Bound and listening before gunicorn starts (it inherits the socket, --bind fd://N): a
+    # client's connection waits in the backlog until a worker is up, instead of being refused.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind((HOST, 0))
+    listener.listen(128)
+    listener.set_inheritable(True)
+    port = int(listener.getsockname()[1])
     instance = workdir / "instance"
     instance.mkdir(parents=True, exist_ok=True)
     env = server_environment(database_url=database_url, instance=instance, port=port)
@@ -168,6 +169,8 @@ def live_server(backend: str, database_url: str, workdir: Path) -> Iterator[Live
         str(Path(sys.executable).parent / "gunicorn"),
         "-c",
         "registry/gunicorn_conf.py",
+        "--bind",
+        f"fd://{listener.fileno()}",
         "tests.browser.clocked_wsgi:app",
     ]
     with log_path.open("ab") as log:
@@ -179,14 +182,13 @@ def live_server(backend: str, database_url: str, workdir: Path) -> Iterator[Live
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            pass_fds=(listener.fileno(),),
         )
+    listener.close()  # gunicorn holds its own copy
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
-                raise RuntimeError(f"gunicorn did not come up on port {port}:\n{tail}")
-            time.sleep(0.1)
+        if not _answers(port):
+            tail = log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
+            raise RuntimeError(f"gunicorn did not come up on port {port}:\n{tail}")
         yield LiveServer(
             backend=backend,
             base_url=settings.public_base_url,
