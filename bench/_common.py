@@ -37,8 +37,7 @@ import psycopg  # noqa: E402
 from flask import Flask  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-from credentials import KeyPair  # noqa: E402
-from registry.config import Settings, default_log_origin, generate_kek, generate_log_key  # noqa: E402
+from registry.config import Settings, fresh_secrets  # noqa: E402
 from registry.db import db  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -155,18 +154,11 @@ def server_environment(
     The bench process reads the same environment (``Settings.from_env``) to set the registry up,
     so the key-encryption key that seals the bodies' keys is the one gunicorn unseals with.
     """
-    base = f"http://{HOST}:{port}"
-    origin = default_log_origin(base)
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ")}
     return {
         **keep,
         "REGISTRY_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "REGISTRY_PUBLIC_BASE_URL": base,
-        "REGISTRY_LOG_ORIGIN": origin,
-        "REGISTRY_LOG_KEY": generate_log_key(origin),
-        "REGISTRY_KEK": generate_kek(),
-        "REGISTRY_BUNDLE_KEY": KeyPair.generate().secret_multibase,
+        **fresh_secrets(f"http://{HOST}:{port}"),
         "DATABASE_URL": database_url,
         "REGISTRY_INSTANCE_PATH": str(instance),
         "REGISTRY_BIND": f"{HOST}:{port}",

@@ -33,6 +33,7 @@ __all__ = [
     "Environment",
     "Settings",
     "current_settings",
+    "fresh_secrets",
     "generate_kek",
     "generate_log_key",
 ]
@@ -273,17 +274,24 @@ def current_settings() -> Settings:
     return settings
 
 
+def fresh_secrets(base_url: str) -> dict[str, str]:
+    """Production environment lines with new secrets for a registry served at ``base_url``."""
+    origin = default_log_origin(base_url)
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "REGISTRY_PUBLIC_BASE_URL": base_url,
+        "REGISTRY_LOG_ORIGIN": origin,
+        "REGISTRY_LOG_KEY": generate_log_key(origin),
+        "REGISTRY_KEK": generate_kek(),
+        "REGISTRY_BUNDLE_KEY": KeyPair.generate().secret_multibase,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print fresh secrets as environment lines: ``python -m registry.config [BASE_URL]``."""
     args = sys.argv[1:] if argv is None else argv
-    base_url = args[0] if args else DEFAULT_BASE_URL
-    origin = default_log_origin(base_url)
-    print(f"SECRET_KEY={secrets.token_urlsafe(48)}")
-    print(f"REGISTRY_PUBLIC_BASE_URL={base_url}")
-    print(f"REGISTRY_LOG_ORIGIN={origin}")
-    print(f"REGISTRY_LOG_KEY={generate_log_key(origin)}")
-    print(f"REGISTRY_KEK={generate_kek()}")
-    print(f"REGISTRY_BUNDLE_KEY={KeyPair.generate().secret_multibase}")
+    for name, value in fresh_secrets(args[0] if args else DEFAULT_BASE_URL).items():
+        print(f"{name}={value}")
     return 0
 
 

@@ -27,9 +27,8 @@ from typing import Any
 
 import flask_migrate
 
-from credentials import KeyPair
 from registry import create_app
-from registry.config import Settings, default_log_origin, generate_kek, generate_log_key
+from registry.config import Settings, fresh_secrets
 from registry.db import db
 from registry.demo import DemoLoad, load_demo
 
@@ -95,18 +94,11 @@ class LiveServer:
 
 def server_environment(*, database_url: str, instance: Path, port: int) -> dict[str, str]:
     """A production-mode environment with fresh secrets, served at ``http://HOST:port``."""
-    base = f"http://{HOST}:{port}"
-    origin = default_log_origin(base)
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TZ")}
     return {
         **keep,
         "REGISTRY_ENV": "production",
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "REGISTRY_PUBLIC_BASE_URL": base,
-        "REGISTRY_LOG_ORIGIN": origin,
-        "REGISTRY_LOG_KEY": generate_log_key(origin),
-        "REGISTRY_KEK": generate_kek(),
-        "REGISTRY_BUNDLE_KEY": KeyPair.generate().secret_multibase,
+        **fresh_secrets(f"http://{HOST}:{port}"),
         "DATABASE_URL": database_url,
         "REGISTRY_INSTANCE_PATH": str(instance),
         "REGISTRY_BIND": f"{HOST}:{port}",
