@@ -42,7 +42,11 @@ from registry.ledger.services import (
     inclusion_proof,
     latest_checkpoint,
 )
-from registry.recognition.services import current_mappings, recognition_context
+from registry.recognition.services import (
+    RecognitionContext,
+    current_mappings,
+    recognition_context,
+)
 from registry.schemes.models import RuleVersion, Scheme
 
 __all__ = [
@@ -114,20 +118,26 @@ def label_ledger_evidence(label: Label) -> LedgerEvidence | None:
     return _ledger_evidence(label)
 
 
-def label_trust(label: Label) -> TrustBundle:
-    """Everything needed to verify ``label`` offline, from the models' own kit values, and to
-    ask whether it is recognised in another region: every scheme's region, the mappings in
-    force from the label's scheme and the target rule versions they recompute under."""
+_NO_RECOGNITION = RecognitionContext(schemes={}, mappings=(), rules=())
+
+
+def label_trust(label: Label, *, recognition: bool = True) -> TrustBundle:
+    """Everything needed to verify ``label`` offline, from the models' own kit values, and
+    (unless ``recognition`` is false: verification alone never reads them) to ask whether it is
+    recognised in another region: every scheme's region, the mappings in force from the label's
+    scheme and the target rule versions they recompute under."""
     evidence = _ledger_evidence(label)
-    recognition = recognition_context(label.rule_version.rule.scheme.code)
+    context = (
+        recognition_context(label.rule_version.rule.scheme.code) if recognition else _NO_RECOGNITION
+    )
     return TrustBundle(
         bodies=(label.body.trusted(),),
-        rules=(label.rule_version.trusted(), *recognition.rules),
+        rules=(label.rule_version.trusted(), *context.rules),
         status_lists=_status_lists(label, current_settings().public_base_url),
         log_key=get_log_verifier_key(),
         ledger={} if evidence is None else {label.id: evidence},
-        schemes=recognition.schemes,
-        mappings=recognition.mappings,
+        schemes=context.schemes,
+        mappings=context.mappings,
     )
 
 
@@ -160,7 +170,7 @@ def _issuer_body(credential: Mapping[str, Any]) -> CertificationBody | None:
     return None if found is None else db.session.get(CertificationBody, found.body_id)
 
 
-def trust_for(credential: Any) -> TrustBundle:
+def trust_for(credential: Any, *, recognition: bool = True) -> TrustBundle:
     """The register's trust bundle for whatever ``credential`` claims to be.
 
     For a label the register holds, the full bundle (its status lists and ledger evidence
@@ -172,7 +182,7 @@ def trust_for(credential: Any) -> TrustBundle:
         return TrustBundle()
     label = _label_of(credential)
     if label is not None:
-        return label_trust(label)
+        return label_trust(label, recognition=recognition)
     body = _issuer_body(credential)
     return TrustBundle() if body is None else TrustBundle(bodies=(body.trusted(),))
 
@@ -184,7 +194,9 @@ def verify_credential(credential: Any, *, trust: TrustBundle | None = None) -> V
     equal the presented credential's: a credential altered after issuance, or one forged with a
     real label's id, fails the ledger check even if its signature came from a leaked key.
     """
-    trust = trust_for(credential) if trust is None else trust
+    # Verification alone reads no recognition mapping: a caller that answers for a region
+    # builds the full bundle itself (trust_for) and passes it.
+    trust = trust_for(credential, recognition=False) if trust is None else trust
     return verify_label(credential, trust=trust, now=current_clock().now())
 
 
