@@ -236,8 +236,8 @@ class RecognitionMapping:
             "maxPeriodAgeDays": c.max_period_age_days,
             "accreditationCategories": sorted(c.categories),
             "minAssurance": c.min_assurance,
-            "issuedFrom": _opt_time_json(c.issued_from),
-            "issuedUntil": _opt_time_json(c.issued_until),
+            "issuedFrom": _optformat_datetime(c.issued_from),
+            "issuedUntil": _optformat_datetime(c.issued_until),
             "maxValidityDays": c.max_validity_days,
         }
         return {
@@ -268,8 +268,8 @@ class RecognitionMapping:
                 "factor": decimal_text(self.conversion.factor),
             },
             "conditions": conditions,
-            "effectiveFrom": _time_json(self.effective_from),
-            "effectiveUntil": _opt_time_json(self.effective_until),
+            "effectiveFrom": format_datetime(self.effective_from),
+            "effectiveUntil": _optformat_datetime(self.effective_until),
             "approvedBy": self.approved_by,
             "agreementSha256": self.agreement_sha256,
             "transitive": self.transitive,
@@ -610,8 +610,8 @@ def _conditions(m: RecognitionMapping, f: LabelFacts, at: datetime) -> Iterable[
         effective,
         "recognition.effective.ok" if effective else "recognition.effective.outside",
         {
-            "from": _time_json(m.effective_from),
-            "until": _opt_time_json(m.effective_until) or "",
+            "from": format_datetime(m.effective_from),
+            "until": _optformat_datetime(m.effective_until) or "",
         },
     )
     if c.standards:
@@ -678,9 +678,9 @@ def _conditions(m: RecognitionMapping, f: LabelFacts, at: datetime) -> Iterable[
             ok,
             "recognition.issued.ok" if ok else "recognition.issued.outside",
             {
-                "issued": _time_json(f.valid_from),
-                "from": _opt_time_json(c.issued_from) or "",
-                "until": _opt_time_json(c.issued_until) or "",
+                "issued": format_datetime(f.valid_from),
+                "from": _optformat_datetime(c.issued_from) or "",
+                "until": _optformat_datetime(c.issued_until) or "",
             },
         )
     if c.max_validity_days is not None:
@@ -738,12 +738,8 @@ def _unit(
 # --- JSON ------------------------------------------------------------------------------------
 
 
-def _time_json(value: datetime) -> str:
-    return format_datetime(value)
-
-
-def _opt_time_json(value: datetime | None) -> str | None:
-    return None if value is None else _time_json(value)
+def _optformat_datetime(value: datetime | None) -> str | None:
+    return None if value is None else format_datetime(value)
 
 
 def _opt_time(value: Any) -> datetime | None:

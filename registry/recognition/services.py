@@ -76,8 +76,22 @@ def _latest(mapping_id: str) -> MappingRevision | None:
     ).scalar_one_or_none()
 
 
-def _store(row: MappingRevision) -> None:
-    """Insert the revision; a concurrent publisher of the same revision loses with a 409."""
+def _store(
+    mapping: RecognitionMapping, source_id: int, target_id: int, seq: int, *, reason: str | None
+) -> MappingRevision:
+    """Insert the revision ledgered as entry ``seq``; a concurrent publisher of the same
+    revision loses with a 409."""
+    row = MappingRevision(
+        mapping_id=mapping.mapping_id,
+        revision=mapping.revision,
+        source_scheme_id=source_id,
+        target_scheme_id=target_id,
+        document=_document(mapping),
+        withdrawn=mapping.withdrawn,
+        reason=reason,
+        ledger_seq=seq,
+        published_at=utcnow(),
+    )
     try:
         with db.session.begin_nested():
             db.session.add(row)
@@ -87,6 +101,7 @@ def _store(row: MappingRevision) -> None:
             f"Revision {row.revision} of mapping {row.mapping_id} was just published by "
             "someone else; read it and publish the next one."
         ) from None
+    return row
 
 
 def _check_references(mapping: RecognitionMapping) -> tuple[Scheme, Scheme]:
@@ -157,19 +172,7 @@ def publish_mapping(actor: Actor, data: Mapping[str, Any]) -> MappingRevision:
             f"Mapping {mapping_id} is at revision {expected - 1}; publish revision {expected}."
         )
     entry = append_event(MappingPublished(mapping=mapping, by=actor))
-    row = MappingRevision(
-        mapping_id=mapping.mapping_id,
-        revision=mapping.revision,
-        source_scheme=source,
-        target_scheme=target,
-        document=_document(mapping),
-        withdrawn=False,
-        reason=None,
-        ledger_seq=entry.seq,
-        published_at=utcnow(),
-    )
-    _store(row)
-    return row
+    return _store(mapping, source.id, target.id, entry.seq, reason=None)
 
 
 def withdraw_mapping(actor: Actor, mapping_id: str, reason: str) -> MappingRevision:
@@ -197,19 +200,9 @@ def withdraw_mapping(actor: Actor, mapping_id: str, reason: str) -> MappingRevis
             by=actor,
         )
     )
-    row = MappingRevision(
-        mapping_id=mapping_id,
-        revision=revision,
-        source_scheme_id=latest.source_scheme_id,
-        target_scheme_id=latest.target_scheme_id,
-        document=_document(withdrawn),
-        withdrawn=True,
-        reason=reason,
-        ledger_seq=entry.seq,
-        published_at=utcnow(),
+    return _store(
+        withdrawn, latest.source_scheme_id, latest.target_scheme_id, entry.seq, reason=reason
     )
-    _store(row)
-    return row
 
 
 def mapping_revisions(mapping_id: str) -> list[MappingRevision]:
