@@ -27,7 +27,7 @@ from registry.labels.schemas import (
 )
 from registry.labels.services import change_label_status, get_label, list_labels
 from registry.labels.status_lists import get_status_list
-from registry.labels.verification import label_ledger_evidence, label_trust_bundle
+from registry.labels.verification import label_ledger_evidence, signed_label_trust
 
 __all__ = ["bp"]
 
@@ -218,23 +218,31 @@ def post_label_status(label_id: str) -> ResponseReturnValue:
 
 @bp.get("/api/v1/labels/<label:label_id>/trust-bundle")
 def get_trust_bundle(label_id: str) -> ResponseReturnValue:
-    """Everything needed to verify the label offline.
+    """Everything needed to verify the label offline, signed.
     ---
     get:
-      summary: Offline trust bundle of a label
+      summary: Signed offline trust bundle of a label
       description: >
-        The issuing body with its keys and accreditations, the rule version, the current signed
-        status lists, the log key, and the label's ledger entry with an inclusion proof under a
-        signed checkpoint. Use with `carbonlabel verify credential.json --trust bundle.json`.
+        The label's subset of `/trust-bundle`, in the same signed form and with the same key
+        (`/trust-bundle/key`): `{"payload": {bodies, rules, statusLists, logKey, ledger,
+        schemes, mappings, checkpoint, registry, issued, validUntil}, "signature": {"alg":
+        "Ed25519", "key", "value"}}`. The payload holds the issuing body with its keys and
+        accreditations, the label's rule version, its current signed status lists, the
+        mappings that can apply to it with their target rule versions, the log key, the latest
+        checkpoint, and the label's ledger entry and latest status event with their inclusion
+        proofs. Use with `carbonlabel verify credential.json --trust bundle.json
+        --registry-key KEY [--region HK]`. Not cached: a status change shows at once.
       tags: [labels]
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
       responses:
-        200: {description: A trust bundle (JSON)}
+        200: {description: The signed bundle, content: {application/json: {schema: {type: object}}}}
         404: {$ref: '#/components/responses/NotFound'}
     """
-    response = jsonify(label_trust_bundle(get_label(label_id)))
+    label = get_label(label_id)
+    response = jsonify(signed_label_trust(label))
     response.headers["Cache-Control"] = "no-cache"
+    response.headers["Content-Disposition"] = f'inline; filename="{label.id}-trust.json"'
     return response
 
 

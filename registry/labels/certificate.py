@@ -30,13 +30,12 @@ from credentials import (
     parse_label_credential,
     printed_facts,
     qr_modules,
-    sign_bundle,
 )
 from registry.clock import current_clock
 from registry.config import current_settings
 from registry.i18n import current_language
 from registry.labels.models import Label
-from registry.labels.verification import label_ledger_evidence, label_trust
+from registry.labels.verification import label_ledger_evidence, signed_label_trust
 
 __all__ = ["CERTIFICATE_BUNDLE_VALIDITY", "certificate_pdf"]
 
@@ -156,20 +155,14 @@ def _status(label: Label) -> str:
 
 def certificate_pdf(label: Label) -> bytes:
     """The label's certificate in the current language, with its verification files inside."""
-    settings = current_settings()
-    signer = settings.bundle_signer()
+    key = current_settings().bundle_signer().public_key.multibase
     now = current_clock().now().astimezone(UTC).replace(microsecond=0)
     credential = json.loads(label.credential)
-    trust = label_trust(label)
-    bundle = sign_bundle(
-        trust,
-        signer,
-        registry=settings.public_base_url,
-        issued=now,
-        valid_until=now + CERTIFICATE_BUNDLE_VALIDITY,
-    )
+    # The same signed subset as the label's trust-bundle route, dated now and kept longer:
+    # a certificate sent by e-mail is read days later.
+    bundle = signed_label_trust(label, issued=now, validity=CERTIFICATE_BUNDLE_VALIDITY)
     evidence = label_ledger_evidence(label)
-    drawn = _draw(label, credential, signer.public_key.multibase, now)
+    drawn = _draw(label, credential, key, now)
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(drawn)))
     files = {CREDENTIAL_FILE: credential, TRUST_FILE: bundle}
     if evidence is not None:

@@ -2,16 +2,18 @@
 
 The bundle is made of the models' own kit values (``CertificationBody.trusted()``,
 ``RuleVersion.trusted()``, …), the same values issuance asks. The same bundle serves both ways:
-the registry verifies online with it, and a buyer downloads its JSON (the kit's ``to_json``,
-which reads back to an equal bundle; ``GET /api/v1/labels/{id}/trust-bundle``) to verify the
-label fully offline with ``carbonlabel verify --trust``. The registry adds nothing the offline
-verifier cannot check.
+the registry verifies online with it, and a buyer downloads it signed with the registry's bundle
+key (``credentials.signed_bundle``): the whole register at ``GET /trust-bundle``, or the subset one
+label needs at ``GET /api/v1/labels/{id}/trust-bundle`` and inside its PDF certificate, to verify
+the label fully offline with ``carbonlabel verify --trust … --registry-key …``. One builder
+(:func:`_assemble`) and one signer (:func:`_signed`) make every one of them, so the subset is the
+same format as the whole. The registry adds nothing the offline verifier cannot check.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,7 +38,7 @@ from registry.config import current_settings
 from registry.db import db
 from registry.labels.models import Label, LabelStatusEntry, StatusListRecord
 from registry.labels.status_lists import get_status_list, list_url
-from registry.ledger.models import LedgerEntry
+from registry.ledger.models import LedgerCheckpoint, LedgerEntry
 from registry.ledger.services import (
     get_log_verifier_key,
     inclusion_proof,
@@ -54,24 +56,15 @@ __all__ = [
     "BUNDLE_VALIDITY",
     "label_ledger_evidence",
     "label_trust",
-    "label_trust_bundle",
     "registry_trust",
+    "signed_label_trust",
     "signed_registry_trust",
     "trust_for",
     "verify_credential",
 ]
 
 
-def _status_lists(label: Label, base_url: str) -> dict[str, Any]:
-    lists: dict[str, Any] = {}
-    for list_id in (label.revocation_list_id, label.suspension_list_id):
-        record: StatusListRecord = get_status_list(list_id)
-        if record.credential is not None:
-            lists[list_url(base_url, list_id)] = json.loads(record.credential)
-    return lists
-
-
-def _ledger_evidence(label: Label) -> LedgerEvidence | None:
+def _ledger_evidence(label: Label, checkpoint: LedgerCheckpoint | None) -> LedgerEvidence | None:
     """The label's entry and inclusion proof under the latest checkpoint, if that covers it.
 
     A read signs nothing: an entry newer than the latest checkpoint (only possible with a
@@ -115,35 +108,60 @@ def _ledger_evidence(label: Label) -> LedgerEvidence | None:
 
 def label_ledger_evidence(label: Label) -> LedgerEvidence | None:
     """The label's ledger entry and inclusion proof under the latest checkpoint, if covered."""
-    return _ledger_evidence(label)
+    return _ledger_evidence(label, latest_checkpoint())
 
 
 _NO_RECOGNITION = RecognitionContext(schemes={}, mappings=(), rules=())
 
 
+def _assemble(
+    *,
+    bodies: Iterable[CertificationBody],
+    rules: Iterable[RuleVersion],
+    lists: Iterable[StatusListRecord],
+    checkpoint: LedgerCheckpoint | None,
+    context: RecognitionContext,
+    ledger: Mapping[str, LedgerEvidence] | None = None,
+) -> TrustBundle:
+    """The one builder of a served bundle, whole or a label's subset: the given bodies, rule
+    versions (then the target rule versions the mappings recompute under, each once) and status
+    lists as last signed, with the log key and the checkpoint every bundle carries."""
+    base_url = current_settings().public_base_url
+    trusted = [rv.trusted() for rv in rules]
+    return TrustBundle(
+        bodies=tuple(body.trusted() for body in bodies),
+        rules=(*trusted, *(r for r in context.rules if r not in trusted)),
+        status_lists={
+            list_url(base_url, r.id): json.loads(r.credential) for r in lists if r.credential
+        },
+        log_key=get_log_verifier_key(),
+        ledger={} if ledger is None else dict(ledger),
+        schemes=context.schemes,
+        mappings=context.mappings,
+        checkpoint=None if checkpoint is None else checkpoint.note,
+    )
+
+
 def label_trust(label: Label, *, recognition: bool = True) -> TrustBundle:
-    """Everything needed to verify ``label`` offline, from the models' own kit values, and
-    (unless ``recognition`` is false: verification alone never reads them) to ask whether it is
-    recognised in another region: every scheme's region, the mappings in force from the label's
-    scheme and the target rule versions they recompute under."""
-    evidence = _ledger_evidence(label)
+    """Everything needed to verify ``label`` offline: its body, its rule version, its two status
+    lists, its ledger entry with its latest status event (each proven under the checkpoint), the
+    log key and the checkpoint; and (unless ``recognition`` is false: verification alone never
+    reads them) what asking whether it is recognised in another region needs: every scheme's
+    region, the mappings that can lead from the label's scheme and the target rule versions
+    they recompute under."""
+    checkpoint = latest_checkpoint()
+    evidence = _ledger_evidence(label, checkpoint)
     context = (
         recognition_context(label.rule_version.rule.scheme.code) if recognition else _NO_RECOGNITION
     )
-    return TrustBundle(
-        bodies=(label.body.trusted(),),
-        rules=(label.rule_version.trusted(), *context.rules),
-        status_lists=_status_lists(label, current_settings().public_base_url),
-        log_key=get_log_verifier_key(),
-        ledger={} if evidence is None else {label.id: evidence},
-        schemes=context.schemes,
-        mappings=context.mappings,
+    return _assemble(
+        bodies=(label.body,),
+        rules=(label.rule_version,),
+        lists=(get_status_list(i) for i in (label.revocation_list_id, label.suspension_list_id)),
+        checkpoint=checkpoint,
+        context=context,
+        ledger=None if evidence is None else {label.id: evidence},
     )
-
-
-def label_trust_bundle(label: Label) -> dict[str, Any]:
-    """Everything needed to verify ``label`` offline, as trust-bundle JSON."""
-    return label_trust(label).to_json()
 
 
 def _label_of(credential: Mapping[str, Any]) -> Label | None:
@@ -208,7 +226,6 @@ def registry_trust() -> TrustBundle:
     """The whole register as a verifier trusts it: every body with its keys and accreditations,
     every rule version, every scheme's region, the newest revision of every recognition
     mapping, every status list as last signed, the log key and the latest checkpoint."""
-    base_url = current_settings().public_base_url
     bodies = db.session.execute(select(CertificationBody).order_by(CertificationBody.code))
     versions = db.session.execute(select(RuleVersion).order_by(RuleVersion.id)).scalars()
     lists = db.session.execute(
@@ -216,32 +233,50 @@ def registry_trust() -> TrustBundle:
         .where(StatusListRecord.credential.is_not(None))
         .order_by(StatusListRecord.id)
     ).scalars()
-    checkpoint = latest_checkpoint()
-    return TrustBundle(
-        bodies=tuple(body.trusted() for body in bodies.scalars()),
-        rules=tuple(rv.trusted() for rv in versions),
-        status_lists={
-            list_url(base_url, r.id): json.loads(r.credential) for r in lists if r.credential
-        },
-        log_key=get_log_verifier_key(),
+    context = RecognitionContext(
         schemes=dict(db.session.execute(select(Scheme.code, Scheme.region)).tuples().all()),
         mappings=tuple(row.mapping() for row in current_mappings(include_withdrawn=True)),
-        checkpoint=None if checkpoint is None else checkpoint.note,
+        rules=(),  # every rule version is in already
+    )
+    return _assemble(
+        bodies=bodies.scalars(),
+        rules=versions,
+        lists=lists,
+        checkpoint=latest_checkpoint(),
+        context=context,
+    )
+
+
+def _period_start() -> datetime:
+    """Now, down to the start of its ten-minute period: every worker and replica then signs the
+    same bytes for the same state."""
+    now = current_clock().now().timestamp()
+    return datetime.fromtimestamp(now - now % BUNDLE_PERIOD.total_seconds(), tz=UTC)
+
+
+def _signed(trust: TrustBundle, *, issued: datetime, validity: timedelta) -> dict[str, Any]:
+    """``trust`` signed with the registry's bundle key, valid ``validity`` from ``issued``."""
+    settings = current_settings()
+    return sign_bundle(
+        trust,
+        settings.bundle_signer(),
+        registry=settings.public_base_url,
+        issued=issued,
+        valid_until=issued + validity,
     )
 
 
 def signed_registry_trust() -> dict[str, Any]:
-    """:func:`registry_trust`, signed with the registry's bundle key. Dated to the start of its
-    ten-minute period, so every worker and replica serves the same bytes for the same state."""
-    now = current_clock().now()
-    issued = datetime.fromtimestamp(
-        now.timestamp() - now.timestamp() % BUNDLE_PERIOD.total_seconds(), tz=UTC
-    )
-    settings = current_settings()
-    return sign_bundle(
-        registry_trust(),
-        settings.bundle_signer(),
-        registry=settings.public_base_url,
-        issued=issued,
-        valid_until=issued + BUNDLE_VALIDITY,
-    )
+    """:func:`registry_trust`, signed with the registry's bundle key, dated to the start of its
+    ten-minute period and stale :data:`BUNDLE_VALIDITY` later."""
+    return _signed(registry_trust(), issued=_period_start(), validity=BUNDLE_VALIDITY)
+
+
+def signed_label_trust(
+    label: Label, *, issued: datetime | None = None, validity: timedelta = BUNDLE_VALIDITY
+) -> dict[str, Any]:
+    """:func:`label_trust`, signed exactly as the registry's bundle is: the subset of the same
+    format. Dated to the start of the ten-minute period unless ``issued`` is given (the
+    certificate dates its own, and keeps it longer)."""
+    when = _period_start() if issued is None else issued
+    return _signed(label_trust(label), issued=when, validity=validity)

@@ -26,12 +26,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
+from credentials import open_bundle
+from credentials._internal.timefmt import parse_datetime
 from registry.db import db, transaction
 from registry.errors import PROBLEM_BASE
 from registry.labels.models import IdempotencyKey, Label, StatusListRecord
 from registry.ledger.models import LedgerEntry
 from tests.registry.conftest import BACKENDS, build_app
 from tests.registry.factories import (
+    BUNDLE_SIGNER,
     LabelWorld,
     PerRequestClient,
     build_label_world,
@@ -46,6 +49,7 @@ __all__ = [
     "entries_since",
     "issue",
     "label_app",
+    "label_bundle",
     "ledger_size",
     "make_label_app",
     "problem",
@@ -114,6 +118,16 @@ def issue(
     assert response.status_code == expect, response.get_json()
     result: dict[str, Any] = response.get_json()
     return result
+
+
+def label_bundle(client: FlaskClient, label_id: str) -> dict[str, Any]:
+    """The label's trust bundle as served, opened as a buyer opens it (its signature checked
+    against the test registry's pinned bundle key): the kit's JSON of the bundle inside."""
+    response = client.get(f"/api/v1/labels/{label_id}/trust-bundle")
+    assert response.status_code == 200, response.get_json()
+    signed = response.get_json()
+    at = parse_datetime(signed["payload"]["issued"])
+    return open_bundle(signed, pinned=BUNDLE_SIGNER.public_key.multibase, now=at).bundle.to_json()
 
 
 def change_status(

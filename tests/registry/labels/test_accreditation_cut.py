@@ -16,7 +16,7 @@ from registry.bodies.services import get_body, set_accreditation_status
 from registry.clock import FixedClock
 from registry.ledger.services import format_entry_time
 from tests.registry.factories import LABEL_BODY, LabelWorld
-from tests.registry.labels.support import issue
+from tests.registry.labels.support import issue, label_bundle
 from tests.registry.labels.test_verification import check, leaked_key, resigned, verify
 
 
@@ -34,7 +34,7 @@ def test_withdrawal_cuts_the_period_for_what_is_signed_after_it(
     cut = accreditation.status_changed_at
     assert cut is not None
 
-    bundle = client.get(f"/api/v1/labels/{label['id']}/trust-bundle").get_json()
+    bundle = label_bundle(client, label["id"])
     (exported,) = bundle["bodies"][0]["accreditations"]
     assert exported["validUntil"] == format_entry_time(cut)
 

@@ -23,7 +23,7 @@ from registry.auth.services import create_token
 from registry.db import db, transaction
 from registry.ledger.state import verify_state
 from tests.registry.factories import LabelWorld, ledger_tail
-from tests.registry.labels.support import auth, issue, problem
+from tests.registry.labels.support import auth, issue, label_bundle, problem
 
 MAPPINGS = "/api/v1/recognition/mappings"
 
@@ -190,7 +190,7 @@ def test_a_label_issued_here_is_answered_for_each_region_offline(
     strict["target"] = {"scheme": "HK", "region": "HK", "ruleId": "HK-LIB", "ruleVersion": "1.0"}
     assert publish(client, world.operator, mapping()).status_code == 201
     label = issue(client, world.certifier)
-    bundle = client.get(f"/api/v1/labels/{label['id']}/trust-bundle").get_json()
+    bundle = label_bundle(client, label["id"])
     # Offline from here: the credential and its bundle, nothing else.
     trust = TrustBundle.from_json(bundle)
     assert trust.schemes["HK"] == "HK"

@@ -30,7 +30,7 @@ from credentials.cli import main as carbonlabel
 from credentials.trust import LedgerEvidence, TrustBundle
 from registry.clock import FixedClock
 from tests.registry.factories import BUNDLE_SIGNER, LabelWorld
-from tests.registry.labels.support import auth, issue
+from tests.registry.labels.support import auth, issue, label_bundle
 
 ROGUE = KeyPair.from_seed(b"\x66" * 32)
 
@@ -151,12 +151,21 @@ def test_the_per_label_bundle_is_a_subset_of_the_registry_bundle(
         {k: v for k, v in client.get("/trust-bundle").get_json()["payload"].items()
          if k not in ("registry", "issued", "validUntil")}
     )  # fmt: skip
-    one = TrustBundle.from_json(client.get(f"/api/v1/labels/{label['id']}/trust-bundle").get_json())
+    served = client.get(f"/api/v1/labels/{label['id']}/trust-bundle").get_json()
+    full = client.get("/trust-bundle").get_json()
+    # The same signed form, by the same key, with the same dates.
+    assert set(served) == set(full) == {"payload", "signature"}
+    assert served["signature"]["key"] == full["signature"]["key"]
+    own = ("registry", "issued", "validUntil")
+    assert [served["payload"][k] for k in own] == [full["payload"][k] for k in own]
+    one = TrustBundle.from_json(label_bundle(client, label["id"]))
     assert set(one.bodies) <= set(whole.bodies)
     assert set(one.rules) <= set(whole.rules)
     assert set(one.status_lists) <= set(whole.status_lists)
     assert one.schemes == whole.schemes
     assert one.log_key == whole.log_key
+    assert whole.checkpoint is not None
+    assert one.checkpoint == whole.checkpoint
 
 
 def test_evidence_carried_in_a_file_cannot_vouch_for_a_forgery(

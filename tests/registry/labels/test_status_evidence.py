@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from credentials import CheckName, Outcome, TrustBundle, render_message, verify_label
 from tests.registry.factories import LabelWorld
-from tests.registry.labels.support import change_status, issue
+from tests.registry.labels.support import change_status, issue, label_bundle
 
 
 def _revocation(credential: dict[str, Any], bundle: dict[str, Any]) -> Any:
@@ -27,7 +27,7 @@ def test_a_revocation_says_when_why_and_by_whom_offline(
         change_status(client, world.certifier, label["id"], "revoke", reason=reason).status_code
         == 200
     )
-    bundle = client.get(f"/api/v1/labels/{label['id']}/trust-bundle").get_json()
+    bundle = label_bundle(client, label["id"])
     events = bundle["ledger"][label["id"]]["statusEvents"]
     assert len(events) == 1
     assert '"event":"label.revoked"' in events[0]["entry"]
@@ -42,7 +42,7 @@ def test_a_revocation_says_when_why_and_by_whom_offline(
 def test_an_operator_suspension_names_the_operator(client: FlaskClient, world: LabelWorld) -> None:
     label = issue(client, world.certifier)
     change_status(client, world.operator, label["id"], "suspend", reason="Market surveillance")
-    bundle = client.get(f"/api/v1/labels/{label['id']}/trust-bundle").get_json()
+    bundle = label_bundle(client, label["id"])
     report = verify_label(label["credential"], trust=TrustBundle.from_json(bundle))
     check = report.check(CheckName.SUSPENSION)
     assert check.message == "suspension.suspended_by_operator"
@@ -54,7 +54,7 @@ def test_an_altered_status_entry_says_nothing_beyond_the_bit(
 ) -> None:
     label = issue(client, world.certifier)
     change_status(client, world.certifier, label["id"], "revoke", reason="Data error")
-    bundle = client.get(f"/api/v1/labels/{label['id']}/trust-bundle").get_json()
+    bundle = label_bundle(client, label["id"])
     forged = copy.deepcopy(bundle)
     event = forged["ledger"][label["id"]]["statusEvents"][0]
     event["entry"] = event["entry"].replace("Data error", "Bought out by a rival")

@@ -17,6 +17,7 @@ from tests.registry.labels.support import (
     change_status,
     entries_since,
     issue,
+    label_bundle,
     ledger_size,
     problem,
     snapshot,
@@ -181,7 +182,7 @@ def test_a_superseded_label_is_flagged_in_its_suspension_list_for_good(
     verdict = client.post("/credentials/verify", json={"verifiableCredential": old["credential"]})
     # The bit says "not current"; the trust bundle's supersededBy says why.
     assert (verdict.get_json()["verified"], verdict.get_json()["verdict"]) == (False, "superseded")
-    bundle = client.get(f"/api/v1/labels/{old['id']}/trust-bundle").get_json()
+    bundle = label_bundle(client, old["id"])
     assert bundle["ledger"][old["id"]]["supersededBy"] == new["url"]
     assert client.post(
         "/credentials/verify", json={"verifiableCredential": new["credential"]}

@@ -16,12 +16,17 @@ from registry.bodies.services import rotate_body_key
 from tests.registry.factories import LABEL_BODY, LabelWorld, label_request
 from tests.registry.labels.support import issue
 
+_OWN = ("registry", "issued", "validUntil")  # the signed form's own members
+
 
 def _bundle(client: FlaskClient, label_id: str) -> dict[str, Any]:
+    """The served payload, less the signed form's own members: the kit's bundle JSON."""
     response = client.get(f"/api/v1/labels/{label_id}/trust-bundle")
     assert response.status_code == 200
-    bundle: dict[str, Any] = response.get_json()
-    return bundle
+    signed: dict[str, Any] = response.get_json()
+    assert set(signed) == {"payload", "signature"}
+    assert set(signed["payload"]) >= set(_OWN)
+    return {k: v for k, v in signed["payload"].items() if k not in _OWN}
 
 
 def test_the_served_bundle_is_what_the_kit_writes(client: FlaskClient, world: LabelWorld) -> None:

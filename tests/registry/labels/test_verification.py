@@ -33,8 +33,8 @@ from registry.bodies.services import signing_key as body_signing_key
 from registry.clock import FixedClock, utcnow, utcnow_seconds
 from registry.db import transaction
 from tests.credentials.factories import body_key, sample_label
-from tests.registry.factories import BASE_URL, LABEL_BODY, LabelWorld, label_request
-from tests.registry.labels.support import change_status, issue
+from tests.registry.factories import BASE_URL, BUNDLE_SIGNER, LABEL_BODY, LabelWorld, label_request
+from tests.registry.labels.support import change_status, issue, label_bundle
 
 CARBONLABEL = Path(sys.executable).with_name("carbonlabel")
 ALL_CHECKS = {c.value for c in CheckName}
@@ -273,6 +273,7 @@ def carbonlabel_verify(tmp_path: Path, credential: Any, bundle: Any, *extra: str
     (tmp_path / "credential.json").write_text(json.dumps(credential), encoding="utf-8")
     (tmp_path / "bundle.json").write_text(json.dumps(bundle), encoding="utf-8")
     args = [str(tmp_path / "credential.json"), "--trust", str(tmp_path / "bundle.json")]
+    args += ["--registry-key", BUNDLE_SIGNER.public_key.multibase]
     return subprocess.run(  # noqa: S603 - our own console script, fixed arguments
         [str(CARBONLABEL), "verify", *args, "--json", *extra],
         capture_output=True,
@@ -289,8 +290,9 @@ def test_the_trust_bundle_verifies_offline_until_revocation(
     response = client.get(f"/api/v1/labels/{label['id']}/trust-bundle")
     assert response.status_code == 200
     bundle = response.get_json()
-    assert set(bundle) >= {"bodies", "rules", "statusLists", "logKey", "ledger"}
-    report = verify_label(label["credential"], trust=TrustBundle.from_json(bundle))
+    assert set(bundle["payload"]) >= {"bodies", "rules", "statusLists", "logKey", "ledger"}
+    opened = TrustBundle.from_json(label_bundle(client, label["id"]))
+    report = verify_label(label["credential"], trust=opened)
     assert report.verified, report.to_json()
 
     done = carbonlabel_verify(tmp_path, label["credential"], bundle)
@@ -301,6 +303,8 @@ def test_the_trust_bundle_verifies_offline_until_revocation(
     )
     assert later.returncode == 1
     assert json.loads(later.stdout)["verdict"] == "expired"
+    # By then the bundle is long stale too, and says so rather than vouching.
+    assert json.loads(later.stdout)["trustBundle"]["refused"] == "expired"
 
     assert change_status(client, world.certifier, label["id"], "revoke").status_code == 200
     fresh = client.get(f"/api/v1/labels/{label['id']}/trust-bundle").get_json()
