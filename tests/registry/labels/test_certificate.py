@@ -13,6 +13,7 @@ from pypdf import PdfReader, PdfWriter
 
 from credentials import CREDENTIAL_FILE, EVIDENCE_FILE, TRUST_FILE, read_certificate
 from credentials.cli import main as carbonlabel
+from tests.pdf_edits import edited_pdf
 from tests.registry.factories import BUNDLE_SIGNER, LabelWorld, label_request
 from tests.registry.labels.support import issue
 
@@ -25,20 +26,6 @@ def _certificate(client: FlaskClient, label_id: str, language: str = "en") -> by
     assert response.mimetype == "application/pdf"
     assert f"carbon-label-{label_id}.pdf" in response.headers["Content-Disposition"]
     return response.data
-
-
-def _edited(pdf: bytes, old: bytes, new: bytes) -> bytes:
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    page = writer.pages[0]
-    contents = page.get_contents()
-    assert contents is not None
-    data = contents.get_data()
-    assert data.count(old) == 1, "the fact is printed once, as a text string"
-    contents.set_data(data.replace(old, new))
-    page.replace_contents(contents)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 @pytest.mark.parametrize("language", ["zh-CN", "zh-HK", "en-GB", "pt-MO"])
@@ -70,7 +57,7 @@ def test_a_certificate_whose_printed_grade_was_edited_is_refused(
     label = issue(client, world.certifier)
     grade = label["grade"].encode()
     other = b"A" if grade != b"A" else b"B"
-    forged = _edited(_certificate(client, label["id"]), b"(Grade: " + grade + b")",
+    forged = edited_pdf(_certificate(client, label["id"]), b"(Grade: " + grade + b")",
                      b"(Grade: " + other + b")")  # fmt: skip
     path = tmp_path / "forged.pdf"
     path.write_bytes(forged)
