@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from credentials import GRADES, Recognition, Verdict, VerificationReport, render_message
 from registry.bodies.models import Accreditation
+from registry.config import current_settings
 from registry.db import db
 from registry.i18n import Language
 from registry.labels.models import Label, LabelStatus
@@ -298,7 +299,9 @@ def _evidence(label: Label, checkpoint: LedgerCheckpoint | None) -> Evidence:
         qr_png_url=f"{api}/qr.png",
         qr_svg_url=f"{api}/qr.svg",
         label_svg_url=f"{api}/label.svg",
-        verify_command=f"carbonlabel verify {label.id}.json --trust {label.id}-trust.json",
+        # The bundle is signed: the command pins the key it is checked against.
+        verify_command=f"carbonlabel verify {label.id}.json --trust {label.id}-trust.json"
+        f" --registry-key {current_settings().bundle_signer().public_key.multibase}",
     )
 
 

@@ -21,7 +21,7 @@ from registry.clock import FixedClock
 from registry.db import db
 from registry.labels.models import Label
 from registry.pages.label import LabelPageCache
-from tests.registry.factories import LabelWorld, label_request
+from tests.registry.factories import BUNDLE_SIGNER, LabelWorld, label_request
 from tests.registry.labels.support import app, change_status, issue, label_app, world
 
 __all__ = ["app", "label_app", "world"]  # the label registry's fixtures, for this module
@@ -100,7 +100,10 @@ def test_a_genuine_label_reads_genuine_first_with_grade_footprint_and_evidence(
     assert f'href="/api/v1/labels/{label["id"]}/trust-bundle"' in text
     assert f'href="/api/v1/labels/{label["id"]}/qr.png"' in text
     assert f'href="/ledger/proof/inclusion?index={label["ledger_index"]}&amp;size=' in text
-    assert f"carbonlabel verify {label['id']}.json --trust {label['id']}-trust.json" in text
+    assert (
+        f"carbonlabel verify {label['id']}.json --trust {label['id']}-trust.json"
+        f" --registry-key {BUNDLE_SIGNER.public_key.multibase}"
+    ) in text
     assert "≤ 45" in text
     assert "&gt; 110" in text
     assert text.count('aria-current="true"') == 2  # the language switcher and the grade
