@@ -144,9 +144,9 @@ def test_a_stale_bundle_and_another_registrys_are_refused(
 
 
 def test_the_per_label_bundle_is_a_subset_of_the_registry_bundle(
-    client: FlaskClient, world: LabelWorld
+    client: FlaskClient, world: LabelWorld, clock: FixedClock
 ) -> None:
-    label = issue(client, world.certifier)
+    label = issue(client, world.certifier)  # the clock stands still: one ten-minute period
     whole = TrustBundle.from_json(
         {k: v for k, v in client.get("/trust-bundle").get_json()["payload"].items()
          if k not in ("registry", "issued", "validUntil")}
