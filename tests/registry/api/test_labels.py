@@ -42,6 +42,7 @@ LABEL_KEYS = {
     "valid_until",
     "supersedes",
     "superseded_by",
+    "assurance",
     "ledger_index",
     "credential",
 }
