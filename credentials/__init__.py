@@ -30,7 +30,9 @@ from credentials.checkpoint import (
     sign_note,
 )
 from credentials.credential import (
+    ASSURANCE_LEVELS,
     BOUNDARIES,
+    Assurance,
     Boundary,
     CarbonLabel,
     Footprint,
@@ -187,6 +189,7 @@ from credentials.verify import (
 )
 
 __all__ = [
+    "ASSURANCE_LEVELS",
     "BOUNDARIES",
     "CARBON_LABEL_V1",
     "CREDENTIALS_V2",
@@ -214,6 +217,7 @@ __all__ = [
     "AccreditationStatusChanged",
     "Actor",
     "ActorRole",
+    "Assurance",
     "BodyRegistered",
     "BodyStatusChanged",
     "Boundary",

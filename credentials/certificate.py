@@ -68,6 +68,8 @@ def printed_facts(label: CarbonLabel) -> list[str]:
     ]
     if label.product.gtin:
         lines.append(f"GTIN: {label.product.gtin}")
+    if label.assurance is not None:
+        lines.append(f"Assurance: {label.assurance}")
     return lines
 
 

@@ -32,8 +32,10 @@ from credentials.lexical import (
 )
 
 __all__ = [
+    "ASSURANCE_LEVELS",
     "CREDENTIAL_CONTEXT",
     "CREDENTIAL_TYPE",
+    "Assurance",
     "CarbonLabel",
     "Footprint",
     "Product",
@@ -50,6 +52,10 @@ CREDENTIAL_TYPE = "CarbonLabelCredential"
 _T = TypeVar("_T")
 Boundary = Literal["cradle-to-gate", "cradle-to-grave"]
 BOUNDARIES: tuple[Boundary, ...] = ("cradle-to-gate", "cradle-to-grave")
+# The assurance a verification engagement gave the footprint (ISO 14064-3 / ISO 14065).
+Assurance = Literal["limited", "reasonable"]
+#: Assurance levels of a footprint's verification, weakest first.
+ASSURANCE_LEVELS: tuple[Assurance, ...] = ("limited", "reasonable")
 
 
 def label_url(base_url: str, label_id: str) -> str:
@@ -110,6 +116,8 @@ class CarbonLabel:
     rule: RuleRef
     status: tuple[StatusRef, ...] = field(default=())
     supersedes: str | None = None
+    # Labels issued before the registry recorded it state none (and recognition says so).
+    assurance: Assurance | None = None
 
     def status_for(self, purpose: str) -> StatusRef | None:
         return next((s for s in self.status if s.purpose == purpose), None)
@@ -153,6 +161,8 @@ def build_label_credential(label: CarbonLabel) -> dict[str, Any]:
     }
     if label.supersedes:
         subject["supersedes"] = label.supersedes
+    if label.assurance is not None:
+        subject["assurance"] = label.assurance
     credential: dict[str, Any] = {
         "@context": list(CREDENTIAL_CONTEXT),
         "id": label.url,
@@ -295,6 +305,9 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
         scheme=_req(r, "scheme", "rule"),
     )
     supersedes = subject.get("supersedes")
+    assurance = subject.get("assurance")
+    if assurance is not None and assurance not in ASSURANCE_LEVELS:
+        raise CredentialFormatError("assurance must be limited or reasonable")
     return CarbonLabel(
         label_id=label_id,
         url=url,
@@ -308,6 +321,7 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
         rule=rule,
         status=_status_refs(doc.get("credentialStatus")),
         supersedes=None if supersedes is None else _read(check_iri, supersedes, "supersedes"),
+        assurance=cast("Assurance | None", assurance),
     )
 
 
@@ -367,11 +381,19 @@ def _register_kit_shapes() -> None:
             StatusRef("suspension", f"{base}/status-lists/s", 0),
         ),
     )
-    for model, gtin, identifiers, supersedes in itertools.product(
-        (None, "-"), (None, "00000000"), ((), ("urn:x:0",)), (None, f"{base}/l/0000000001")
+    # A literal slot: one level's sample covers every level (the shape keeps no string value).
+    assurances: tuple[Assurance | None, ...] = (None, "limited")
+    for model, gtin, identifiers, supersedes, assurance in itertools.product(
+        (None, "-"),
+        (None, "00000000"),
+        ((), ("urn:x:0",)),
+        (None, f"{base}/l/0000000001"),
+        assurances,
     ):
         product = replace(sample.product, model=model, gtin=gtin, identifiers=identifiers)
-        build_label_credential(replace(sample, product=product, supersedes=supersedes))
+        build_label_credential(
+            replace(sample, product=product, supersedes=supersedes, assurance=assurance)
+        )
     register_proof_config_shape(CREDENTIAL_CONTEXT)
 
 

@@ -31,7 +31,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from credentials._internal.timefmt import format_datetime, parse_datetime
-from credentials.credential import BOUNDARIES, Boundary
+from credentials.credential import ASSURANCE_LEVELS, BOUNDARIES, Assurance, Boundary
 from credentials.errors import CredentialError
 from credentials.grading import GRADES, Grade, grade_for
 from credentials.keys import public_key_from_did
@@ -69,8 +69,6 @@ Mode = Literal["recompute", "table", "value-only"]
 MODES: tuple[Mode, ...] = ("recompute", "table", "value-only")
 #: The accounting standards a mapping may require, by the names rules state them.
 STANDARDS: tuple[str, ...] = ("ISO 14067", "GHG Protocol Product Standard", "PAS 2050")
-#: Assurance levels of a footprint's verification, weakest first.
-ASSURANCE_LEVELS: tuple[str, ...] = ("limited", "reasonable")
 MAX_CHAIN = 4  # mappings followed from one label; a transitive loop stops here at the latest
 _MAX_ID = 64
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -303,7 +301,7 @@ class LabelFacts:
     valid_from: datetime
     valid_until: datetime
     standard: str | None = None
-    assurance: str | None = None
+    assurance: Assurance | None = None
     categories: frozenset[str] = frozenset()  # the issuer's accreditation covered these
 
 
@@ -432,6 +430,7 @@ def recognise_label(
         valid_from=label.valid_from,
         valid_until=label.valid_until,
         standard=accounting_standard(rule.standard),
+        assurance=label.assurance,
         categories=categories,
     )
     return recognise(facts, region, trust.mappings, trust.rule, at=at, native_regions=trust.schemes)

@@ -258,6 +258,7 @@ def _request(spec: LabelSpec, label_ids: dict[str, str]) -> LabelRequest:
         declared_unit=rule.declared_unit,
         asserted_grade=spec.grade,  # the registry refuses the load if its grade differs
         supersedes=None if spec.supersedes is None else label_ids[spec.supersedes],
+        assurance=spec.assurance,
     )
 
 

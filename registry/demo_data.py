@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from credentials import (
+    Assurance,
     Conditions,
     Grade,
     MappingSource,
@@ -120,6 +121,7 @@ class LabelSpec:
     amount: str = "1"
     period: tuple[date, date] = (date(2025, 1, 1), date(2025, 12, 31))
     supersedes: str | None = None
+    assurance: Assurance | None = None  # unset: the label states none, as older ones do
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,9 +412,11 @@ _L = LabelSpec
 LABELS = (
     # Lingnan, Guangdong batteries (kWh): A ≤ 45, B ≤ 65, C ≤ 85, D ≤ 110.
     _L("gd-lib-1", "lingnan-pcc", "CN-GD-PCR-LIB", "LFP energy-storage module 51.2 V 280 Ah (demo)",
-       "PR-ESM-280", _M["pearl"], 1001, "41.8", "A"),
+       "PR-ESM-280", _M["pearl"], 1001, "41.8", "A",
+       assurance="reasonable"),
     _L("gd-lib-2", "lingnan-pcc", "CN-GD-PCR-LIB", "LFP home battery 10 kWh (demo)",
-       "PR-HB10", _M["pearl"], 1002, "583.5", "B", amount="10"),
+       "PR-HB10", _M["pearl"], 1002, "583.5", "B", amount="10",
+       assurance="limited"),
     _L("gd-lib-3", "lingnan-pcc", "CN-GD-PCR-LIB", "NMC 811 traction battery pack 75 kWh (demo)",
        "XJ-P75", _M["xijiang"], 1003, "5842.5", "C", amount="75"),
     _L("gd-lib-4", "lingnan-pcc", "CN-GD-PCR-LIB", "LFP e-bike battery 48 V 20 Ah (demo)",
@@ -423,16 +427,20 @@ LABELS = (
        "PR-RK100", _M["pearl"], 1006, "6610", "C", amount="100"),
     # Guangdong PV modules (m²): A ≤ 80, B ≤ 100, C ≤ 125, D ≤ 155.
     _L("gd-pv-1", "lingnan-pcc", "CN-GD-PCR-PV", "Mono PERC module 550 W, 2.58 m² (demo)",
-       "NL-M550", _M["nanling"], 1101, "92.4", "B"),
+       "NL-M550", _M["nanling"], 1101, "92.4", "B",
+       assurance="reasonable"),
     _L("gd-pv-2", "lingnan-pcc", "CN-GD-PCR-PV", "TOPCon bifacial module 580 W, 2.58 m² (demo)",
-       "NL-T580B", _M["nanling"], 1102, "76.5", "A"),
+       "NL-T580B", _M["nanling"], 1102, "76.5", "A",
+       assurance="limited"),
     _L("gd-pv-3", "lingnan-pcc", "CN-GD-PCR-PV", "Polycrystalline module 330 W, 1.94 m² (demo)",
        "NL-P330", _M["nanling"], 1103, "138.7", "D"),
     # Guangdong tea (kg): A ≤ 3, B ≤ 5, C ≤ 8, D ≤ 12.
     _L("gd-tea-1", "lingnan-pcc", "CN-GD-PCR-TEA", "Yingde black tea, 250 g tin (demo)",
-       "YD-BT250", _M["yingde"], 1201, "1.05", "B", amount="0.25", period=_TEA_SEASON),
+       "YD-BT250", _M["yingde"], 1201, "1.05", "B", amount="0.25", period=_TEA_SEASON,
+       assurance="reasonable"),
     _L("gd-tea-2", "lingnan-pcc", "CN-GD-PCR-TEA", "Phoenix Dancong oolong, 500 g (demo)",
-       "PP-DC500", _M["phoenix"], 1202, "3.4", "C", amount="0.5", period=_TEA_SEASON),
+       "PP-DC500", _M["phoenix"], 1202, "3.4", "C", amount="0.5", period=_TEA_SEASON,
+       assurance="limited"),
     _L("gd-tea-3", "lingnan-pcc", "CN-GD-PCR-TEA", "Lianshan green tea, 1 kg (demo)",
        "YD-GT1000", _M["yingde"], 1203, "2.6", "A", period=_TEA_SEASON),
     # Hong Kong tea (kg), same bounds.
@@ -451,7 +459,8 @@ LABELS = (
        "TH-M545", _M["taihu"], 2103, "280.7", "C", amount="0.545"),
     # Jiangsu steel (t): A ≤ 600, B ≤ 1200, C ≤ 1800, D ≤ 2200.
     _L("js-st-1", "wuyue-gcc", "CN-JS-PCR-STEEL", "EAF rebar HRB400E, 1 t (demo)",
-       "YZ-HRB400E", _M["yangtze"], 2201, "486", "A"),
+       "YZ-HRB400E", _M["yangtze"], 2201, "486", "A",
+       assurance="limited"),
     _L("js-st-2", "wuyue-gcc", "CN-JS-PCR-STEEL", "Hot-rolled coil Q235B, 1 t (demo)",
        "YZ-HRC-Q235B", _M["yangtze"], 2202, "2085", "D"),
     _L("js-st-3", "wuyue-gcc", "CN-JS-PCR-STEEL", "Cold-rolled electrical steel 50W470, 1 t (demo)",
@@ -478,7 +487,8 @@ LABELS = (
     # Victoria Harbour, Hong Kong garments (per garment, cradle-to-grave):
     # A ≤ 4, B ≤ 7, C ≤ 11, D ≤ 16.
     _L("hk-tx-1", "harbour-ca", "HK-PCR-TEX", "Cotton T-shirt, size M (demo)",
-       "KG-TS-M", _M["kowloon"], 4101, "3.6", "A"),
+       "KG-TS-M", _M["kowloon"], 4101, "3.6", "A",
+       assurance="reasonable"),
     _L("hk-tx-2", "harbour-ca", "HK-PCR-TEX", "Recycled-PET polo shirt, size M (demo)",
        "KG-PL-M", _M["kowloon"], 4102, "5.2", "B"),
     _L("hk-tx-3", "harbour-ca", "HK-PCR-TEX", "Denim jeans, W32 L32 (demo)",
@@ -495,7 +505,8 @@ LABELS = (
        "CL-CP200", _M["coloane"], 5201, "1.46", "C", amount="0.2", period=_TEA_SEASON),
     # Corrections: each supersedes an earlier label of the same body.
     _L("gd-lib-6b", "lingnan-pcc", "CN-GD-PCR-LIB", "LFP rack battery 100 kWh (demo)",
-       "PR-RK100", _M["pearl"], 1006, "6390", "B", amount="100", supersedes="gd-lib-6"),
+       "PR-RK100", _M["pearl"], 1006, "6390", "B", amount="100", supersedes="gd-lib-6",
+       assurance="reasonable"),
     _L("sh-st-2b", "wuyue-gcc", "CN-SH-PCR-STEEL", "Hot-dip galvanised sheet DX51D, 1 t (demo)",
        "WS-GI-DX51D", _M["wusong"], 3202, "2140", "E", supersedes="sh-st-2"),
 )  # fmt: skip
@@ -530,7 +541,8 @@ _JS_SH = "Jiangsu–Shanghai carbon label mutual recognition arrangement (fictit
 
 # Recognition between the demo's programmes: one label gets different answers per region. A
 # CN-GD tea label is native in CN-GD, recomputed under the Hong Kong rule in HK, not recognised
-# in Macao (HK's mapping is not transitive) and not in the EU-style scheme (cradle-to-gate).
+# in Macao (HK's mapping is not transitive) and not in the EU-style scheme (cradle-to-gate;
+# it also asks for reasonable assurance, which some GD labels state, some not).
 MAPPINGS = (
     RecognitionMapping(
         mapping_id="GD-HK-TEA",
@@ -599,7 +611,9 @@ MAPPINGS = (
         approved_by="European Footprint Label Board (fictitious)",
         agreement_sha256=_agreement("Guangdong–EU-style footprint acceptance (fictitious)"),
         conditions=Conditions(
-            boundaries=frozenset({"cradle-to-grave"}), max_period_age_days=2 * 365
+            boundaries=frozenset({"cradle-to-grave"}),
+            max_period_age_days=2 * 365,
+            min_assurance="reasonable",
         ),
     ),
 )

@@ -36,6 +36,7 @@ from registry.config import current_settings
 from registry.i18n import current_language
 from registry.labels.models import Label
 from registry.labels.verification import label_ledger_evidence, signed_label_trust
+from registry.pages.label_view import assurance_text
 
 __all__ = ["CERTIFICATE_BUNDLE_VALIDITY", "certificate_pdf"]
 
@@ -114,6 +115,9 @@ def _draw(label: Label, credential: dict[str, object], key: str, made: datetime)
         (_("Status when this certificate was made"), _status(label)),
         (_("Made"), f"{made:%Y-%m-%d %H:%M} UTC"),
     ]
+    assurance = assurance_text(label.assurance)
+    if assurance is not None:
+        rows.insert(2, (_("Verification assurance"), assurance))
     for caption, value in rows:
         _line(canvas, _MARGIN, y, f"{caption}:", 10)
         _line(canvas, _MARGIN + 62 * mm, y, value, 10)

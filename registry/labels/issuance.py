@@ -28,6 +28,7 @@ from sqlalchemy import select
 from credentials import (
     EDDSA_RDFC_2022,
     Actor,
+    Assurance,
     Boundary,
     CarbonLabel,
     CredentialError,
@@ -123,6 +124,7 @@ class LabelRequest:
     valid_until: datetime | None = None
     asserted_grade: Grade | None = None
     supersedes: str | None = None
+    assurance: Assurance | None = None  # of the footprint's verification; None: not stated
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,6 +469,7 @@ def _prepare(
             StatusRef("suspension", list_url(base, suspension), s_index),
         ),
         supersedes=None if old is None else label_url(base, old.id),
+        assurance=request.assurance,
     )
     try:
         unsigned = build_label_credential(carbon_label)
@@ -520,6 +523,7 @@ def _prepare(
         suspension_list_id=suspension,
         suspension_index=s_index,
         supersedes_id=None if old is None else old.id,
+        assurance=request.assurance,
         credential=_dump(signed),
         credential_digest=digest,
         issued_at=now,

@@ -108,6 +108,9 @@ class Label(Base):
     suspension_index: Mapped[int] = mapped_column(Integer)
     supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("labels.id"), unique=True)
     superseded_by_id: Mapped[str | None] = mapped_column(ForeignKey("labels.id"), unique=True)
+    # "limited" or "reasonable", as the signed credential states it; NULL for labels issued
+    # before assurance was recorded (their credentials state none).
+    assurance: Mapped[str | None] = mapped_column(String(16))
     credential: Mapped[str] = mapped_column(Text)
     credential_digest: Mapped[str] = mapped_column(String(80))
     ledger_seq: Mapped[int] = mapped_column(Position, unique=True)

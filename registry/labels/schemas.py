@@ -21,7 +21,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from credentials import BOUNDARIES, GRADES, Product, decimal_text, label_url
+from credentials import ASSURANCE_LEVELS, BOUNDARIES, GRADES, Product, decimal_text, label_url
 from registry.config import current_settings
 from registry.fields import AsciiInteger, DateTimeStamp, DecimalText, Gtin, Iri, IsoDate, LabelId
 from registry.labels.artwork import LABEL_LANGUAGES
@@ -105,6 +105,8 @@ class LabelRequestSchema(Schema):
     valid_until = DateTimeStamp(load_default=None)
     grade = fields.String(validate=validate.OneOf(GRADES), load_default=None)
     supersedes = LabelId(load_default=None)
+    # What the verification engagement gave (ISO 14064-3): stated in the signed credential.
+    assurance = fields.String(validate=validate.OneOf(ASSURANCE_LEVELS), load_default=None)
 
     @post_load
     def _to_request(self, data: dict[str, Any], **kwargs: Any) -> LabelRequest:
@@ -134,6 +136,7 @@ def label_request_from(data: dict[str, Any]) -> LabelRequest:
         valid_until=data["valid_until"],
         asserted_grade=data["grade"],
         supersedes=data["supersedes"],
+        assurance=data["assurance"],
     )
 
 
@@ -202,6 +205,7 @@ class LabelSchema(Schema):
     valid_until = fields.AwareDateTime()
     supersedes = fields.String(attribute="supersedes_id", allow_none=True)
     superseded_by = fields.String(attribute="superseded_by_id", allow_none=True)
+    assurance = fields.String(allow_none=True)
     ledger_index = fields.Integer(attribute="ledger_seq")
     credential = fields.Method("_credential")
 

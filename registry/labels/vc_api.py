@@ -125,6 +125,7 @@ class VcSubjectSchema(Schema):
     rule = fields.Nested(VcRuleSchema, required=True)
     grade = _as(LabelRequestSchema, "grade", "grade")
     supersedes = LabelId(url=True, load_default=None)
+    assurance = _as(LabelRequestSchema, "assurance", "assurance")
 
 
 class VcCredentialSchema(Schema):

@@ -34,6 +34,7 @@ __all__ = [
     "GradeStep",
     "LabelPageView",
     "RecognitionView",
+    "assurance_text",
     "build_label_view",
     "build_recognition_view",
     "localised_name",
@@ -54,6 +55,18 @@ def boundary_text(boundary: str) -> str:
             return _("cradle to grave (from raw materials to disposal)")
         case _:
             return boundary
+
+
+def assurance_text(assurance: str | None) -> str | None:
+    """The assurance a verification gave the footprint (ISO 14064-3), or ``None`` if the label
+    states none: an unstated level is left unsaid rather than shown as the weaker one."""
+    match assurance:
+        case "limited":
+            return _("limited assurance")
+        case "reasonable":
+            return _("reasonable assurance")
+        case _:
+            return assurance
 
 
 # Which other names a reader of each language can read best when theirs is missing.
@@ -130,6 +143,7 @@ class LabelPageView:
     grade_meaning: str
     footprint: str
     boundary: str
+    assurance: str | None
     reference_period: str
     product_name: str
     product_model: str | None
@@ -334,6 +348,7 @@ def build_label_view(
         grade_meaning=_grade_meaning(label, bounds, per),
         footprint=_("%(value)s kgCO2e per %(per)s", value=number(label.footprint), per=per),
         boundary=boundary_text(label.system_boundary),
+        assurance=assurance_text(label.assurance),
         reference_period=_(
             "%(start)s to %(end)s", start=day(label.period_start), end=day(label.period_end)
         ),

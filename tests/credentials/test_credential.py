@@ -28,6 +28,7 @@ from credentials.credential import (
     label_url,
     parse_label_credential,
 )
+from credentials.cryptosuites import verify_document
 from credentials.errors import CredentialError, CredentialFormatError
 from credentials.jsonld import CARBON_LABEL_V1, CREDENTIALS_V2
 from credentials.lexical import (
@@ -598,3 +599,37 @@ def test_credential_digest_is_sha256_of_rfc8785() -> None:
     reordered = dict(reversed(list(signed.items())))
     assert credential_digest(reordered) == digest
     assert credential_digest(signed_credential(cryptosuite="eddsa-jcs-2022")) != digest
+
+
+# --- assurance ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("assurance", ["limited", "reasonable", None])
+def test_the_stated_assurance_is_signed_and_read_back(assurance: str | None) -> None:
+    signed = signed_credential(assurance=assurance)
+    subject = signed["credentialSubject"]
+    assert subject.get("assurance") == assurance
+    assert ("assurance" in subject) is (assurance is not None)  # unstated: no member, not null
+    assert parse_label_credential(signed).assurance == assurance
+    assert len(verify_document(signed)) == 1
+
+
+def test_an_assurance_changed_after_signing_breaks_the_proof() -> None:
+    signed = signed_credential(assurance="limited")
+    upgraded = copy.deepcopy(signed)
+    upgraded["credentialSubject"]["assurance"] = "reasonable"
+    with pytest.raises(CredentialError):
+        verify_document(upgraded)
+    added = copy.deepcopy(signed_credential())
+    added["credentialSubject"]["assurance"] = "reasonable"
+    with pytest.raises(CredentialError):
+        verify_document(added)
+
+
+# (null is read as not stated, as for every optional member: JSON-LD drops it before signing.)
+@pytest.mark.parametrize("value", ["high", "Reasonable", "", 1, True, ["limited"], {"@id": "x"}])
+def test_an_assurance_outside_the_two_levels_is_refused(value: Any) -> None:
+    credential = build_label_credential(sample_label(assurance="limited"))
+    credential["credentialSubject"]["assurance"] = value
+    with pytest.raises(CredentialFormatError, match="assurance"):
+        parse_label_credential(credential)

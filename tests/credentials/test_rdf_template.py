@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyld import jsonld as pyld_jsonld
 
-from credentials._internal.rdf_template import _PREFIX, TemplateCache
+from credentials._internal.rdf_template import _PREFIX, TemplateCache, _kit_shapes, _shape
 from credentials.credential import build_label_credential
 from credentials.errors import CredentialError, MalformedInputError
 from credentials.jsonld import (
@@ -130,7 +130,8 @@ def test_fast_path_reproduces_vector_nquads(document: str, canonical: str) -> No
 LABEL = build_label_credential(sample_label())
 SIGNED_RDFC = signed_credential()
 SIGNED_JCS = signed_credential(cryptosuite="eddsa-jcs-2022")
-BASES = {"unsigned": LABEL, "rdfc": SIGNED_RDFC, "jcs": SIGNED_JCS}
+ASSURED = signed_credential(assurance="reasonable")
+BASES = {"unsigned": LABEL, "rdfc": SIGNED_RDFC, "jcs": SIGNED_JCS, "assured": ASSURED}
 
 
 @pytest.mark.parametrize("name", sorted(BASES))
@@ -596,3 +597,25 @@ def test_an_unregistered_vocabulary_value_takes_the_reference_path(
     other = {**config, "proofPurpose": "authentication"}
     assert canonicalize_rdfc(other, loader=loader) == pyld_normalize(other)
     assert all(doc["proofPurpose"] == "assertionMethod" for doc in compiled)
+
+
+def _registered(document: dict[str, Any]) -> bool:
+    return _shape(document, []) in _kit_shapes
+
+
+@pytest.mark.parametrize("assurance", [None, "limited", "reasonable"])
+def test_labels_with_and_without_assurance_are_kit_shapes_and_agree(
+    assurance: str | None,
+) -> None:
+    # Not registered by the test: the kit's import-time shapes must already cover both, so a
+    # verifier that never issued still takes the fast path for what the registry issues.
+    document = signed_credential(assurance=assurance)
+    unsigned = {k: v for k, v in document.items() if k != "proof"}
+    assert _registered(unsigned)
+    loader = DocumentLoader()
+    fast = canonicalize_rdfc(unsigned, loader=loader)
+    assert fast == canonicalize_rdfc_reference(unsigned, loader=loader) == pyld_normalize(unsigned)
+    stated = "<https://w3id.org/carbon-label#assurance>"
+    assert (stated in fast) is (assurance is not None)
+    if assurance is not None:
+        assert f'{stated} "{assurance}" .' in fast

@@ -560,3 +560,32 @@ def test_a_rules_stated_standard_is_read_as_one_of_the_three(
 ) -> None:
 
     assert accounting_standard(stated) == standard
+
+
+@pytest.mark.parametrize(
+    ("stated", "outcome", "message"),
+    [
+        ("reasonable", RecognitionOutcome.RECOGNISED, "recognition.assurance.ok"),
+        ("limited", RecognitionOutcome.NOT_RECOGNISED, "recognition.assurance.too_low"),
+        (None, RecognitionOutcome.NOT_RECOGNISED, "recognition.assurance.not_stated"),
+    ],
+)
+def test_the_credentials_stated_assurance_decides_min_assurance(
+    stated: str | None, outcome: RecognitionOutcome, message: str
+) -> None:
+    to_hk = _lib_mappings()[0]
+    strict = dataclasses.replace(
+        to_hk, conditions=dataclasses.replace(to_hk.conditions, min_assurance="reasonable")
+    )
+    credential = signed_credential(assurance=stated)
+    trust = _bundle_with_mappings(credential, strict)
+    report = verify_label(credential, trust=trust, now=NOW)
+    assert report.verified, report.to_json()
+    assert report.label is not None
+    assert report.label.assurance == stated
+    hk = recognise_label(report, trust, "HK", at=NOW)
+    assert hk.outcome is outcome
+    (checked,) = [c for c in hk.conditions if c.condition is Condition.ASSURANCE]
+    assert checked.message == message
+    assert dict(checked.params) == {"assurance": stated or "", "minimum": "reasonable"}
+    assert failed(hk) == ([] if stated == "reasonable" else [Condition.ASSURANCE])

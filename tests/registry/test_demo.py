@@ -27,10 +27,13 @@ from sqlalchemy import func, select
 from credentials import (
     CheckName,
     CheckStatus,
+    Condition,
     NoteVerifier,
+    RecognitionOutcome,
     Verdict,
     label_url,
     open_checkpoint,
+    recognise_label,
     verify_label,
 )
 from credentials.lexical import check_gtin
@@ -42,7 +45,7 @@ from registry.db import db, transaction
 from registry.demo import DemoAlreadyLoadedError
 from registry.demo_data import BODIES, FICTITIOUS_MARKERS, LABELS, PRODUCT_MARKER, RULES
 from registry.labels.models import Label, LabelStatus
-from registry.labels.verification import verify_credential
+from registry.labels.verification import trust_for, verify_credential
 from registry.ledger.models import LedgerEntry
 from registry.ledger.verification import verify_ledger, verify_state
 from registry.schemes.models import Rule, RuleVersion, Scheme
@@ -162,6 +165,32 @@ def test_every_demo_credential_verifies_and_the_ledger_is_intact(demo_app: Flask
         assert state.ok, (state.violation, state.mismatches)
         issued = select(func.count()).where(LedgerEntry.event == "label.issued")
         assert db.session.execute(issued).scalar_one() == len(labels)
+
+
+def test_the_eu_style_mapping_checks_the_assurance_each_demo_label_states(
+    demo_app: Flask,
+) -> None:
+    _load(demo_app)
+    stated = {spec.product: spec.assurance for spec in LABELS if spec.rule.startswith("CN-GD")}
+    assert set(stated.values()) == {"reasonable", "limited", None}  # all three cases shown
+    seen: set[tuple[str | None, bool]] = set()
+    with demo_app.app_context():
+        gd = select(Label).where(Label.status == LabelStatus.ACTIVE).order_by(Label.id)
+        for label in db.session.execute(gd).scalars():
+            if label.product_name not in stated:
+                continue
+            credential = json.loads(label.credential)
+            with transaction():
+                trust = trust_for(credential)
+                report = verify_credential(credential, trust=trust)
+            assert report.label is not None
+            answer = recognise_label(report, trust, "EU", at=report.label.valid_from)
+            assert answer.outcome is RecognitionOutcome.NOT_RECOGNISED  # cradle-to-gate
+            (checked,) = [c for c in answer.conditions if c.condition is Condition.ASSURANCE]
+            assert label.assurance == stated[label.product_name]
+            assert checked.passed is (label.assurance == "reasonable"), label.id
+            seen.add((label.assurance, checked.passed))
+    assert seen == {("reasonable", True), ("limited", False), (None, False)}
 
 
 def test_demo_names_are_marked_fictitious(demo_app: Flask) -> None:

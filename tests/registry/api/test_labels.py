@@ -43,6 +43,7 @@ LABEL_KEYS = {
     "valid_until",
     "supersedes",
     "superseded_by",
+    "assurance",
     "ledger_index",
     "credential",
 }
