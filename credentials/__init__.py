@@ -50,6 +50,7 @@ from credentials.cryptosuites import (
     verify_document,
 )
 from credentials.errors import CredentialError, LexicalError, NoteError, ValueTooLongError
+from credentials.findings import AuditSettings, Finding, FindingKind, Severity, find_findings
 from credentials.grading import GRADES, Grade, Thresholds, grade_for
 from credentials.jsonld import (
     CARBON_LABEL_V1,
@@ -214,6 +215,7 @@ __all__ = [
     "AccreditationStatusChanged",
     "Actor",
     "ActorRole",
+    "AuditSettings",
     "BodyRegistered",
     "BodyStatusChanged",
     "Boundary",
@@ -232,6 +234,8 @@ __all__ = [
     "CredentialError",
     "DecimalLimit",
     "DocumentLoader",
+    "Finding",
+    "FindingKind",
     "Footprint",
     "Frontier",
     "Grade",
@@ -270,6 +274,7 @@ __all__ = [
     "RuleRegistered",
     "RuleVersionPublished",
     "SchemeRegistered",
+    "Severity",
     "SignedBundleError",
     "StatusEntry",
     "StatusEvidence",
@@ -304,6 +309,7 @@ __all__ = [
     "credential_digest",
     "current_revisions",
     "decimal_text",
+    "find_findings",
     "fold_perfect",
     "format_entry_time",
     "grade_for",
