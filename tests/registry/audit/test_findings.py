@@ -114,7 +114,8 @@ def test_the_same_gtin_from_two_bodies_is_a_warning(
     start = ledger_size()
     issue(client, world.certifier)  # label_request's GTIN
     issue(client, world.other_certifier)
-    code, output = audit(app, "--json", "--fail-on", "critical")
+    code, output = audit(app, "--json", "--fail-on", "warning")
+    assert code == 1  # a warning fails a run that fails on warnings
     found = mine(json.loads(output)["findings"], start)
     assert [(f["kind"], f["severity"]) for f in found] == [("gtin_several_bodies", "warning")]
     assert "06901234567892" in found[0]["message"]
