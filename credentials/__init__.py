@@ -50,7 +50,14 @@ from credentials.cryptosuites import (
     verify_document,
 )
 from credentials.errors import CredentialError, LexicalError, NoteError, ValueTooLongError
-from credentials.findings import AuditSettings, Finding, FindingKind, Severity, find_findings
+from credentials.findings import (
+    AuditSettings,
+    Finding,
+    FindingKind,
+    Severity,
+    find_findings,
+    make_finding,
+)
 from credentials.grading import GRADES, Grade, Thresholds, grade_for
 from credentials.jsonld import (
     CARBON_LABEL_V1,
@@ -321,6 +328,7 @@ __all__ = [
     "label_svg",
     "label_url",
     "leaf_hash",
+    "make_finding",
     "new_label_id",
     "node_hash",
     "normalize_label_id",

@@ -50,6 +50,7 @@ __all__ = [
     "FindingKind",
     "Severity",
     "find_findings",
+    "make_finding",
 ]
 
 

@@ -30,8 +30,8 @@ from credentials import (
     FindingKind,
     credential_digest,
     find_findings,
+    make_finding,
 )
-from credentials.findings import make_finding
 from registry.auth.services import Principal
 from registry.db import db
 from registry.labels.models import Label
