@@ -55,6 +55,7 @@ from credentials.findings import (
     Finding,
     FindingKind,
     Severity,
+    entry_schemes,
     find_findings,
     make_finding,
 )
@@ -316,6 +317,7 @@ __all__ = [
     "credential_digest",
     "current_revisions",
     "decimal_text",
+    "entry_schemes",
     "find_findings",
     "fold_perfect",
     "format_entry_time",

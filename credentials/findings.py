@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
@@ -49,6 +49,7 @@ __all__ = [
     "Finding",
     "FindingKind",
     "Severity",
+    "entry_schemes",
     "find_findings",
     "make_finding",
 ]
@@ -192,7 +193,7 @@ class _Pass(Replayer):
             self._refused(position, "?", ReplayReason.MALFORMED_ENTRY, str(exc), ())
             self.expected = max(self.expected, position + 1)
             return
-        schemes = _schemes_of(record, self.label_schemes)
+        schemes = _schemes_of(record, self.label_schemes.get)
         if record.seq != self.expected:
             self._refused(
                 record.seq,
@@ -309,13 +310,23 @@ class _Pass(Replayer):
         )
 
 
-def _schemes_of(record: LedgerRecord, label_schemes: Mapping[str, str]) -> tuple[str, ...]:
+def entry_schemes(record: LedgerRecord, state: LedgerState) -> tuple[str, ...]:
+    """The schemes an entry is under (a label's status change: its label's, from ``state``)."""
+
+    def scheme_of(label_id: str) -> str | None:
+        label = state.labels.get(label_id)
+        return None if label is None else label.scheme
+
+    return _schemes_of(record, scheme_of)
+
+
+def _schemes_of(record: LedgerRecord, label_scheme: Callable[[str], str | None]) -> tuple[str, ...]:
     event = record.event
     match event:
         case LabelIssued() | RuleVersionPublished():
             return (event.scheme,)
         case LabelSuspended() | LabelReinstated() | LabelRevoked():
-            scheme = label_schemes.get(event.label)
+            scheme = label_scheme(event.label)
             return () if scheme is None else (scheme,)
         case MappingPublished():
             return (event.mapping.target.scheme,)
@@ -445,23 +456,25 @@ def _bursts(issuances: Sequence[_Issuance], settings: AuditSettings) -> list[Fin
 def find_findings(
     entries: Iterable[bytes | str],
     *,
-    gtins: Mapping[str, str] | None = None,
+    gtins: Mapping[str, str] | Callable[[LedgerState], Mapping[str, str]] | None = None,
     settings: AuditSettings | None = None,
 ) -> tuple[list[Finding], LedgerState]:
     """Findings over ``entries`` (exact bytes, in stored order) and the tolerant state.
 
     ``label.issued`` does not carry the product's GTIN; the GTIN is in the signed credential,
     whose digest the entry states. ``gtins`` maps label ids to GTINs read from credentials the
-    caller checked against that digest; without it, the GTIN findings are not computed.
+    caller checked against that digest (or is called with the state, whose labels carry the
+    digests, to build that map); without it, the GTIN findings are not computed.
     """
     settings = settings or AuditSettings()
     audit = _Pass()
     for position, entry in enumerate(entries):
         audit.feed_tolerantly(entry, position)
+    by_label = gtins(audit.state) if callable(gtins) else gtins or {}
     findings = [
         *audit.findings,
         *_outliers(audit.issuances, settings),
-        *_gtins(audit.issuances, gtins or {}, settings),
+        *_gtins(audit.issuances, by_label, settings),
         *_bursts(audit.issuances, settings),
     ]
     findings.sort(key=lambda f: (f.evidence[:1], list(FindingKind).index(f.kind), f.message))

@@ -26,11 +26,15 @@ from sqlalchemy import select
 
 from credentials import (
     AuditSettings,
+    CredentialError,
     Finding,
     FindingKind,
+    LedgerState,
     credential_digest,
+    entry_schemes,
     find_findings,
     make_finding,
+    parse_entry,
 )
 from registry.auth.services import Principal
 from registry.db import db
@@ -58,8 +62,9 @@ def _stored_entries() -> Iterator[bytes]:
             yield bytes(body)
 
 
-def _gtins(digests: dict[str, str]) -> dict[str, str]:
+def _gtins(state: LedgerState) -> dict[str, str]:
     """Label id -> GTIN, from stored credentials whose digest the ledger states."""
+    digests = {i: label.credential_digest for i, label in state.labels.items()}
     out: dict[str, str] = {}
     rows = db.session.execute(
         select(Label.id, Label.credential).execution_options(yield_per=_BATCH)
@@ -79,21 +84,34 @@ def _gtins(digests: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _schemes_at(seqs: tuple[int, ...], state: LedgerState) -> tuple[str, ...]:
+    """The schemes the stored entries at ``seqs`` state (as stored: a rewritten entry's own
+    claim), so a regulator sees a tampered entry under its schemes."""
+    if not seqs:
+        return ()
+    out: set[str] = set()
+    rows = db.session.execute(select(LedgerEntry.body).where(LedgerEntry.seq.in_(seqs)))
+    for body in rows.scalars():
+        try:
+            out.update(entry_schemes(parse_entry(bytes(body)), state))
+        except CredentialError:
+            continue  # an unreadable entry is under no scheme: the operator's finding
+    return tuple(sorted(out))
+
+
 def run_audit(*, settings: AuditSettings | None = None) -> AuditReport:
     """Every finding over the stored ledger and tables, in a deterministic order."""
-    # The GTIN evidence needs the digests the entries state, so the entries are read twice:
-    # once for the state, once with the GTINs (both streamed, never held whole).
-    _, state = find_findings(_stored_entries(), settings=settings)
-    digests = {i: label.credential_digest for i, label in state.labels.items()}
-    findings, state = find_findings(_stored_entries(), gtins=_gtins(digests), settings=settings)
+    findings, state = find_findings(_stored_entries(), gtins=_gtins, settings=settings)
     integrity = verify_ledger()
     for problem in integrity.problems:
         match = _ENTRY.match(problem)
+        evidence = () if match is None else (int(match.group(1)),)
         findings.append(
             make_finding(
                 FindingKind.TAMPERED_ENTRY,
                 f"ledger integrity: {problem}",
-                () if match is None else (int(match.group(1)),),
+                evidence,
+                _schemes_at(evidence, state),
             )
         )
     for mismatch in verify_state().mismatches:

@@ -98,7 +98,7 @@ def _issuance_seq(label: dict[str, Any]) -> int:
 
 
 def test_drill_footprint_rewritten_in_an_issuance(
-    app: Flask, client: FlaskClient, issued: list[dict[str, Any]]
+    app: Flask, client: FlaskClient, world: LabelWorld, issued: list[dict[str, Any]]
 ) -> None:
     seq = _issuance_seq(issued[0])
     body = _body(seq)
@@ -115,6 +115,9 @@ def test_drill_footprint_rewritten_in_an_issuance(
     status, problems = _health(client)
     assert status == 503
     assert f"entry {seq}: the stored leaf node differs from the entry's leaf hash" in problems
+    # The regulator of the entry's scheme sees the tampering too.
+    response = client.get("/api/v1/audit/findings", headers=support.auth(world.regulator))
+    assert seq in _named(response.get_json()["findings"], "tampered_entry")
 
 
 def test_drill_entry_deleted(
