@@ -13,7 +13,7 @@ from marshmallow import Schema, fields
 
 from credentials import Severity
 from registry.api.auth import current_principal
-from registry.audit.findings import run_audit, visible_findings
+from registry.audit.findings import require_scheme_access, run_audit, visible_findings
 from registry.auth.models import Role
 from registry.schemes.schemas import code_field
 
@@ -45,8 +45,9 @@ def list_findings_view() -> ResponseReturnValue:
         make them, refused entries, footprint outliers (modified z-score), GTINs labelled by
         several bodies or re-labelled often, bursts of issuance, tampered entries and tables
         that disagree with the ledger. Each finding names the entries (`evidence`, their
-        seqs). A regulator sees a finding only when every scheme of its evidence is its own.
-        Certifier tokens are refused.
+        seqs). A regulator sees a finding only when every scheme of its evidence is its own;
+        asking for another scheme is a 403 naming the schemes it oversees. Certifier tokens
+        are refused.
       tags: [audit]
       security: [{bearer: []}]
       parameters:
@@ -67,6 +68,7 @@ def list_findings_view() -> ResponseReturnValue:
     """
     principal = current_principal(Role.REGULATOR, Role.OPERATOR)
     query: dict[str, Any] = _query_schema.load(request.args)
+    require_scheme_access(principal, query["scheme"])
     report = run_audit()
     findings = [
         f

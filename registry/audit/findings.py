@@ -38,11 +38,12 @@ from credentials import (
 )
 from registry.auth.services import Principal
 from registry.db import db
+from registry.errors import ForbiddenError
 from registry.labels.models import Label
 from registry.ledger.models import LedgerEntry
 from registry.ledger.verification import verify_ledger, verify_state
 
-__all__ = ["AuditReport", "run_audit", "visible_findings"]
+__all__ = ["AuditReport", "require_scheme_access", "run_audit", "visible_findings"]
 
 _BATCH = 2000
 _ENTRY = re.compile(r"^entry (\d+)\b")
@@ -127,6 +128,13 @@ def run_audit(*, settings: AuditSettings | None = None) -> AuditReport:
         )
     findings.sort(key=lambda f: (f.evidence[:1], list(FindingKind).index(f.kind), f.message))
     return AuditReport(integrity.size, tuple(findings))
+
+
+def require_scheme_access(principal: Principal, scheme: str | None) -> None:
+    """Another scheme's findings are a 403 that says which schemes the token oversees."""
+    if scheme is not None and not principal.oversees(scheme):
+        oversees = ", ".join(sorted(principal.schemes)) or "no scheme"
+        raise ForbiddenError(f"This token oversees {oversees}, not {scheme}.")
 
 
 def visible_findings(

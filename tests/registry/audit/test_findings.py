@@ -90,6 +90,9 @@ def test_an_entry_written_around_the_api_is_found_and_named(
     assert mine(api(client, world.regulator, "?scheme=CN-GD"), start) == found
     hk = create_token(role=Role.REGULATOR, name="hk", schemes=["HK"])[1]
     assert mine(api(client, hk), start) == []
+    refused = client.get("/api/v1/audit/findings?scheme=CN-GD", headers=auth(hk))
+    assert refused.status_code == 403
+    assert "oversees HK, not CN-GD" in refused.get_json()["detail"]
     assert mine(api(client, world.operator, "?scheme=HK"), start) == []
     assert mine(api(client, world.operator, "?severity=critical"), start) == found
 
