@@ -52,6 +52,15 @@ from credentials.cryptosuites import (
     verify_document,
 )
 from credentials.errors import CredentialError, LexicalError, NoteError, ValueTooLongError
+from credentials.findings import (
+    AuditSettings,
+    Finding,
+    FindingKind,
+    Severity,
+    entry_schemes,
+    find_findings,
+    make_finding,
+)
 from credentials.grading import GRADES, Grade, Thresholds, grade_for
 from credentials.jsonld import (
     CARBON_LABEL_V1,
@@ -218,6 +227,7 @@ __all__ = [
     "Actor",
     "ActorRole",
     "Assurance",
+    "AuditSettings",
     "BodyRegistered",
     "BodyStatusChanged",
     "Boundary",
@@ -236,6 +246,8 @@ __all__ = [
     "CredentialError",
     "DecimalLimit",
     "DocumentLoader",
+    "Finding",
+    "FindingKind",
     "Footprint",
     "Frontier",
     "Grade",
@@ -274,6 +286,7 @@ __all__ = [
     "RuleRegistered",
     "RuleVersionPublished",
     "SchemeRegistered",
+    "Severity",
     "SignedBundleError",
     "StatusEntry",
     "StatusEvidence",
@@ -308,6 +321,8 @@ __all__ = [
     "credential_digest",
     "current_revisions",
     "decimal_text",
+    "entry_schemes",
+    "find_findings",
     "fold_perfect",
     "format_entry_time",
     "grade_for",
@@ -319,6 +334,7 @@ __all__ = [
     "label_svg",
     "label_url",
     "leaf_hash",
+    "make_finding",
     "new_label_id",
     "node_hash",
     "normalize_label_id",

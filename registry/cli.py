@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, ParamSpec
@@ -18,6 +19,8 @@ from flask import Flask
 from flask.cli import AppGroup
 from marshmallow import ValidationError
 
+from credentials import Severity
+from registry.audit.findings import run_audit, visible_findings
 from registry.auth.models import Role
 from registry.auth.schemas import api_token_schema
 from registry.auth.services import OPERATOR_CONSOLE, create_token, revoke_token
@@ -72,6 +75,38 @@ def verify_command() -> None:
     if not (report.ok and state.ok):
         raise click.exceptions.Exit(1)
     click.echo("ledger OK")
+
+
+audit_cli = AppGroup("audit", help="Audit the ledger: findings from the stored entries.")
+
+
+@audit_cli.command("run")
+@click.option("--scheme", default=None, help="Only findings whose evidence is under this scheme.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option(
+    "--fail-on",
+    type=click.Choice([s.value for s in Severity]),
+    default=Severity.HIGH.value,
+    show_default=True,
+    help="Exit 1 if any finding is at or above this severity.",
+)
+def audit_run_command(scheme: str | None, as_json: bool, fail_on: str) -> None:
+    """Compute every finding from the stored ledger entries (and compare the tables)."""
+    with read_snapshot():
+        report = run_audit()
+    findings = visible_findings(report.findings, None, scheme)
+    if as_json:
+        payload = {"entries": report.entries, "findings": [f.to_json() for f in findings]}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        for finding in findings:
+            seqs = ", ".join(map(str, finding.evidence)) or "-"
+            click.echo(f"{finding.severity.value.upper()} {finding.kind.value} [{seqs}]")
+            click.echo(f"    {finding.message}")
+        click.echo(f"{len(findings)} findings over {report.entries} entries")
+    threshold = Severity(fail_on)
+    if any(f.severity.at_least(threshold) for f in findings):
+        raise click.exceptions.Exit(1)
 
 
 @ledger_cli.command("checkpoint")
@@ -344,6 +379,7 @@ def register_cli(app: Flask) -> None:
     from registry.demo import demo_cli
 
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
     for group in (schemes_cli, rules_cli, bodies_cli, tokens_cli):
         app.cli.add_command(group)

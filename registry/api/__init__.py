@@ -6,6 +6,8 @@ from flask import Flask
 
 from registry.api import (
     bodies,
+    findings,
+    health,
     labels,
     ledger,
     openapi,
@@ -33,6 +35,8 @@ def register_api(app: Flask) -> None:
         vcapi,
         reports,
         trust,
+        findings,
+        health,
         openapi,
     ):
         app.register_blueprint(module.bp)

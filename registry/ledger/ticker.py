@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from registry.audit.health import sweep_integrity
 from registry.clock import utcnow
 from registry.config import current_settings
 from registry.db import db, read_snapshot, transaction
@@ -47,6 +48,7 @@ def tick(app: Flask) -> bool:
                 refreshed = refresh_status_lists(
                     base_url=current_settings().public_base_url, now=utcnow()
                 )
+            sweep_integrity(app, now=utcnow())
             return stale or refreshed > 0
         finally:
             db.session.remove()

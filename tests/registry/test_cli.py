@@ -82,7 +82,7 @@ def test_verify_detects_rewritten_entry(app: Flask, db_session: Db) -> None:
     result = app.test_cli_runner().invoke(args=["ledger", "verify"])
     assert result.exit_code == 1
     assert "entry 4: time in the body" in result.output
-    assert "leaf nodes differ" in result.output
+    assert "entry 4: the stored leaf node differs" in result.output
     assert "checkpoint 6: signed root differs" in result.output
 
 

@@ -1,0 +1,1 @@
+"""Audit: findings over the ledger, for regulators and the operator."""

@@ -1,0 +1,7 @@
+"""The audit tests run on the label tests' registry (see ``tests.registry.labels.support``)."""
+
+from __future__ import annotations
+
+from tests.registry.labels.support import app, label_app, world
+
+__all__ = ["app", "label_app", "world"]
