@@ -24,7 +24,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -55,6 +55,7 @@ __all__ = [
     "Evidence",
     "Witness",
     "WitnessError",
+    "add_checkpoint_request",
     "make_server",
 ]
 
@@ -114,6 +115,12 @@ class _Refused(Exception):
     def __init__(self, status: HTTPStatus, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+def add_checkpoint_request(old: int, proof: Sequence[bytes], note: str) -> bytes:
+    """The ``POST /add-checkpoint`` body: ``old N``, one base64 hash a line, a blank line, the note."""
+    lines = [f"old {old}\n", *(base64.b64encode(h).decode() + "\n" for h in proof), "\n"]
+    return ("".join(lines) + note).encode()
 
 
 def _text(status: int, message: str) -> Reply:
