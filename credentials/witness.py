@@ -111,14 +111,14 @@ class Evidence:
     recorded_at: int
 
 
-class _Refused(Exception):
+class _RefusedError(Exception):
     def __init__(self, status: HTTPStatus, message: str) -> None:
         super().__init__(message)
         self.status = status
 
 
 def add_checkpoint_request(old: int, proof: Sequence[bytes], note: str) -> bytes:
-    """The ``POST /add-checkpoint`` body: ``old N``, one base64 hash a line, a blank line, the note."""
+    """The ``POST /add-checkpoint`` body: ``old N``, base64 hash lines, a blank line, the note."""
     lines = [f"old {old}\n", *(base64.b64encode(h).decode() + "\n" for h in proof), "\n"]
     return ("".join(lines) + note).encode()
 
@@ -128,32 +128,32 @@ def _text(status: int, message: str) -> Reply:
 
 
 def _parse_request(body: bytes) -> tuple[int, list[bytes], str]:
-    """``old N``, the proof hashes and the note, or :class:`_Refused` (400) if malformed."""
+    """``old N``, the proof hashes and the note, or :class:`_RefusedError` (400) if malformed."""
     if len(body) > MAX_REQUEST_BYTES:
-        raise _Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
+        raise _RefusedError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "request body too large")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise _Refused(HTTPStatus.BAD_REQUEST, "request body is not UTF-8") from None
+        raise _RefusedError(HTTPStatus.BAD_REQUEST, "request body is not UTF-8") from None
     old_line, newline, rest = text.partition("\n")
     match = _OLD_LINE.fullmatch(old_line)
     if not newline or match is None or int(match.group(1)) > _MAX_SIZE:
-        raise _Refused(HTTPStatus.BAD_REQUEST, "first line must be 'old <size>'")
+        raise _RefusedError(HTTPStatus.BAD_REQUEST, "first line must be 'old <size>'")
     proof: list[bytes] = []
     while True:
         line, newline, rest = rest.partition("\n")
         if not newline:
-            raise _Refused(HTTPStatus.BAD_REQUEST, "no empty line before the checkpoint")
+            raise _RefusedError(HTTPStatus.BAD_REQUEST, "no empty line before the checkpoint")
         if not line:
             break
         if len(proof) == MAX_PROOF_LINES:
-            raise _Refused(HTTPStatus.BAD_REQUEST, f"more than {MAX_PROOF_LINES} proof lines")
+            raise _RefusedError(HTTPStatus.BAD_REQUEST, f"more than {MAX_PROOF_LINES} proof lines")
         try:
             digest = base64.b64decode(line.encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError):
-            raise _Refused(HTTPStatus.BAD_REQUEST, "proof line is not base64") from None
+            raise _RefusedError(HTTPStatus.BAD_REQUEST, "proof line is not base64") from None
         if len(digest) != HASH_SIZE or base64.b64encode(digest).decode() != line:
-            raise _Refused(HTTPStatus.BAD_REQUEST, "proof line is not one canonical hash")
+            raise _RefusedError(HTTPStatus.BAD_REQUEST, "proof line is not one canonical hash")
         proof.append(digest)
     return int(match.group(1)), proof, rest
 
@@ -166,7 +166,7 @@ def _parse_note(note: str) -> tuple[str, Checkpoint]:
             _parse_line(line)
         return text, Checkpoint.parse(text)
     except NoteError as exc:
-        raise _Refused(HTTPStatus.BAD_REQUEST, f"malformed checkpoint: {exc}") from None
+        raise _RefusedError(HTTPStatus.BAD_REQUEST, f"malformed checkpoint: {exc}") from None
 
 
 class Witness:
@@ -267,7 +267,7 @@ class Witness:
         """Answer ``POST /add-checkpoint``: (status, headers, body), state committed first."""
         try:
             return self._add_checkpoint(request_body)
-        except _Refused as exc:
+        except _RefusedError as exc:
             return _text(exc.status, str(exc))
 
     def _add_checkpoint(self, request_body: bytes) -> Reply:
@@ -278,14 +278,16 @@ class Witness:
                 "SELECT vkey FROM logs WHERE origin = ?", (checkpoint.origin,)
             ).fetchone()
         if row is None:
-            raise _Refused(HTTPStatus.NOT_FOUND, f"unknown log origin {checkpoint.origin!r}")
+            raise _RefusedError(HTTPStatus.NOT_FOUND, f"unknown log origin {checkpoint.origin!r}")
         try:
             # Unknown keys' lines are ignored; a failing line from the log's key refuses.
             open_checkpoint(note, verifier=NoteVerifier.from_verifier_key(row[0]))
         except NoteError:
-            raise _Refused(HTTPStatus.FORBIDDEN, "no trusted log signature verifies") from None
+            raise _RefusedError(HTTPStatus.FORBIDDEN, "no trusted log signature verifies") from None
         if old > checkpoint.size:
-            raise _Refused(HTTPStatus.BAD_REQUEST, "old size is larger than the checkpoint size")
+            raise _RefusedError(
+                HTTPStatus.BAD_REQUEST, "old size is larger than the checkpoint size"
+            )
         evidence: Evidence | None = None
         try:
             with self._transaction() as conn:
@@ -378,7 +380,7 @@ def make_server(witness: Witness, host: str, port: int) -> ThreadingHTTPServer:
             self.end_headers()
             self.wfile.write(body)
 
-        def do_POST(self) -> None:  # noqa: N802 (the http.server hook's name)
+        def do_POST(self) -> None:
             if self.path != "/add-checkpoint":
                 self._send(*_text(404, "not found"))
                 return
@@ -398,10 +400,10 @@ def make_server(witness: Witness, host: str, port: int) -> ThreadingHTTPServer:
                 return
             self._send(*witness.add_checkpoint(self.rfile.read(length)))
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._send(*_text(405, "only POST /add-checkpoint"))
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             logger.info("%s %s", self.address_string(), format % args)
 
     server = ThreadingHTTPServer((host, port), Handler)

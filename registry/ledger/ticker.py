@@ -3,10 +3,11 @@
 Reads never write, so whatever they serve must already be signed: every tick signs a
 checkpoint over entries the appends left uncovered (only with a checkpoint interval above 0;
 by default every append round signs its own), signs the first checkpoint of an empty ledger,
-and re-signs status lists older than a day. Every gunicorn worker runs it (``post_worker_init``
-in the gunicorn config); the checks are lock-free reads, and only stale state takes the locks,
-which serialise the workers, so however many run, each entry is covered within about two
-intervals and no status list read is older than ``REFRESH`` plus a tick.
+and re-signs status lists older than a day; then it asks the configured witnesses to cosign
+the latest checkpoint (:mod:`registry.ledger.witnessing`). Every gunicorn worker runs it
+(``post_worker_init`` in the gunicorn config); the checks are lock-free reads, and only stale
+state takes the locks, which serialise the workers, so however many run, each entry is covered
+within about two intervals and no status list read is older than ``REFRESH`` plus a tick.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from registry.ledger.services import (
     publish_checkpoint,
     tree_size,
 )
+from registry.ledger.witnessing import push_checkpoint
 
 __all__ = ["Ticker", "start_checkpoint_ticker", "tick"]
 
@@ -34,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 
 def tick(app: Flask) -> bool:
-    """Sign what readers will need; True if anything was signed."""
+    """Sign what readers will need, then ask the witnesses; True if anything was signed."""
     with app.app_context():
         try:
             with read_snapshot():
@@ -47,9 +49,11 @@ def tick(app: Flask) -> bool:
                 refreshed = refresh_status_lists(
                     base_url=current_settings().public_base_url, now=utcnow()
                 )
-            return stale or refreshed > 0
         finally:
             db.session.remove()
+    # After every commit, with no transaction open: a slow or absent witness delays nothing.
+    cosigned = push_checkpoint(app)
+    return stale or refreshed > 0 or cosigned > 0
 
 
 @dataclass(frozen=True, slots=True)

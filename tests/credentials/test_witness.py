@@ -43,7 +43,7 @@ def note(size: int, leaves: list[bytes] = LEAVES, signer: NoteSigner = LOG) -> s
 
 
 def proof(old: int, new: int, leaves: list[bytes] = LEAVES) -> list[bytes]:
-    return consistency_proof(old, leaves[:new]) if 0 < old else []
+    return consistency_proof(old, leaves[:new]) if old > 0 else []
 
 
 @pytest.fixture
@@ -103,11 +103,14 @@ def test_first_and_following_checkpoints_are_cosigned(witness: Witness) -> None:
     assert headers["Content-Type"].startswith("text/plain")
     assert cosignature.startswith("— witness.example/w1 ".encode())
     assert verify(witness, note(5), cosignature) == 5
-    status, _, cosignature = witness.add_checkpoint(add_checkpoint_request(5, proof(5, 13), note(13)))
+    status, _, cosignature = witness.add_checkpoint(
+        add_checkpoint_request(5, proof(5, 13), note(13))
+    )
     assert status == 200
     assert verify(witness, note(13), cosignature) == 13
     stored = witness.cosigned(ORIGIN)
-    assert stored is not None and stored[:2] == (13, root_hash(LEAVES[:13]))
+    assert stored is not None
+    assert stored[:2] == (13, root_hash(LEAVES[:13]))
     # Same size, same root: cosigned again (a log may re-ask after losing the answer).
     assert add(witness, 13, 13) == 200
 
@@ -175,7 +178,7 @@ def test_failing_consistency_proof_is_422_and_kept_as_evidence(
 ) -> None:
     assert add(witness, 0, 6) == 200
     assert add(witness, 6, 10, proof(5, 10)) == 422  # a proof from the wrong size
-    forked = LEAVES[:3] + [leaf_hash(b"rewritten")] + LEAVES[4:]
+    forked = [*LEAVES[:3], leaf_hash(b"rewritten"), *LEAVES[4:]]
     body = add_checkpoint_request(6, proof(6, 10, forked), note(10, forked))
     assert witness.add_checkpoint(body)[0] == 422
     assert witness.cosigned(ORIGIN) is not None
@@ -194,7 +197,7 @@ def test_a_fork_at_one_size_is_refused_and_recorded(
     witness: Witness, reports: list[Evidence]
 ) -> None:
     assert add(witness, 0, 6) == 200
-    forked = [leaf_hash(b"other")] + LEAVES[1:]
+    forked = [leaf_hash(b"other"), *LEAVES[1:]]
     status, _, body = witness.add_checkpoint(add_checkpoint_request(6, [], note(6, forked)))
     assert status == 409  # tlog-witness: equal sizes with different roots is a Conflict
     assert b"two roots at size 6" in body
@@ -221,4 +224,5 @@ def test_concurrent_requests_never_roll_the_state_back(witness: Witness) -> None
     # Each saw old 4: exactly one wins; the others learn the new size.
     assert sorted(statuses) == [200, 409, 409, 409]
     stored = witness.cosigned(ORIGIN)
-    assert stored is not None and stored[0] in (8, 12, 16, 20)
+    assert stored is not None
+    assert stored[0] in (8, 12, 16, 20)
