@@ -23,6 +23,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, select
 
 from credentials import NoteError, NoteVerifier, open_note
+from credentials.checkpoint import NoteSignature
 from credentials.witness import SIZE_CONTENT_TYPE, add_checkpoint_request
 from registry.clock import utcnow
 from registry.config import current_settings, parse_witness
@@ -39,9 +40,12 @@ __all__ = [
     "MAX_BACKOFF",
     "WITNESSING_KEY",
     "ConfiguredWitness",
+    "Head",
+    "WitnessRefusedError",
     "configured_witnesses",
     "cosignature_lines",
     "push_checkpoint",
+    "request_cosignature",
     "witness_health",
 ]
 
@@ -80,12 +84,14 @@ class _Witnessing:
     progress: dict[str, _Progress] = field(default_factory=dict)
 
 
-class _RefusedError(Exception):
+class WitnessRefusedError(Exception):
     """The witness could not be reached or gave no valid cosignature."""
 
 
 @dataclass(frozen=True, slots=True)
-class _Head:
+class Head:
+    """The checkpoint to have cosigned: its size and signed note."""
+
     size: int
     note: str
 
@@ -129,11 +135,11 @@ def _post(url: str, body: bytes, timeout: float) -> tuple[int, str, bytes]:
         with exc:
             return exc.code, exc.headers.get_content_type(), exc.read(MAX_RESPONSE_BYTES + 1)
     except (OSError, ValueError) as exc:  # URLError, timeouts, resets are all OSError
-        raise _RefusedError(f"unreachable: {exc}") from exc
+        raise WitnessRefusedError(f"unreachable: {exc}") from exc
 
 
 def _proof(old: int, size: int) -> list[bytes]:
-    if old == 0 or old == size:
+    if old == 0 or old >= size:  # above the size: no proof exists; the witness says 400
         return []
     with read_snapshot():
         return list(consistency_proof(old, size).hashes)
@@ -142,44 +148,47 @@ def _proof(old: int, size: int) -> list[bytes]:
 def _parse_size(body: bytes) -> int:
     text = body.decode("ascii", "replace")
     if not text.endswith("\n") or not text[:-1].isdigit() or str(int(text[:-1])) != text[:-1]:
-        raise _RefusedError(f"409 with a malformed size body {text[:40]!r}")
+        raise WitnessRefusedError(f"409 with a malformed size body {text[:40]!r}")
     return int(text[:-1])
 
 
-def _ask(witness: ConfiguredWitness, head: _Head, old: int, progress: _Progress) -> Any:
-    """The witness's verified cosignature of ``head``; follows its 409 once to its size."""
+def request_cosignature(
+    witness: ConfiguredWitness, head: Head, old: int, progress: _Progress | None = None
+) -> NoteSignature:
+    """The witness's verified cosignature of ``head``, asked with ``old``; follows one 409."""
+    progress = progress or _Progress()
     log_verifier = NoteVerifier.from_verifier_key(get_log_verifier_key())
     timeout = current_settings().witness_timeout
     for _ in range(_MAX_CONFLICTS):
         body = add_checkpoint_request(old, _proof(old, head.size), head.note)
         status, content_type, answer = _post(witness.url, body, timeout)
         if len(answer) > MAX_RESPONSE_BYTES:
-            raise _RefusedError(f"answer over {MAX_RESPONSE_BYTES} bytes")
+            raise WitnessRefusedError(f"answer over {MAX_RESPONSE_BYTES} bytes")
         if status == 409 and content_type == SIZE_CONTENT_TYPE:
             size = _parse_size(answer)
             if size > head.size:
-                raise _RefusedError(
+                raise WitnessRefusedError(
                     f"witness has cosigned size {size}, beyond the log's {head.size}"
                 )
             if size == old:
-                raise _RefusedError(f"409 at the size we sent ({old})")
+                raise WitnessRefusedError(f"409 at the size we sent ({old})")
             progress.size = old = size
             continue
         if status != 200:
             detail = answer[:200].decode("utf-8", "replace").strip()
-            raise _RefusedError(f"HTTP {status}: {detail}")
+            raise WitnessRefusedError(f"HTTP {status}: {detail}")
         try:
             opened = open_note(
                 head.note + answer.decode("utf-8"), verifiers=[log_verifier, witness.verifier]
             )
         except (NoteError, UnicodeDecodeError) as exc:
-            raise _RefusedError(f"cosignature does not verify: {exc}") from exc
+            raise WitnessRefusedError(f"cosignature does not verify: {exc}") from exc
         own = (witness.verifier.name, witness.verifier.key_id)
         for signature in opened.signatures:
             if (signature.name, signature.key_id) == own and signature.timestamp is not None:
                 return signature
-        raise _RefusedError("no cosignature from the witness's key in its answer")
-    raise _RefusedError("the witness keeps answering 409")
+        raise WitnessRefusedError("no cosignature from the witness's key in its answer")
+    raise WitnessRefusedError("the witness keeps answering 409")
 
 
 def push_checkpoint(app: Flask) -> int:
@@ -196,7 +205,7 @@ def push_checkpoint(app: Flask) -> int:
                 latest = latest_checkpoint()
                 if latest is None:
                     return 0
-                head = _Head(latest.size, latest.note)
+                head = Head(latest.size, latest.note)
                 cosigned = {w.key: _cosigned_size(w) for w in witnesses}
             state = _state(app)
             stored = 0
@@ -210,7 +219,7 @@ def push_checkpoint(app: Flask) -> int:
 
 
 def _push_one(
-    witness: ConfiguredWitness, head: _Head, cosigned: int | None, progress: _Progress
+    witness: ConfiguredWitness, head: Head, cosigned: int | None, progress: _Progress
 ) -> int:
     if cosigned is not None and cosigned >= head.size:
         return 0
@@ -219,8 +228,8 @@ def _push_one(
         return 0
     old = progress.size if progress.size is not None else (cosigned or 0)
     try:
-        signature = _ask(witness, head, min(old, head.size), progress)
-    except _RefusedError as exc:
+        signature = request_cosignature(witness, head, min(old, head.size), progress)
+    except WitnessRefusedError as exc:
         progress.failures += 1
         delay = min(BASE_BACKOFF * 2 ** (progress.failures - 1), MAX_BACKOFF)
         progress.retry_at = now + delay
