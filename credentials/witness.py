@@ -377,11 +377,14 @@ def make_server(witness: Witness, host: str, port: int) -> ThreadingHTTPServer:
             for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
 
         def do_POST(self) -> None:
             if self.path != "/add-checkpoint":
+                self.close_connection = True  # its body is never read
                 self._send(*_text(404, "not found"))
                 return
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
