@@ -24,8 +24,14 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from credentials import CredentialError, KeyPair, NoteError, NoteSigner, NoteVerifier
-from credentials.checkpoint import COSIGNATURE_V1
+from credentials import (
+    COSIGNATURE_V1,
+    CredentialError,
+    KeyPair,
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+)
 
 __all__ = [
     "PROJECT_ROOT",

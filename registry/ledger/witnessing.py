@@ -22,9 +22,14 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from credentials import NoteError, NoteVerifier, open_note
-from credentials.checkpoint import NoteSignature
-from credentials.witness import SIZE_CONTENT_TYPE, add_checkpoint_request
+from credentials import (
+    SIZE_CONTENT_TYPE,
+    NoteError,
+    NoteSignature,
+    NoteVerifier,
+    add_checkpoint_request,
+    open_note,
+)
 from registry.clock import utcnow
 from registry.config import current_settings, parse_witness
 from registry.db import db, insert_ignoring_conflicts, read_snapshot, transaction
