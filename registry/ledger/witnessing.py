@@ -11,6 +11,7 @@ there (with the consistency proof from that size).
 
 from __future__ import annotations
 
+import http.client
 import logging
 import threading
 import urllib.error
@@ -130,16 +131,15 @@ def _post(url: str, body: bytes, timeout: float) -> tuple[int, str, bytes]:
         headers={"Content-Type": "text/plain; charset=utf-8"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-            return (
-                response.status,
-                response.headers.get_content_type(),
-                response.read(MAX_RESPONSE_BYTES + 1),
-            )
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.headers.get_content_type(), exc.read(MAX_RESPONSE_BYTES + 1)
-    except (OSError, ValueError) as exc:  # URLError, timeouts, resets are all OSError
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                status, content_type = response.status, response.headers.get_content_type()
+                return status, content_type, response.read(MAX_RESPONSE_BYTES + 1)
+        except urllib.error.HTTPError as exc:  # 4xx/5xx: still an answer to read
+            with exc:
+                return exc.code, exc.headers.get_content_type(), exc.read(MAX_RESPONSE_BYTES + 1)
+    # URLError, timeouts and resets are OSError; a garbled answer raises HTTPException.
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         raise WitnessRefusedError(f"unreachable: {exc}") from exc
 
 

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from pathlib import Path
 import flask_migrate
 import pytest
 from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from credentials import KeyPair, NoteSigner, NoteVerifier
 from credentials.checkpoint import Checkpoint, open_cosigned_checkpoint, sign_checkpoint
@@ -391,4 +394,51 @@ def test_witness_health_reports_how_long_the_log_waits(
         assert health["ok"] is False
         assert entry["behind"] == 7200.0
         assert "unreachable" in entry["last_error"]
+        db.session.remove()
+
+
+def test_a_garbled_answer_is_a_failure_not_a_crash(
+    fresh_database_url: str, tmp_path: Path, dispose: list[Flask]
+) -> None:
+    garbler = socket.socket()
+    garbler.bind(("127.0.0.1", 0))
+    garbler.listen(1)
+
+    def answer_once() -> None:
+        conn, _ = garbler.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+
+    thread = threading.Thread(target=answer_once, daemon=True)
+    thread.start()
+    try:
+        vkey = Witness.init(tmp_path / "w", "garbled.example/w").verifier_key
+        entry = f"{vkey}=http://127.0.0.1:{garbler.getsockname()[1]}"
+        app = _app(fresh_database_url, tmp_path, entry)
+        dispose.append(app)
+        _append(app, 1)
+        assert tick(app) is False
+        (state,) = app.extensions[WITNESSING_KEY].progress.values()
+        assert (state.failures, state.last_error.startswith("unreachable")) == (1, True)
+    finally:
+        thread.join(10)
+        garbler.close()
+
+
+def test_stored_cosignatures_cannot_be_changed(
+    fresh_database_url: str, tmp_path: Path, witness: WitnessProcess, dispose: list[Flask]
+) -> None:
+    app = _app(fresh_database_url, tmp_path, witness.configured)
+    dispose.append(app)
+    _append(app, 1)
+    assert tick(app) is True
+    with app.app_context():
+        for statement in (
+            "UPDATE ledger_cosignatures SET line = 'x'",
+            "DELETE FROM ledger_cosignatures",
+        ):
+            with pytest.raises(DBAPIError), transaction():
+                db.session.execute(text(statement))
+        assert len(cosignature_lines(1)) == 1
         db.session.remove()
