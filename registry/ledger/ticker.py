@@ -35,8 +35,11 @@ __all__ = ["Ticker", "start_checkpoint_ticker", "tick"]
 logger = logging.getLogger(__name__)
 
 
-def tick(app: Flask) -> bool:
-    """Sign what readers will need, then ask the witnesses; True if anything was signed."""
+def tick(app: Flask, *, witnesses: bool = True) -> bool:
+    """Sign what readers will need, then (unless told not to) ask the witnesses.
+
+    True if anything was signed or cosigned.
+    """
     with app.app_context():
         try:
             with read_snapshot():
@@ -52,7 +55,7 @@ def tick(app: Flask) -> bool:
         finally:
             db.session.remove()
     # After every commit, with no transaction open: a slow or absent witness delays nothing.
-    cosigned = push_checkpoint(app)
+    cosigned = push_checkpoint(app) if witnesses else 0
     return stale or refreshed > 0 or cosigned > 0
 
 
@@ -62,25 +65,44 @@ class Ticker:
 
     thread: threading.Thread
     stopping: threading.Event
+    witness_thread: threading.Thread | None = None
 
     def stop(self, timeout: float | None = None) -> None:
         self.stopping.set()
         self.thread.join(timeout)
+        if self.witness_thread is not None:
+            self.witness_thread.join(timeout)
 
 
 def start_checkpoint_ticker(app: Flask) -> Ticker:
-    """Run :func:`tick` every checkpoint interval (at least a second) in a daemon thread."""
+    """Run :func:`tick` every checkpoint interval (at least a second) in a daemon thread.
+
+    With witnesses configured, a second thread asks them on the same beat, so a witness that
+    times out never holds back the signing.
+    """
     with app.app_context():
         interval = max(get_ledger_config().checkpoint_interval, 1.0)
+        witnessing = bool(current_settings().witnesses)
     stopping = threading.Event()
 
     def run() -> None:
         while not stopping.wait(interval):
             try:
-                tick(app)
+                tick(app, witnesses=False)
             except Exception:  # a database outage must not kill the thread for good
                 logger.exception("checkpoint tick failed; retrying in %.1f s", interval)
 
+    def ask_witnesses() -> None:
+        while not stopping.wait(interval):
+            try:
+                push_checkpoint(app)
+            except Exception:  # the same: a database outage is retried at the next beat
+                logger.exception("witness push failed; retrying in %.1f s", interval)
+
     thread = threading.Thread(target=run, name="checkpoint-ticker", daemon=True)
     thread.start()
-    return Ticker(thread, stopping)
+    witness_thread = None
+    if witnessing:
+        witness_thread = threading.Thread(target=ask_witnesses, name="witness-push", daemon=True)
+        witness_thread.start()
+    return Ticker(thread, stopping, witness_thread)

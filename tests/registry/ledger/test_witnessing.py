@@ -28,7 +28,7 @@ from registry.clock import FixedClock
 from registry.config import ConfigError, parse_witness
 from registry.db import db, transaction
 from registry.ledger.services import latest_checkpoint
-from registry.ledger.ticker import tick
+from registry.ledger.ticker import start_checkpoint_ticker, tick
 from registry.ledger.witnessing import (
     BASE_BACKOFF,
     WITNESSING_KEY,
@@ -442,3 +442,19 @@ def test_stored_cosignatures_cannot_be_changed(
                 db.session.execute(text(statement))
         assert len(cosignature_lines(1)) == 1
         db.session.remove()
+
+
+def test_the_ticker_asks_witnesses_from_a_thread_of_their_own(
+    fresh_database_url: str, tmp_path: Path, witness: WitnessProcess, dispose: list[Flask]
+) -> None:
+    app = _app(fresh_database_url, tmp_path, witness.configured)
+    dispose.append(app)
+    ticker = start_checkpoint_ticker(app)
+    try:
+        assert ticker.witness_thread is not None
+        assert ticker.witness_thread.is_alive()
+        assert ticker.witness_thread is not ticker.thread
+    finally:
+        ticker.stop(timeout=30)
+    assert not ticker.witness_thread.is_alive()
+    assert not ticker.thread.is_alive()
