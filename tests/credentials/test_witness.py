@@ -226,3 +226,19 @@ def test_concurrent_requests_never_roll_the_state_back(witness: Witness) -> None
     stored = witness.cosigned(ORIGIN)
     assert stored is not None
     assert stored[0] in (8, 12, 16, 20)
+
+
+def test_cli_init_trust_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from credentials.cli import main
+
+    directory = str(tmp_path / "cli")
+    assert main(["witness", "init", directory, "--name", "witness.example/cli"]) == 0
+    vkey = capsys.readouterr().out.strip()
+    assert Witness(Path(directory)).verifier_key == vkey
+    assert main(["witness", "trust", directory, LOG.verifier_key()]) == 0
+    assert capsys.readouterr().out == f"trusting log {ORIGIN}\n"
+    assert main(["witness", "trust", directory, vkey]) == 2  # a witness key is no log key
+    assert main(["witness", "init", directory, "--name", "witness.example/cli"]) == 2
+    assert main(["witness", "serve", directory, "--listen", "nowhere"]) == 2
+    assert main(["witness", "trust", str(tmp_path / "missing"), LOG.verifier_key()]) == 2
+    assert "not a witness directory" in capsys.readouterr().err
