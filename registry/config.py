@@ -120,8 +120,9 @@ class Settings:
     # The registry's trust-bundle key (a secret Multikey, z3u2…): it signs /trust-bundle, which
     # buyers check against the public half pinned from /trust-bundle/key. Not the log key.
     bundle_key: str = field(default="", repr=False)
-    # C2SP tlog-witnesses the ticker asks to cosign each checkpoint, each ``VKEY=URL`` (the
-    # witness's type 0x04 verifier key, then its submission prefix); empty: no witnessing.
+    # C2SP tlog-witnesses the ticker asks to cosign each checkpoint: REGISTRY_WITNESSES is a
+    # space-separated list of ``VKEY=URL`` (the witness's type 0x04 verifier key, as printed by
+    # ``carbonlabel witness init``, then its submission prefix); empty: no witnessing.
     witnesses: tuple[str, ...] = ()
     # The health check fails for a witness whose cosignature lags the log by more than this.
     witness_max_age: float = 3600.0
