@@ -20,7 +20,9 @@ from credentials.certificate import (
     unprinted_facts,
 )
 from credentials.checkpoint import (
+    COSIGNATURE_V1,
     Checkpoint,
+    NoteSignature,
     NoteSigner,
     NoteVerifier,
     cosign,
@@ -196,11 +198,13 @@ from credentials.verify import (
     VerificationReport,
     verify_label,
 )
+from credentials.witness import SIZE_CONTENT_TYPE, add_checkpoint_request
 
 __all__ = [
     "ASSURANCE_LEVELS",
     "BOUNDARIES",
     "CARBON_LABEL_V1",
+    "COSIGNATURE_V1",
     "CREDENTIALS_V2",
     "CREDENTIAL_FILE",
     "DEFAULT_LOADER",
@@ -218,6 +222,7 @@ __all__ = [
     "MAX_STATUS_INDEX",
     "MIN_STATUS_LIST_BITS",
     "MULTILINE_TEXT_PATTERN",
+    "SIZE_CONTENT_TYPE",
     "STORAGE_DECIMAL",
     "TEXT_PATTERN",
     "TRUST_FILE",
@@ -269,6 +274,7 @@ __all__ = [
     "MappingTarget",
     "MappingWithdrawn",
     "NoteError",
+    "NoteSignature",
     "NoteSigner",
     "NoteVerifier",
     "OpenedBundle",
@@ -306,6 +312,7 @@ __all__ = [
     "VersionRange",
     "Violation",
     "accounting_standard",
+    "add_checkpoint_request",
     "build_label_credential",
     "build_status_list_credential",
     "canonicalize_jcs",

@@ -38,6 +38,7 @@ from credentials.signed_bundle import (
 )
 from credentials.trust import LedgerEvidence, TrustBundle
 from credentials.verify import CheckStatus, Outcome, Verdict, VerificationReport, verify_label
+from credentials.witness_cli import add_witness_parser
 
 MAX_INPUT_BYTES = 1_000_000
 
@@ -398,6 +399,7 @@ def _parser() -> argparse.ArgumentParser:
     export = contexts_sub.add_parser("export", help="write the contexts and index.json to DIR")
     export.add_argument("dir")
     export.set_defaults(run=_contexts_export)
+    add_witness_parser(sub)
     return parser
 
 

@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from credentials import CredentialError, KeyPair, NoteError, NoteSigner
+from credentials import (
+    COSIGNATURE_V1,
+    CredentialError,
+    KeyPair,
+    NoteError,
+    NoteSigner,
+    NoteVerifier,
+)
 
 __all__ = [
     "PROJECT_ROOT",
@@ -36,6 +43,7 @@ __all__ = [
     "fresh_secrets",
     "generate_kek",
     "generate_log_key",
+    "parse_witness",
 ]
 
 Environment = Literal["development", "production", "testing"]
@@ -112,6 +120,13 @@ class Settings:
     # The registry's trust-bundle key (a secret Multikey, z3u2…): it signs /trust-bundle, which
     # buyers check against the public half pinned from /trust-bundle/key. Not the log key.
     bundle_key: str = field(default="", repr=False)
+    # C2SP tlog-witnesses the ticker asks to cosign each checkpoint: REGISTRY_WITNESSES is a
+    # space-separated list of ``VKEY=URL`` (the witness's type 0x04 verifier key, as printed by
+    # ``carbonlabel witness init``, then its submission prefix); empty: no witnessing.
+    witnesses: tuple[str, ...] = ()
+    # The health check fails for a witness whose cosignature lags the log by more than this.
+    witness_max_age: float = 3600.0
+    witness_timeout: float = 5.0
 
     def __post_init__(self) -> None:
         if self.env not in _ENVIRONMENTS:
@@ -150,6 +165,10 @@ class Settings:
                 ) from exc
         if self.checkpoint_interval < 0:
             raise ConfigError("REGISTRY_CHECKPOINT_INTERVAL must not be negative")
+        for entry in self.witnesses:
+            parse_witness(entry)
+        if self.witness_max_age <= 0 or self.witness_timeout <= 0:
+            raise ConfigError("REGISTRY_WITNESS_MAX_AGE and _TIMEOUT must be above 0 seconds")
         if self.env == "production" and not self.bundle_key:
             raise ConfigError(self._missing("REGISTRY_BUNDLE_KEY"))
         if self.bundle_key:
@@ -217,6 +236,11 @@ class Settings:
             interval = float(env.get("REGISTRY_CHECKPOINT_INTERVAL", "0"))
         except ValueError as exc:
             raise ConfigError("REGISTRY_CHECKPOINT_INTERVAL must be a number of seconds") from exc
+        try:
+            witness_max_age = float(env.get("REGISTRY_WITNESS_MAX_AGE", "3600"))
+            witness_timeout = float(env.get("REGISTRY_WITNESS_TIMEOUT", "5"))
+        except ValueError as exc:
+            raise ConfigError("REGISTRY_WITNESS_MAX_AGE and _TIMEOUT are seconds") from exc
         return cls(
             database_url=env.get("DATABASE_URL") or default_db,
             secret_key=secret_key,
@@ -232,7 +256,31 @@ class Settings:
                 p.strip() for p in env.get("REGISTRY_TRUSTED_PROXIES", "").split(",") if p.strip()
             ),
             bundle_key=bundle_key,
+            witnesses=tuple(w for w in env.get("REGISTRY_WITNESSES", "").split() if w),
+            witness_max_age=witness_max_age,
+            witness_timeout=witness_timeout,
         )
+
+
+def parse_witness(entry: str) -> tuple[NoteVerifier, str]:
+    """``VKEY=URL`` as the witness's cosignature verifier and its submission prefix.
+
+    The key's base64 (33 bytes) never has padding, so the first ``=`` after it ends the key.
+    """
+    name, plus, rest = entry.partition("+")
+    key, equals, url = rest.partition("=")
+    try:
+        verifier = NoteVerifier.from_verifier_key(f"{name}{plus}{key}")
+    except NoteError as exc:
+        raise ConfigError(
+            f"REGISTRY_WITNESSES: {entry!r} has no valid verifier key: {exc}"
+        ) from exc
+    if verifier.key_type != COSIGNATURE_V1:
+        raise ConfigError(f"REGISTRY_WITNESSES: {verifier.name} is not a cosignature (0x04) key")
+    parts = urlsplit(url)
+    if not equals or parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise ConfigError(f"REGISTRY_WITNESSES: {entry!r} needs =http(s)://… after the key")
+    return verifier, url.rstrip("/")
 
 
 def _signer_name(signer_key: str) -> str | None:

@@ -20,6 +20,7 @@ from registry.ledger.services import (
     inclusion_proof,
     list_entries,
 )
+from registry.ledger.witnessing import cosignature_lines
 
 __all__ = ["bp"]
 
@@ -31,13 +32,15 @@ JSON_LINES = "application/jsonl"
 
 @bp.get("/checkpoint")
 def get_checkpoint() -> Response:
-    """The latest signed checkpoint.
+    """The latest signed checkpoint, with the witnesses' cosignatures received so far.
     ---
     get:
       summary: Latest signed checkpoint (C2SP signed note, text/plain)
       description: >
         Covers every committed entry (appends sign one in their own transaction; with a
         longer REGISTRY_CHECKPOINT_INTERVAL the ticker covers the rest within two intervals).
+        The log's signature line is followed by every C2SP cosignature (tlog-cosignature)
+        the configured witnesses returned for this checkpoint, each checked on receipt.
       tags: [ledger]
       responses:
         200: {description: 'origin, tree size, base64 root hash, then signature lines'}
@@ -45,7 +48,9 @@ def get_checkpoint() -> Response:
         404: {$ref: '#/components/responses/NotFound'}
     """
     checkpoint = current_checkpoint()
-    response = Response(checkpoint.note, mimetype="text/plain")
+    # The note ends with its signature block, so more signature lines simply follow it.
+    note = checkpoint.note + "".join(cosignature_lines(checkpoint.size))
+    response = Response(note, mimetype="text/plain")
     response.headers["Cache-Control"] = "no-cache"
     response.add_etag()
     response.make_conditional(request)  # turns a matching If-None-Match into a 304

@@ -16,12 +16,13 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base
 
-__all__ = ["LedgerCheckpoint", "LedgerEntry", "LedgerNode"]
+__all__ = ["LedgerCheckpoint", "LedgerCosignature", "LedgerEntry", "LedgerNode"]
 
 # On SQLite only "INTEGER PRIMARY KEY" makes the key the rowid (the table's clustered key);
 # BIGINT would add a second, redundant index. SQLite integers are 64-bit either way.
@@ -80,3 +81,27 @@ class LedgerCheckpoint(Base):
 
     def __repr__(self) -> str:
         return f"<LedgerCheckpoint size={self.size}>"
+
+
+class LedgerCosignature(Base):
+    """A witness's C2SP cosignature of the checkpoint at ``size``, checked against its key.
+
+    ``line`` is the signature line as served after the checkpoint's own; ``witness`` is the
+    witness's verifier key, so a key rotated out of the settings keeps its history. Append-only.
+    """
+
+    __tablename__ = "ledger_cosignatures"
+    __table_args__ = (
+        UniqueConstraint("witness", "size"),  # also each witness's latest size, by index
+        CheckConstraint("size >= 0", name="size_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, index=True)
+    witness: Mapped[str] = mapped_column(String(1024))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    line: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"<LedgerCosignature size={self.size} {self.witness.partition('+')[0]}>"
