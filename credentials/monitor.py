@@ -61,6 +61,23 @@ _CHECKPOINT_FILE = "checkpoint"
 _ENTRIES_FILE = "entries.jsonl"
 
 
+def _http_only_opener() -> urllib.request.OpenerDirector:
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),  # the environment's http(s)_proxy, as urlopen would
+        urllib.request.HTTPHandler(),
+        urllib.request.HTTPSHandler(),
+        urllib.request.HTTPRedirectHandler(),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPErrorProcessor(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
+_OPENER = _http_only_opener()
+
+
 class MonitorError(Exception):
     """The check could not be made (exit 2): nothing is said about the log."""
 
@@ -79,11 +96,12 @@ class _Fetcher:
 
     def get(self, path: str, limit: int) -> bytes:
         url = f"{self.base}/ledger/{path}"
-        # run_monitor admits only http(s) base URLs, so no file: or custom scheme gets here.
+        # The base URL is http(s) (checked above) and the opener has no handler for any other
+        # scheme, so neither the URL nor a redirect can reach file:, ftp: or data:.
         headers = {"Accept-Encoding": "gzip, identity"}
         request = urllib.request.Request(url, headers=headers)  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310
+            with _OPENER.open(request, timeout=TIMEOUT) as response:
                 data: bytes = response.read(limit + 1)
                 gzipped = response.headers.get("Content-Encoding", "") == "gzip"
         except urllib.error.HTTPError as exc:
