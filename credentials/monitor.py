@@ -16,9 +16,10 @@ Each run:
 4. replays every entry from 0 with the kit's :func:`~credentials.ledger_replay.replay` (the
    verified entries are kept in ``STATE/entries.jsonl``, so a run re-derives the whole state
    offline and fetches only what is new), naming the first entry a transition refuses;
-5. only if all of that passed, saves the new entries and then the new checkpoint, each
-   written to a temporary file and renamed into place (a crash between the two leaves extra
-   lines, which the next run drops: the checkpoint is what was verified).
+5. only if all of that passed, appends the new entries to ``STATE/entries.jsonl`` (fsynced)
+   and then replaces the checkpoint atomically (a temporary file renamed into place): a crash
+   between the two leaves extra lines, which the next run cuts off, since the checkpoint is
+   what was verified.
 
 On a FORK/REWRITE both signed checkpoints (and the proof that failed) are kept under
 ``STATE/evidence/``. Exit codes: 0 OK, 1 a problem with the log, 2 the check could not be made
@@ -211,6 +212,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def _load_state(state_dir: Path, verifier: NoteVerifier) -> tuple[str | None, list[bytes]]:
     note_path = state_dir / _CHECKPOINT_FILE
     if not note_path.exists():
+        (state_dir / _ENTRIES_FILE).unlink(missing_ok=True)  # from a first run that crashed
         return None, []
     note = note_path.read_text(encoding="utf-8")
     try:
@@ -218,11 +220,29 @@ def _load_state(state_dir: Path, verifier: NoteVerifier) -> tuple[str | None, li
     except CredentialError as exc:
         raise MonitorError(f"{note_path}: not a checkpoint of this log: {exc}") from exc
     entries_path = state_dir / _ENTRIES_FILE
-    lines = entries_path.read_bytes().split(b"\n") if entries_path.exists() else []
-    entries = [line for line in lines if line][: old.size]  # extra lines: a run that crashed
-    if len(entries) != old.size:
-        raise MonitorError(f"{entries_path}: {len(entries)} entries for a tree of {old.size}")
+    data = entries_path.read_bytes() if entries_path.exists() else b""
+    entries: list[bytes] = []
+    end = 0
+    while len(entries) < old.size:
+        newline = data.find(b"\n", end)
+        if newline < 0:
+            raise MonitorError(f"{entries_path}: {len(entries)} entries for a tree of {old.size}")
+        entries.append(data[end:newline])
+        end = newline + 1
+    if end < len(data):
+        # Lines past the checkpoint: a run that crashed after saving its entries and before
+        # its checkpoint. They were never adopted; cut them so the next append lines up.
+        with entries_path.open("r+b") as f:
+            f.truncate(end)
     return note, entries
+
+
+def _append_entries(path: Path, entries: Sequence[bytes]) -> None:
+    """Append (and fsync) before the checkpoint moves: see :func:`_load_state`."""
+    with path.open("ab") as f:
+        f.write(b"".join(e + b"\n" for e in entries))
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _keep_evidence(state_dir: Path, when: datetime, kind: str, files: dict[str, str]) -> Path:
@@ -334,7 +354,7 @@ def run_monitor(
         print(f"BAD ENTRY: {result.violation}", file=out)
         return EXIT_PROBLEM
     if new_entries or old_note is None:
-        _write_atomically(state_dir / _ENTRIES_FILE, b"".join(e + b"\n" for e in entries))
+        _append_entries(state_dir / _ENTRIES_FILE, new_entries)
         _write_atomically(state_dir / _CHECKPOINT_FILE, new_note.encode("utf-8"))
     print(
         f"OK: {new.origin} size {new.size} (was {old.size}, {len(new_entries)} new entries "

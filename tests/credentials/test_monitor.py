@@ -166,3 +166,28 @@ def test_a_redirect_to_a_local_file_is_not_followed(
     fake.routes["/ledger/checkpoint"] = (302, {"Location": "file:///etc/passwd"}, b"")
     code, report = _run(url, tmp_path)
     assert code == EXIT_UNCHECKED, report
+
+
+def test_lines_left_by_a_crash_before_the_checkpoint_are_cut(
+    log: tuple[FakeLog, str], tmp_path: Path
+) -> None:
+    _, url = log
+    assert _run(url, tmp_path)[0] == EXIT_OK
+    saved = (tmp_path / "entries.jsonl").read_bytes()
+    with (tmp_path / "entries.jsonl").open("ab") as f:
+        f.write(b'{"seq":99,"half-writ')  # a run that died mid-append
+    code, report = _run(url, tmp_path)
+    assert code == EXIT_OK, report
+    assert (tmp_path / "entries.jsonl").read_bytes() == saved
+
+
+def test_state_missing_entries_is_refused_not_trusted(
+    log: tuple[FakeLog, str], tmp_path: Path
+) -> None:
+    _, url = log
+    assert _run(url, tmp_path)[0] == EXIT_OK
+    lines = (tmp_path / "entries.jsonl").read_bytes().splitlines(keepends=True)
+    (tmp_path / "entries.jsonl").write_bytes(b"".join(lines[:-1]))
+    code, report = _run(url, tmp_path)
+    assert code == EXIT_UNCHECKED
+    assert "entries for a tree of" in report

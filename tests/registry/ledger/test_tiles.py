@@ -12,12 +12,20 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import event
 from sqlalchemy.orm import Session, scoped_session
 
 from credentials import NoteVerifier, leaf_hash, open_checkpoint, root_hash
 from credentials.merkle import fold_perfect, perfect_subtrees
 from registry.ledger.services import append_entries, publish_checkpoint
-from registry.ledger.tiles import TILE_WIDTH, TileId, parse_tile_index, tile_path
+from registry.ledger.tiles import (
+    TILE_WIDTH,
+    TileId,
+    entry_bundle,
+    parse_tile_index,
+    tile_hashes,
+    tile_path,
+)
 from tests.registry.factories import LOG_SIGNER
 from tests.registry.test_errors import assert_problem
 
@@ -189,3 +197,21 @@ def test_tile_index_round_trips() -> None:
     assert tile_path(TileId(None, 5, 7)) == "tile/entries/005.p/7"
     for index in (0, 1, 999, 1000, 1_234_067, 2**56):
         assert parse_tile_index(tile_path(TileId(0, index)).removeprefix("tile/0/")) == index
+
+
+def test_a_tile_or_bundle_read_is_one_query(db_session: Db) -> None:
+    _append(600)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    engine = db_session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        tile_hashes(TileId(0, 1))
+        tile_hashes(TileId(1, 0, 2))
+        entry_bundle(TileId(None, 2, 88))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 3
