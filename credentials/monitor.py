@@ -84,7 +84,15 @@ class MonitorError(Exception):
 
 
 class _ProblemError(Exception):
-    """The log is at fault (exit 1); ``message`` is the report line."""
+    """The log is at fault (exit 1): it served tiles or proofs that do not check out."""
+
+
+class _ForkError(_ProblemError):
+    """The new checkpoint contradicts the old one."""
+
+
+class _BadEntryError(_ProblemError):
+    """The log is at fault at one entry, which the message names first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +186,7 @@ def _split_bundle(data: bytes, first: int) -> list[bytes]:
             raise _ProblemError(f"entry bundle at {first}: truncated length prefix")
         length = int.from_bytes(data[at : at + 2], "big")
         if at + 2 + length > len(data):
-            raise _ProblemError(f"entry {first + len(out)}: truncated in its bundle")
+            raise _BadEntryError(f"entry {first + len(out)}: truncated in its bundle")
         out.append(data[at + 2 : at + 2 + length])
         at += 2 + length
     return out
@@ -190,7 +198,7 @@ def _consistency_hashes(fetcher: _Fetcher, first: int, second: int) -> list[byte
         hashes = json.loads(raw)["hashes"]
         return [base64.b64decode(h, validate=True) for h in hashes]
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise _ProblemError(f"consistency proof {first}→{second} is malformed: {exc}") from exc
+        raise _ForkError(f"consistency proof {first}→{second} is malformed: {exc}") from exc
 
 
 # --- state -----------------------------------------------------------------------------------
@@ -287,16 +295,12 @@ def _check_growth(
     entries = _entries(fetcher, old.size, new.size)
     for seq, (entry, leaf) in enumerate(zip(entries, leaves, strict=True), start=old.size):
         if leaf_hash(entry) != leaf:
-            raise _ProblemError(f"entry {seq}: its bytes do not hash to leaf {seq} of the tree")
+            raise _BadEntryError(f"entry {seq}: its bytes do not hash to leaf {seq} of the tree")
         if b"\n" in entry:
             # RFC 8785 escapes every control character; a raw newline is not canonical JSON
             # (and would break the one-entry-a-line state file).
-            raise _ProblemError(f"entry {seq}: a raw newline, so not RFC 8785 canonical JSON")
+            raise _BadEntryError(f"entry {seq}: a raw newline, so not RFC 8785 canonical JSON")
     return entries
-
-
-class _ForkError(_ProblemError):
-    """The new checkpoint contradicts the old one."""
 
 
 def run_monitor(
@@ -304,7 +308,8 @@ def run_monitor(
 ) -> int:
     """Check the registry at ``url`` against the log key and what ``state_dir`` saw before.
 
-    Writes one plain report line (``OK …``, ``FORK/REWRITE …``, ``BAD ENTRY …``, ``ERROR …``)
+    Writes one plain report line (``OK``, ``FORK/REWRITE``, ``BAD CHECKPOINT``, ``BAD LOG``,
+    ``BAD ENTRY`` naming the entry, or ``ERROR`` when nothing could be checked)
     and returns the exit code. ``at`` names the evidence folder (default: now).
     """
     when = at or datetime.now(UTC)
@@ -342,8 +347,11 @@ def run_monitor(
         )
         print(f"FORK/REWRITE: {exc}; both signed checkpoints kept in {folder}", file=out)
         return EXIT_PROBLEM
-    except _ProblemError as exc:
+    except _BadEntryError as exc:
         print(f"BAD ENTRY: {exc}", file=out)
+        return EXIT_PROBLEM
+    except _ProblemError as exc:
+        print(f"BAD LOG: {exc}", file=out)
         return EXIT_PROBLEM
     except MonitorError as exc:
         print(f"ERROR: cannot check the log: {exc}", file=out)
