@@ -14,6 +14,7 @@ from registry.api import (
     recognition,
     reports,
     schemes,
+    tiles,
     tokens,
     trust,
     vcapi,
@@ -27,6 +28,7 @@ def register_api(app: Flask) -> None:
     app.url_map.converters.update(CONVERTERS)  # before the routes that use them
     for module in (
         ledger,
+        tiles,
         labels,
         schemes,
         bodies,

@@ -1,8 +1,7 @@
-"""The end-to-end tests run a real server over a brand-new database of each backend: the
-registry tests' own fixtures make it (PostgreSQL: a fresh database, dropped at session end)."""
+"""End-to-end fixtures: each test runs a real server over a brand-new database of each backend,
+made by the registry tests' own fixtures (PostgreSQL: a fresh database, dropped at session end),
+shared rather than redefined."""
 
-from tests.registry.conftest import (  # noqa: F401 - fixtures reused, not rewritten
-    fresh_database_url,
-    make_pg_database,
-    pg_server,
-)
+from tests.registry.conftest import fresh_database_url, make_pg_database, pg_server
+
+__all__ = ["fresh_database_url", "make_pg_database", "pg_server"]

@@ -25,6 +25,7 @@ from registry.bodies.models import Accreditation, BodyKey, CertificationBody
 from registry.db import db
 from registry.demo import load_demo
 from registry.labels.models import Label, StatusListRecord
+from registry.ledger.tiles import TILE_WIDTH, TileId, tile_path
 from registry.recognition.models import MappingRevision
 from registry.schemes.models import Rule, RuleVersion, Scheme
 from tests.registry.conftest import build_app
@@ -138,6 +139,13 @@ def _urls(app: Flask, size: int) -> list[str]:
         ],
         "/ledger/proof/consistency": [
             f"/ledger/proof/consistency?first={m}&second={size}" for m in (1, size // 3, size)
+        ],
+        "/ledger/tile/{level}/{rest}": [
+            f"/ledger/{tile_path(TileId(0, 0, min(size, TILE_WIDTH)))}",
+            f"/ledger/{tile_path(TileId(0, (size - 1) // TILE_WIDTH, (size - 1) % 256 + 1))}",
+        ],
+        "/ledger/tile/entries/{rest}": [
+            f"/ledger/{tile_path(TileId(None, 0, min(size, TILE_WIDTH)))}"
         ],
     }
     urls: list[str] = []
