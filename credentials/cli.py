@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from credentials._internal.timefmt import format_datetime, parse_datetime
+from credentials.audit_cli import add_audit_parser
 from credentials.certificate import (
     MAX_CERTIFICATE_BYTES,
     Certificate,
@@ -398,6 +399,7 @@ def _parser() -> argparse.ArgumentParser:
     export = contexts_sub.add_parser("export", help="write the contexts and index.json to DIR")
     export.add_argument("dir")
     export.set_defaults(run=_contexts_export)
+    add_audit_parser(sub)
     return parser
 
 
