@@ -6,6 +6,7 @@ from flask import Flask
 
 from registry.api import (
     bodies,
+    exports,
     labels,
     ledger,
     openapi,
@@ -26,6 +27,7 @@ def register_api(app: Flask) -> None:
     for module in (
         ledger,
         labels,
+        exports,
         schemes,
         bodies,
         recognition,
