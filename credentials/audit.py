@@ -23,7 +23,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,9 +85,14 @@ class AuditReport:
         return min(indexed) if indexed else (self.problems[0] if self.problems else None)
 
 
-def _leaves(lines: Iterable[bytes]) -> Iterator[bytes]:
-    for line in lines:
-        yield line[:-1] if line.endswith(b"\n") else line
+def _tree_only(lines: Iterable[bytes], frontier: Frontier, size: int) -> tuple[int, bytes | None]:
+    """The hash-and-tree loop alone, kept tight (the audit's floor): last index, root at size."""
+    append, sha256, root, index = frontier.append, hashlib.sha256, None, -1
+    for index, line in enumerate(lines):
+        append(sha256(b"\x00" + (line[:-1] if line[-1:] == b"\n" else line)).digest())
+        if index + 1 == size:
+            root = frontier.root()
+    return index, root
 
 
 def load_credentials(path: str | Path) -> dict[str, bytes]:
@@ -219,9 +224,13 @@ def audit_ledger(
 
     try:
         index = -1
-        for index, leaf in enumerate(_leaves(lines)):
+        if replayer is None:
+            index, root = _tree_only(lines, frontier, signed.size)
+            root_at_checkpoint = root_at_checkpoint or root
+        for index, line in enumerate(lines if replayer is not None else ()):
+            leaf = line[:-1] if line[-1:] == b"\n" else line
             append(sha256(b"\x00" + leaf).digest())
-            if frontier.size == signed.size:
+            if index + 1 == signed.size:
                 root_at_checkpoint = frontier.root()
             if replayer is None:
                 continue
