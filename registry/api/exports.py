@@ -22,7 +22,6 @@ from flask import Blueprint, Response, request, stream_with_context
 from marshmallow import Schema, ValidationError, validates_schema
 
 from credentials import decimal_text
-from credentials._internal.timefmt import format_datetime
 from registry.api.auth import current_principal
 from registry.auth.services import Principal
 from registry.db import db, read_snapshot
@@ -121,13 +120,14 @@ def csv_cell(value: object) -> str:
 
 
 def _row(label: Label) -> list[str]:
+    # Times as the label's JSON states them (marshmallow's ISO 8601 with offset).
     rv = label.rule_version
     values: tuple[object, ...] = (
         label.id, label.status.value, label.grade, decimal_text(label.footprint), "kgCO2e",
         rv.declared_unit, decimal_text(label.declared_unit_amount), rv.rule.scheme.code,
         rv.rule.code, rv.version, label.body.code, label.product_name, label.product_model,
-        label.gtin, label.manufacturer, format_datetime(label.valid_from),
-        format_datetime(label.valid_until), format_datetime(label.issued_at), label.ledger_seq,
+        label.gtin, label.manufacturer, label.valid_from.isoformat(),
+        label.valid_until.isoformat(), label.issued_at.isoformat(), label.ledger_seq,
     )  # fmt: skip
     return [csv_cell(v) for v in values]
 
