@@ -220,6 +220,9 @@ def audit_ledger(
             if pool is None:
                 pool = executor or ProcessPoolExecutor(max_workers=jobs)
             pending.append(pool.submit(_check_chunk, batch))
+            # A bounded queue: the reader waits for the workers rather than buffering the ledger.
+            while len(pending) > 4 * max(jobs, 1):
+                problems.extend(pending.pop(0).result())
         batch = []
 
     try:
