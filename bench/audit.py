@@ -147,7 +147,9 @@ def hash_and_tree(path: Path, note: str, n: int, runs: int) -> None:
     )
     print(f"  audit_ledger(replay=False)            {n / audit:>12,.0f} entries/s"
           f"  ({n / cpu_audit:,.0f}/s CPU)  = {base / audit:.2f} × baseline speed"
-          f"  ({'meets' if n / audit >= 200_000 else 'MISSES'} the 200,000/s target)")  # fmt: skip
+          f"\n  target 200,000/s: wall {'met' if n / audit >= 200_000 else 'MISSED'}, "
+          f"CPU time {'met' if n / cpu_audit >= 200_000 else 'MISSED'}"
+          " (wall time counts the machine's other users)")  # fmt: skip
 
 
 def full_replay(path: Path, n: int) -> None:
@@ -158,15 +160,26 @@ def full_replay(path: Path, n: int) -> None:
         frontier.append(leaf_hash(line[:-1]))
     note = sign_checkpoint(Checkpoint(LOG.name, n, frontier.root()), LOG)
     key = LOG.verifier_key()
-    tree = best_of(3, lambda: audit_ledger(prefix, checkpoint=note, log_key=key, replay=False))
-    t0 = time.perf_counter()
-    report = audit_ledger(prefix, checkpoint=note, log_key=key)
-    full = time.perf_counter() - t0
-    assert report.ok, report.problems
-    print(f"full replay, first {n:,} entries:")
-    print(f"  hash and tree (baseline)              {n / tree:>12,.0f} entries/s")
-    print(f"  + every transition replayed           {n / full:>12,.0f} entries/s"
-          f"  = {tree / full:.1f} × slower than the baseline")  # fmt: skip
+
+    def tree() -> None:
+        audit_ledger(prefix, checkpoint=note, log_key=key, replay=False)
+
+    def replayed() -> None:
+        report = audit_ledger(prefix, checkpoint=note, log_key=key)
+        if not report.ok:
+            raise RuntimeError(f"the generated ledger does not replay: {report.problems}")
+
+    wall_tree, wall_full = best_of(3, tree), best_of(1, replayed)
+    cpu_tree, cpu_full = CPU[tree], CPU[replayed]
+    print(f"full replay, first {n:,} entries (wall, then CPU time):")
+    print(
+        f"  hash and tree (baseline)              {n / wall_tree:>12,.0f} entries/s"
+        f"  ({n / cpu_tree:,.0f}/s CPU)"
+    )
+    print(
+        f"  + every transition replayed           {n / wall_full:>12,.0f} entries/s"
+        f"  ({n / cpu_full:,.0f}/s CPU)  = 1/{cpu_full / cpu_tree:.0f} of the baseline (CPU)"
+    )
 
 
 def proofs(count: int, cache: Path) -> None:
@@ -200,7 +213,7 @@ def proofs(count: int, cache: Path) -> None:
         rates[jobs] = count / (time.perf_counter() - t0)
         if not report.ok or report.proofs_checked != count:
             raise RuntimeError(f"the audit failed: {report.problems}")
-    print(f"every proof verified, {count:,} eddsa-rdfc-2022 issuances (+ replay, tree):")
+    print(f"every proof verified, {count:,} eddsa-rdfc-2022 issuances (+ replay, tree; wall):")
     print(f"  1 process (baseline)                  {rates[1]:>12,.0f} credentials/s")
     print(f"  --jobs 2                              {rates[2]:>12,.0f} credentials/s"
           f"  = {rates[2] / rates[1]:.2f} × the baseline")  # fmt: skip
