@@ -226,19 +226,19 @@ def _rss_kib() -> int:
     raise RuntimeError("no VmRSS")
 
 
-def export_memory(cache: Path) -> None:
+def export_memory(cache: Path, total: int) -> None:
     from bench._common import scratch_dir
     from bench._ledger_load import cached_ledger as cached_db
     from registry import create_app
     from tests.registry.factories import make_settings
 
-    ledger = cached_db(cache, 1_000_000, rebuild=False)
+    ledger = cached_db(cache, total, rebuild=False)
     with scratch_dir("bench-audit-export-") as work:
         app = create_app(make_settings(f"sqlite:///{ledger.path}", work))
         client = app.test_client()
         start = _rss_kib()
         print(f"GET /api/v1/exports/ledger.jsonl from {ledger.path} (RSS at start {start:,} KiB):")
-        for end in (100_000, 1_000_000):
+        for end in (total // 10, total):
             response = client.get(f"/api/v1/exports/ledger.jsonl?end={end}")
             assert response.status_code == 200, response.get_data()[:300]
             note = base64.b64decode(response.headers["Ledger-Checkpoint"]).decode()
@@ -250,7 +250,7 @@ def export_memory(cache: Path) -> None:
                     peak = max(peak, _rss_kib())
             took = time.perf_counter() - t0
             response.close()
-            if count != end or note.splitlines()[1] != "1000000":
+            if count != end or note.splitlines()[1] != str(total):
                 raise RuntimeError(f"exported {count} entries under {note!r}")
             print(f"  {end:>9,} entries ({size / 2**20:,.0f} MiB) in {took:.1f} s: peak RSS "
                   f"+{peak - start:,} KiB over the start")  # fmt: skip
@@ -264,13 +264,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--skip-export", action="store_true")
+    parser.add_argument("--export-size", type=int, default=1_000_000, help="the export's ledger")
+    parser.add_argument("--skip-kit", action="store_true", help="only the export's memory")
     args = parser.parse_args()
-    path, note = cached_ledger(args.cache, args.size)
-    hash_and_tree(path, note, args.size, args.runs)
-    full_replay(path, min(args.replay, args.size))
-    proofs(args.proofs, args.cache)
+    if not args.skip_kit:
+        path, note = cached_ledger(args.cache, args.size)
+        hash_and_tree(path, note, args.size, args.runs)
+        full_replay(path, min(args.replay, args.size))
+        proofs(args.proofs, args.cache)
     if not args.skip_export:
-        export_memory(args.cache)
+        export_memory(args.cache, args.export_size)
 
 
 if __name__ == "__main__":
