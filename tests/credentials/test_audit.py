@@ -287,3 +287,21 @@ def test_consistency_refuses_a_proof_for_other_sizes(export: Any) -> None:
     ]}  # fmt: skip
     with pytest.raises(Exception, match="first size is 3, not 4"):
         check_consistency(_checkpoint(lines[:4]), _checkpoint(lines), proof, LOG_KEY)
+
+
+def test_a_malformed_entry_is_named(export: Any) -> None:
+    lines, checkpoint, _ = export
+    tampered = [*lines[:2], b'{"seq": 2, "event"', *lines[3:]]
+    report = audit_ledger(tampered, checkpoint=checkpoint, log_key=LOG_KEY)
+    first = report.first_bad
+    assert first is not None
+    assert (first.index, first.reason) == (2, "malformed_entry")
+
+
+def test_bad_usage_exits_2(export: Any, tmp_path: Path, capsys: Any) -> None:
+    lines, checkpoint, credentials = export
+    args = _write(tmp_path, lines, checkpoint, credentials)
+    assert main(args[:2] + args[4:]) == 2  # no --checkpoint
+    assert main(["audit", "--consistency", "a", "b", "--log-key", LOG_KEY]) == 2  # no --proof
+    assert main([*args[:-1], str(tmp_path / "missing.jsonl")]) == 2
+    assert capsys.readouterr().err.count("carbonlabel: error:") == 3
