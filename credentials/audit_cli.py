@@ -62,8 +62,12 @@ def _consistency(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     if args.url:
         # Lazily: the monitor (network) is not loaded by an offline audit.
-        from credentials.monitor import run_monitor  # type: ignore[import-not-found,unused-ignore]
-
+        try:
+            from credentials.monitor import (  # type: ignore[import-not-found,unused-ignore]
+                run_monitor,
+            )
+        except ImportError:
+            return _fail("this kit has no monitor (credentials.monitor); --url is unavailable")
         return int(run_monitor(args.url, args.log_key, args.state, out=sys.stdout))
     if args.consistency:
         return _consistency(args)
