@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from credentials._internal.timefmt import format_datetime, parse_datetime
+from credentials.audit_cli import add_audit_parser
 from credentials.certificate import (
     MAX_CERTIFICATE_BYTES,
     Certificate,
@@ -400,6 +401,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("dir")
     export.set_defaults(run=_contexts_export)
     add_witness_parser(sub)
+    add_audit_parser(sub)
     return parser
 
 

@@ -6,6 +6,7 @@ from flask import Flask
 
 from registry.api import (
     bodies,
+    exports,
     findings,
     health,
     labels,
@@ -30,6 +31,7 @@ def register_api(app: Flask) -> None:
         ledger,
         tiles,
         labels,
+        exports,
         schemes,
         bodies,
         recognition,
