@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from registry.api import (
+    audit,
     bodies,
     labels,
     ledger,
@@ -32,6 +33,7 @@ def register_api(app: Flask) -> None:
         tokens,
         vcapi,
         reports,
+        audit,
         trust,
         openapi,
     ):

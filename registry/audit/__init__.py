@@ -1,0 +1,2 @@
+"""Audit views for regulators and the operator: what was issued and changed under a scheme,
+each body's accreditations and keys next to what it issued, a label's ledger history."""
