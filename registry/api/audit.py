@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from registry.api.auth import current_principal
 from registry.audit.schemas import (
     body_history_schema,
+    entry_query_schema,
     history_entry_schema,
     issuance_bucket_schema,
     issuance_query_schema,
@@ -22,6 +23,7 @@ from registry.audit.services import (
     body_history,
     issuance_over_time,
     label_history,
+    list_audit_entries,
     list_status_changes,
 )
 from registry.auth.models import Role
@@ -156,3 +158,40 @@ def get_label_history_view(label_id: str) -> ResponseReturnValue:
             "entries": history_entry_schema.dump(history, many=True),
         }
     )
+
+
+@bp.get("/entries")
+def get_audit_entries_view() -> ResponseReturnValue:
+    """Ledger entries filtered for a regulator's view.
+    ---
+    get:
+      summary: Ledger entries by scheme, body, event kind and time
+      description: >-
+        The entries about the token's schemes (or `scheme`), as stored, in ledger order; each
+        carries its `seq`, so it can be proven against the public, unfiltered log
+        (`/ledger/entries`, `/ledger/proof/inclusion`), which alone is the proven one. Paged by
+        `after` (the last `seq` of the previous page; `next` links the following page).
+      tags: [audit]
+      security: [{bearer: []}]
+      parameters:
+        - {in: query, name: scheme, schema: {type: string}}
+        - {in: query, name: body, schema: {type: string}}
+        - {in: query, name: event, schema: {type: string}}
+        - {in: query, name: from, schema: {type: string, format: date-time}}
+        - {in: query, name: to, schema: {type: string, format: date-time}}
+        - {in: query, name: after, schema: {type: integer, minimum: -1, default: -1}}
+        - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 500, default: 100}}
+      responses:
+        200: {description: '{"entries": [ledger entry], "next": URL or null}'}
+        401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        404: {$ref: '#/components/responses/NotFound'}
+        422: {$ref: '#/components/responses/Unprocessable'}
+    """
+    principal = current_principal(Role.REGULATOR, Role.OPERATOR)
+    query = entry_query_schema.load(request.args)
+    entries = list_audit_entries(principal, query)
+    following = None
+    if len(entries) == query.limit:
+        following = _next(".get_audit_entries_view", entries[-1]["seq"])
+    return jsonify({"entries": entries, "next": following})

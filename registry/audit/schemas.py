@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validates_schema
+from marshmallow import Schema, fields, post_load, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 
-from registry.audit.services import IssuanceQuery, Period, StatusChangeQuery
-from registry.fields import AsciiInteger, DateTimeStamp
+from registry.audit.services import EntryQuery, IssuanceQuery, Period, StatusChangeQuery
+from registry.fields import MAX_ID, AsciiInteger, DateTimeStamp, FullMatch
 from registry.schemes.schemas import code_field
 
 __all__ = [
     "body_history_schema",
+    "entry_query_schema",
     "history_entry_schema",
     "issuance_bucket_schema",
     "issuance_query_schema",
@@ -21,7 +22,6 @@ __all__ = [
 ]
 
 MAX_PAGE = 500
-SEQ_MAX = 2**63 - 1
 
 
 class _Window(Schema):
@@ -47,12 +47,24 @@ class IssuanceQuerySchema(_Window):
 
 
 class StatusChangeQuerySchema(_Window):
-    after = AsciiInteger(minimum=-1, maximum=SEQ_MAX, load_default=-1)
+    after = AsciiInteger(minimum=-1, maximum=MAX_ID, load_default=-1)
     limit = AsciiInteger(minimum=1, maximum=MAX_PAGE, load_default=100)
 
     @post_load
     def _to_query(self, data: dict[str, Any], **kwargs: Any) -> StatusChangeQuery:
         return StatusChangeQuery(**data)
+
+
+class EntryQuerySchema(StatusChangeQuerySchema):
+    event = fields.String(
+        load_default=None,
+        validate=[FullMatch(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+"), validate.Length(max=64)],
+        metadata={"description": "An event kind, e.g. label.suspended."},
+    )
+
+    @post_load
+    def _to_query(self, data: dict[str, Any], **kwargs: Any) -> EntryQuery:
+        return EntryQuery(**data)
 
 
 class IssuanceBucketSchema(Schema):
@@ -117,6 +129,7 @@ class LabelHistoryEntrySchema(Schema):
     entry = fields.Dict(metadata={"description": "The ledger entry as stored."})
 
 
+entry_query_schema = EntryQuerySchema()
 issuance_query_schema = IssuanceQuerySchema()
 status_change_query_schema = StatusChangeQuerySchema()
 issuance_bucket_schema = IssuanceBucketSchema()

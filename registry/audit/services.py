@@ -25,13 +25,14 @@ from registry.db import db
 from registry.errors import ForbiddenError
 from registry.labels.models import Label, LabelStatusEntry
 from registry.labels.services import get_label
-from registry.ledger.models import LedgerEntry
+from registry.ledger.models import LedgerEntry, LedgerEntryScope
 from registry.schemes.models import Rule, RuleVersion, Scheme
 
 __all__ = [
     "MAX_BUCKETS",
     "AccreditationCount",
     "BodyHistory",
+    "EntryQuery",
     "HistoryEntry",
     "IssuanceBucket",
     "IssuanceQuery",
@@ -43,6 +44,7 @@ __all__ = [
     "body_history",
     "issuance_over_time",
     "label_history",
+    "list_audit_entries",
     "list_status_changes",
 ]
 
@@ -327,6 +329,48 @@ def body_history(principal: Principal, body_code: str) -> BodyHistory:
         select(BodyKey).where(BodyKey.body_id == body.id).order_by(BodyKey.id)
     ).scalars()
     return BodyHistory(body, counted, [KeyCount(key, per_key.get(key.id, 0)) for key in keys])
+
+
+# --- filtered ledger entries ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntryQuery:
+    scheme: str | None = None
+    body: str | None = None
+    event: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    after: int = -1
+    limit: int = 100
+
+
+def list_audit_entries(principal: Principal, query: EntryQuery) -> list[dict[str, Any]]:
+    """Ledger entries about the schemes in view (and the body, event kind and time asked),
+    in ledger order, each as stored (with its ``seq``: prove it against the public log, which
+    alone is the proven one). An entry about no scheme (a body's registration, its keys) is
+    the operator's to see here; it is in the public log for everyone."""
+    schemes = audit_schemes(principal, query.scheme)
+    stmt = (
+        select(LedgerEntry.body)
+        .join(LedgerEntryScope, LedgerEntryScope.seq == LedgerEntry.seq)
+        .where(LedgerEntry.seq > query.after)
+        .order_by(LedgerEntry.seq)
+        .limit(query.limit)
+    )
+    if schemes is not None:
+        stmt = stmt.where(LedgerEntryScope.scheme.in_(schemes))
+    if query.body is not None:
+        body = get_body(query.body)
+        _require_body_in_scope(principal, body)
+        stmt = stmt.where(LedgerEntryScope.body == body.code)
+    if query.event is not None:
+        stmt = stmt.where(LedgerEntry.event == query.event)
+    if query.start is not None:
+        stmt = stmt.where(LedgerEntry.time >= query.start)
+    if query.end is not None:
+        stmt = stmt.where(LedgerEntry.time < query.end)
+    return [json.loads(bytes(body)) for body in db.session.execute(stmt).scalars()]
 
 
 # --- a label's history -------------------------------------------------------------------
