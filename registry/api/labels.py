@@ -94,6 +94,7 @@ def list_labels_view() -> ResponseReturnValue:
       responses:
         200: {description: '{"labels": [label without credential], "next": URL or null}'}
         401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     principal = current_principal()

@@ -91,6 +91,10 @@ def list_labels(principal: Principal, query: LabelQuery) -> list[Label]:
         case Role.CERTIFIER:
             stmt = stmt.where(Label.body_id == principal.body_id)
         case Role.REGULATOR:
+            # Another scheme's labels are refused, not listed as none (a certifier's filter
+            # over its own labels may well match none).
+            if query.scheme is not None:
+                principal.require_oversight([query.scheme])
             stmt = stmt.where(Scheme.code.in_(sorted(principal.schemes)))
         case Role.OPERATOR:
             pass

@@ -111,6 +111,10 @@ def test_another_schemes_data_is_refused_naming_the_schemes_overseen(
         assert "HK" in detail, (path, detail)
     # Its own scheme is answered (nothing was issued under HK).
     assert get(client, hk, "issuance")["buckets"] == []
+    # Listing labels by another scheme is refused as well, not answered with none.
+    listed = client.get("/api/v1/labels?scheme=CN-GD", headers=auth(hk))
+    assert "HK" in problem(listed, 403, "forbidden")["detail"]
+    assert client.get("/api/v1/labels?scheme=HK", headers=auth(hk)).get_json()["labels"] == []
 
 
 @pytest.mark.parametrize(
