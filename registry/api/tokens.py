@@ -1,4 +1,4 @@
-"""API tokens (operator only) and `/me` (any token): the secret is shown once, at creation. The YAML
+"""API tokens (operator only): the secret is shown once, at creation. The YAML after ``---``
 in each docstring is the route's OpenAPI operation.
 """
 
@@ -10,12 +10,7 @@ from flask.typing import ResponseReturnValue
 from registry.api.auth import current_principal
 from registry.api.common import created, json_object
 from registry.auth.models import Role
-from registry.auth.schemas import (
-    api_token_schema,
-    dump_created_token,
-    dump_me,
-    token_action_schema,
-)
+from registry.auth.schemas import api_token_schema, dump_created_token, token_action_schema
 from registry.auth.services import create_token, get_token, revoke_token
 
 __all__ = ["bp"]
@@ -88,22 +83,3 @@ def revoke_token_view(token_id: int) -> ResponseReturnValue:
     current_principal(Role.OPERATOR)
     token_action_schema.load(json_object())  # takes no input; refuses whatever is sent
     return jsonify(api_token_schema.dump(revoke_token(token_id)))
-
-
-@bp.get("/me")
-def me_view() -> ResponseReturnValue:
-    """The presented token and what it may do (any token).
-    ---
-    get:
-      summary: What the presented token may do
-      description: >-
-        Role, body (certifier) or schemes (regulator), the token's id and name, and `actions`:
-        the things the registry would let it do, asked of the checks that enforce them.
-      tags: [tokens]
-      security: [{bearer: []}]
-      responses:
-        200: {description: The token, content: {application/json: {schema: ApiTokenSchema}}}
-        401: {$ref: '#/components/responses/Unauthenticated'}
-    """
-    principal = current_principal()
-    return jsonify(dump_me(get_token(principal.token_id), principal.capabilities()))
