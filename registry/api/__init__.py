@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Flask
 
 from registry.api import (
+    audit,
     bodies,
     exports,
     findings,
     health,
     labels,
     ledger,
+    me,
     openapi,
     recognition,
     reports,
@@ -36,8 +38,10 @@ def register_api(app: Flask) -> None:
         bodies,
         recognition,
         tokens,
+        me,
         vcapi,
         reports,
+        audit,
         trust,
         findings,
         health,

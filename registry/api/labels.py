@@ -94,6 +94,7 @@ def list_labels_view() -> ResponseReturnValue:
       responses:
         200: {description: '{"labels": [label without credential], "next": URL or null}'}
         401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     principal = current_principal()
@@ -194,8 +195,9 @@ def post_label_status(label_id: str) -> ResponseReturnValue:
     post:
       summary: Change a label's status
       description: >
-        By the issuing body; the registry operator may suspend any label (and lift only its own
-        suspensions). Revocation is final. The status lists are re-signed at once.
+        By the issuing body; a regulator may suspend a label under its schemes (enforcement)
+        and the registry operator any label; a suspension is lifted only by the role that made
+        it, and only the body revokes. Revocation is final. The status lists are re-signed at once.
       tags: [labels]
       security: [{bearer: []}]
       parameters:
@@ -210,7 +212,7 @@ def post_label_status(label_id: str) -> ResponseReturnValue:
         403: {$ref: '#/components/responses/Forbidden'}
         409: {$ref: '#/components/responses/Conflict'}
     """
-    principal = current_principal(Role.CERTIFIER, Role.OPERATOR)
+    principal = current_principal(Role.CERTIFIER, Role.REGULATOR, Role.OPERATOR)
     params = status_change_schema.load(json_body())
     label = change_label_status(principal, label_id, params["action"], reason=params["reason"])
     return jsonify(label_schema.dump(label))

@@ -13,7 +13,13 @@ from marshmallow import Schema, fields, validate
 from registry.auth.models import ApiToken, Role
 from registry.schemes.schemas import CodeOf, code_field, text_field
 
-__all__ = ["ApiTokenSchema", "api_token_schema", "dump_created_token", "token_action_schema"]
+__all__ = [
+    "ApiTokenSchema",
+    "api_token_schema",
+    "dump_created_token",
+    "dump_me",
+    "token_action_schema",
+]
 
 
 class ApiTokenSchema(Schema):
@@ -70,6 +76,11 @@ class ApiTokenSchema(Schema):
     )
     created_at = fields.DateTime(dump_only=True)
     revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+    actions = fields.List(
+        fields.String(),
+        dump_only=True,
+        metadata={"description": "What the token may do (GET /api/v1/me only)."},
+    )
     token = fields.String(
         dump_only=True,
         metadata={"description": "The secret: shown in the creating answer only, never again."},
@@ -79,6 +90,11 @@ class ApiTokenSchema(Schema):
 api_token_schema = ApiTokenSchema()
 # Revoking takes no input: every remaining field is server-owned, so any member is refused.
 token_action_schema = ApiTokenSchema(exclude=("name", "role", "body", "schemes"))
+
+
+def dump_me(token: ApiToken, actions: list[str]) -> dict[str, Any]:
+    """The presented token, never its secret, with what it may do."""
+    return {**api_token_schema.dump(token), "actions": actions}
 
 
 def dump_created_token(token: ApiToken, secret: str) -> dict[str, Any]:

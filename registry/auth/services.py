@@ -73,6 +73,75 @@ class Principal:
         """The operator, or a regulator of ``scheme_code`` (the ledger's own rule)."""
         return self.actor.oversees(scheme_code)
 
+    def require_oversight(self, scheme_codes: Iterable[str]) -> None:
+        """Every scheme must be one this token oversees; the refusal names those it does."""
+        outside = sorted({code for code in scheme_codes if not self.oversees(code)})
+        if outside:
+            raise ForbiddenError(
+                f"This token does not oversee {', '.join(outside)}; "
+                f"it oversees {self.oversight_text()}."
+            )
+
+    def oversight_text(self) -> str:
+        if self.role is Role.OPERATOR:
+            return "every scheme"
+        if self.role is Role.REGULATOR:
+            return "the schemes " + ", ".join(sorted(self.schemes))
+        return "no scheme"
+
+    def status_refusal(
+        self, *, body_code: str, scheme_code: str, target: str, suspended_by: str | None
+    ) -> str | None:
+        """Why this principal may not move a label of ``body_code`` under ``scheme_code`` to
+        ``target`` ("suspended", "active", "revoked"), or ``None`` if it may.
+
+        The kit's replay (``credentials.ledger_replay``, ``_may_change``) is the authority: the
+        ledger refuses anything else, so the registry asks the same questions before appending.
+        ``suspended_by`` is the role that made the standing suspension.
+        """
+        match self.role:
+            case Role.CERTIFIER:
+                if self.body_code != body_code:
+                    return "A certifier may change only its own body's labels."
+            case Role.REGULATOR:
+                if scheme_code not in self.schemes:
+                    return (
+                        f"This regulator token oversees {', '.join(sorted(self.schemes))}, "
+                        f"not {scheme_code}."
+                    )
+                if target == "revoked":
+                    return "A regulator suspends and lifts suspensions; it never revokes."
+            case Role.OPERATOR:
+                if target == "revoked":
+                    return "The operator suspends labels; it does not revoke them."
+        if target == "active" and suspended_by != self.role.value:
+            made = "nobody" if suspended_by is None else f"the {suspended_by}"
+            return f"Only whoever suspended a label lifts it; this suspension was made by {made}."
+        return None
+
+    def capabilities(self) -> list[str]:
+        """What this token may do, for ``GET /api/v1/me``: asked of the checks that enforce it."""
+        allowed = []
+        if self.role is Role.CERTIFIER:
+            allowed.append("issue-labels")  # issuance's principal.require(Role.CERTIFIER)
+        # The status rule, asked of a label this token could reach: its body's, or a scheme's.
+        scheme = next(iter(sorted(self.schemes)), "")
+        reach = {"body_code": self.body_code or "", "scheme_code": scheme}
+        whose = "own-body-labels" if self.role is Role.CERTIFIER else "labels-under-schemes"
+        if self.role is Role.OPERATOR:
+            whose = "any-label"
+        for target, verb in (("suspended", "suspend"), ("revoked", "revoke")):
+            if self.status_refusal(**reach, target=target, suspended_by=None) is None:
+                allowed.append(f"{verb}-{whose}")
+        if self.status_refusal(**reach, target="active", suspended_by=self.role.value) is None:
+            allowed.append(f"lift-own-role-suspensions-of-{whose}")
+        if self.role is not Role.CERTIFIER:
+            # Rule versions and mappings are published under Actor.oversees; audit likewise.
+            allowed += ["publish-rule-versions", "publish-mappings", "audit"]
+        if self.role is Role.OPERATOR:
+            allowed += ["manage-bodies", "manage-schemes", "manage-tokens"]
+        return allowed
+
 
 def _digest(token: str) -> bytes:
     return hashlib.sha256(token.encode("utf-8")).digest()

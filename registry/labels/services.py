@@ -91,6 +91,10 @@ def list_labels(principal: Principal, query: LabelQuery) -> list[Label]:
         case Role.CERTIFIER:
             stmt = stmt.where(Label.body_id == principal.body_id)
         case Role.REGULATOR:
+            # Another scheme's labels are refused, not listed as none (a certifier's filter
+            # over its own labels may well match none).
+            if query.scheme is not None:
+                principal.require_oversight([query.scheme])
             stmt = stmt.where(Scheme.code.in_(sorted(principal.schemes)))
         case Role.OPERATOR:
             pass
@@ -125,27 +129,37 @@ _TRANSITIONS: dict[
 }
 
 
-def _check_owner(principal: Principal, label: Label) -> None:
-    """The operator, or a certifier of the label's body (which never changes)."""
-    if principal.role is not Role.OPERATOR:
-        principal.require(Role.CERTIFIER)
-        if principal.body_id != label.body_id:
-            raise ForbiddenError("A certifier may change only its own body's labels.")
+_TARGET_STATE = {
+    StatusAction.SUSPEND: LabelStatus.SUSPENDED,
+    StatusAction.REINSTATE: LabelStatus.ACTIVE,
+    StatusAction.REVOKE: LabelStatus.REVOKED,
+}
+
+
+def _scheme_code(label: Label) -> str:
+    return label.rule_version.rule.scheme.code
+
+
+def _check_reach(principal: Principal, label: Label) -> None:
+    """A certifier of the label's body, a regulator of its scheme, or the operator (neither
+    body nor scheme of a label ever changes, so this may be asked before the row is locked)."""
+    if principal.role is Role.CERTIFIER and principal.body_id != label.body_id:
+        raise ForbiddenError("A certifier may change only its own body's labels.")
+    if principal.role is Role.REGULATOR:
+        principal.require_oversight([_scheme_code(label)])
 
 
 def _check_authority(principal: Principal, label: Label, action: StatusAction) -> None:
     """Who may do what to a label now; asked of the locked row, so no change in flight slips
     past it (who suspended a label decides who may lift it)."""
-    _check_owner(principal, label)
-    if principal.role is Role.OPERATOR:
-        if action is not StatusAction.SUSPEND and not (
-            action is StatusAction.REINSTATE and label.status_changed_by == Role.OPERATOR.value
-        ):
-            raise ForbiddenError(
-                "The operator may suspend any label, and lift only its own suspensions."
-            )
-    elif action is StatusAction.REINSTATE and label.status_changed_by == Role.OPERATOR.value:
-        raise ForbiddenError("This label was suspended by the registry operator.")
+    refusal = principal.status_refusal(
+        body_code=label.body.code,
+        scheme_code=_scheme_code(label),
+        target=_TARGET_STATE[action].value,
+        suspended_by=label.status_changed_by,
+    )
+    if refusal is not None:
+        raise ForbiddenError(refusal)
 
 
 def change_label_status(
@@ -153,18 +167,20 @@ def change_label_status(
 ) -> Label:
     """Suspend, reinstate or revoke a label, re-sign the lists it is in, and ledger it."""
     label = get_label(label_id)
-    # A certifier of another body is refused before it can hold the row (and delay its owner).
-    _check_owner(principal, label)
+    # A certifier of another body, a regulator of another scheme, is refused before it can
+    # hold the row (and delay its owner).
+    _check_reach(principal, label)
     # Lock the row, then re-read and ask again: a change committed meanwhile (the operator's
     # suspension, say) decides who may act now, and must not be lost or applied twice.
     label = db.session.get_one(Label, label.id, with_for_update=True, populate_existing=True)
-    _check_authority(principal, label, action)
     allowed, target, event = _TRANSITIONS[action]
     if label.status not in allowed:
         raise InvalidTransitionError(
             f"Label {label.id} is {label.status.value}; it cannot be {target.value} now."
             + (" Revocation is final." if label.status is LabelStatus.REVOKED else "")
         )
+    # After the transition, as the kit's replay asks: who may lift depends on who suspended.
+    _check_authority(principal, label, action)
     before = label.status
     now = utcnow()
     label.status = target

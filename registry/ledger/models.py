@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -22,7 +23,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import Base
 
-__all__ = ["LedgerCheckpoint", "LedgerCosignature", "LedgerEntry", "LedgerNode"]
+__all__ = [
+    "LedgerCheckpoint",
+    "LedgerCosignature",
+    "LedgerEntry",
+    "LedgerEntryScope",
+    "LedgerNode",
+]
 
 # On SQLite only "INTEGER PRIMARY KEY" makes the key the rowid (the table's clustered key);
 # BIGINT would add a second, redundant index. SQLite integers are 64-bit either way.
@@ -46,6 +53,28 @@ class LedgerEntry(Base):
 
     def __repr__(self) -> str:
         return f"<LedgerEntry {self.seq} {self.event}>"
+
+
+class LedgerEntryScope(Base):
+    """What an entry is about, as columns, so regulators' views filter the ledger by scheme,
+    body or label with an index (``/api/v1/audit/entries``); derived from the entry at append
+    (see ``registry.ledger.services.entry_scope``) and append-only like it. The scheme of an
+    entry that does not state one (a label's status change, an accreditation's) is that of the
+    label or accreditation it names."""
+
+    __tablename__ = "ledger_entry_scopes"
+    __table_args__ = (
+        Index("ix_ledger_entry_scopes_scheme_seq", "scheme", "seq"),
+        Index("ix_ledger_entry_scopes_body_seq", "body", "seq"),
+        Index("ix_ledger_entry_scopes_label", "label"),
+        Index("ix_ledger_entry_scopes_accreditation", "accreditation"),
+    )
+
+    seq: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+    scheme: Mapped[str | None] = mapped_column(String(32))
+    body: Mapped[str | None] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(10))
+    accreditation: Mapped[int | None] = mapped_column(Integer)
 
 
 class LedgerNode(Base):

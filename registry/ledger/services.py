@@ -39,7 +39,7 @@ from credentials import (
 from registry.clock import utcnow
 from registry.db import db
 from registry.errors import NotFoundError, ValidationFailedError
-from registry.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode
+from registry.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerEntryScope, LedgerNode
 
 __all__ = [
     "MAX_ENTRIES_PER_READ",
@@ -222,13 +222,16 @@ def append_entries(events: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Ledg
     frontier = Frontier(first, [stored[node] for node in frontier_ids])
     entries: list[LedgerEntry] = []
     nodes: list[dict[str, Any]] = []
+    scopes: list[dict[str, Any]] = []
     for seq, (event, payload) in enumerate(events, start=first):
         body = canonicalize_jcs({**payload, "seq": seq, "time": stamp, "event": event})
         leaf = leaf_hash(body)
         entries.append(LedgerEntry(seq=seq, time=when, event=event, body=body, leaf_hash=leaf))
         nodes += [{"level": lv, "index": i, "hash": h} for lv, i, h in frontier.append(leaf)]
+        scopes.append(entry_scope(seq, event, payload))
 
     db.session.add_all(entries)
+    db.session.execute(insert(LedgerEntryScope), _with_schemes(scopes))
     # Nodes are never read back as objects: a bulk INSERT skips the unit of work, which
     # matters because everything here runs while every other writer waits for the lock.
     db.session.execute(insert(LedgerNode), nodes)
@@ -237,6 +240,52 @@ def append_entries(events: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Ledg
         _store_checkpoint(frontier.size, frontier.root(), now)
     db.session.flush()
     return entries
+
+
+_SCOPE_TEXT = {"scheme": 32, "body": 64, "label": 10}
+
+
+def entry_scope(seq: int, event: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`LedgerEntryScope` row of an entry: the scheme, body, label and
+    accreditation it names (``docs/ledger-events.md``: ``scheme``, or a mapping's target)."""
+
+    def text(value: Any, column: str) -> str | None:
+        fits = isinstance(value, str) and len(value) <= _SCOPE_TEXT[column]
+        return value if fits else None
+
+    mapping = payload.get("mapping")
+    target = mapping.get("target") if isinstance(mapping, Mapping) else None
+    scheme = payload.get("scheme") or payload.get("targetScheme")
+    if scheme is None and isinstance(target, Mapping):
+        scheme = target.get("scheme")
+    accreditation = payload.get("accreditation")
+    return {
+        "seq": seq,
+        "scheme": text(scheme, "scheme"),
+        "body": text(payload.get("body"), "body"),
+        "label": text(payload.get("label"), "label") if event.startswith("label.") else None,
+        "accreditation": accreditation
+        if event.startswith("accreditation.") and type(accreditation) is int
+        else None,
+    }
+
+
+def _with_schemes(scopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give a label's or an accreditation's later entries the scheme its first one stated.
+    One indexed probe per such entry; issuances (the bulk of the ledger) state their scheme."""
+    for scope in scopes:
+        for column in ("label", "accreditation"):
+            if scope["scheme"] is None and scope[column] is not None:
+                named = getattr(LedgerEntryScope, column) == scope[column]
+                earlier = [s["scheme"] for s in scopes if s[column] == scope[column]]
+                scope["scheme"] = next((s for s in earlier if s is not None), None) or (
+                    db.session.execute(
+                        select(LedgerEntryScope.scheme)
+                        .where(named, LedgerEntryScope.scheme.is_not(None))
+                        .limit(1)
+                    ).scalar_one_or_none()
+                )
+    return scopes
 
 
 def _head() -> tuple[int, datetime | None]:

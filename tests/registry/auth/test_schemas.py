@@ -26,7 +26,7 @@ def test_loads_role_by_value() -> None:
 
 
 def test_server_owned_fields() -> None:
-    assert SERVER_OWNED == ["created_at", "id", "prefix", "revoked_at", "token"]
+    assert SERVER_OWNED == ["actions", "created_at", "id", "prefix", "revoked_at", "token"]
 
 
 @pytest.mark.parametrize("name", SERVER_OWNED)
