@@ -61,7 +61,7 @@ from registry.bodies.models import (
 from registry.bodies.services import signing_key
 from registry.clock import utcnow, utcnow_seconds
 from registry.config import current_settings
-from registry.db import db, insert_ignoring_conflicts
+from registry.db import db, insert_ignoring_conflicts, insert_new
 from registry.errors import (
     BodyNotActiveError,
     ForbiddenError,
@@ -420,8 +420,8 @@ def _ledger(groups: Sequence[_Prepared]) -> None:
     entries = append_events([p.event for p in pending])
     for p, entry in zip(pending, entries, strict=True):
         p.label.ledger_seq = entry.seq
-    db.session.add_all([p.label for p in pending])
-    db.session.flush()  # before the rows that refer to them: no relationship orders them
+    # Inserted before the rows that refer to them (idempotency claims are checked at commit).
+    insert_new([p.label for p in pending])
     superseding = False
     for group in groups:
         for p in group.pending:
@@ -535,6 +535,10 @@ def _prepare(
         body=body,
         key=key,
         rule_version=rv,
+        # The columns too: the row is inserted from the columns, not by the unit of work.
+        body_id=body.id,
+        key_id=key.id,
+        rule_version_id=rv.id,
         product_name=product.name,
         product_model=product.model,
         gtin=product.gtin,
@@ -549,11 +553,15 @@ def _prepare(
         period_start=request.period_start,
         period_end=request.period_end,
         status=LabelStatus.ACTIVE,
+        status_reason=None,
+        status_changed_at=None,
+        status_changed_by=None,
         revocation_list_id=revocation,
         revocation_index=r_index,
         suspension_list_id=suspension,
         suspension_index=s_index,
         supersedes_id=None if old is None else old.id,
+        superseded_by_id=None,
         credential=_dump(signed),
         credential_digest=digest,
         issued_at=now,

@@ -37,7 +37,7 @@ from credentials import (
     sign_checkpoint,
 )
 from registry.clock import utcnow
-from registry.db import db
+from registry.db import db, insert_new
 from registry.errors import NotFoundError, ValidationFailedError
 from registry.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerNode
 
@@ -228,9 +228,10 @@ def append_entries(events: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Ledg
         entries.append(LedgerEntry(seq=seq, time=when, event=event, body=body, leaf_hash=leaf))
         nodes += [{"level": lv, "index": i, "hash": h} for lv, i, h in frontier.append(leaf)]
 
-    db.session.add_all(entries)
-    # Nodes are never read back as objects: a bulk INSERT skips the unit of work, which
-    # matters because everything here runs while every other writer waits for the lock.
+    # Bulk INSERTs skip the unit of work, which matters because everything here runs while
+    # every other writer waits for the lock. Nodes are never read back as objects; entries are
+    # held in the session as inserted, for the caller.
+    insert_new(entries)
     db.session.execute(insert(LedgerNode), nodes)
     interval = get_ledger_config().checkpoint_interval
     if last_signed is None or (now - last_signed).total_seconds() >= interval:
