@@ -10,8 +10,9 @@ read ``FOR SHARE``, and their status changes take them ``FOR UPDATE`` before any
 a suspension, withdrawal or retirement waits for the issuances in flight and every later
 issuance sees it. The lock order everywhere is: body, accreditations, key, labels, revocation
 lists, suspension lists, ledger (SQLite serialises writers with ``BEGIN IMMEDIATE`` anyway);
-a group-commit round of several bodies (:func:`issue_label_groups`) takes each body's locks in
-that order, body after body in id order, and the ledger once, last.
+a group-commit round of several bodies (:func:`issue_label_groups`) takes every body, then
+every Idempotency-Key claim, then every accreditation (one statement each, in id order), then
+each body's key, labels and lists, body after body in id order, and the ledger once, last.
 """
 
 from __future__ import annotations
