@@ -97,9 +97,10 @@ def _ledgered(app: Flask) -> tuple[int, int]:
 # What a round may send. Per request: its token (tokens are checked on every request). Once per
 # round, whatever its bodies: the bodies' locks, the Idempotency-Key claims, the accreditations'
 # locks, the rule version, and the ledger round (lock, head, frontier, entries, nodes,
-# checkpoint) with the labels. Per body in the round: its key and its two status-list draws.
+# checkpoint) with the labels; the ledger lock is a statement on PostgreSQL only (SQLite's is
+# the BEGIN IMMEDIATE). Per body in the round: its key and its two status-list draws.
 PER_REQUEST = 1
-PER_ROUND = 11
+PER_ROUND = {"postgresql": 11, "sqlite": 10}
 PER_BODY = 3
 
 
@@ -117,7 +118,9 @@ def test_a_round_of_single_label_requests_stays_within_its_statement_budget(
     labels, issued = _ledgered(app)
     assert (labels - before[0], issued - before[1]) == (ROUND, ROUND), "every 201 ledgered once"
     per_label = sum(sent.values()) / ROUND
-    budget = PER_REQUEST + (PER_ROUND + PER_BODY * bodies) / ROUND
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    budget = PER_REQUEST + (PER_ROUND[dialect] + PER_BODY * bodies) / ROUND
     assert per_label <= budget, (
         f"{per_label:.2f} statements per label over a budget of {budget}: {dict(sent)}"
     )
