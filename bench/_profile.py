@@ -1,7 +1,9 @@
 """``bench/issuance.py --profile N``: issue N labels in-process and show where the time goes.
 
 Statement counts per label, how long the ledger lock is held, a CPU-time sampling profiler and
-cProfile, with same-run baselines (one label read, the log key).
+cProfile, with same-run baselines (one label read, the log key). With ``--profile-round K``,
+the labels are issued in held group-commit rounds of K concurrent requests instead, and the
+figures are this process's CPU and the statements per label (stable on a busy machine).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import itertools
 import pstats
 import re
 import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -25,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from bench._common import (
     ROOT,
+    Request,
     free_port,
     ms,
     percentile,
@@ -36,6 +40,7 @@ from bench._common import (
 from bench._issuing import issue_request, set_up_registry
 from registry import create_app
 from registry.db import db
+from registry.labels.grouping import GROUPS_KEY, IssuanceGroups
 from registry.labels.models import Label
 
 _WORDS = re.compile(r"\s+")
@@ -143,6 +148,9 @@ def _package(filename: str, root: str) -> str:
 
 def profile(args: argparse.Namespace, kind: str) -> None:
     """Issue labels in-process (Flask test client), one at a time: CPU, queries, hot spots."""
+    if args.profile_round:
+        profile_rounds(args, kind)
+        return
     n = args.profile
     with scratch_dir(f"bench-profile-{kind}-") as work, scratch_database(kind, work) as url:
         env = server_environment(
@@ -246,5 +254,79 @@ def profile(args: argparse.Namespace, kind: str) -> None:
         for line in lines[first:]:
             if line.strip():
                 print("    " + line.replace(str(ROOT) + "/", "")[:150])
+        with app.app_context():
+            db.engine.dispose()
+
+
+def profile_rounds(args: argparse.Namespace, kind: str) -> None:
+    """Issue N labels in group-commit rounds of K concurrent single-label requests.
+
+    Each round is held (as a busy leader holds it) until its K requests, one thread each, are
+    queued, then released: the round a worker runs when K clients wait on it. Figures per
+    label: this process's CPU (every thread's: parsing, authentication, the round, the
+    answers), and the SQL statements sent; both hold however busy the machine is.
+    """
+    n, k = args.profile, args.profile_round
+    rounds = max(1, n // k)
+    with scratch_dir(f"bench-rounds-{kind}-") as work, scratch_database(kind, work) as url:
+        env = server_environment(
+            database_url=url, instance=work / "instance", port=free_port(), workers=1
+        )
+        app = create_app(settings_for(env))
+        registry = set_up_registry(app, bodies=args.bodies)
+        groups: IssuanceGroups = app.extensions[GROUPS_KEY]
+        make = issue_request(registry, seed=11)
+        tickets = itertools.count()
+        statuses: Counter[int] = Counter()
+        mutex = threading.Lock()
+
+        def post(r: Request) -> None:
+            status = app.test_client().post(r.path, data=r.body, headers=dict(r.headers))
+            with mutex:
+                statuses[status.status_code] += 1
+
+        def one_round() -> None:
+            threads = [threading.Thread(target=post, args=(make(next(tickets)),)) for _ in range(k)]
+            with groups.round_lock():
+                for thread in threads:
+                    thread.start()
+                if not groups.wait_for_waiting(None, k, 60.0):
+                    raise RuntimeError("the round's requests did not queue")
+            for thread in threads:
+                thread.join()
+
+        for _ in range(3):  # warm-up: every body's first lists, prepared statements
+            one_round()
+        with app.app_context():
+            engine = db.engine
+        counts: Counter[str] = Counter()
+
+        def count(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+            if not statement.startswith("BEGIN"):
+                with mutex:
+                    counts[statement_kind(statement)] += 1
+
+        event.listen(engine, "before_cursor_execute", count)
+        w0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(rounds):
+            one_round()
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        event.remove(engine, "before_cursor_execute", count)
+        labels = rounds * k
+        print(
+            f"\n== rounds on {kind}: {rounds} held rounds of {k} single-label requests over "
+            f"{args.bodies} bodies, in-process"
+        )
+        print(f"  statuses {dict(statuses)}")
+        print(
+            f"  {cpu / labels * 1000:.2f} ms CPU of this process per label (all threads), "
+            f"{wall / labels * 1000:.2f} ms wall per label"
+        )
+        print(
+            f"  {sum(counts.values()) / labels:.2f} SQL statements per label, "
+            f"{sum(counts.values()) / rounds:.1f} per round (cursor executions, not BEGIN/COMMIT):"
+        )
+        for stmt, c in counts.most_common():
+            print(f"    {c / labels:5.2f}  {stmt}")
         with app.app_context():
             db.engine.dispose()

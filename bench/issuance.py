@@ -18,6 +18,7 @@ re-verified (``verify_ledger``) and a sample of the issued credentials is checke
     .venv/bin/python bench/issuance.py --memory 20000            # one worker's RSS, per label
     .venv/bin/python bench/issuance.py --memory 100000 --memory-batch 20
     .venv/bin/python bench/issuance.py --profile 200 --db postgresql   # in-process profile
+    .venv/bin/python bench/issuance.py --profile 400 --profile-round 20 --db postgresql
 """
 
 from __future__ import annotations
@@ -333,6 +334,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile", type=int, metavar="N", help="profile N issuances in-process instead"
     )
     parser.add_argument("--profile-top", type=int, default=25)
+    parser.add_argument(
+        "--profile-round",
+        type=int,
+        default=0,
+        metavar="K",
+        help="profile mode: K concurrent single-label requests per group-commit round "
+        "(0: one request at a time), over --bodies bodies",
+    )
     args = parser.parse_args(argv)
     if args.clients is None:
         args.clients = 2 * args.workers

@@ -10,8 +10,9 @@ read ``FOR SHARE``, and their status changes take them ``FOR UPDATE`` before any
 a suspension, withdrawal or retirement waits for the issuances in flight and every later
 issuance sees it. The lock order everywhere is: body, accreditations, key, labels, revocation
 lists, suspension lists, ledger (SQLite serialises writers with ``BEGIN IMMEDIATE`` anyway);
-a group-commit round of several bodies (:func:`issue_label_groups`) takes each body's locks in
-that order, body after body in id order, and the ledger once, last.
+a group-commit round of several bodies (:func:`issue_label_groups`) takes every body, then
+every Idempotency-Key claim, then every accreditation (one statement each, in id order), then
+each body's key, labels and lists, body after body in id order, and the ledger once, last.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import NoResultFound
 
 from credentials import (
     EDDSA_RDFC_2022,
@@ -61,7 +63,7 @@ from registry.bodies.models import (
 from registry.bodies.services import signing_key
 from registry.clock import utcnow, utcnow_seconds
 from registry.config import current_settings
-from registry.db import db, insert_ignoring_conflicts
+from registry.db import db, insert_ignoring_conflicts, insert_new
 from registry.errors import (
     BodyNotActiveError,
     ForbiddenError,
@@ -134,106 +136,135 @@ class IssueResult:
 
 
 def _claim(
-    body: CertificationBody, items: Sequence[IssueItem], label_ids: Sequence[str]
-) -> list[Label | None]:
+    groups: Sequence[tuple[CertificationBody, Sequence[IssueItem], Sequence[str]]],
+) -> list[list[Label | None]]:
     """Claim each item's Idempotency-Key for the label id planned for it, or find the label
-    an earlier request made with that key.
+    an earlier request made with that key; one list per group (body, items, planned ids).
 
-    Claims are inserted before any other work with ``ON CONFLICT DO NOTHING``. A concurrent
-    request with the same key waits on the row's primary key until the first commits (then
-    it finds that row and replays its label) or rolls back (then its own insert goes
-    through), so one key never makes two labels. The claim names the label it will make (the
-    foreign key is checked at commit), so no later write is needed. Items without a key, and
-    fresh claims, get ``None``.
+    Claims are inserted before any other work with ``ON CONFLICT DO NOTHING``, every body's in
+    one statement, in (body, key) order so that two rounds claiming the same keys wait for
+    each other in one order. A concurrent request with the same key waits on the row's
+    primary key until the first commits (then it finds that row and replays its label) or
+    rolls back (then its own insert goes through), so one key never makes two labels. The
+    claim names the label it will make (the foreign key is checked at commit), so no later
+    write is needed. Items without a key, and fresh claims, get ``None``.
     """
-    keyed = {item.idempotency_key: item for item in items if item.idempotency_key is not None}
-    if len(keyed) != sum(item.idempotency_key is not None for item in items):
-        raise ValidationFailedError({"Idempotency-Key": ["Each label needs its own key."]})
-    if not keyed:
-        return [None] * len(items)
+    rows: list[dict[str, object]] = []
     now = utcnow()
+    for body, items, label_ids in groups:
+        keys = [item.idempotency_key for item in items if item.idempotency_key is not None]
+        if len(set(keys)) != len(keys):
+            raise ValidationFailedError({"Idempotency-Key": ["Each label needs its own key."]})
+        rows += [
+            {
+                "body_id": body.id,
+                "key": key,
+                "request_hash": item.request_hash,
+                "label_id": label_id,
+                "created_at": now,
+            }
+            for item, label_id in zip(items, label_ids, strict=True)
+            if (key := item.idempotency_key) is not None
+        ]
+    fresh: list[list[Label | None]] = [[None] * len(items) for _, items, _ in groups]
+    if not rows:
+        return fresh
+    rows.sort(key=lambda row: (row["body_id"], row["key"]))
     claimed = set(
         db.session.execute(
             insert_ignoring_conflicts(IdempotencyKey)
-            .values(
-                [
-                    {
-                        "body_id": body.id,
-                        "key": key,
-                        "request_hash": item.request_hash,
-                        "label_id": label_id,
-                        "created_at": now,
-                    }
-                    for item, label_id in zip(items, label_ids, strict=True)
-                    if (key := item.idempotency_key) is not None
-                ]
-            )
-            .returning(IdempotencyKey.key)
-        ).scalars()
+            .values(rows)
+            .returning(IdempotencyKey.body_id, IdempotencyKey.key)
+        ).tuples()
     )
-    if claimed == set(keyed):
-        return [None] * len(items)
+    taken = {(row["body_id"], row["key"]) for row in rows} - claimed
+    if not taken:
+        return fresh
     earlier = {
-        row.key: row
+        (row.body_id, row.key): row
         for row in db.session.execute(
-            select(IdempotencyKey.key, IdempotencyKey.request_hash, IdempotencyKey.label_id).where(
-                IdempotencyKey.body_id == body.id,
-                IdempotencyKey.key.in_(set(keyed) - claimed),
+            select(
+                IdempotencyKey.body_id,
+                IdempotencyKey.key,
+                IdempotencyKey.request_hash,
+                IdempotencyKey.label_id,
+            ).where(
+                IdempotencyKey.body_id.in_({body_id for body_id, _ in taken}),
+                IdempotencyKey.key.in_({key for _, key in taken}),
             )
         )
     }
-    replayed: list[Label | None] = []
-    for item in items:
-        row = earlier.get(item.idempotency_key or "")
-        if item.idempotency_key is None or row is None:
-            replayed.append(None)
-            continue
-        if row.request_hash != item.request_hash:
-            raise IdempotencyKeyReusedError(
-                f"Idempotency-Key {item.idempotency_key!r} was already used with a different "
-                "request; use a new key."
-            )
-        replayed.append(db.session.get_one(Label, row.label_id))
+    replayed: list[list[Label | None]] = []
+    for body, items, _ in groups:
+        found: list[Label | None] = []
+        for item in items:
+            row = earlier.get((body.id, item.idempotency_key))
+            if item.idempotency_key is None or row is None or (body.id, row.key) not in taken:
+                found.append(None)
+                continue
+            if row.request_hash != item.request_hash:
+                raise IdempotencyKeyReusedError(
+                    f"Idempotency-Key {item.idempotency_key!r} was already used with a "
+                    "different request; use a new key."
+                )
+            found.append(db.session.get_one(Label, row.label_id))
+        replayed.append(found)
     return replayed
 
 
-def _check_rule(body: CertificationBody, request: LabelRequest, now: datetime) -> RuleVersion:
-    """Refuse what a verifier would: each check asks the kit predicate on the value the trust
-    bundle states, at the instant the proof will state."""
-    rv = get_rule_version(request.scheme, request.rule, request.rule_version)
-    rule = rv.trusted()
-    if not rule.in_force_at(now):
-        raise RuleNotInForceError(
-            f"Version {rv.version} of {request.rule} is in force from "
-            f"{rv.in_force_from:%Y-%m-%d}"
-            + ("" if rv.in_force_until is None else f" until {rv.in_force_until:%Y-%m-%d}")
-            + "; issue under a version in force now."
-        )
-    if request.declared_unit is not None and request.declared_unit != rv.declared_unit:
-        raise ValidationFailedError(
-            {
-                "footprint": {
-                    "declared_unit": [f"Rule {rv.rule.code} declares per {rv.declared_unit}."]
+@dataclass(slots=True)
+class _Rules:
+    """The rule versions a round issues under, and which bodies' accreditations cover them.
+
+    A rule version and whether it is in force concern no body, so each is looked up once per
+    round; the scope is asked of each body's accreditations as locked for this round.
+    """
+
+    now: datetime
+    accreditations: dict[int, list[Accreditation]]
+    versions: dict[tuple[str, str, str], RuleVersion] = field(default_factory=dict)
+    covered: set[tuple[int, tuple[str, str, str]]] = field(default_factory=set)
+
+    def check(self, body: CertificationBody, request: LabelRequest) -> RuleVersion:
+        """Refuse what a verifier would: each check asks the kit predicate on the value the
+        trust bundle states, at the instant the proof will state."""
+        rule_key = (request.scheme, request.rule, request.rule_version)
+        rv = self.versions.get(rule_key)
+        if rv is None:
+            rv = get_rule_version(*rule_key)
+            if not rv.trusted().in_force_at(self.now):
+                raise RuleNotInForceError(
+                    f"Version {rv.version} of {request.rule} is in force from "
+                    f"{rv.in_force_from:%Y-%m-%d}"
+                    + ("" if rv.in_force_until is None else f" until {rv.in_force_until:%Y-%m-%d}")
+                    + "; issue under a version in force now."
+                )
+            self.versions[rule_key] = rv
+        if request.declared_unit is not None and request.declared_unit != rv.declared_unit:
+            raise ValidationFailedError(
+                {
+                    "footprint": {
+                        "declared_unit": [f"Rule {rv.rule.code} declares per {rv.declared_unit}."]
+                    }
                 }
-            }
-        )
-    # Already locked and re-read by _lock_accreditations: these are the identity map's rows.
-    accreditations = db.session.execute(
-        select(Accreditation).where(
-            Accreditation.body_id == body.id, Accreditation.scheme_id == rv.rule.scheme_id
-        )
-    ).scalars()
-    # The status too: a withdrawal is rounded up to the next second in the bundle (a label
-    # signed earlier in that second stays covered), but from the withdrawal on none is issued.
-    if not any(
-        a.status is AccreditationStatus.ACTIVE
-        and a.trusted().covers(rule.scheme, rule.category, now)
-        for a in accreditations
-    ):
-        raise OutOfScopeError(
-            f"{body.name} holds no active accreditation for {request.scheme} / {rule.category}."
-        )
-    return rv
+            )
+        if (body.id, rule_key) not in self.covered:
+            rule = rv.trusted()
+            # The status too: a withdrawal is rounded up to the next second in the bundle (a
+            # label signed earlier in that second stays covered), but from the withdrawal on
+            # none is issued.
+            if not any(
+                a.status is AccreditationStatus.ACTIVE
+                and a.scheme_id == rv.rule.scheme_id
+                and a.trusted().covers(rule.scheme, rule.category, self.now)
+                for a in self.accreditations.get(body.id, ())
+            ):
+                raise OutOfScopeError(
+                    f"{body.name} holds no active accreditation for {request.scheme} / "
+                    f"{rule.category}."
+                )
+            self.covered.add((body.id, rule_key))
+        return rv
 
 
 def _superseded(body: CertificationBody, label_id: str) -> Label:
@@ -301,18 +332,39 @@ def issue_label_groups(
 
     Each group is checked and prepared under its own principal exactly as
     :func:`issue_labels` would (its body, accreditations and key locked ``FOR SHARE``, its
-    lists ``FOR UPDATE``), the groups in body-id order so that two rounds can never wait on
-    each other; then every group's entries are appended together, under one lock. The groups
-    must be of distinct bodies. The answer is one list of results per group, in the order given.
+    lists ``FOR UPDATE``); then every group's entries are appended together, under one lock.
+    What the groups share is asked once for all, in body-id order so that two rounds can never
+    wait on each other: the bodies are locked by one statement, the Idempotency-Keys claimed by
+    one, the accreditations locked by one, each rule version looked up once; then each body's
+    key and lists. The groups must be of distinct bodies. The answer is one list of results
+    per group, in the order given.
     """
-    bodies = [principal.body_id for principal, _ in groups]
-    if len(set(bodies)) != len(bodies):
+    body_ids = [principal.body_id for principal, _ in groups]
+    if len(set(body_ids)) != len(body_ids):
         raise ValueError("one group per certification body in a round")
-    order = sorted(range(len(groups)), key=lambda n: (bodies[n] is None, bodies[n] or 0))
+    for principal, items in groups:
+        principal.require(Role.CERTIFIER)
+        if len(items) > MAX_BATCH:
+            raise ValidationFailedError({"labels": [f"At most {MAX_BATCH} labels per request."]})
+    order = sorted(range(len(groups)), key=lambda n: body_ids[n] or 0)
+    bodies = _lock_bodies([body_id for body_id in body_ids if body_id is not None])
+    claims = [
+        (bodies[body_ids[n] or 0], groups[n][1], _fresh_label_ids(len(groups[n][1]))) for n in order
+    ]
+    replayed = _claim(claims)
+    now = utcnow_seconds()
+    active: list[CertificationBody] = []
+    for (body, _, _), found in zip(claims, replayed, strict=True):
+        if any(label is None for label in found):
+            if body.status is not BodyStatus.ACTIVE:
+                raise BodyNotActiveError(
+                    f"{body.name} is {body.status.value} and cannot issue labels."
+                )
+            active.append(body)
+    rules = _Rules(now, _lock_accreditations(active))
     prepared: dict[int, _Prepared] = {}
-    for n in order:
-        principal, items = groups[n]
-        prepared[n] = _prepare_group(principal, items)
+    for n, (body, items, planned), found in zip(order, claims, replayed, strict=True):
+        prepared[n] = _prepare_group(groups[n][0], body, items, planned, found, rules)
     _ledger([prepared[n] for n in order])
     return [prepared[n].results() for n in range(len(groups))]
 
@@ -331,35 +383,23 @@ class _Prepared:
         return [result if result is not None else next(made) for result in self.replayed]
 
 
-def _prepare_group(principal: Principal, items: Sequence[IssueItem]) -> _Prepared:
-    """Everything of :func:`issue_labels` before the ledger: checks, locks, indexes, signing."""
-    principal.require(Role.CERTIFIER)
-    if len(items) > MAX_BATCH:
-        raise ValidationFailedError({"labels": [f"At most {MAX_BATCH} labels per request."]})
-    # FOR SHARE until the commit: the body's status cannot change while this issuance is in
-    # flight, and a change committed before it is what this re-read sees.
-    body = db.session.get_one(
-        CertificationBody,
-        principal.body_id,
-        with_for_update={"read": True},
-        populate_existing=True,
-    )
-    planned = _fresh_label_ids(len(items))
-    results = [
-        None if replayed is None else IssueResult(replayed, created=False)
-        for replayed in _claim(body, items, planned)
-    ]
+def _prepare_group(
+    principal: Principal,
+    body: CertificationBody,
+    items: Sequence[IssueItem],
+    planned: Sequence[str],
+    replayed: Sequence[Label | None],
+    rules: _Rules,
+) -> _Prepared:
+    """One body's part of a round after the shared checks: key, lists, grading, signing."""
+    results = [None if label is None else IssueResult(label, created=False) for label in replayed]
     fresh = [item for item, result in zip(items, results, strict=True) if result is None]
     fresh_ids = [i for i, result in zip(planned, results, strict=True) if result is None]
-    now = utcnow_seconds()
+    now = rules.now
     pending: list[_Pending] = []
     if not fresh:
         return _Prepared(body, results, pending, now)
-    if body.status is not BodyStatus.ACTIVE:
-        raise BodyNotActiveError(f"{body.name} is {body.status.value} and cannot issue labels.")
-    _lock_accreditations(body)
     key, pair = signing_key(body, at=now)  # locks the key FOR SHARE
-    rules: dict[tuple[str, str, str], RuleVersion] = {}
     actor = principal.actor
     with _batch_position(len(items)) as position:
         olds = _lock_superseded(body, fresh, position)
@@ -383,8 +423,8 @@ def _ledger(groups: Sequence[_Prepared]) -> None:
     entries = append_events([p.event for p in pending])
     for p, entry in zip(pending, entries, strict=True):
         p.label.ledger_seq = entry.seq
-    db.session.add_all([p.label for p in pending])
-    db.session.flush()  # before the rows that refer to them: no relationship orders them
+    # Inserted before the rows that refer to them (idempotency claims are checked at commit).
+    insert_new([p.label for p in pending])
     superseding = False
     for group in groups:
         for p in group.pending:
@@ -411,7 +451,7 @@ def _prepare(
     pair: KeyPair,
     item: IssueItem,
     now: datetime,
-    rules: dict[tuple[str, str, str], RuleVersion],
+    rules: _Rules,
     old: Label | None,
     slots: _Slots,
     actor: Actor,
@@ -425,12 +465,7 @@ def _prepare(
         raise ValidationFailedError(
             {"footprint": ["At most 18 integer digits and 12 decimals."]}
         ) from None
-    rule_key = (request.scheme, request.rule, request.rule_version)
-    rv = rules.get(rule_key)
-    if rv is None:
-        rv = rules[rule_key] = _check_rule(body, request, now)
-    elif request.declared_unit is not None and request.declared_unit != rv.declared_unit:
-        _check_rule(body, request, now)  # raises the declared-unit error
+    rv = rules.check(body, request)
     fp_amount = request.declared_unit_amount
     grade = grade_for(request.footprint, rv.thresholds, amount=fp_amount)
     if request.asserted_grade is not None and request.asserted_grade != grade:
@@ -504,6 +539,10 @@ def _prepare(
         body=body,
         key=key,
         rule_version=rv,
+        # The columns too: the row is inserted from the columns, not by the unit of work.
+        body_id=body.id,
+        key_id=key.id,
+        rule_version_id=rv.id,
         product_name=product.name,
         product_model=product.model,
         gtin=product.gtin,
@@ -518,12 +557,16 @@ def _prepare(
         period_start=request.period_start,
         period_end=request.period_end,
         status=LabelStatus.ACTIVE,
+        status_reason=None,
+        status_changed_at=None,
+        status_changed_by=None,
         revocation_list_id=revocation,
         revocation_index=r_index,
         suspension_list_id=suspension,
         suspension_index=s_index,
         supersedes_id=None if old is None else old.id,
         assurance=request.assurance,
+        superseded_by_id=None,
         credential=_dump(signed),
         credential_digest=digest,
         issued_at=now,
@@ -543,15 +586,44 @@ def _batch_position(size: int) -> Iterator[list[int]]:
         raise
 
 
-def _lock_accreditations(body: CertificationBody) -> None:
-    """Hold the body's accreditations FOR SHARE (re-read) until the commit, in id order."""
-    db.session.execute(
+def _lock_bodies(body_ids: Sequence[int]) -> dict[int, CertificationBody]:
+    """Hold the bodies FOR SHARE (re-read) until the commit, in id order, in one statement.
+
+    The body's status cannot change while an issuance is in flight, and a change committed
+    before it is what this re-read sees.
+    """
+    if not body_ids:
+        return {}
+    bodies = {
+        body.id: body
+        for body in db.session.execute(
+            select(CertificationBody)
+            .where(CertificationBody.id.in_(sorted(set(body_ids))))
+            .order_by(CertificationBody.id)
+            .with_for_update(read=True)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    }
+    if len(bodies) != len(set(body_ids)):
+        raise NoResultFound("a principal's certification body is gone")
+    return bodies
+
+
+def _lock_accreditations(bodies: Sequence[CertificationBody]) -> dict[int, list[Accreditation]]:
+    """Hold the bodies' accreditations FOR SHARE (re-read) until the commit, in id order; by
+    body."""
+    if not bodies:
+        return {}
+    held: dict[int, list[Accreditation]] = {}
+    for accreditation in db.session.execute(
         select(Accreditation)
-        .where(Accreditation.body_id == body.id)
+        .where(Accreditation.body_id.in_(sorted(body.id for body in bodies)))
         .order_by(Accreditation.id)
         .with_for_update(read=True)
         .execution_options(populate_existing=True)
-    ).scalars().all()
+    ).scalars():
+        held.setdefault(accreditation.body_id, []).append(accreditation)
+    return held
 
 
 def _lock_superseded(

@@ -37,7 +37,7 @@ from credentials import (
     sign_checkpoint,
 )
 from registry.clock import utcnow
-from registry.db import db
+from registry.db import db, insert_new
 from registry.errors import NotFoundError, ValidationFailedError
 from registry.ledger.models import LedgerCheckpoint, LedgerEntry, LedgerEntryScope, LedgerNode
 
@@ -230,10 +230,11 @@ def append_entries(events: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Ledg
         nodes += [{"level": lv, "index": i, "hash": h} for lv, i, h in frontier.append(leaf)]
         scopes.append(entry_scope(seq, event, payload))
 
-    db.session.add_all(entries)
+    # Bulk INSERTs skip the unit of work, which matters because everything here runs while
+    # every other writer waits for the lock. Nodes are never read back as objects; entries are
+    # held in the session as inserted, for the caller.
+    insert_new(entries)
     db.session.execute(insert(LedgerEntryScope), _with_schemes(scopes))
-    # Nodes are never read back as objects: a bulk INSERT skips the unit of work, which
-    # matters because everything here runs while every other writer waits for the lock.
     db.session.execute(insert(LedgerNode), nodes)
     interval = get_ledger_config().checkpoint_interval
     if last_signed is None or (now - last_signed).total_seconds() >= interval:
