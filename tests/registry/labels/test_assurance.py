@@ -26,9 +26,10 @@ from credentials import (
 from credentials.cli import main as carbonlabel
 from registry.db import db
 from registry.labels.models import Label
+from tests.pdf_edits import edited_pdf
 from tests.registry.factories import LabelWorld, label_request, vc_issue_request
 from tests.registry.labels.support import auth, issue, problem, snapshot
-from tests.registry.labels.test_certificate import PINNED, _certificate, _edited
+from tests.registry.labels.test_certificate import PINNED, _certificate
 
 LEVELS = ["limited", "reasonable", None]
 # null is "not stated", as for every optional member of the request (grade, supersedes).
@@ -209,7 +210,7 @@ def test_the_certificate_prints_the_level_and_refuses_an_edited_one(
     genuine.write_bytes(pdf)
     assert carbonlabel(["verify", str(genuine), "--registry-key", PINNED]) == 0
     forged = tmp_path / "forged.pdf"
-    forged.write_bytes(_edited(pdf, b"(Assurance: limited)", b"(Assurance: reasonable)"))
+    forged.write_bytes(edited_pdf(pdf, b"(Assurance: limited)", b"(Assurance: reasonable)"))
     assert carbonlabel(["verify", str(forged), "--registry-key", PINNED]) == 1
     plain = issue(client, world.certifier)
     assert "Assurance:" not in read_certificate(_certificate(client, plain["id"])).text
