@@ -53,7 +53,8 @@ ROGUE = KeyPair.from_seed(b"\x7e" * 32)  # a forger's key, never the registry's
 
 
 def _tea_label() -> dict[str, Any]:
-    """A Guangdong tea label: grade A at home (A ≤ 3 kgCO2e per kg), cradle-to-gate."""
+    """A Guangdong tea label: grade A at home (A ≤ 3 kgCO2e per kg), cradle-to-gate, verified
+    with reasonable assurance (so the EU-style mapping fails on its boundary alone)."""
     return {
         "product": {
             "name": "Lianshan white tea, 1 kg (e2e demo)",
@@ -67,6 +68,7 @@ def _tea_label() -> dict[str, Any]:
             "reference_period": {"start": "2025-03-01", "end": "2025-10-31"},
         },
         "rule": {"scheme": TEA.scheme, "rule": TEA.code, "version": TEA.current.version},
+        "assurance": "reasonable",
     }
 
 

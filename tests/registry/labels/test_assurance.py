@@ -28,7 +28,7 @@ from registry.db import db
 from registry.labels.models import Label
 from tests.pdf_edits import edited_pdf
 from tests.registry.factories import LabelWorld, label_request, vc_issue_request
-from tests.registry.labels.support import auth, issue, problem, snapshot
+from tests.registry.labels.support import auth, issue, label_bundle, problem, snapshot
 from tests.registry.labels.test_certificate import PINNED, _certificate
 
 LEVELS = ["limited", "reasonable", None]
@@ -61,7 +61,7 @@ def test_issuing_states_the_level_in_the_signed_credential(
     assert ("assurance" in subject) is (assurance is not None)
     assert _stored(app, label["id"]) == assurance
     # The kit, offline, from the label's own bundle: the level is signed and read back.
-    bundle = client.get(f"/api/v1/labels/{label['id']}/trust-bundle").get_json()
+    bundle = label_bundle(client, label["id"])
     report = verify_label(credential, trust=TrustBundle.from_json(bundle))
     assert report.verified, report.to_json()
     assert report.label is not None
@@ -162,9 +162,7 @@ def test_min_assurance_passes_fails_or_is_not_stated_online_and_offline(
         "params": {"assurance": assurance or "", "minimum": "reasonable"},
     }
     # The same answer from the label's downloaded bundle, with nothing but the kit.
-    bundle = TrustBundle.from_json(
-        client.get(f"/api/v1/labels/{label['id']}/trust-bundle").get_json()
-    )
+    bundle = TrustBundle.from_json(label_bundle(client, label["id"]))
     report = verify_label(label["credential"], trust=bundle)
     assert report.label is not None
     offline = recognise_label(report, bundle, region, at=report.label.valid_from)
