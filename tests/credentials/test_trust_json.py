@@ -21,9 +21,9 @@ from credentials import (
     TrustedKey,
     TrustedRule,
 )
-from tests.credentials.factories import body_key, signed_credential
 from credentials.checkpoint import CosignatureSigner
 from credentials.errors import CredentialError
+from tests.credentials.factories import body_key, signed_credential
 from tests.credentials.trust_fixtures import LOG, trust_bundle_json
 
 _ZONES = [UTC, timezone(timedelta(hours=8)), timezone(-timedelta(hours=5, minutes=30))]
@@ -63,7 +63,9 @@ status_lists = st.dictionaries(
     text, st.dictionaries(text, st.integers() | text, max_size=3), max_size=2
 )
 WITNESS_KEYS = [
-    CosignatureSigner(f"witness.example/w{n}", KeyPair.from_seed(bytes([0x40 + n]) * 32)).verifier_key()
+    CosignatureSigner(
+        f"witness.example/w{n}", KeyPair.from_seed(bytes([0x40 + n]) * 32)
+    ).verifier_key()
     for n in range(3)
 ]
 bundles = st.builds(
@@ -74,9 +76,9 @@ bundles = st.builds(
     st.none() | st.just(LOG.verifier_key()),
     st.dictionaries(text, evidence, max_size=3),
     checkpoint=st.none() | text,
-    witnesses=st.lists(
-        st.sampled_from(WITNESS_KEYS), max_size=len(WITNESS_KEYS), unique=True
-    ).map(tuple),
+    witnesses=st.lists(st.sampled_from(WITNESS_KEYS), max_size=len(WITNESS_KEYS), unique=True).map(
+        tuple
+    ),
 )
 
 
