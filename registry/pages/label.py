@@ -6,9 +6,9 @@ label's status and when it changed, its supersession, the latest signed checkpoi
 latest witness cosignature, whether it is inside its validity period — is read fresh on every
 request, in ONE indexed query (:data:`_STATE`), and goes into the ETag with the reader's
 language and a digest of the templates and catalogues. Fast: the verification report and the
-rendered HTML are cached in process under exactly that key, so a revocation changes the key and shows on the very next
-request, while an unchanged label costs one small query (a conditional request, not even the
-render: 304).
+rendered HTML are cached in process under exactly that key, so a revocation changes the key
+and shows on the very next request, while an unchanged label costs one small query (a
+conditional request, not even the render: 304).
 
 The same URL serves the signed credential itself to clients that ask for JSON(-LD).
 """
