@@ -74,8 +74,8 @@ def apps() -> Iterator[list[Flask]]:
             db.engine.dispose()
 
 
-def _line(client: FlaskClient, label_id: str) -> tuple[str | None, str]:
-    response = client.get(f"/l/{label_id}", headers=HTML)
+def _line(client: FlaskClient, label_id: str, language: str = "en") -> tuple[str | None, str]:
+    response = client.get(f"/l/{label_id}", headers={**HTML, "Accept-Language": language})
     assert response.status_code == 200
     found = re.search(r"<p class=\"witnesses\" data-witnesses>([^<]*)</p>", response.text)
     return (None if found is None else found.group(1)), response.headers["ETag"]
@@ -123,6 +123,14 @@ def test_a_label_cosigned_by_a_real_witness_says_so_on_its_page_and_offline(
     assert after != before, "a cosignature changes the page's state key"
     assert line is not None
     assert line.startswith("Co-signed by 1 independent witness, at ")
+    for language, words in (
+        ("zh-Hans", "已获 1 个独立见证方联署"),
+        ("zh-Hant", "已獲 1 個獨立見證方聯署"),
+        ("pt-MO", "Co-assinado por 1 testemunha independente"),
+    ):
+        shown = _line(client, label, language)[0]
+        assert shown is not None
+        assert shown.startswith(words), (language, shown)
     bundle, credential = _offline(client, label)
     check = _ledger_check(bundle, credential)
     assert check.message == "ledger.cosigned"
