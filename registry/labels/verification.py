@@ -8,6 +8,11 @@ label needs at ``GET /api/v1/labels/{id}/trust-bundle`` and inside its PDF certi
 the label fully offline with ``carbonlabel verify --trust … --registry-key …``. One builder
 (:func:`_assemble`) and one signer (:func:`_signed`) make every one of them, so the subset is the
 same format as the whole. The registry adds nothing the offline verifier cannot check.
+
+Witnessing (issue 10): every bundle lists the configured witnesses' cosignature keys and its
+checkpoints carry the cosignature lines received for them, so the kit counts the valid ones.
+A label's evidence is proven (afresh) under the newest checkpoint a configured witness has
+co-signed that includes the label and its latest status change, else under the latest one.
 """
 
 from __future__ import annotations
