@@ -63,6 +63,14 @@ _ENGLISH: dict[str, str] = {
     "validity.not_yet_valid": "not valid before {valid_from}",
     "validity.expired": "expired on {valid_until}",
     "ledger.ok": "entry {index} of a signed checkpoint of {size} entries",
+    "ledger.cosigned": (
+        "entry {index} of a signed checkpoint of {size} entries, co-signed by {count} "
+        "witness(es) ({names}), the newest at {cosigned_at}"
+    ),
+    "ledger.not_cosigned": (
+        "entry {index} of a signed checkpoint of {size} entries, not co-signed by any of the "
+        "bundle's witnesses"
+    ),
     "ledger.missing": "no ledger inclusion proof or log key was given",
     "ledger.invalid": "ledger evidence does not verify: {detail}",
     "ledger.size_mismatch": "the inclusion proof is not for the checkpoint's tree size",

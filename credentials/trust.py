@@ -15,7 +15,11 @@ credential), ``logKey`` (C2SP verifier key) and ``ledger``: label id → ``{"ent
 of the replacing label) for a label that was superseded; ``schemes`` (scheme code → region)
 and ``mappings`` (the newest revision of each recognition mapping,
 ``credentials.recognition``), from which a verifier answers "is it recognised in region X".
-A rule may state its accounting ``standard``. Times are written in UTC with
+``witnesses`` (optional, absent when empty) lists the C2SP cosignature (type 0x04) verifier
+keys of the witnesses the registry asks to co-sign its checkpoints; a ``checkpoint`` (the
+bundle's, or a label evidence's) may carry their cosignature lines after the log's signature,
+and a verifier counts the valid ones (``credentials.verify``). A rule may state its accounting
+``standard``. Times are written in UTC with
 milliseconds (``2026-01-31T08:00:00.000Z``, as ledger entries state them), with microseconds
 only for a time that has them.
 """
@@ -31,7 +35,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from credentials._internal.timefmt import parse_datetime
-from credentials.checkpoint import NoteVerifier
+from credentials.checkpoint import COSIGNATURE_V1, NoteVerifier
 from credentials.errors import CredentialError, TrustError, TrustValueTooLongError
 from credentials.grading import Thresholds
 from credentials.lexical import decimal_text, parse_decimal
@@ -51,6 +55,7 @@ __all__ = [
 _MAX_HASH_B64 = 44  # a SHA-256 hash in base64
 _MAX_PROOF_HASHES = 64  # an inclusion proof in a tree of 2**64 entries
 _MAX_STATUS_EVENTS = 64  # a label's status changes a bundle carries (the newest suffice)
+_MAX_WITNESSES = 100  # as many as a signed note may carry signature lines
 
 
 def _within(at: datetime, start: datetime, end: datetime | None) -> bool:
@@ -226,6 +231,9 @@ class TrustBundle:
     schemes: Mapping[str, str] = field(default_factory=dict)  # scheme code -> its region
     mappings: tuple[RecognitionMapping, ...] = ()  # the newest revision of each mapping
     checkpoint: str | None = None  # the latest signed checkpoint when the bundle was made
+    # The witnesses' cosignature verifier keys (``name+id+base64``), as the registry configures
+    # them: whose cosignatures on a checkpoint a verifier counts.
+    witnesses: tuple[str, ...] = ()
 
     def body_with_key(self, public_key_multibase: str) -> TrustedBody | None:
         return next((b for b in self.bodies if b.key(public_key_multibase)), None)
@@ -250,9 +258,10 @@ class TrustBundle:
         return replace(self, ledger={**self.ledger, label_id: evidence})
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON form, every member present; :meth:`from_json` reads it back to an equal
-        bundle."""
-        return {
+        """The JSON form, every member present but ``witnesses`` (only when there are any, so a
+        bundle without witnesses is the same bytes as before they existed); :meth:`from_json`
+        reads it back to an equal bundle."""
+        data: dict[str, Any] = {
             "bodies": [b.to_json() for b in self.bodies],
             "rules": [r.to_json() for r in self.rules],
             "statusLists": {url: dict(c) for url, c in self.status_lists.items()},
@@ -262,6 +271,9 @@ class TrustBundle:
             "mappings": [m.to_json() for m in self.mappings],
             "checkpoint": self.checkpoint,
         }
+        if self.witnesses:
+            data["witnesses"] = list(self.witnesses)
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> TrustBundle:
@@ -466,4 +478,16 @@ def _bundle(data: Any) -> TrustBundle:
         schemes=dict(schemes),
         mappings=mappings,
         checkpoint=_opt_text(data.get("checkpoint"), "checkpoint"),
+        witnesses=_witnesses(data.get("witnesses", [])),
     )
+
+
+def _witnesses(data: Any) -> tuple[str, ...]:
+    keys = _array(data, "witnesses")
+    if len(keys) > _MAX_WITNESSES:
+        raise TrustError(f"at most {_MAX_WITNESSES} witnesses")
+    for key in keys:
+        # Refuse a malformed key, or a log key passed off as a witness's, now rather than later.
+        if NoteVerifier.from_verifier_key(key).key_type != COSIGNATURE_V1:
+            raise TrustError("a witness key is a cosignature (type 0x04) verifier key")
+    return tuple(keys)

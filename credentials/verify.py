@@ -19,7 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from credentials._internal.timefmt import format_datetime, parse_datetime
-from credentials.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
+from credentials.checkpoint import (
+    Checkpoint,
+    NoteVerifier,
+    open_checkpoint,
+    open_cosigned_checkpoint,
+)
 from credentials.credential import CarbonLabel, credential_digest, parse_label_credential
 from credentials.cryptosuites import VerifiedProof, verify_document
 from credentials.errors import CredentialError, StatusListError
@@ -90,6 +95,29 @@ def _prove_inclusion(
         proof=proof,
         root=checkpoint.root_hash,
     )
+
+
+def _cosigners(
+    note: str, log_key: str, witnesses: tuple[str, ...]
+) -> dict[bytes, tuple[str, datetime]]:
+    """Witness public key → (name, cosigned time) for each witness whose cosignature on ``note``
+    verifies. Each witness is opened on its own: one bad or forged line then costs only its own
+    count (open_note rejects a whole note for a failing line of a key it was given), and an
+    unknown witness's line is ignored. Keys are counted, not names (the v1 message omits the
+    name, so one key listed twice must not count twice)."""
+    log = NoteVerifier.from_verifier_key(log_key)
+    found: dict[bytes, tuple[str, datetime]] = {}
+    for vkey in witnesses:
+        try:
+            witness = NoteVerifier.from_verifier_key(vkey)
+            opened = open_cosigned_checkpoint(note, verifier=log, witnesses=[witness], quorum=1)
+            timestamp = opened.cosignatures[0].timestamp or 0
+            # A valid signature over a time no calendar holds (up to 2**63 s) vouches for nothing.
+            at = datetime.fromtimestamp(timestamp, UTC)
+        except (CredentialError, OverflowError, OSError, ValueError):
+            continue
+        found.setdefault(witness.public_key.raw, (witness.name, at))
+    return found
 
 
 def verify_label(
@@ -405,4 +433,16 @@ class _Context:
             raise _CheckError(Outcome.LEDGER_MISMATCH, "ledger.not_issuance")
         if entry.get("credentialDigest") != digest:
             raise _CheckError(Outcome.LEDGER_MISMATCH, "ledger.other_credential")
-        return _ok("ledger.ok", index=str(evidence.index), size=str(checkpoint.size))
+        params = {"index": str(evidence.index), "size": str(checkpoint.size)}
+        if not trust.witnesses:
+            return _ok("ledger.ok", **params)
+        cosigners = _cosigners(evidence.checkpoint, trust.log_key, trust.witnesses)
+        if not cosigners:
+            return _ok("ledger.not_cosigned", **params)
+        return _ok(
+            "ledger.cosigned",
+            **params,
+            count=str(len(cosigners)),
+            names=", ".join(sorted(name for name, _ in cosigners.values())),
+            cosigned_at=format_datetime(max(at for _, at in cosigners.values())),
+        )

@@ -8,6 +8,11 @@ label needs at ``GET /api/v1/labels/{id}/trust-bundle`` and inside its PDF certi
 the label fully offline with ``carbonlabel verify --trust … --registry-key …``. One builder
 (:func:`_assemble`) and one signer (:func:`_signed`) make every one of them, so the subset is the
 same format as the whole. The registry adds nothing the offline verifier cannot check.
+
+Witnessing (issue 10): every bundle lists the configured witnesses' cosignature keys and its
+checkpoints carry the cosignature lines received for them, so the kit counts the valid ones.
+A label's evidence is proven (afresh) under the newest checkpoint a configured witness has
+co-signed that includes the label and its latest status change, else under the latest one.
 """
 
 from __future__ import annotations
@@ -38,12 +43,13 @@ from registry.config import current_settings
 from registry.db import db
 from registry.labels.models import Label, LabelStatusEntry, StatusListRecord
 from registry.labels.status_lists import get_status_list, list_url
-from registry.ledger.models import LedgerCheckpoint, LedgerEntry
+from registry.ledger.models import LedgerCheckpoint, LedgerCosignature, LedgerEntry
 from registry.ledger.services import (
     get_log_verifier_key,
     inclusion_proof,
     latest_checkpoint,
 )
+from registry.ledger.witnessing import configured_witnesses, cosignature_lines
 from registry.recognition.services import (
     RecognitionContext,
     current_mappings,
@@ -64,24 +70,64 @@ __all__ = [
 ]
 
 
+def _cosigned_note(checkpoint: LedgerCheckpoint) -> str:
+    """The checkpoint's note with every cosignature line received for it, as
+    ``/ledger/checkpoint`` serves it: a verifier counts those of witnesses it knows. With no
+    witness configured the bundle names none to count, so the note is left as signed (and
+    the bundle as it was before witnessing, at no extra read)."""
+    if not current_settings().witnesses:
+        return checkpoint.note
+    return checkpoint.note + "".join(cosignature_lines(checkpoint.size))
+
+
+def _evidence_checkpoint(
+    latest: LedgerCheckpoint, floor: int, witnesses: list[str]
+) -> LedgerCheckpoint:
+    """The checkpoint a label's evidence is proven under: the newest one a configured witness
+    has co-signed that includes every entry the evidence carries (size ``floor`` or more),
+    else the latest. A witness cosigns the latest checkpoint a tick after it is signed, so
+    this is usually one tick old; a label or status change newer than every cosigned
+    checkpoint gets the latest (not yet co-signed, and the report says so) rather than lose
+    its entry. The proofs are always made afresh to the one chosen."""
+    if not witnesses:
+        return latest
+    size = db.session.execute(
+        select(func.max(LedgerCosignature.size)).where(
+            LedgerCosignature.size >= floor,
+            LedgerCosignature.size <= latest.size,
+            LedgerCosignature.witness.in_(witnesses),
+        )
+    ).scalar_one_or_none()
+    if size is None or size == latest.size:
+        return latest
+    found = db.session.execute(
+        select(LedgerCheckpoint).where(LedgerCheckpoint.size == size)
+    ).scalar_one_or_none()
+    return latest if found is None else found
+
+
 def _ledger_evidence(label: Label, checkpoint: LedgerCheckpoint | None) -> LedgerEvidence | None:
-    """The label's entry and inclusion proof under the latest checkpoint, if that covers it.
+    """The label's entry and its newest status change, each with its inclusion proof under the
+    checkpoint :func:`_evidence_checkpoint` picks, if the latest checkpoint covers the label;
+    the checkpoint with its cosignature lines.
 
     A read signs nothing: an entry newer than the latest checkpoint (only possible with a
     checkpoint interval above 0, for at most about two intervals) has no evidence yet, and the
     ledger check then says it was not made.
     """
-    checkpoint = latest_checkpoint()
-    if checkpoint is None or checkpoint.size <= label.ledger_seq:
+    latest = checkpoint
+    if latest is None or latest.size <= label.ledger_seq:
         return None
+    last = db.session.execute(
+        select(func.max(LabelStatusEntry.seq)).where(
+            LabelStatusEntry.label_id == label.id, LabelStatusEntry.seq < latest.size
+        )
+    ).scalar_one_or_none()
+    floor = max(label.ledger_seq, -1 if last is None else last) + 1
+    checkpoint = _evidence_checkpoint(latest, floor, [w.key for w in configured_witnesses()])
     entry = db.session.get_one(LedgerEntry, label.ledger_seq)
     proof = inclusion_proof(label.ledger_seq, checkpoint.size)
     events: tuple[StatusEvidence, ...] = ()
-    last = db.session.execute(
-        select(func.max(LabelStatusEntry.seq)).where(
-            LabelStatusEntry.label_id == label.id, LabelStatusEntry.seq < checkpoint.size
-        )
-    ).scalar_one_or_none()
     if last is not None:
         change = db.session.get_one(LedgerEntry, last)
         events = (
@@ -100,7 +146,7 @@ def _ledger_evidence(label: Label, checkpoint: LedgerCheckpoint | None) -> Ledge
         index=label.ledger_seq,
         size=checkpoint.size,
         proof=tuple(proof.hashes),
-        checkpoint=checkpoint.note,
+        checkpoint=_cosigned_note(checkpoint),
         superseded_by=superseded_by,
         status_events=events,
     )
@@ -138,7 +184,8 @@ def _assemble(
         ledger={} if ledger is None else dict(ledger),
         schemes=context.schemes,
         mappings=context.mappings,
-        checkpoint=None if checkpoint is None else checkpoint.note,
+        checkpoint=None if checkpoint is None else _cosigned_note(checkpoint),
+        witnesses=tuple(w.key for w in configured_witnesses()),
     )
 
 

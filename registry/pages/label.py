@@ -2,13 +2,13 @@
 
 It must be right at once and fast under load. Right: the verdict comes from the full
 verification (``registry.labels.verification``), and every fact that can change it — the
-label's status and when it changed, its supersession, the latest signed checkpoint, whether it
-is inside its validity period — is read fresh on every request, in ONE indexed query
-(:data:`_STATE`), and goes into the ETag with the reader's language and a digest of the
-templates and catalogues. Fast: the verification report and the rendered HTML are cached in
-process under exactly that key, so a revocation changes the key and shows on the very next
-request, while an unchanged label costs one small query (a conditional request, not even the
-render: 304).
+label's status and when it changed, its supersession, the latest signed checkpoint and the
+latest witness cosignature, whether it is inside its validity period — is read fresh on every
+request, in ONE indexed query (:data:`_STATE`), and goes into the ETag with the reader's
+language and a digest of the templates and catalogues. Fast: the verification report and the
+rendered HTML are cached in process under exactly that key, so a revocation changes the key
+and shows on the very next request, while an unchanged label costs one small query (a
+conditional request, not even the render: 304).
 
 The same URL serves the signed credential itself to clients that ask for JSON(-LD).
 """
@@ -41,7 +41,7 @@ from registry.errors import BadRequestError, NotFoundError
 from registry.i18n import COOKIE, TRANSLATIONS, Language, negotiate
 from registry.labels.models import Label, LabelStatus
 from registry.labels.verification import label_trust, verify_credential
-from registry.ledger.models import LedgerCheckpoint
+from registry.ledger.models import LedgerCheckpoint, LedgerCosignature
 from registry.ledger.services import latest_checkpoint
 from registry.pages import bp
 from registry.pages.label_view import build_label_view, build_recognition_view
@@ -102,7 +102,8 @@ class LabelNotFoundError(NotFoundError):
 
 
 # Everything that can change what the page says about a label, in one indexed statement: the
-# label's primary key, and the newest checkpoint by the unique index on its size. Core columns
+# label's primary key, the newest checkpoint by the unique index on its size and the newest
+# witness cosignature by its primary key. Core columns
 # (not ORM attributes), so it can also run as plain SQL on a driver connection (_FastState).
 _LABELS = Label.__table__
 _STATE: Final = select(
@@ -112,6 +113,9 @@ _STATE: Final = select(
     _LABELS.c.valid_from,
     _LABELS.c.valid_until,
     select(func.max(LedgerCheckpoint.__table__.c.size)).scalar_subquery().label("size"),
+    # The newest cosignature, by the primary key: a cosignature arriving changes what the
+    # report counts (and which checkpoint the evidence is proven under), hence the page.
+    select(func.max(LedgerCosignature.__table__.c.id)).scalar_subquery().label("cosignature"),
 ).where(_LABELS.c.id == bindparam("label_id"))
 
 
@@ -270,6 +274,7 @@ class LabelState:
     superseded_by: str | None
     checkpoint_size: int | None
     phase: str  # "early", "current" or "expired": the validity check's outcome depends on now
+    cosignature: int | None = None  # the id of the newest cosignature the registry received
 
     def key(self) -> tuple[Hashable, ...]:
         changed = None if self.status_changed_at is None else self.status_changed_at.isoformat()
@@ -280,6 +285,7 @@ class LabelState:
             self.superseded_by,
             self.checkpoint_size,
             self.phase,
+            self.cosignature,
         )
 
     def etag(self, language: Language) -> str:
@@ -292,7 +298,7 @@ def read_state(label_id: str) -> LabelState | None:
     row = _state_row(label_id)
     if row is None:
         return None
-    status, changed_at, superseded_by, valid_from, valid_until, size = row
+    status, changed_at, superseded_by, valid_from, valid_until, size, cosignature = row
     now = current_clock().now()
     phase = "early" if now < valid_from else "expired" if now > valid_until else "current"
     return LabelState(
@@ -302,6 +308,7 @@ def read_state(label_id: str) -> LabelState | None:
         superseded_by=superseded_by,
         checkpoint_size=size,
         phase=phase,
+        cosignature=cosignature,
     )
 
 

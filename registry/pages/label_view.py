@@ -16,10 +16,17 @@ from decimal import Decimal
 from typing import Any
 
 from babel.numbers import format_decimal
-from flask_babel import format_date, get_locale, gettext
+from flask_babel import format_date, format_datetime, get_locale, gettext
 from sqlalchemy import select
 
-from credentials import GRADES, Recognition, Verdict, VerificationReport, render_message
+from credentials import (
+    GRADES,
+    CheckName,
+    Recognition,
+    Verdict,
+    VerificationReport,
+    render_message,
+)
 from registry.bodies.models import Accreditation
 from registry.config import current_settings
 from registry.db import db
@@ -38,6 +45,7 @@ __all__ = [
     "build_label_view",
     "build_recognition_view",
     "localised_name",
+    "witness_line",
 ]
 
 
@@ -128,6 +136,9 @@ class Evidence:
     qr_svg_url: str
     label_svg_url: str
     verify_command: str
+    # How many of the configured witnesses co-signed the checkpoint the report's ledger
+    # evidence is proven under, and when the latest did; None when none are configured.
+    witnesses: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +306,28 @@ def _accreditation(label: Label) -> str | None:
     )
 
 
-def _evidence(label: Label, checkpoint: LedgerCheckpoint | None) -> Evidence:
+def witness_line(report: VerificationReport) -> str | None:
+    """The cosignatures as the report's ledger check counted them (valid ones, of the
+    registry's configured witnesses, on the checkpoint the label is proven under)."""
+    check = report.check(CheckName.LEDGER)
+    if check.message == "ledger.not_cosigned":
+        return _("Not yet co-signed by any witness")
+    if check.message != "ledger.cosigned":
+        return None  # no witness configured, or no evidence to co-sign yet
+    at = format_datetime(datetime.fromisoformat(check.params["cosigned_at"]), format="long")
+    count = int(check.params["count"])
+    if count == 1:
+        return _("Co-signed by 1 independent witness, at %(time)s", time=at)
+    return _(
+        "Co-signed by %(count)s independent witnesses, the latest at %(time)s",
+        count=count,
+        time=at,
+    )
+
+
+def _evidence(
+    label: Label, checkpoint: LedgerCheckpoint | None, report: VerificationReport
+) -> Evidence:
     api = f"/api/v1/labels/{label.id}"
     seq = label.ledger_seq
     included = checkpoint is not None and checkpoint.size > label.ledger_seq
@@ -316,6 +348,7 @@ def _evidence(label: Label, checkpoint: LedgerCheckpoint | None) -> Evidence:
         # The bundle is signed: the command pins the key it is checked against.
         verify_command=f"carbonlabel verify {label.id}.json --trust {label.id}-trust.json"
         f" --registry-key {current_settings().bundle_signer().public_key.multibase}",
+        witnesses=witness_line(report),
     )
 
 
@@ -370,7 +403,7 @@ def build_label_view(
         issued_at=day(label.issued_at),
         valid_from=day(label.valid_from),
         valid_until=day(label.valid_until),
-        evidence=_evidence(label, checkpoint),
+        evidence=_evidence(label, checkpoint, report),
         report_url=f"/l/{label.id}/report",
         certificate_url=f"/l/{label.id}/certificate.pdf",
     )

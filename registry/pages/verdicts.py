@@ -10,12 +10,13 @@ a check that was not made is shown as not made, never as passed.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask_babel import format_date
+from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _
 from flask_babel.speaklater import LazyString
 
@@ -76,6 +77,14 @@ MESSAGES: Mapping[str, LazyString] = {
     "validity.not_yet_valid": _("not valid before {valid_from}"),
     "validity.expired": _("expired on {valid_until}"),
     "ledger.ok": _("entry {index} of a signed checkpoint of {size} entries"),
+    "ledger.cosigned": _(
+        "entry {index} of a signed checkpoint of {size} entries, co-signed by {count} "
+        "witness(es) ({names}), the newest at {cosigned_at}"
+    ),
+    "ledger.not_cosigned": _(
+        "entry {index} of a signed checkpoint of {size} entries, not co-signed by any of the "
+        "bundle's witnesses"
+    ),
     "ledger.missing": _("no ledger inclusion proof or log key was given"),
     "ledger.invalid": _("ledger evidence does not verify: {detail}"),
     "ledger.size_mismatch": _("the inclusion proof is not for the checkpoint's tree size"),
@@ -208,6 +217,8 @@ STATUS_WORDS: Mapping[CheckStatus, LazyString] = {
 
 # Parameters that are instants (ISO 8601 in the report), shown as dates in the reader's locale.
 _DATE_PARAMS = frozenset({"valid_until", "valid_from", "issued_at", "at"})
+# Instants shown with their time of day: cosignatures come minutes apart.
+_TIME_PARAMS = frozenset({"cosigned_at"})
 
 
 class Tone(enum.StrEnum):
@@ -276,6 +287,9 @@ def _localised(params: Mapping[str, str]) -> dict[str, str]:
         except ValueError:
             continue  # not a date after all: shown as the report has it
         shown[name] = format_date(instant, format="long")
+    for name in _TIME_PARAMS & shown.keys():
+        with contextlib.suppress(ValueError):  # not a time after all: shown as the report has it
+            shown[name] = format_datetime(datetime.fromisoformat(shown[name]), format="long")
     return shown
 
 

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credentials import (
     Accreditation,
+    KeyPair,
     LedgerEvidence,
     Thresholds,
     TrustBundle,
@@ -19,6 +21,8 @@ from credentials import (
     TrustedKey,
     TrustedRule,
 )
+from credentials.checkpoint import CosignatureSigner
+from credentials.errors import CredentialError
 from tests.credentials.factories import body_key, signed_credential
 from tests.credentials.trust_fixtures import LOG, trust_bundle_json
 
@@ -58,6 +62,12 @@ evidence = st.builds(
 status_lists = st.dictionaries(
     text, st.dictionaries(text, st.integers() | text, max_size=3), max_size=2
 )
+WITNESS_KEYS = [
+    CosignatureSigner(
+        f"witness.example/w{n}", KeyPair.from_seed(bytes([0x40 + n]) * 32)
+    ).verifier_key()
+    for n in range(3)
+]
 bundles = st.builds(
     TrustBundle,
     st.lists(bodies, max_size=3).map(tuple),
@@ -65,6 +75,10 @@ bundles = st.builds(
     status_lists,
     st.none() | st.just(LOG.verifier_key()),
     st.dictionaries(text, evidence, max_size=3),
+    checkpoint=st.none() | text,
+    witnesses=st.lists(st.sampled_from(WITNESS_KEYS), max_size=len(WITNESS_KEYS), unique=True).map(
+        tuple
+    ),
 )
 
 
@@ -107,6 +121,19 @@ def test_an_honest_bundle_is_written_back_as_it_was_read() -> None:
     }
     assert written["statusLists"] == wire["statusLists"]
     assert written["ledger"].keys() == wire["ledger"].keys()
+
+
+def test_witnesses_are_written_only_when_there_are_any() -> None:
+    assert "witnesses" not in TrustBundle().to_json()
+    bundle = TrustBundle(witnesses=(WITNESS_KEYS[0],))
+    assert bundle.to_json()["witnesses"] == [WITNESS_KEYS[0]]
+    assert TrustBundle.from_json(json.loads(json.dumps(bundle.to_json()))) == bundle
+
+
+def test_a_witness_key_must_be_a_cosignature_key() -> None:
+    for bad in ([LOG.verifier_key()], ["nonsense"], "w", [WITNESS_KEYS[0]] * 101):
+        with pytest.raises(CredentialError):
+            TrustBundle.from_json({"witnesses": bad})
 
 
 def test_superseded_by_is_written_only_when_set() -> None:
