@@ -60,7 +60,7 @@ __all__ = [
 
 EVENT_VERSION = 1
 ENVELOPE = frozenset({"seq", "time", "event"})
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z")
 
 T = TypeVar("T")
 
@@ -74,10 +74,15 @@ def format_entry_time(value: datetime) -> str:
 
 
 def parse_entry_time(value: object, where: str = "time") -> datetime:
-    if not isinstance(value, str) or not _TIME.fullmatch(value):
+    match = _TIME.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
         raise LedgerEventError(f"{where} must be a UTC time like 2026-01-31T08:00:00.000Z")
+    # The regex has fixed the shape, so the groups are the fields: building the datetime
+    # directly accepts what strptime("%Y-%m-%dT%H:%M:%S.%fZ") did (datetime() range-checks
+    # each field) at a fraction of its cost, which was a quarter of a full replay's CPU.
+    year, month, day, hour, minute, second, millis = map(int, match.groups())
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=UTC)
     except ValueError as exc:
         raise LedgerEventError(f"{where} is not a valid date and time") from exc
 
