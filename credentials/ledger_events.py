@@ -331,12 +331,12 @@ class _Event:
         """Read a payload this type wrote; anything else raises :class:`LedgerEventError`."""
         if not isinstance(payload, Mapping):
             raise LedgerEventError(f"a {cls.KIND} payload must be an object")
-        members = {f.metadata["json"]: f for f in fields(cast(Any, cls))}
+        members, loads = _reading_plan(cls)
         version = payload.get("v")
         if type(version) is not int or version != EVENT_VERSION:
             raise LedgerEventError(f"{cls.KIND}: unsupported payload version {version!r}")
-        unknown = sorted(payload.keys() - members.keys() - {"v"})
-        missing = sorted(members.keys() - payload.keys())
+        unknown = sorted(payload.keys() - members - {"v"})
+        missing = sorted(members - payload.keys())
         if unknown or missing:
             raise LedgerEventError(
                 f"{cls.KIND}: "
@@ -349,11 +349,26 @@ class _Event:
                     if part
                 )
             )
-        values = {
-            f.name: f.metadata["codec"].load(payload[name], f"{cls.KIND}.{name}")
-            for name, f in members.items()
-        }
-        return cls(**values)
+        return cls(**{attr: load(payload[name], where) for name, attr, load, where in loads})
+
+
+_Load = tuple[str, str, Callable[[object, str], Any], str]
+_PLANS: dict[type, tuple[frozenset[str], tuple[_Load, ...]]] = {}
+
+
+def _reading_plan(cls: type) -> tuple[frozenset[str], tuple[_Load, ...]]:
+    """A type's members (JSON names) and, per member, its JSON name, attribute, codec's load
+    and the name its errors give: derived from the fields once per type, not per entry (a
+    full replay reads every entry)."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        kind = cast(Any, cls).KIND
+        loads = tuple(
+            (f.metadata["json"], f.name, f.metadata["codec"].load, f"{kind}.{f.metadata['json']}")
+            for f in fields(cast(Any, cls))
+        )
+        plan = _PLANS[cls] = (frozenset(name for name, *_ in loads), loads)
+    return plan
 
 
 @dataclass(frozen=True, slots=True)
