@@ -2,9 +2,12 @@
 
 Realistic entries (a set-up prologue, then label issuances, suspensions, reinstatements and
 revocations in the services' v1 shapes (``credentials.ledger_events``), made canonical with
-``canonicalize_jcs``), their leaf hashes and every ``ledger_nodes`` row the tree has, computed
-level by level with ``node_hash``. The SQLite ledger is cached under ``--cache`` (keyed by size
-and the migration head); ``load_postgresql`` COPYs it into a fresh PostgreSQL database.
+``canonicalize_jcs``), their ``ledger_entry_scopes`` rows (``entry_scope``), their leaf hashes
+and every ``ledger_nodes`` row the tree has, computed level by level with ``node_hash``. The
+ledger replays clean (``credentials.ledger_replay``): each body issues under the scheme it is
+accredited for, with a footprint inside the grade it states. The SQLite ledger is cached
+under ``--cache`` (keyed by size and the migration head); ``load_postgresql`` COPYs it into a
+fresh PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ from bench._common import ROOT, migrate, scratch_dir, shielded
 from credentials import Actor, ActorRole, KeyPair, canonicalize_jcs, decimal_text, leaf_hash
 from credentials.ledger_events import EVENT_VERSION
 from credentials.merkle import node_hash, root_hash
+from credentials.status_list import MIN_STATUS_LIST_BITS
 from registry import create_app
 from registry.db import db, transaction
-from registry.ledger.models import LedgerEntry, LedgerNode
-from registry.ledger.services import format_entry_time, publish_checkpoint, root_at
+from registry.ledger.models import LedgerEntry, LedgerEntryScope, LedgerNode
+from registry.ledger.services import entry_scope, format_entry_time, publish_checkpoint, root_at
 from tests.registry.factories import make_settings
 
-BUILD_FORMAT = 2  # bump when the generated ledger changes shape
+BUILD_FORMAT = 3  # bump when the generated ledger changes shape
 BATCH = 50_000
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -72,6 +76,7 @@ RULES = [
     Rule(s, f"{s}-{code}", cat, unit, th) for s in SCHEMES for cat, code, unit, th in CATEGORIES
 ]
 GRADES = "ABCDE"
+STATUS_LIST_SIZE = MIN_STATUS_LIST_BITS  # the registry's lists have the spec's minimum size
 
 
 def _stamp(when: datetime) -> str:
@@ -97,7 +102,8 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
     for b in range(12):
         key = KeyPair.from_seed(hashlib.sha256(f"bench body {b}".encode()).digest())
         code = f"cb-{b:02d}"
-        bodies.append((code, key, RULES[b % len(RULES)].scheme))
+        # Spread over the schemes: a body issues only under the one it is accredited for.
+        bodies.append((code, key, list(SCHEMES)[b % len(SCHEMES)]))
     prologue: list[tuple[str, dict[str, Any]]] = []
     for code, name in SCHEMES.items():
         prologue.append(
@@ -143,7 +149,7 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
                 },
             )
         )
-    for i, (code, key, _) in enumerate(bodies):
+    for i, (code, key, scheme) in enumerate(bodies):
         prologue.append(
             (
                 "body.registered",
@@ -163,7 +169,7 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
                     **operator,
                     "accreditation": i + 1,
                     "body": code,
-                    "scheme": RULES[i % len(RULES)].scheme,
+                    "scheme": scheme,
                     "categories": sorted({c for c, *_ in CATEGORIES}),
                     "accreditationBody": "CNAS (fictitious)",
                     "reference": f"CNAS-C{1200 + i}",
@@ -200,15 +206,29 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
     lists = {
         code: (f"r-{rng.randbytes(8).hex()}", f"s-{rng.randbytes(8).hex()}") for code, *_ in bodies
     }
+    issued = dict.fromkeys(lists, 0)
+
+    rules = {scheme: [r for r in RULES if r.scheme == scheme] for scheme in SCHEMES}
 
     def issuance() -> tuple[datetime, str, dict[str, Any]]:
-        code, key, _ = rng.choice(bodies)
-        rule = rng.choice(RULES)
+        code, key, scheme = rng.choice(bodies)
+        rule = rng.choice(rules[scheme])
         label = _label_id(rng)
         grade = rng.choice(GRADES)
-        bound = float(rule.thresholds[min(GRADES.index(grade), 3)])
+        # A footprint the stated grade's band gives: above the next better bound (grade_for
+        # takes the first bound it is at or under), at most this grade's (E: up to 1.5 × D's).
+        cents = [0, *(int(Decimal(t) * 100) for t in rule.thresholds)]
+        cents.append(cents[-1] * 3 // 2)
+        low, high = cents[GRADES.index(grade)] + 1, cents[GRADES.index(grade) + 1]
         valid_from = tick().replace(microsecond=0)
+        # Each index once per list (replay refuses a taken one), scattered over the list by an
+        # odd multiplier (a bijection mod 2^17); a full pair of lists is replaced by a new pair.
+        k = issued[code]
+        issued[code] += 1
+        if k and k % STATUS_LIST_SIZE == 0:
+            lists[code] = (f"r-{rng.randbytes(8).hex()}", f"s-{rng.randbytes(8).hex()}")
         revocation, suspension = lists[code]
+        slot = k * 48_271 % STATUS_LIST_SIZE
         status[label] = (code, "active")
         recent.append(label)
         if len(recent) > 100_000:
@@ -223,15 +243,15 @@ def ledger_events(n: int, seed: int = 2026) -> Iterator[tuple[datetime, str, dic
             "rule": rule.code,
             "ruleVersion": "1.0",
             "category": rule.category,
-            "footprint": decimal_text(Decimal(f"{bound * rng.uniform(0.6, 0.99):.2f}")),
+            "footprint": decimal_text(Decimal(rng.randint(low, high)).scaleb(-2)),
             "declaredUnit": rule.unit,
             "declaredUnitAmount": "1",
             "grade": grade,
             "validFrom": _stamp(valid_from),
             "validUntil": _stamp(valid_from + timedelta(days=3 * 365)),
             "statusLists": {
-                "revocation": {"list": revocation, "index": rng.randrange(131072)},
-                "suspension": {"list": suspension, "index": rng.randrange(131072)},
+                "revocation": {"list": revocation, "index": slot},
+                "suspension": {"list": suspension, "index": slot},
             },
             "supersedes": None,
         }
@@ -316,12 +336,17 @@ def batched(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 
 def insert_entries(n: int) -> list[bytes]:
-    """Insert ``n`` canonical entries in big transactions; return their leaf hashes."""
+    """Insert ``n`` canonical entries and their scope rows in big transactions; return their
+    leaf hashes."""
     leaves: list[bytes] = []
     events = ledger_events(n)
     seq = 0
+    # The append path's rule (``_with_schemes``): an entry naming a label or an accreditation
+    # but no scheme takes the scheme its first entry stated. The loader holds every first entry
+    # in these maps instead of probing the table once per status change.
+    schemes: dict[str, dict[Any, str]] = {"label": {}, "accreditation": {}}
     for batch in batched(events, BATCH):
-        rows = []
+        rows, scopes = [], []
         for when, event, payload in batch:
             body = canonicalize_jcs(
                 {**payload, "seq": seq, "time": format_entry_time(when), "event": event}
@@ -329,9 +354,19 @@ def insert_entries(n: int) -> list[bytes]:
             leaf = leaf_hash(body)
             leaves.append(leaf)
             rows.append({"seq": seq, "time": when, "event": event, "body": body, "leaf_hash": leaf})
+            scope = entry_scope(seq, event, payload)
+            for column, first in schemes.items():
+                if scope[column] is None:
+                    continue
+                if scope["scheme"] is None:
+                    scope["scheme"] = first.get(scope[column])
+                else:
+                    first.setdefault(scope[column], scope["scheme"])
+            scopes.append(scope)
             seq += 1
         with db.engine.begin() as conn:
             conn.execute(insert(LedgerEntry), rows)
+            conn.execute(insert(LedgerEntryScope), scopes)
     return leaves
 
 
@@ -425,12 +460,19 @@ def load_postgresql(url: str, ledger: Ledger) -> float:
                 with cur.copy('COPY ledger_nodes (level, "index", hash) FROM STDIN') as copy:
                     for row in src.execute('SELECT level, "index", hash FROM ledger_nodes'):
                         copy.write_row(row)
+                sql_scopes = "COPY ledger_entry_scopes (seq, scheme, body, label, accreditation)"
+                with cur.copy(f"{sql_scopes} FROM STDIN") as copy:
+                    for row in src.execute(
+                        "SELECT seq, scheme, body, label, accreditation FROM ledger_entry_scopes"
+                    ):
+                        copy.write_row(row)
             pg.commit()
             # A ledger that grew to this size would have been vacuumed and analysed by
             # autovacuum long ago; do it now so the planner and the visibility map agree.
             pg.autocommit = True
             pg.execute("VACUUM ANALYZE ledger_entries")
             pg.execute("VACUUM ANALYZE ledger_nodes")
+            pg.execute("VACUUM ANALYZE ledger_entry_scopes")
     finally:
         src.close()
     return time.perf_counter() - t0

@@ -103,7 +103,7 @@ def cached_ledger(cache: Path, n: int) -> tuple[Path, str]:
         frontier, tmp = Frontier(), path.with_suffix(".building")
         with tmp.open("wb") as out:
             for line in generate(n):
-                frontier.append(leaf_hash(line))
+                frontier.push(leaf_hash(line))
                 out.write(line + b"\n")
         note = sign_checkpoint(Checkpoint(LOG.name, frontier.size, frontier.root()), LOG)
         note_path.write_text(note)
@@ -158,7 +158,7 @@ def full_replay(path: Path, n: int) -> None:
         prefix = [next(lines) for _ in range(n)]
     frontier = Frontier()
     for line in prefix:
-        frontier.append(leaf_hash(line[:-1]))
+        frontier.push(leaf_hash(line[:-1]))
     note = sign_checkpoint(Checkpoint(LOG.name, n, frontier.root()), LOG)
     key = LOG.verifier_key()
 
@@ -203,7 +203,7 @@ def proofs(count: int, cache: Path) -> None:
     lines = entries(events)
     frontier = Frontier()
     for line in lines:
-        frontier.append(leaf_hash(line))
+        frontier.push(leaf_hash(line))
     note = sign_checkpoint(Checkpoint(LOG.name, frontier.size, frontier.root()), LOG)
     rates, busy = {}, {}
     for jobs in (1, 2):

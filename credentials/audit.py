@@ -87,7 +87,7 @@ class AuditReport:
 
 def _tree_only(lines: Iterable[bytes], frontier: Frontier, size: int) -> tuple[int, bytes | None]:
     """The hash-and-tree loop alone, kept tight (the audit's floor): last index, root at size."""
-    append, sha256, root, index = frontier.append, hashlib.sha256, None, -1
+    append, sha256, root, index = frontier.push, hashlib.sha256, None, -1
     for index, line in enumerate(lines):
         append(sha256(b"\x00" + (line[:-1] if line[-1:] == b"\n" else line)).digest())
         if index + 1 == size:
@@ -202,7 +202,7 @@ def audit_ledger(
     signed = open_checkpoint(checkpoint, verifier=NoteVerifier.from_verifier_key(log_key))
     problems: list[AuditProblem] = []
     frontier = Frontier()
-    append, sha256 = frontier.append, hashlib.sha256
+    append, sha256 = frontier.push, hashlib.sha256
     root_at_checkpoint: bytes | None = signed.root_hash if signed.size == 0 else None
     replayer = Replayer() if replay else None
     pool: Executor | None = None

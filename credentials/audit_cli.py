@@ -61,6 +61,8 @@ def _consistency(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     if args.url:
+        if args.state is None:
+            return _fail("--url needs --state DIR (what the monitor saw on its last run)")
         # Lazily: the monitor (network) is not loaded by an offline audit.
         try:
             from credentials.monitor import (  # type: ignore[import-not-found,unused-ignore]
@@ -125,5 +127,7 @@ def add_audit_parser(sub: Any) -> None:
     )
     audit.add_argument("--proof", metavar="FILE", help="consistency proof JSON")
     audit.add_argument("--url", help="monitor a live registry instead")
-    audit.add_argument("--state", metavar="DIR", help="the monitor's state directory")
+    audit.add_argument(
+        "--state", type=Path, metavar="DIR", help="the monitor's state directory (with --url)"
+    )
     audit.set_defaults(run=_audit)

@@ -60,7 +60,7 @@ __all__ = [
 
 EVENT_VERSION = 1
 ENVELOPE = frozenset({"seq", "time", "event"})
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z")
 
 T = TypeVar("T")
 
@@ -74,10 +74,15 @@ def format_entry_time(value: datetime) -> str:
 
 
 def parse_entry_time(value: object, where: str = "time") -> datetime:
-    if not isinstance(value, str) or not _TIME.fullmatch(value):
+    match = _TIME.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
         raise LedgerEventError(f"{where} must be a UTC time like 2026-01-31T08:00:00.000Z")
+    # The regex has fixed the shape, so the groups are the fields: building the datetime
+    # directly accepts what strptime("%Y-%m-%dT%H:%M:%S.%fZ") did (datetime() range-checks
+    # each field) at a fraction of its cost, which was a quarter of a full replay's CPU.
+    year, month, day, hour, minute, second, millis = map(int, match.groups())
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=UTC)
     except ValueError as exc:
         raise LedgerEventError(f"{where} is not a valid date and time") from exc
 
@@ -326,12 +331,12 @@ class _Event:
         """Read a payload this type wrote; anything else raises :class:`LedgerEventError`."""
         if not isinstance(payload, Mapping):
             raise LedgerEventError(f"a {cls.KIND} payload must be an object")
-        members = {f.metadata["json"]: f for f in fields(cast(Any, cls))}
+        members, loads = _reading_plan(cls)
         version = payload.get("v")
         if type(version) is not int or version != EVENT_VERSION:
             raise LedgerEventError(f"{cls.KIND}: unsupported payload version {version!r}")
-        unknown = sorted(payload.keys() - members.keys() - {"v"})
-        missing = sorted(members.keys() - payload.keys())
+        unknown = sorted(payload.keys() - members - {"v"})
+        missing = sorted(members - payload.keys())
         if unknown or missing:
             raise LedgerEventError(
                 f"{cls.KIND}: "
@@ -344,11 +349,26 @@ class _Event:
                     if part
                 )
             )
-        values = {
-            f.name: f.metadata["codec"].load(payload[name], f"{cls.KIND}.{name}")
-            for name, f in members.items()
-        }
-        return cls(**values)
+        return cls(**{attr: load(payload[name], where) for name, attr, load, where in loads})
+
+
+_Load = tuple[str, str, Callable[[object, str], Any], str]
+_PLANS: dict[type, tuple[frozenset[str], tuple[_Load, ...]]] = {}
+
+
+def _reading_plan(cls: type) -> tuple[frozenset[str], tuple[_Load, ...]]:
+    """A type's members (JSON names) and, per member, its JSON name, attribute, codec's load
+    and the name its errors give: derived from the fields once per type, not per entry (a
+    full replay reads every entry)."""
+    plan = _PLANS.get(cls)
+    if plan is None:
+        kind = cast(Any, cls).KIND
+        loads = tuple(
+            (f.metadata["json"], f.name, f.metadata["codec"].load, f"{kind}.{f.metadata['json']}")
+            for f in fields(cast(Any, cls))
+        )
+        plan = _PLANS[cls] = (frozenset(name for name, *_ in loads), loads)
+    return plan
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -118,22 +118,26 @@ class ReplayResult:
         return self.violation is None
 
 
-def _require(condition: bool, reason: ReplayReason, message: str) -> None:
+def _require(condition: bool, reason: ReplayReason, message: str | Callable[[], str]) -> None:
+    # Messages that format values come as a callable: most checks pass, and building their
+    # text (isoformat() of a time, several fields) for every entry was a measurable part of
+    # a full replay.
     if not condition:
-        raise _RefusedError(reason, message)
+        raise _RefusedError(reason, message if isinstance(message, str) else message())
 
 
 def _by_operator(by: Actor, what: str) -> None:
     _require(
         by.role is ActorRole.OPERATOR,
         ReplayReason.NOT_AUTHORISED,
-        f"{what} is the operator's to make, not a {by.role.value}'s",
+        lambda: f"{what} is the operator's to make, not a {by.role.value}'s",
     )
 
 
-def _found(value: T | None, what: str) -> T:
+def _found(value: T | None, what: str | Callable[[], str]) -> T:
     if value is None:
-        raise _RefusedError(ReplayReason.UNKNOWN_REFERENCE, f"{what} is not in the ledger")
+        name = what if isinstance(what, str) else what()
+        raise _RefusedError(ReplayReason.UNKNOWN_REFERENCE, f"{name} is not in the ledger")
     return value
 
 
@@ -195,7 +199,7 @@ class Replayer:
                 s.schemes[event.scheme] = event.region
             case RuleRegistered():
                 _by_operator(event.by, "registering a rule")
-                _found(s.schemes.get(event.scheme), f"scheme {event.scheme}")
+                _found(s.schemes.get(event.scheme), lambda: f"scheme {event.scheme}")
                 key = (event.scheme, event.rule)
                 _require(key not in s.rules, ReplayReason.DUPLICATE, "the rule exists")
                 s.rules[key] = event.category
@@ -207,7 +211,7 @@ class Replayer:
                 s.bodies[event.body] = BodyState(event.body, event.name, "active")
             case BodyStatusChanged():
                 _by_operator(event.by, "changing a body's status")
-                body = _found(s.bodies.get(event.body), f"body {event.body}")
+                body = _found(s.bodies.get(event.body), lambda: f"body {event.body}")
                 _standing_move(body.status, event.previous_status, event.status)
                 s.bodies[event.body] = replace(body, status=event.status, status_by=event.by)
             case AccreditationGranted():
@@ -216,12 +220,12 @@ class Replayer:
                 _by_operator(event.by, "changing an accreditation's status")
                 acc = _found(
                     s.accreditations.get(event.accreditation),
-                    f"accreditation {event.accreditation}",
+                    lambda: f"accreditation {event.accreditation}",
                 )
                 _require(
                     acc.body == event.body,
                     ReplayReason.INCONSISTENT,
-                    f"accreditation {acc.id} is {acc.body}'s, not {event.body}'s",
+                    lambda: f"accreditation {acc.id} is {acc.body}'s, not {event.body}'s",
                 )
                 _standing_move(acc.status, event.previous_status, event.status)
                 s.accreditations[acc.id] = replace(
@@ -229,9 +233,9 @@ class Replayer:
                 )
             case KeyAdded():
                 _by_operator(event.by, "adding a key")
-                _found(s.bodies.get(event.body), f"body {event.body}")
+                _found(s.bodies.get(event.body), lambda: f"body {event.body}")
                 mb = event.public_key_multibase
-                _require(mb not in s.keys, ReplayReason.DUPLICATE, f"key {mb} exists")
+                _require(mb not in s.keys, ReplayReason.DUPLICATE, lambda: f"key {mb} exists")
                 _require(
                     event.controller == f"did:key:{mb}",
                     ReplayReason.INCONSISTENT,
@@ -241,12 +245,13 @@ class Replayer:
             case KeyRetired():
                 _by_operator(event.by, "retiring a key")
                 key_state = _found(
-                    s.keys.get(event.public_key_multibase), f"key {event.public_key_multibase}"
+                    s.keys.get(event.public_key_multibase),
+                    lambda: f"key {event.public_key_multibase}",
                 )
                 _require(
                     key_state.body == event.body,
                     ReplayReason.INCONSISTENT,
-                    f"the key is {key_state.body}'s",
+                    lambda: f"the key is {key_state.body}'s",
                 )
                 _require(
                     key_state.retired_at is None,
@@ -274,7 +279,9 @@ class Replayer:
         _require(
             by.oversees(target_scheme),
             ReplayReason.NOT_AUTHORISED,
-            f"only the operator or a regulator of {target_scheme} publishes its recognition",
+            lambda: (
+                f"only the operator or a regulator of {target_scheme} publishes its recognition"
+            ),
         )
 
     def _next_revision(self, mapping_id: str, revision: int) -> list[RecognitionMapping]:
@@ -283,47 +290,54 @@ class Replayer:
         _require(
             revision == expected,
             ReplayReason.OUT_OF_SEQUENCE,
-            f"mapping {mapping_id}: expected revision {expected}, got {revision}",
+            lambda: f"mapping {mapping_id}: expected revision {expected}, got {revision}",
         )
         return revisions
 
     def _publish_mapping(self, event: MappingPublished) -> None:
         s, m = self.state, event.mapping
         self._mapping_authority(event.by, m.target.scheme)
-        _found(s.schemes.get(m.source.scheme), f"scheme {m.source.scheme}")
-        region = _found(s.schemes.get(m.target.scheme), f"scheme {m.target.scheme}")
+        _found(s.schemes.get(m.source.scheme), lambda: f"scheme {m.source.scheme}")
+        region = _found(s.schemes.get(m.target.scheme), lambda: f"scheme {m.target.scheme}")
         _require(
             m.target.region == region,
             ReplayReason.INCONSISTENT,
-            f"scheme {m.target.scheme} is of region {region}, not {m.target.region}",
+            lambda: f"scheme {m.target.scheme} is of region {region}, not {m.target.region}",
         )
         for rule in sorted(m.source.rules):
             _found(s.rules.get((m.source.scheme, rule)), f"rule {m.source.scheme}/{rule}")
         if m.target.rule_id is not None and m.target.rule_version is not None:
             key = (m.target.scheme, m.target.rule_id, m.target.rule_version)
-            _found(s.rule_versions.get(key), f"rule version {'/'.join(key)}")
+            _found(s.rule_versions.get(key), lambda: f"rule version {'/'.join(key)}")
         revisions = self._next_revision(m.mapping_id, m.revision)
         if revisions:
             _require(
                 revisions[0].target.scheme == m.target.scheme,
                 ReplayReason.INCONSISTENT,
-                f"mapping {m.mapping_id} targets {revisions[0].target.scheme}; a revision keeps it",
+                lambda: (
+                    f"mapping {m.mapping_id} targets {revisions[0].target.scheme}; "
+                    "a revision keeps it"
+                ),
             )
         s.mappings[m.mapping_id] = [*revisions, m]
 
     def _withdraw_mapping(self, event: MappingWithdrawn) -> None:
-        revisions = _found(self.state.mappings.get(event.mapping), f"mapping {event.mapping}")
+        revisions = _found(
+            self.state.mappings.get(event.mapping), lambda: f"mapping {event.mapping}"
+        )
         last = revisions[-1]
         self._mapping_authority(event.by, last.target.scheme)
         _require(
             event.target_scheme == last.target.scheme,
             ReplayReason.INCONSISTENT,
-            f"mapping {event.mapping} targets {last.target.scheme}, not {event.target_scheme}",
+            lambda: (
+                f"mapping {event.mapping} targets {last.target.scheme}, not {event.target_scheme}"
+            ),
         )
         _require(
             not last.withdrawn,
             ReplayReason.INVALID_TRANSITION,
-            f"mapping {event.mapping} is already withdrawn",
+            lambda: f"mapping {event.mapping} is already withdrawn",
         )
         self._next_revision(event.mapping, event.revision)
         self.state.mappings[event.mapping] = [
@@ -336,14 +350,14 @@ class Replayer:
         _require(
             by.oversees(event.scheme),
             ReplayReason.NOT_AUTHORISED,
-            f"only the operator or a regulator of {event.scheme} publishes its rules",
+            lambda: f"only the operator or a regulator of {event.scheme} publishes its rules",
         )
         category = s.rules.get((event.scheme, event.rule))
-        _found(category, f"rule {event.scheme}/{event.rule}")
+        _found(category, lambda: f"rule {event.scheme}/{event.rule}")
         _require(
             category == event.category,
             ReplayReason.INCONSISTENT,
-            f"rule {event.rule} is for category {category}, not {event.category}",
+            lambda: f"rule {event.rule} is for category {category}, not {event.category}",
         )
         key = (event.scheme, event.rule, event.version)
         _require(key not in s.rule_versions, ReplayReason.DUPLICATE, "versions are immutable")
@@ -367,12 +381,12 @@ class Replayer:
     def _grant(self, event: AccreditationGranted) -> None:
         s = self.state
         _by_operator(event.by, "granting an accreditation")
-        _found(s.bodies.get(event.body), f"body {event.body}")
-        _found(s.schemes.get(event.scheme), f"scheme {event.scheme}")
+        _found(s.bodies.get(event.body), lambda: f"body {event.body}")
+        _found(s.schemes.get(event.scheme), lambda: f"scheme {event.scheme}")
         _require(
             event.accreditation not in s.accreditations,
             ReplayReason.DUPLICATE,
-            f"accreditation {event.accreditation} exists",
+            lambda: f"accreditation {event.accreditation} exists",
         )
         _require(
             event.valid_until is None or event.valid_until > event.valid_from,
@@ -393,28 +407,28 @@ class Replayer:
         _require(
             event.by.role is ActorRole.CERTIFIER and event.by.body == event.body,
             ReplayReason.NOT_AUTHORISED,
-            f"only a certifier of {event.body} issues its labels",
+            lambda: f"only a certifier of {event.body} issues its labels",
         )
         _require(event.label not in s.labels, ReplayReason.DUPLICATE, "the label exists")
-        body = _found(s.bodies.get(event.body), f"body {event.body}")
+        body = _found(s.bodies.get(event.body), lambda: f"body {event.body}")
         _require(
             body.status == "active",
             ReplayReason.BODY_NOT_ACTIVE,
-            f"{event.body} is {body.status}",
+            lambda: f"{event.body} is {body.status}",
         )
         rv = _found(
             s.rule_versions.get((event.scheme, event.rule, event.rule_version)),
-            f"rule version {event.scheme}/{event.rule} {event.rule_version}",
+            lambda: f"rule version {event.scheme}/{event.rule} {event.rule_version}",
         )
         _require(
             (rv.category, rv.declared_unit) == (event.category, event.declared_unit),
             ReplayReason.INCONSISTENT,
-            f"the rule version is for {rv.category} per {rv.declared_unit}",
+            lambda: f"the rule version is for {rv.category} per {rv.declared_unit}",
         )
         _require(
             rv.period().in_force_at(at),
             ReplayReason.RULE_NOT_IN_FORCE,
-            f"{event.rule} {event.rule_version} is not in force at {at.isoformat()}",
+            lambda: f"{event.rule} {event.rule_version} is not in force at {at.isoformat()}",
         )
         _require(
             any(
@@ -424,22 +438,26 @@ class Replayer:
                 for a in s.accreditations.values()
             ),
             ReplayReason.NOT_ACCREDITED,
-            f"{event.body} holds no active accreditation for {event.scheme} / "
-            f"{event.category} at {at.isoformat()}",
+            lambda: (
+                f"{event.body} holds no active accreditation for {event.scheme} / "
+                f"{event.category} at {at.isoformat()}"
+            ),
         )
         method = event.verification_method
         multibase = method.removeprefix("did:key:").partition("#")[0]
-        key = _found(s.keys.get(multibase), f"key {multibase}")
+        key = _found(s.keys.get(multibase), lambda: f"key {multibase}")
         _require(
             key.body == event.body and method == f"did:key:{multibase}#{multibase}",
             ReplayReason.KEY_NOT_ACTIVE,
-            f"{method} is not a key of {event.body}",
+            lambda: f"{method} is not a key of {event.body}",
         )
         _require(
             key.retired_at is None and key.period().active_at(at),
             ReplayReason.KEY_NOT_ACTIVE,
-            f"the key is not active at {at.isoformat()}"
-            + ("" if key.retired_at is None else " (it was retired)"),
+            lambda: (
+                f"the key is not active at {at.isoformat()}"
+                + ("" if key.retired_at is None else " (it was retired)")
+            ),
         )
         try:
             grade = grade_for(event.footprint, rv.thresholds, amount=event.declared_unit_amount)
@@ -448,7 +466,7 @@ class Replayer:
         _require(
             grade == event.grade,
             ReplayReason.GRADE_MISMATCH,
-            f"the thresholds give grade {grade}, the entry states {event.grade}",
+            lambda: f"the thresholds give grade {grade}, the entry states {event.grade}",
         )
         _require(
             event.valid_until > event.valid_from,
@@ -462,7 +480,7 @@ class Replayer:
             "a status-list index is already taken",
         )
         if event.supersedes is not None:
-            old = _found(s.labels.get(event.supersedes), f"label {event.supersedes}")
+            old = _found(s.labels.get(event.supersedes), lambda: f"label {event.supersedes}")
             _require(
                 old.body == event.body,
                 ReplayReason.NOT_AUTHORISED,
@@ -471,15 +489,17 @@ class Replayer:
             _require(
                 old.status in ("active", "suspended"),
                 ReplayReason.INVALID_TRANSITION,
-                f"label {old.id} is {old.status} and cannot be superseded",
+                lambda: f"label {old.id} is {old.status} and cannot be superseded",
             )
             suspender = old.status_by
             _require(
                 old.status == "active"
                 or (suspender is not None and suspender.role is ActorRole.CERTIFIER),
                 ReplayReason.NOT_AUTHORISED,
-                f"superseding label {old.id} would lift a suspension made by "
-                + ("nobody" if suspender is None else _who(suspender.role)),
+                lambda: (
+                    f"superseding label {old.id} would lift a suspension made by "
+                    + ("nobody" if suspender is None else _who(suspender.role))
+                ),
             )
             s.labels[old.id] = replace(old, status="superseded", superseded_by=event.label)
         s.slots.update(slots)
@@ -496,23 +516,25 @@ class Replayer:
 
     def _change(self, event: LabelSuspended | LabelReinstated | LabelRevoked) -> None:
         s, by = self.state, event.by
-        label = _found(s.labels.get(event.label), f"label {event.label}")
+        label = _found(s.labels.get(event.label), lambda: f"label {event.label}")
         _require(
             label.body == event.body,
             ReplayReason.INCONSISTENT,
-            f"label {label.id} is {label.body}'s, not {event.body}'s",
+            lambda: f"label {label.id} is {label.body}'s, not {event.body}'s",
         )
         _require(
             label.status == event.previous_status,
             ReplayReason.INCONSISTENT,
-            f"label {label.id} was {label.status}, the entry says {event.previous_status}",
+            lambda: f"label {label.id} was {label.status}, the entry says {event.previous_status}",
         )
         allowed, target = _LABEL_MOVES[event.KIND]
         _require(
             label.status in allowed,
             ReplayReason.INVALID_TRANSITION,
-            f"label {label.id} is {label.status} and cannot become {target}"
-            + ("; revocation is final" if label.status == "revoked" else ""),
+            lambda: (
+                f"label {label.id} is {label.status} and cannot become {target}"
+                + ("; revocation is final" if label.status == "revoked" else "")
+            ),
         )
         _require(*_may_change(by, label, target))
         s.labels[label.id] = replace(label, status=target, status_by=by)
@@ -548,9 +570,9 @@ def _standing_move(current: str, previous: str, target: str) -> None:
     _require(
         current == previous,
         ReplayReason.INCONSISTENT,
-        f"the status was {current}, the entry says {previous}",
+        lambda: f"the status was {current}, the entry says {previous}",
     )
-    _require(current != target, ReplayReason.INVALID_TRANSITION, f"it is already {target}")
+    _require(current != target, ReplayReason.INVALID_TRANSITION, lambda: f"it is already {target}")
     _require(current != "withdrawn", ReplayReason.INVALID_TRANSITION, "withdrawal is final")
 
 

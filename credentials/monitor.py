@@ -286,10 +286,10 @@ def _check_growth(
             raise _ForkError(f"no valid consistency proof {old.size}→{new.size}: {exc}") from exc
     frontier = Frontier()
     for entry in old_entries:
-        frontier.append(leaf_hash(entry))
+        frontier.push(leaf_hash(entry))
     leaves = _leaf_hashes(fetcher, old.size, new.size)
     for leaf in leaves:
-        frontier.append(leaf)
+        frontier.push(leaf)
     if frontier.root() != new.root_hash:
         raise _ProblemError(f"the level-0 tiles do not build the root of tree {new.size}")
     entries = _entries(fetcher, old.size, new.size)

@@ -172,7 +172,7 @@ def verify_ledger(*, verifier: NoteVerifier | None = None) -> LedgerReport:
             if leaf != bytes(stored_leaf):
                 problems.add(f"entry {seq}: stored leaf hash does not match its bytes")
             _check_body(seq, event, format_entry_time(time), body, problems)
-            frontier.append(leaf)
+            frontier.push(leaf)
             size += 1
             if size in wanted:
                 roots[size] = frontier.root()

@@ -304,4 +304,6 @@ def test_bad_usage_exits_2(export: Any, tmp_path: Path, capsys: Any) -> None:
     assert main(args[:2] + args[4:]) == 2  # no --checkpoint
     assert main(["audit", "--consistency", "a", "b", "--log-key", LOG_KEY]) == 2  # no --proof
     assert main([*args[:-1], str(tmp_path / "missing.jsonl")]) == 2
-    assert capsys.readouterr().err.count("carbonlabel: error:") == 3
+    # The monitor keeps what it saw in --state: without one there is nothing to compare to.
+    assert main(["audit", "--url", "http://127.0.0.1:9", "--log-key", LOG_KEY]) == 2
+    assert capsys.readouterr().err.count("carbonlabel: error:") == 4

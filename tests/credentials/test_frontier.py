@@ -41,3 +41,29 @@ def test_a_frontier_of_the_wrong_shape_is_refused() -> None:
         Frontier(5, [bytes(32)])  # 5 = 4 + 1 needs two subtrees
     with pytest.raises(MerkleError, match="32-byte"):
         Frontier(1, [bytes(31)])
+
+
+@given(st.integers(min_value=0, max_value=300), st.data())
+def test_push_builds_the_same_tree_as_append(n: int, data: st.DataObject) -> None:
+    leaves = _leaves(n)
+    m = data.draw(st.integers(min_value=0, max_value=n))
+    appended, pushed = Frontier(), Frontier()
+    for leaf in leaves[:m]:
+        appended.append(leaf)
+        pushed.push(leaf)
+    # Continuing from the pushed frontier's state must also agree: push keeps the same stack.
+    continued = Frontier(m, pushed._stack)
+    for leaf in leaves[m:]:
+        appended.append(leaf)
+        pushed.push(leaf)
+        continued.push(leaf)
+    assert pushed.size == continued.size == appended.size == n
+    assert pushed.root() == continued.root() == appended.root() == root_hash(leaves)
+
+
+def test_push_refuses_a_leaf_that_is_not_a_hash() -> None:
+    frontier = Frontier()
+    with pytest.raises(MerkleError, match="32-byte"):
+        frontier.push(bytes(31))
+    assert frontier.size == 0  # nothing half-written
+    assert frontier.root() == EMPTY_ROOT

@@ -4,7 +4,8 @@ and anything else is refused with a typed error."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ from credentials import (
     parse_entry,
 )
 from credentials.errors import LedgerEventError, UnknownLedgerEventError
-from credentials.ledger_events import parse_event
+from credentials.ledger_events import parse_entry_time, parse_event
 from tests.credentials.ledger_fixtures import (
     CERTIFIER,
     HK_REGULATOR,
@@ -204,3 +205,78 @@ def test_round_trip_holds_for_any_values(footprint: Any, index: int, reason: str
     assert parse_entry(entries([event])[0]).event == event
     change = LabelSuspended("7K3M9QH2XD", "lingnan", "active", reason, CERTIFIER)
     assert parse_entry(entries([change])[0]).event == change
+
+
+_OLD_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+
+
+def _strptime_entry_time(value: object) -> datetime | str:
+    """The strptime parser parse_entry_time replaced: its result, or its refusal's message."""
+    if not isinstance(value, str) or not _OLD_TIME.fullmatch(value):
+        return "shape"
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return "range"
+
+
+def _new_entry_time(value: object) -> datetime | str:
+    try:
+        return parse_entry_time(value)
+    except LedgerEventError as exc:
+        return "shape" if "must be a UTC time" in str(exc) else "range"
+
+
+# Field values around every boundary (0, the month's last day, 23:59:59.999, leap years) and
+# digits strptime's \d and int() accept beyond ASCII, so the differential sees both outcomes.
+_DIGIT = st.sampled_from("0123456789") | st.characters(categories=["Nd"])
+_FIELD = {2: st.integers(0, 99).map(lambda v: f"{v:02d}"), 3: st.integers(0, 999).map(str)}
+_TIMES = st.one_of(
+    st.builds(
+        "{:04d}-{}-{}T{}:{}:{}.{:03d}Z".format,
+        st.integers(0, 9999),
+        _FIELD[2],
+        _FIELD[2],
+        _FIELD[2],
+        _FIELD[2],
+        _FIELD[2],
+        st.integers(0, 999),
+    ),
+    st.from_regex(_OLD_TIME, fullmatch=True),
+    st.lists(_DIGIT, min_size=17, max_size=17).map(
+        lambda d: "{}{}{}{}-{}{}-{}{}T{}{}:{}{}:{}{}.{}{}{}Z".format(*d)
+    ),
+    st.text(max_size=30),
+    st.builds(lambda t, s: t[:3] + s + t[3:], st.just("2026-01-31T08:00:00.000Z"), st.text()),
+)
+
+
+@given(_TIMES)
+def test_entry_times_are_read_exactly_as_strptime_read_them(value: str) -> None:
+    assert _new_entry_time(value) == _strptime_entry_time(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2024-02-29T23:59:59.999Z",
+        "2025-02-29T00:00:00.000Z",
+        "0000-01-01T00:00:00.000Z",
+        "2026-01-31T24:00:00.000Z",
+        "2026-01-31T08:00:60.000Z",
+        "2026-13-01T00:00:00.000Z",
+        "2026-01-31T08:00:00.000Z\n",
+        "2026-01-31T08:00:00.000z",
+        "2026-01-31 08:00:00.000Z",
+        None,
+        20260131,
+    ],
+)
+def test_entry_time_boundaries_match_strptime(value: object) -> None:
+    assert _new_entry_time(value) == _strptime_entry_time(value)
+
+
+def test_an_entry_time_keeps_its_milliseconds() -> None:
+    assert parse_entry_time("2026-01-31T08:00:00.007Z") == datetime(
+        2026, 1, 31, 8, 0, 0, 7000, tzinfo=UTC
+    )

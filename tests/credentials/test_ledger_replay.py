@@ -235,7 +235,24 @@ def test_replay_names_the_first_illegal_entry(
     assert (result.violation.seq, result.violation.reason) == (planted, reason), result.violation
     assert result.violation.event == events[-1].KIND
     assert str(planted) in str(result.violation)
+    # Messages are built only on refusal (callables): the violation carries the text itself.
+    assert isinstance(result.violation.message, str)
+    assert result.violation.message
+    assert "lambda" not in result.violation.message
     assert result.size == planted  # the state is that before the refused entry
+
+
+def test_a_refusal_message_names_the_entrys_values() -> None:
+    at = T0 - timedelta(seconds=1)
+    result = replay(entries([*world(), issued("AAAAAAAAAA", at=at)]))
+    assert result.violation is not None
+    assert result.violation.reason is ReplayReason.RULE_NOT_IN_FORCE
+    assert at.isoformat() in result.violation.message
+    withdrawn = AccreditationStatusChanged(1, "lingnan", "withdrawn", "active", "x", T0, OPERATOR)
+    result = replay(entries([*world(), withdrawn, issued("AAAAAAAAAA")]))
+    assert result.violation is not None
+    assert result.violation.reason is ReplayReason.NOT_ACCREDITED
+    assert result.violation.message.startswith("lingnan holds no active accreditation for ")
 
 
 def test_the_entries_must_be_numbered_from_zero_without_gaps() -> None:

@@ -3,13 +3,17 @@
 The monitor only speaks HTTP to the server; the test writes to the same database from this
 process (as another worker would), and in the end rewrites history the way someone with
 database access could (triggers disabled, an entry and its tree path recomputed) to see the
-monitor catch it.
+monitor catch it. Two of the runs go through the ``carbonlabel audit --url`` console script
+(what cron runs), in a subprocess, for its exit codes and output.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,9 +158,9 @@ def test_monitor_follows_the_log_and_catches_a_rewrite(
     assert f"size {grown} (was {demo_size}, 300 new entries verified; {grown} replayed)" in report
     assert len((state / "entries.jsonl").read_bytes().splitlines()) == grown
 
-    code, report = _run(server, vkey, state)
-    assert code == EXIT_OK, report
-    assert f"size {grown} (was {grown}, 0 new entries" in report
+    cli = _run_cli(server, vkey, state)
+    assert cli.returncode == EXIT_OK, cli.stderr
+    assert cli.stdout.startswith(f"OK: {verifier.name} size {grown} (was {grown}, 0 new entries")
 
     # An entry the replay refuses is named by its index, and the state does not move past it.
     with transaction():
@@ -184,7 +188,10 @@ def test_monitor_follows_the_log_and_catches_a_rewrite(
     new = open_checkpoint((evidence / "new.checkpoint").read_text(), verifier=verifier)
     assert (old.size, new.size) == (grown, grown + 2)
     # Running again keeps reporting it: the monitor never adopts the rewritten log.
-    assert _run(server, vkey, state)[0] == EXIT_PROBLEM
+    cli = _run_cli(server, vkey, state)
+    assert cli.returncode == EXIT_PROBLEM, cli.stderr
+    assert cli.stdout.startswith(f"FORK/REWRITE: no valid consistency proof {grown}→{grown + 2}")
+    assert open_checkpoint((state / "checkpoint").read_text(), verifier=verifier).size == grown
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9", "file:///etc/passwd", "ftp://x/"])
@@ -197,6 +204,22 @@ def test_monitor_that_cannot_reach_a_registry_says_so(url: str, tmp_path: Path) 
 
 def _other_public_key() -> PublicKey:
     return KeyPair.from_seed(b"\x07" * 32).public_key
+
+
+CONSOLE_SCRIPT = Path(sys.executable).with_name("carbonlabel")
+
+
+def _run_cli(server: LiveServer, vkey: str, state: Path) -> subprocess.CompletedProcess[str]:
+    """``carbonlabel audit --url`` as cron runs it: a process of its own, exit code and stdout."""
+    argv = ["audit", "--url", server.base_url, "--log-key", vkey, "--state", str(state)]
+    return subprocess.run(  # noqa: S603 - our own console script, fixed arguments
+        [str(CONSOLE_SCRIPT), *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
 
 
 def _run_at(url: str, vkey: str, state: Path) -> tuple[int, str]:
