@@ -60,7 +60,7 @@ __all__ = [
 
 EVENT_VERSION = 1
 ENVELOPE = frozenset({"seq", "time", "event"})
-_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z")
+_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.(\d{3})Z", re.ASCII)
 
 T = TypeVar("T")
 
