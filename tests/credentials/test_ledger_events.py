@@ -229,8 +229,8 @@ def _new_entry_time(value: object) -> datetime | str:
         return "shape" if "must be a UTC time" in str(exc) else "range"
 
 
-# Field values around every boundary (0, the month's last day, 23:59:59.999, leap years) and
-# digits beyond ASCII (which \d and int() would accept without re.ASCII), both refused.
+# Field values around every boundary (0, the month's last day, 23:59:59.999, leap years), and
+# digits beyond ASCII, which \d and int() would accept without re.ASCII and which are refused.
 _DIGIT = st.sampled_from("0123456789") | st.characters(categories=["Nd"])
 _FIELD = {2: st.integers(0, 99).map(lambda v: f"{v:02d}"), 3: st.integers(0, 999).map(str)}
 _TIMES = st.one_of(
