@@ -131,6 +131,8 @@ from credentials.lexical import (
 )
 from credentials.merkle import (
     EMPTY_ROOT,
+    TILE_HEIGHT,
+    TILE_WIDTH,
     Frontier,
     consistency_proof,
     consistency_proof_ranges,
@@ -141,6 +143,7 @@ from credentials.merkle import (
     node_hash,
     perfect_subtrees,
     root_hash,
+    tile_path,
     verify_consistency,
     verify_inclusion,
 )
@@ -225,6 +228,8 @@ __all__ = [
     "SIZE_CONTENT_TYPE",
     "STORAGE_DECIMAL",
     "TEXT_PATTERN",
+    "TILE_HEIGHT",
+    "TILE_WIDTH",
     "TRUST_FILE",
     "Accreditation",
     "AccreditationGranted",
@@ -375,6 +380,7 @@ __all__ = [
     "sign_checkpoint",
     "sign_document",
     "sign_note",
+    "tile_path",
     "unprinted_facts",
     "verify_consistency",
     "verify_document",

@@ -41,8 +41,8 @@ from credentials.ledger_events import (
     RuleVersionPublished,
     parse_entry,
 )
-from credentials.ledger_replay import Replayer, ReplayReason, Violation
-from credentials.ledger_state import LabelState, LedgerState
+from credentials.ledger_replay import Replayer, ReplayReason, Violation, issued_label
+from credentials.ledger_state import LedgerState
 
 __all__ = [
     "AuditSettings",
@@ -296,18 +296,7 @@ class _Pass(Replayer):
         if event.label in self.state.labels:
             return
         self.state.slots.update((slot.list, slot.index) for slot in event.status_lists)
-        self.state.labels[event.label] = LabelState(
-            id=event.label,
-            body=event.body,
-            scheme=event.scheme,
-            seq=seq,
-            grade=event.grade,
-            credential_digest=event.credential_digest,
-            public_key_multibase=event.verification_method.removeprefix("did:key:").partition("#")[
-                0
-            ],
-            supersedes=event.supersedes,
-        )
+        self.state.labels[event.label] = issued_label(seq, event)
 
 
 def entry_schemes(record: LedgerRecord, state: LedgerState) -> tuple[str, ...]:

@@ -503,16 +503,7 @@ class Replayer:
             )
             s.labels[old.id] = replace(old, status="superseded", superseded_by=event.label)
         s.slots.update(slots)
-        s.labels[event.label] = LabelState(
-            id=event.label,
-            body=event.body,
-            scheme=event.scheme,
-            seq=seq,
-            grade=event.grade,
-            credential_digest=event.credential_digest,
-            public_key_multibase=multibase,
-            supersedes=event.supersedes,
-        )
+        s.labels[event.label] = issued_label(seq, event)
 
     def _change(self, event: LabelSuspended | LabelReinstated | LabelRevoked) -> None:
         s, by = self.state, event.by
@@ -538,6 +529,20 @@ class Replayer:
         )
         _require(*_may_change(by, label, target))
         s.labels[label.id] = replace(label, status=target, status_by=by)
+
+
+def issued_label(seq: int, event: LabelIssued) -> LabelState:
+    """The state a ``label.issued`` entry at ``seq`` gives its label (before any change)."""
+    return LabelState(
+        id=event.label,
+        body=event.body,
+        scheme=event.scheme,
+        seq=seq,
+        grade=event.grade,
+        credential_digest=event.credential_digest,
+        public_key_multibase=event.verification_method.removeprefix("did:key:").partition("#")[0],
+        supersedes=event.supersedes,
+    )
 
 
 def _may_change(by: Actor, label: LabelState, target: str) -> tuple[bool, ReplayReason, str]:

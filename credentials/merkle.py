@@ -16,6 +16,8 @@ from credentials.errors import ConsistencyProofError, InclusionProofError, Merkl
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "TILE_HEIGHT",
+    "TILE_WIDTH",
     "Frontier",
     "consistency_proof",
     "consistency_proof_ranges",
@@ -27,12 +29,30 @@ __all__ = [
     "perfect_subtrees",
     "root_from_inclusion_proof",
     "root_hash",
+    "tile_path",
     "verify_consistency",
     "verify_inclusion",
 ]
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+#: C2SP tlog-tiles: a tile holds 2^8 hashes (or entries), a level of tiles spans 8 tree levels.
+TILE_HEIGHT = 8
+TILE_WIDTH = 1 << TILE_HEIGHT
+
+
+def tile_path(level: int | None, index: int, width: int = TILE_WIDTH) -> str:
+    """A tile's path below the log prefix (C2SP tlog-tiles): ``tile/<L>/<N>[.p/<W>]``, or
+    ``tile/entries/<N>[.p/<W>]`` for the entry bundle when ``level`` is None. ``<N>`` is written
+    in 3-digit groups, all but the last prefixed with ``x``."""
+    groups = [f"{index % 1000:03d}"]
+    index //= 1000
+    while index:
+        groups.append(f"x{index % 1000:03d}")
+        index //= 1000
+    head = "entries" if level is None else str(level)
+    tail = "" if width == TILE_WIDTH else f".p/{width}"
+    return f"tile/{head}/{'/'.join(reversed(groups))}{tail}"
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -45,7 +45,15 @@ from typing import TextIO
 from credentials.checkpoint import MAX_NOTE_CHARS, Checkpoint, NoteVerifier, open_checkpoint
 from credentials.errors import CredentialError
 from credentials.ledger_replay import replay
-from credentials.merkle import EMPTY_ROOT, HASH_SIZE, Frontier, leaf_hash, verify_consistency
+from credentials.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    TILE_WIDTH,
+    Frontier,
+    leaf_hash,
+    tile_path,
+    verify_consistency,
+)
 
 __all__ = ["EXIT_OK", "EXIT_PROBLEM", "EXIT_UNCHECKED", "MonitorError", "run_monitor"]
 
@@ -53,7 +61,6 @@ EXIT_OK = 0
 EXIT_PROBLEM = 1
 EXIT_UNCHECKED = 2
 TIMEOUT = 30.0  # seconds per request
-TILE_WIDTH = 256
 _MAX_PROOF_BYTES = 64 * 1024  # a consistency proof has at most 2·64 hashes
 _MAX_TILE_BYTES = TILE_WIDTH * HASH_SIZE
 # A bundle of 256 entries each at the uint16 maximum.
@@ -135,25 +142,15 @@ def _gunzip(data: bytes, limit: int, url: str) -> bytes:
     return out
 
 
-def _tile_index(n: int) -> str:
-    """C2SP's ``<N>``: 3-digit groups, all but the last prefixed with ``x``."""
-    groups = [f"{n % 1000:03d}"]
-    n //= 1000
-    while n:
-        groups.append(f"x{n % 1000:03d}")
-        n //= 1000
-    return "/".join(reversed(groups))
-
-
 def _tiles(fetcher: _Fetcher, kind: str, start: int, end: int) -> list[tuple[int, bytes]]:
     """The tiles of ``kind`` (``0`` or ``entries``) covering entries start..end-1 of a tree of
     ``end`` entries, each with the seq of its first entry."""
     out = []
     for n in range(start // TILE_WIDTH, (end + TILE_WIDTH - 1) // TILE_WIDTH):
         width = min(TILE_WIDTH, end - n * TILE_WIDTH)
-        suffix = "" if width == TILE_WIDTH else f".p/{width}"
         limit = _MAX_TILE_BYTES if kind == "0" else _MAX_BUNDLE_BYTES
-        out.append((n * TILE_WIDTH, fetcher.get(f"tile/{kind}/{_tile_index(n)}{suffix}", limit)))
+        path = tile_path(0 if kind == "0" else None, n, width)
+        out.append((n * TILE_WIDTH, fetcher.get(path, limit)))
     return out
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from credentials import TILE_HEIGHT, TILE_WIDTH
+from credentials import tile_path as kit_tile_path
 from registry.db import db
 from registry.errors import ConflictError, NotFoundError
 from registry.ledger.models import LedgerEntry, LedgerNode
@@ -32,8 +34,6 @@ __all__ = [
     "tile_path",
 ]
 
-TILE_HEIGHT = 8
-TILE_WIDTH = 1 << TILE_HEIGHT
 MAX_LEVEL = 63  # the spec's bound for <L>
 # ledger_nodes levels are 0..63 (a CHECK constraint), so tile levels above 7 are always empty.
 _MAX_STORED_LEVEL = 63
@@ -74,7 +74,7 @@ def parse_tile_index(path: str) -> int:
         if not well_formed or (not last and not group.startswith("x")):
             raise _no_tile(path)
         index = index * 1000 + int(digits)
-    if _encode_index(index) != path:
+    if kit_tile_path(0, index).removeprefix("tile/0/") != path:
         raise _no_tile(path)
     return index
 
@@ -96,20 +96,9 @@ def parse_tile_width(text: str) -> int:
     return width
 
 
-def _encode_index(index: int) -> str:
-    groups = [f"{index % 1000:03d}"]
-    index //= 1000
-    while index:
-        groups.append(f"x{index % 1000:03d}")
-        index //= 1000
-    return "/".join(reversed(groups))
-
-
 def tile_path(tile: TileId) -> str:
     """The tile's path below the log prefix: ``tile/<L>/<N>[.p/<W>]`` or ``tile/entries/…``."""
-    head = "entries" if tile.level is None else str(tile.level)
-    tail = "" if tile.width == TILE_WIDTH else f".p/{tile.width}"
-    return f"tile/{head}/{_encode_index(tile.index)}{tail}"
+    return kit_tile_path(tile.level, tile.index, tile.width)
 
 
 def _no_tile(what: str) -> NotFoundError:
