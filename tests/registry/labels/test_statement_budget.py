@@ -98,7 +98,8 @@ def _ledgered(app: Flask) -> tuple[int, int]:
 # round, whatever its bodies: the bodies' locks, the Idempotency-Key claims, the accreditations'
 # locks, the rule version, and the ledger round (lock, head, frontier, entries, their scopes for
 # the regulators' views, nodes, checkpoint) with the labels; the ledger lock is a statement on
-# PostgreSQL only (SQLite's is the BEGIN IMMEDIATE). Per body in the round: its key and its two status-list draws.
+# PostgreSQL only (SQLite's is the BEGIN IMMEDIATE). Per body in the round: its key and its two
+# status-list draws.
 PER_REQUEST = 1
 PER_ROUND = {"postgresql": 12, "sqlite": 11}
 PER_BODY = 3
