@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from credentials.checkpoint import (
     ED25519,
@@ -45,6 +45,9 @@ from credentials.checkpoint import (
 from credentials.errors import ConsistencyProofError, NoteError
 from credentials.keys import KeyPair
 from credentials.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
+
+if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
 
 __all__ = [
     "KEY_FILE",
@@ -367,6 +370,9 @@ class Witness:
 
 def make_server(witness: Witness, host: str, port: int) -> ThreadingHTTPServer:
     """A threaded HTTP/1.1 server answering ``POST /add-checkpoint`` (keep-alive, bounded body)."""
+    # Imported here: the registry imports the kit (and this module's protocol pieces) in every
+    # worker, and none of them serves a witness.
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
