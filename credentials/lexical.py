@@ -199,9 +199,11 @@ def check_gtin(value: object, *, check_digit: bool = True) -> str:
 
 CROCKFORD: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # no I, L, O or U
 LABEL_ID_LENGTH: Final = 10
-LABEL_ID_PATTERN: Final = "[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{10}"  # any case, as URLs match
+# Any case, and Crockford's aliases (O for 0, I and L for 1), as people copy codes by hand.
+LABEL_ID_PATTERN: Final = "[0-9A-TV-Za-tv-z]{10}"
 _LABEL_ID: Final = re.compile("[0-9A-HJKMNP-TV-Z]{10}")
 _MAX_LABEL_ID_INPUT: Final = 40  # an id with surrounding whitespace, never more
+_CROCKFORD_ALIASES: Final = str.maketrans("OIL", "011")
 
 
 def new_label_id() -> str:
@@ -212,7 +214,9 @@ def new_label_id() -> str:
 def normalize_label_id(value: object) -> str:
     """The canonical (upper-case) label id of ``value``, read from a URL or a form.
 
-    Surrounding ASCII whitespace is dropped. Only ASCII is accepted before upper-casing:
+    Surrounding ASCII whitespace is dropped; Crockford's decoding aliases are read as the
+    digits they stand for (``O`` as ``0``, ``I`` and ``L`` as ``1``), since a printed code is
+    read and typed by people. ``U`` stays refused, as in Crockford's alphabet. Only ASCII is accepted before upper-casing:
     ``str.upper()`` turns "ſ" into "S" and "ﬀ" into "FF", which would make ids of
     strings that are not.
     """
@@ -220,7 +224,7 @@ def normalize_label_id(value: object) -> str:
         raise LexicalError(
             "a label id is 10 Crockford base32 characters", rule="label_id", reason="form"
         )
-    candidate = value.strip(ASCII_WHITESPACE).upper()
+    candidate = value.strip(ASCII_WHITESPACE).upper().translate(_CROCKFORD_ALIASES)
     if not _LABEL_ID.fullmatch(candidate):
         raise LexicalError(
             "a label id is 10 Crockford base32 characters", rule="label_id", reason="form"

@@ -12,15 +12,18 @@ is the address actually served, so the label URLs and the checkpoint origin matc
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import func, select
 
 from credentials import (
     Accreditation,
@@ -39,14 +42,18 @@ from credentials import (
     grade_for,
     label_url,
     new_label_id,
+    open_bundle,
     qr_payload,
     sign_document,
     verify_label,
 )
 from registry import create_app
+from registry.clock import utcnow
 from registry.config import ConfigError, Settings
 from registry.db import db
 from registry.demo import DemoAlreadyLoadedError, demo_present, load_demo
+from registry.labels.models import Label, LabelStatus
+from registry.labels.verification import signed_label_trust
 
 __all__ = ["DEMO_FILE", "check_kit", "main", "prepare_demo", "serve_environment"]
 
@@ -93,12 +100,42 @@ def check_kit(base: str) -> None:
         rules=(TrustedRule("CN-GD", "CN-GD-PCR-LIB", "2.1", "battery", "kWh", thresholds, start),),
     )
     report = verify_label(signed, trust=trust)
-    qr = qr_payload(label.url)
-    print(f"verifier kit: signed demo label {label_id}, grade {label.grade}, QR {qr}")
-    for check in report.checks:
-        print(f"  {check.status.value:12} {check.name.value}: {check.reason}")
-    if any(c.status.value == "failed" for c in report.checks):
-        sys.exit("verifier kit self-check failed")
+    if qr_payload(label.url) != label.url.upper() or any(
+        c.status.value == "failed" for c in report.checks
+    ):
+        for check in report.checks:
+            print(f"  {check.status.value:12} {check.name.value}: {check.reason}")
+        sys.exit("verifier kit self-test failed")
+    print(
+        "verifier kit: self-test passed (a throwaway label signed with a throwaway key and "
+        "verified; it is not in the registry)"
+    )
+
+
+def check_demo_label(label_id: str, registry_key: str, now: datetime) -> list[str]:
+    """Verify a real label of this registry with the kit alone, as a buyer would offline: its
+    stored credential against its signed trust bundle, opened under the pinned registry key.
+
+    Runs inside an app context; returns the lines to print, the first naming the verdict.
+    """
+    label = db.session.get(Label, label_id)
+    if label is None:
+        return [f"verifier kit: demo label {label_id} is not in this database; not checked"]
+    bundle = open_bundle(signed_label_trust(label), pinned=registry_key, now=now)
+    report = verify_label(json.loads(label.credential), trust=bundle.bundle, now=now)
+    lines = [
+        f"verifier kit: label {label.id} ({label.product_name}, grade {label.grade}) of this "
+        f"registry, verified offline against its signed trust bundle: {report.verdict.value}"
+    ]
+    lines += [f"  {c.status.value:12} {c.name.value}: {c.reason}" for c in report.checks]
+    return lines
+
+
+def label_counts() -> dict[str, int]:
+    """How many labels the database holds in each status."""
+    rows = db.session.execute(select(Label.status, func.count()).group_by(Label.status)).all()
+    counts = {status.value: 0 for status in LabelStatus} | {s.value: n for s, n in rows}
+    return counts
 
 
 def serve_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -163,14 +200,54 @@ def _print_demo(document: Mapping[str, Any] | None, served: str, public: str) ->
     print(f"  regulator ({schemes})".ljust(27) + tokens["regulator"])
     for body, token in tokens["certifier"].items():
         print(f"  certifier {body}".ljust(27) + token)
-    counts = ", ".join(f"{len(labels[s])} {s}" for s in ("active", "suspended", "revoked"))
-    print(f"demo labels: {counts}, {len(labels['superseded'])} superseded")
     if labels["active"]:
         print(f"registry: demo label {served}/api/v1/labels/{labels['active'][0]}")
         print(f"registry: its page, as its QR code opens it: {served}/l/{labels['active'][0]}")
 
 
-def main() -> None:
+def _print_registry(settings: Settings, document: Mapping[str, Any] | None) -> None:
+    """What the database holds, read from it, and a real label of it checked with the kit."""
+    app = create_app(settings)
+    with app.app_context():
+        try:
+            counts = label_counts()
+            active = (document or {}).get("labels", {}).get("active") or db.session.scalars(
+                select(Label.id).where(Label.status == LabelStatus.ACTIVE).limit(1)
+            ).all()
+            lines = (
+                check_demo_label(active[0], settings.bundle_signer().public_key.multibase, utcnow())
+                if active
+                else ["verifier kit: no active label in this database to check yet"]
+            )
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    text = ", ".join(f"{n} {status}" for status, n in counts.items())
+    print(f"registry: {sum(counts.values())} labels in the database ({text})")
+    for line in lines:
+        print(line)
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m registry",
+        description=(
+            "Set up and serve the carbon-label registry: self-test the verifier kit, upgrade the "
+            "database, load the fictitious demo on the first run, check one of its labels with "
+            "the kit, and serve with gunicorn."
+        ),
+        epilog=(
+            "Environment: PORT (default 8000); DATABASE_URL (default SQLite under instance/); "
+            "REGISTRY_PUBLIC_BASE_URL (default the address served). The demo's API tokens are "
+            f"kept in instance/{DEMO_FILE}. For the operator's commands: .venv/bin/flask --app "
+            "wsgi --help."
+        ),
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    _arguments(argv)
     env = serve_environment(os.environ)
     port = env.get("PORT") or "8000"
     served = f"http://{HOST}:{port}"
@@ -181,11 +258,15 @@ def main() -> None:
         sys.exit(f"registry: {exc}")
     bin_dir = Path(sys.executable).parent
     subprocess.run([bin_dir / "flask", "db", "upgrade"], cwd=ROOT, env=env, check=True)  # noqa: S603
+    document = None
     try:
-        _print_demo(prepare_demo(settings), served, settings.public_base_url)
+        document = prepare_demo(settings)
+        _print_demo(document, served, settings.public_base_url)
     except DemoAlreadyLoadedError as exc:
         print(f"demo: not loaded: {exc}")
-    print(f"registry: open {served}/  (Ctrl-C to stop)", flush=True)
+    _print_registry(settings, document)
+    print(f"registry: open {served}/  (API documentation: {served}/api/docs; Ctrl-C to stop)")
+    sys.stdout.flush()
     os.chdir(ROOT)
     os.execve(  # noqa: S606 - replace this process with gunicorn
         bin_dir / "gunicorn",

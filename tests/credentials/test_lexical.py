@@ -188,6 +188,20 @@ def test_label_id_normalisation_is_idempotent_and_case_insensitive(text: str) ->
     assert re.fullmatch(LABEL_ID_PATTERN, text)
 
 
+@pytest.mark.parametrize(
+    ("typed", "canonical"),
+    [
+        ("7K3M9QH2XO", "7K3M9QH2X0"),
+        ("7k3m9qh2xo", "7K3M9QH2X0"),
+        ("IL3M9QH2X1", "113M9QH2X1"),
+        ("il3m9qh2x1", "113M9QH2X1"),
+    ],
+)
+def test_label_id_reads_crockford_aliases_as_their_digits(typed: str, canonical: str) -> None:
+    assert re.fullmatch(LABEL_ID_PATTERN, typed)
+    assert normalize_label_id(typed) == canonical
+
+
 def test_new_label_ids_are_normal() -> None:
     label_id = new_label_id()
     assert normalize_label_id(label_id) == label_id
@@ -197,8 +211,7 @@ def test_new_label_ids_are_normal() -> None:
     "value",
     [
         *HOSTILE,
-        "7K3M9QH2XI",  # I, L, O, U are not Crockford base32
-        "7K3M9QH2XL",
+        "7K3M9QH2XU",  # U is neither a Crockford symbol nor an alias of one
         "7K3M9QH2Xſ",  # upper-cases to S
         "ﬀ7K3M9QH2",  # upper-cases to FF: 10 characters of Crockford out of 9
         "7K3M9QH2XD\u00a0",  # a Unicode space is not stripped

@@ -305,6 +305,23 @@ def test_serve_environment_defaults_the_base_url_to_the_served_address() -> None
 # --- `python -m registry` end to end -------------------------------------------------------
 
 
+def test_python_m_registry_help_prints_help_and_starts_nothing(tmp_path: Path) -> None:
+    result = subprocess.run(  # our own interpreter, fixed argv
+        [sys.executable, "-m", "registry", "--help"],
+        cwd=ROOT,
+        env={**os.environ, "REGISTRY_INSTANCE_PATH": str(tmp_path / "instance")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python -m registry")
+    assert "PORT" in result.stdout
+    assert "DATABASE_URL" in result.stdout
+    assert not (tmp_path / "instance").exists()  # no database made, no demo loaded
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -376,6 +393,18 @@ def test_python_m_registry_serves_the_demo(tmp_path: Path) -> None:
         assert opened == f"{served}/"
         label_path = _wait_for(rf"registry: demo label {re.escape(served)}(\S+)", out, proc, 1)
         _wait_until_served(port, proc, timeout=60)
+        printed = out.read_text(encoding="utf-8")
+        # The figures come from the database, and the kit checks a label that is really there.
+        counts = ", ".join(f"{n} {status}" for status, n in EXPECTED_COUNTS.items())
+        assert (
+            f"registry: {sum(EXPECTED_COUNTS.values())} labels in the database ({counts})"
+            in printed
+        )
+        checked = re.search(r"verifier kit: label (\w{10}) .* trust bundle: (\w+)", printed)
+        assert checked is not None, printed
+        assert checked.group(2) == "genuine"
+        assert f"{served}/api/docs" in printed
+        assert "it is not in the registry" in printed  # the self-test says what it is
 
         saved = json.loads((instance / DEMO_FILE).read_text(encoding="utf-8"))
         printed = out.read_text(encoding="utf-8")
@@ -391,6 +420,8 @@ def test_python_m_registry_serves_the_demo(tmp_path: Path) -> None:
         checkpoint = open_checkpoint(note, verifier=NoteVerifier.from_verifier_key(vkey.decode()))
         assert checkpoint.size > len(LABELS)
 
+        status, _, checked_label = _get(port, f"/api/v1/labels/{checked.group(1)}")
+        assert status == 200, checked_label
         status, ctype, body = _get(port, label_path)
         if status == 404 and not _labels_api_built(tmp_path):
             pytest.skip("GET /api/v1/labels/{id} is not built yet; the ledger part passed")

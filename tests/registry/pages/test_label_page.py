@@ -22,7 +22,7 @@ from registry.db import db
 from registry.labels.models import Label
 from registry.pages.label import LabelPageCache
 from tests.registry.factories import BUNDLE_SIGNER, LabelWorld, label_request
-from tests.registry.labels.support import app, change_status, issue, label_app, world
+from tests.registry.labels.support import app, auth, change_status, issue, label_app, world
 
 __all__ = ["app", "label_app", "world"]  # the label registry's fixtures, for this module
 
@@ -369,6 +369,40 @@ def test_an_unknown_code_gets_a_helpful_404_page(client: FlaskClient) -> None:
     assert "Não encontrado" in response.text
     assert "Não existe nenhum rótulo com o código 0000000000 no registo." in response.text
     assert 'name="code" value="0000000000"' in response.text
+
+
+def _typed_by_hand(label_id: str) -> str:
+    """The code as a person might copy it from print: lower case, O for 0, I or l for 1."""
+    return label_id.lower().replace("0", "o").replace("1", "I", 1).replace("1", "l")
+
+
+def test_a_code_typed_with_crockfords_aliases_opens_the_label(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    # Label ids are random; about half hold a 0 or a 1. Thirty tries leave a chance of about
+    # 3e-9 that none does, and the assertion below says so rather than passing vacuously.
+    for _ in range(30):
+        label = issue(client, world.certifier)
+        if set(label["id"]) & {"0", "1"}:
+            break
+    typed = _typed_by_hand(label["id"])
+    assert typed.upper() != label["id"], "no issued label id held a 0 or a 1"
+    response = page(client, typed)
+    assert response.status_code == 200
+    assert verdict_of(response) == "genuine"
+    assert f'<link rel="canonical" href="/l/{label["id"]}">' in response.text
+    api = client.get(f"/api/v1/labels/{typed}", headers=auth(world.certifier))
+    assert api.status_code == 200
+    assert api.get_json()["id"] == label["id"]
+    box = client.get(f"/l?code={typed}")
+    assert box.status_code == 303
+    assert box.headers["Location"].endswith(f"/l/{label['id']}")
+
+
+def test_an_unknown_code_with_aliases_is_named_in_its_canonical_form(client: FlaskClient) -> None:
+    response = client.get("/l/OOOOOIIIII", headers={**HTML, "Accept-Language": "en"})
+    assert response.status_code == 404
+    assert "0000011111" in response.text
 
 
 def test_the_code_box_redirects_to_the_label_or_explains_the_code(
