@@ -216,9 +216,9 @@ def normalize_label_id(value: object) -> str:
 
     Surrounding ASCII whitespace is dropped; Crockford's decoding aliases are read as the
     digits they stand for (``O`` as ``0``, ``I`` and ``L`` as ``1``), since a printed code is
-    read and typed by people. ``U`` stays refused, as in Crockford's alphabet. Only ASCII is accepted before upper-casing:
-    ``str.upper()`` turns "ſ" into "S" and "ﬀ" into "FF", which would make ids of
-    strings that are not.
+    read and typed by people. ``U`` stays refused, as in Crockford's alphabet. Only ASCII is
+    accepted before upper-casing: ``str.upper()`` turns "ſ" into "S" and "ﬀ" into "FF",
+    which would make ids of strings that are not.
     """
     if not isinstance(value, str) or len(value) > _MAX_LABEL_ID_INPUT or not value.isascii():
         raise LexicalError(
