@@ -78,7 +78,10 @@ def test_gtin_8_12_13_and_14_are_one_gtin_normalised_to_14_digits(
         ("/01/123456789", "not a GTIN"),
         ("/01/069012345000110", "not a GTIN"),
         ("/01/0690123450001X", "not a GTIN"),
-        ("/01/\u0660\u0666\u0669\u0660\u0661\u0662\u0663\u0664\u0665\u0660\u0660\u0660\u0661\u0665", "not a GTIN"),
+        (
+            "/01/\u0660\u0666\u0669\u0660\u0661\u0662\u0663\u0664\u0665\u0660\u0660\u0660\u0661\u0665",
+            "not a GTIN",
+        ),
         ("/01/06901234500011/22/1", "qualifier"),
         ("/01/06901234500011/21/S1/10/L1", "qualifier"),  # lot before serial, never after
         ("/01/06901234500011/10/", "lot"),
@@ -118,7 +121,8 @@ def test_an_unknown_gtin_is_404(client: FlaskClient, world: LabelWorld) -> None:
     body = problem(client.get(f"/01/{unknown}"), 404, "not-found")
     assert unknown in body["detail"]
     page = client.get(f"/01/{unknown}", headers=HTML)
-    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert page.status_code == 404
+    assert page.mimetype == "text/html"
     assert unknown in page.get_data(as_text=True)
     problem(client.get(f"/01/{unknown}?linkType=linkset"), 404, "not-found")
 
@@ -179,7 +183,8 @@ def test_labels_of_different_bodies_are_300_multiple_choices(
         assert response.headers["Link"].count('rel="alternate"') == 2
         assert "Location" not in response.headers
     page = client.get(f"/01/{code}", headers=HTML)
-    assert page.status_code == 300 and page.mimetype == "text/html"
+    assert page.status_code == 300
+    assert page.mimetype == "text/html"
     text = page.get_data(as_text=True)
     assert f'href="{BASE_URL}/l/{theirs["id"]}"' in text
     assert f'href="{BASE_URL}/l/{mine["id"]}"' in text
