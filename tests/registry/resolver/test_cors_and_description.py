@@ -45,7 +45,9 @@ def test_every_kind_of_answer_allows_any_origin_and_exposes_link(
         _cors(head.headers)
 
 
-@pytest.mark.parametrize("path", ["/01/06901234503012", "/01/0690/10/x", "/.well-known/gs1resolver"])
+@pytest.mark.parametrize(
+    "path", ["/01/06901234503012", "/01/0690/10/x", "/.well-known/gs1resolver"]
+)
 def test_options_answers_the_preflight(client: FlaskClient, path: str) -> None:
     response = client.options(
         path,
