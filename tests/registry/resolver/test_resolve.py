@@ -111,7 +111,8 @@ def test_a_check_digit_error_is_a_readable_page_for_a_browser(
     assert response.mimetype == "text/html"
     text = response.get_data(as_text=True)
     assert 'lang="zh-Hant"' in text
-    assert "GS1 Digital Link" in text
+    assert "GS1 數碼連結" in text  # the explanation, translated
+    assert "8、12、13 或 14" in text
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 
