@@ -148,7 +148,11 @@ def _qualifiers(gtin: str) -> list[str]:
     path = urlsplit(raw).path if raw else quote(request.path)
     segments = path.split("/")
     try:  # the first "01" segment followed by the GTIN, after any mount prefix
-        start = next(i for i in range(len(segments) - 1) if segments[i : i + 2] == ["01", gtin])
+        start = next(
+            i
+            for i in range(len(segments) - 1)
+            if [unquote(s) for s in segments[i : i + 2]] == ["01", gtin]
+        )
     except StopIteration:
         return request.path.split("/")[3:]  # a server that rewrote the path: as routed
     return [unquote(segment, errors="strict") for segment in segments[start + 2 :]]
@@ -173,7 +177,7 @@ def _resolve(gtin: str) -> Response:
     term = link_type_term(link_type) if link_type else DEFAULT
     targets = [item.href for item in label_links(base, label) if item.link_type == term]
     if not targets:
-        raise LinkTypeUnavailableError(f"The label has no link of type {link_type!r}.")
+        raise LinkTypeUnavailableError(f"The label has no link of type {link_type[:100]!r}.")
     return _redirect(base, link, targets[0], short_form=gtin != link.gtin)
 
 
