@@ -22,6 +22,7 @@ from credentials import label_url
 from registry.clock import current_clock
 from registry.config import current_settings
 from registry.errors import NotFoundError
+from registry.i18n import current_language
 from registry.labels.models import Label
 from registry.resolver.linkset import (
     DEFAULT,
@@ -128,16 +129,17 @@ def _choice(base: str, label: Label) -> dict[str, Any]:
 
 def _multiple_choices(base: str, resolution: Resolution) -> Response:
     choices = [_choice(base, label) for label in resolution.labels]
-    accept = request.accept_mimetypes
-    if any(value in ("text/html", "application/xhtml+xml") for value, _ in accept):
+    html = ("text/html", "application/xhtml+xml")
+    if any(value in html and q > 0 for value, q in request.accept_mimetypes):
         body = render_template("resolver/choices.html", gtin=resolution.gtin, choices=choices)
         response = current_app.response_class(body, mimetype="text/html")
+        response.headers["Content-Language"] = current_language().tag
     else:
         response = jsonify({"gtin": resolution.gtin, "choices": choices})
     response.status_code = 300
     response.headers["Link"] = ", ".join(f'<{c["href"]}>; rel="alternate"' for c in choices)
     response.headers["Cache-Control"] = _CACHE_CONTROL
-    response.headers["Vary"] = "Accept"
+    response.headers["Vary"] = "Accept, Accept-Language, Cookie"
     return response
 
 
