@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from flask.testing import FlaskClient
 
+from registry.clock import FixedClock
 from tests.registry.factories import BASE_URL, LabelWorld
 from tests.registry.labels.support import change_status, problem
 from tests.registry.resolver.support import gtin, issue_for
@@ -214,3 +217,16 @@ def test_lot_and_serial_qualifiers_resolve_to_the_products_label(
     assert linkset["linkset"][0]["anchor"] == f"{BASE_URL}/01/{code}{anchor}"
     # The GTIN-13 form with a qualifier is the same item.
     assert _location(client, f"/01/{code[1:]}{qualifiers}") == f"{BASE_URL}/l/{label['id']}"
+
+
+def test_a_label_is_current_only_inside_its_validity_period(
+    client: FlaskClient, world: LabelWorld, clock: FixedClock
+) -> None:
+    code = gtin("0690123450009")
+    label = issue_for(client, world.certifier, code)
+    until = datetime.fromisoformat(label["valid_until"].replace("Z", "+00:00"))
+    clock.set(until - timedelta(seconds=1))
+    assert _location(client, f"/01/{code}") == f"{BASE_URL}/l/{label['id']}"
+    clock.set(until)  # validUntil is the first instant it no longer holds
+    body = problem(client.get(f"/01/{code}"), 404, "not-found")
+    assert code in body["detail"]
