@@ -324,8 +324,13 @@ def label_svg(
     product_name: str,
     label_id: str,
     lang: str = "en",
+    qr_url: str | None = None,
 ) -> str:
-    """The printable carbon label (96 mm × 52 mm SVG) with its grade, footprint and QR code."""
+    """The printable carbon label (96 mm × 52 mm SVG) with its grade, footprint and QR code.
+
+    The QR code encodes ``label_url``, or ``qr_url`` if given (a GS1 Digital Link URI of the
+    product, which a resolver redirects to the label's page).
+    """
     if not isinstance(grade, str) or grade not in _GRADES:
         raise MalformedInputError("the grade is one of A, B, C, D, E")
     value = _decimal_text(footprint_value)
@@ -335,7 +340,7 @@ def label_svg(
     scheme = _text(scheme, "scheme", 80)
     product = _text(product_name, "product_name", _MAX_PRODUCT_NAME)
     label_id = normalize_label_id(label_id)
-    qr = _make_qr(label_url, "M")
+    qr = _make_qr(label_url if qr_url is None else qr_url, "M")
     if not urlsplit(label_url).path.upper().endswith(f"/L/{label_id}"):
         raise MalformedInputError("the label URL does not end in /l/{label id}")
 

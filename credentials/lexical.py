@@ -40,7 +40,9 @@ __all__ = [
     "check_gtin",
     "check_iri",
     "decimal_text",
+    "gtin14",
     "gtin_check_digit",
+    "gtin_forms",
     "new_label_id",
     "normalize_label_id",
     "parse_ascii_integer",
@@ -193,6 +195,19 @@ def check_gtin(value: object, *, check_digit: bool = True) -> str:
     if check_digit and gtin_check_digit(value[:-1]) != value[-1]:
         raise LexicalError("the GTIN's check digit is wrong", rule="gtin", reason="check_digit")
     return value
+
+
+def gtin14(value: object) -> str:
+    """The GTIN-14 form of a valid GTIN-8, -12, -13 or -14 (left-padded with zeros), the one
+    form GS1 Digital Link URIs carry and a GTIN is compared by."""
+    return check_gtin(value).rjust(14, "0")
+
+
+def gtin_forms(value: str) -> tuple[str, ...]:
+    """Every way the GTIN-14 ``value`` can be written as a GTIN-8, -12, -13 or -14: a GTIN is
+    stored as it was given, so a lookup by GTIN matches each of these."""
+    full = gtin14(value)
+    return tuple(full[14 - n :] for n in (14, 13, 12, 8) if full[: 14 - n].strip("0") == "")
 
 
 # --- label ids -----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Domain errors and the one handler that renders every error.
 
 Machine paths (``/api``, ``/ledger``, ``/credentials``, ``/status-lists``) answer RFC 9457
-``application/problem+json``; everything else gets a readable HTML page. Each problem ``type`` is
+``application/problem+json``; the GS1 resolver's paths answer it to clients that do not ask
+for HTML; everything else gets a readable HTML page. Each problem ``type`` is
 ``https://w3id.org/carbon-label/problems/<slug>`` and the slugs are a stable contract:
 
 =========================  ======  ==========================================================
@@ -72,6 +73,9 @@ __all__ = [
 PROBLEM_BASE = "https://w3id.org/carbon-label/problems/"
 PROBLEM_PATHS = ("/api/", "/ledger/", "/credentials/", "/status-lists/", "/trust-bundle")
 PROBLEM_JSON = "application/problem+json"
+# Paths people and machines both open (a scanned GS1 Digital Link): a page for clients that
+# ask for HTML, problem details for every other client.
+NEGOTIATED_PATHS = ("/01/", "/.well-known/gs1resolver")
 
 
 class RegistryError(Exception):
@@ -190,6 +194,9 @@ def _slug(name: str) -> str:
 
 def _wants_problem() -> bool:
     path = request.path
+    if path.startswith(NEGOTIATED_PATHS):
+        html = ("text/html", "application/xhtml+xml")
+        return not any(value in html and q > 0 for value, q in request.accept_mimetypes)
     return any(path.startswith(prefix) or path == prefix.rstrip("/") for prefix in PROBLEM_PATHS)
 
 

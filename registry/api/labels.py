@@ -23,6 +23,7 @@ from registry.labels.schemas import (
     label_schema,
     label_summary_schema,
     qr_query_schema,
+    qr_svg_query_schema,
     status_change_schema,
 )
 from registry.labels.services import change_label_status, get_label, list_labels
@@ -261,15 +262,23 @@ def get_label_qr_svg(label_id: str) -> ResponseReturnValue:
     ---
     get:
       summary: QR code of a label (SVG)
-      description: Encodes the label's public URL in upper case (alphanumeric mode).
+      description: >
+        Encodes the label's public URL in upper case (alphanumeric mode), or with
+        `target=digital-link` the product's GS1 Digital Link URI `HTTPS://HOST/01/{GTIN-14}`,
+        which the resolver redirects to the label page (422 for a label without a GTIN).
       tags: [artwork]
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
+        - in: query
+          name: target
+          schema: {type: string, enum: [label, digital-link], default: label}
       responses:
         200: {description: image/svg+xml}
         404: {$ref: '#/components/responses/NotFound'}
+        422: {$ref: '#/components/responses/Unprocessable'}
     """
-    return _artwork(label_qr_svg(get_label(label_id)), "image/svg+xml")
+    target = qr_svg_query_schema.load(request.args)["target"]
+    return _artwork(label_qr_svg(get_label(label_id), target=target), "image/svg+xml")
 
 
 @bp.get("/api/v1/labels/<label:label_id>/qr.png")
@@ -282,13 +291,17 @@ def get_label_qr_png(label_id: str) -> ResponseReturnValue:
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
         - {in: query, name: scale, schema: {type: integer, minimum: 2, maximum: 32, default: 8}}
+        - in: query
+          name: target
+          schema: {type: string, enum: [label, digital-link], default: label}
       responses:
         200: {description: image/png}
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    scale = qr_query_schema.load(request.args)["scale"]
-    return _artwork(label_qr_png(get_label(label_id), scale=scale), "image/png")
+    query = qr_query_schema.load(request.args)
+    png = label_qr_png(get_label(label_id), scale=query["scale"], target=query["target"])
+    return _artwork(png, "image/png")
 
 
 @bp.get("/api/v1/labels/<label:label_id>/label.svg")
@@ -301,13 +314,17 @@ def get_label_artwork(label_id: str) -> ResponseReturnValue:
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
         - {in: query, name: lang, schema: {type: string, enum: [en, zh-Hans, zh-Hant, pt-MO]}}
+        - in: query
+          name: target
+          schema: {type: string, enum: [label, digital-link], default: label}
       responses:
         200: {description: image/svg+xml}
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    lang = artwork_query_schema.load(request.args)["lang"]
-    return _artwork(label_artwork_svg(get_label(label_id), lang=lang), "image/svg+xml")
+    query = artwork_query_schema.load(request.args)
+    svg = label_artwork_svg(get_label(label_id), lang=query["lang"], target=query["target"])
+    return _artwork(svg, "image/svg+xml")
 
 
 @bp.get("/status-lists/<code:list_id>")

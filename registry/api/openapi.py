@@ -36,7 +36,15 @@ from registry.labels.vc_api import VcStatusRequestSchema
 
 __all__ = ["DOCUMENTED_PREFIXES", "bp", "build_openapi"]
 
-DOCUMENTED_PREFIXES = ("/api/v1/", "/credentials/", "/status-lists/", "/ledger/", "/trust-bundle")
+DOCUMENTED_PREFIXES = (
+    "/api/v1/",
+    "/credentials/",
+    "/status-lists/",
+    "/ledger/",
+    "/trust-bundle",
+    "/01/",
+    "/.well-known/gs1resolver",
+)
 _METHODS = ("get", "post", "put", "patch", "delete")
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")

@@ -24,7 +24,7 @@ from marshmallow import (
 from credentials import ASSURANCE_LEVELS, BOUNDARIES, GRADES, Product, decimal_text, label_url
 from registry.config import current_settings
 from registry.fields import AsciiInteger, DateTimeStamp, DecimalText, Gtin, Iri, IsoDate, LabelId
-from registry.labels.artwork import LABEL_LANGUAGES
+from registry.labels.artwork import LABEL_LANGUAGES, QR_TARGETS
 from registry.labels.issuance import MAX_BATCH, LabelRequest
 from registry.labels.models import Label, LabelStatus
 from registry.labels.services import LabelQuery, StatusAction
@@ -45,6 +45,7 @@ __all__ = [
     "label_schema",
     "label_summary_schema",
     "qr_query_schema",
+    "qr_svg_query_schema",
     "status_change_schema",
     "status_reason_field",
 ]
@@ -176,10 +177,13 @@ class StatusChangeSchema(Schema):
 
 
 class ArtworkQuerySchema(Schema):
-    """Query parameters of the artwork: ``scale`` of the QR PNG, ``lang`` of the label."""
+    """Query parameters of the artwork: ``scale`` of the QR PNG, ``lang`` of the label, and
+    what the QR code encodes (``target``: the short label URL, or the product's GS1 Digital
+    Link URI, which the resolver redirects to the same page)."""
 
     scale = AsciiInteger(minimum=2, maximum=32, load_default=8)
     lang = fields.String(validate=validate.OneOf(LABEL_LANGUAGES), load_default="en")
+    target = fields.String(validate=validate.OneOf(QR_TARGETS), load_default="label")
 
 
 class BodyRefSchema(Schema):
@@ -252,8 +256,9 @@ class LabelSchema(Schema):
 
 
 label_batch_schema = LabelBatchSchema()
-qr_query_schema = ArtworkQuerySchema(only=("scale",))
-artwork_query_schema = ArtworkQuerySchema(only=("lang",))
+qr_query_schema = ArtworkQuerySchema(only=("scale", "target"))
+qr_svg_query_schema = ArtworkQuerySchema(only=("target",))
+artwork_query_schema = ArtworkQuerySchema(only=("lang", "target"))
 label_query_schema = LabelQuerySchema()
 label_summary_schema = LabelSchema(exclude=("credential",))
 label_request_schema = LabelRequestSchema()

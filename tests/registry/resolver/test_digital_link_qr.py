@@ -1,0 +1,107 @@
+"""A label's QR code may carry the product's GS1 Digital Link URI: decoded with zxing-cpp and
+followed through the resolver to the label page, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import re
+from urllib.parse import urlsplit
+
+import zxingcpp
+from flask.testing import FlaskClient
+from PIL import Image
+
+from credentials import qr_svg
+from tests.registry.factories import BASE_URL, LabelWorld, label_request
+from tests.registry.labels.support import issue, problem
+from tests.registry.resolver.support import gtin, issue_for
+
+
+def _decode(png: bytes) -> str:
+    (barcode,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert barcode.format == zxingcpp.BarcodeFormat.QRCode
+    assert barcode.valid
+    return str(barcode.text)
+
+
+def _follow(client: FlaskClient, url: str) -> str:
+    """GET the decoded URL on the test registry (its host is the configured public one)."""
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}".lower() == BASE_URL.lower()
+    response = client.get(parts.path, headers={"Accept": "text/html"})
+    if response.status_code == 307:
+        return _follow(client, response.headers["Location"])
+    assert response.status_code == 200, (url, response.status_code)
+    return response.get_data(as_text=True)
+
+
+def test_a_digital_link_qr_code_opens_the_label_page(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    code = gtin("690123450401")  # a GTIN-13: the QR carries its GTIN-14 form
+    label = issue_for(client, world.certifier, code)
+    png = client.get(f"/api/v1/labels/{label['id']}/qr.png?target=digital-link&scale=4")
+    assert png.status_code == 200
+    text = _decode(png.get_data())
+    # Upper case (alphanumeric mode, the smallest symbol), the canonical 14-digit GTIN.
+    assert text == f"{BASE_URL.upper()}/01/0{code}"
+    page = _follow(client, text)
+    assert label["id"] in page
+    # The short label URL stays the default, and opens the same page.
+    short = _decode(client.get(f"/api/v1/labels/{label['id']}/qr.png").get_data())
+    assert short == f"{BASE_URL.upper()}/L/{label['id']}"
+    assert label["id"] in _follow(client, short)
+
+
+def test_the_digital_link_qr_is_no_larger_than_the_label_urls(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    label = issue_for(client, world.certifier, gtin("0690123450402"))
+    size = re.compile(r'viewBox="0 0 (\d+) \1"')
+    svgs = {
+        target: client.get(f"/api/v1/labels/{label['id']}/qr.svg?target={target}")
+        for target in ("label", "digital-link")
+    }
+    digital = svgs["digital-link"].get_data(as_text=True)
+    assert digital == qr_svg(f"{BASE_URL}/01/{gtin('0690123450402')}")
+    sides = {t: int(size.search(r.get_data(as_text=True)).group(1)) for t, r in svgs.items()}  # type: ignore[union-attr]
+    assert sides["digital-link"] <= sides["label"] + 4  # at most one QR version larger
+
+
+_MODULES = re.compile(r'<path fill="#000000" d="([^"]+)"')
+
+
+def _qr_modules(svg: str) -> str:
+    """The dark modules of the (first) QR symbol drawn in ``svg``."""
+    found = _MODULES.search(svg[svg.index('class="qr"') :] if 'class="qr"' in svg else svg)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_printable_label_carries_the_digital_link_when_asked(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    code = gtin("0690123450403")
+    label = issue_for(client, world.certifier, code)
+    base = f"/api/v1/labels/{label['id']}/label.svg?lang=zh-Hant"
+    plain, linked = client.get(base), client.get(f"{base}&target=digital-link")
+    assert plain.status_code == linked.status_code == 200
+    # The same symbol the QR endpoints draw for each URL, and the label id still printed.
+    assert _qr_modules(linked.get_data(as_text=True)) == _qr_modules(
+        qr_svg(f"{BASE_URL}/01/{code}")
+    )
+    assert _qr_modules(plain.get_data(as_text=True)) == _qr_modules(
+        qr_svg(f"{BASE_URL}/l/{label['id']}")
+    )
+    assert label["id"] in linked.get_data(as_text=True)
+
+
+def test_a_label_without_a_gtin_has_no_digital_link(client: FlaskClient, world: LabelWorld) -> None:
+    request = label_request()
+    del request["product"]["gtin"]
+    label = issue(client, world.certifier, request)
+    for path in ("qr.svg", "qr.png", "label.svg"):
+        response = client.get(f"/api/v1/labels/{label['id']}/{path}?target=digital-link")
+        body = problem(response, 422, "validation-failed")
+        assert "GTIN" in body["errors"]["target"][0]
+    problem(client.get(f"/api/v1/labels/{label['id']}/qr.svg?target=gs1"), 422, "validation-failed")
