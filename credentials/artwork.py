@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import unicodedata
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 from typing import Any, Final
@@ -27,7 +28,15 @@ from credentials.errors import LexicalError, MalformedInputError
 from credentials.lexical import check_decimal, normalize_label_id
 from credentials.text import TextError, check_text
 
-__all__ = ["label_svg", "qr_modules", "qr_payload", "qr_png", "qr_svg", "qr_version"]
+__all__ = [
+    "LABEL_STATES",
+    "label_svg",
+    "qr_modules",
+    "qr_payload",
+    "qr_png",
+    "qr_svg",
+    "qr_version",
+]
 
 _ALPHANUMERIC: Final = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")
 _EC_LEVELS: Final = {
@@ -167,6 +176,10 @@ class _Captions:
     scan: str
     title: str  # {product} {grade}
     desc: str  # {grade} {footprint} {rule} {scheme} {label_id}
+    certified_by: str  # {issuer}
+    valid_until: str  # {date}
+    states: dict[str, str]  # suspended, revoked, superseded: the banner's word
+    not_valid: str  # under the banner: what a reader should do instead
 
 
 _LATIN_FONT: Final = "'Noto Sans', 'DejaVu Sans', Arial, Helvetica, sans-serif"
@@ -182,6 +195,15 @@ _CAPTIONS: Final = {
         "Carbon label for {product}: grade {grade}",
         "Grade {grade} on a scale from A (lowest footprint) to E (highest). "
         "Carbon footprint: {footprint}. Rule {rule}, scheme {scheme}. Label {label_id}.",
+        "Certified by {issuer}",
+        "Valid until {date}",
+        {
+            "suspended": "SUSPENDED",
+            "revoked": "REVOKED",
+            "superseded": "SUPERSEDED",
+            "expired": "EXPIRED",
+        },
+        "Not valid: scan to see its current state",
     ),
     "zh-Hans": _Captions(
         "zh-Hans",
@@ -194,6 +216,10 @@ _CAPTIONS: Final = {
         "{product} 碳标签：等级 {grade}",
         "碳足迹等级 {grade}（A 最低，E 最高）。碳足迹：{footprint}。"
         "规则 {rule}，认证方案 {scheme}。标签 {label_id}。",
+        "认证机构 {issuer}",
+        "有效期至 {date}",
+        {"suspended": "已暂停", "revoked": "已撤销", "superseded": "已被取代", "expired": "已过期"},
+        "本标签无效：请扫码查看当前状态",
     ),
     "zh-Hant": _Captions(
         "zh-Hant",
@@ -206,6 +232,10 @@ _CAPTIONS: Final = {
         "{product} 碳標籤：等級 {grade}",
         "碳足跡等級 {grade}（A 最低，E 最高）。碳足跡：{footprint}。"
         "規則 {rule}，認證方案 {scheme}。標籤 {label_id}。",
+        "認證機構 {issuer}",
+        "有效期至 {date}",
+        {"suspended": "已暫停", "revoked": "已撤銷", "superseded": "已被取代", "expired": "已過期"},
+        "本標籤無效：請掃碼查看目前狀態",
     ),
     "pt-MO": _Captions(
         "pt-MO",
@@ -218,6 +248,15 @@ _CAPTIONS: Final = {
         "Rótulo de carbono de {product}: classe {grade}",
         "Classe {grade} numa escala de A (menor pegada) a E (maior). "
         "Pegada de carbono: {footprint}. Regra {rule}, esquema {scheme}. Rótulo {label_id}.",
+        "Certificado por {issuer}",
+        "Válido até {date}",
+        {
+            "suspended": "SUSPENSO",
+            "revoked": "REVOGADO",
+            "superseded": "SUBSTITUÍDO",
+            "expired": "EXPIRADO",
+        },
+        "Sem validade: leia o código para ver o estado atual",
     ),
 }
 
@@ -311,6 +350,46 @@ def _scale(grade_index: int) -> list[str]:
     return parts
 
 
+LABEL_STATES: Final = ("suspended", "revoked", "superseded", "expired")
+_UNIT_TYPESET: Final = {"kgCO2e": "kg CO₂e", "gCO2e": "g CO₂e", "tCO2e": "t CO₂e"}
+
+
+def _typeset_unit(unit: str) -> str:
+    """``kgCO2e`` as print sets it: a space after the mass unit and a subscript two."""
+    return _UNIT_TYPESET.get(unit, unit.replace("CO2", "CO₂"))
+
+
+def _state_banner(state: str, banner: str, note: str) -> list[str]:
+    """A veil over the label and a red band across it naming the state, in the caption's
+    language; the grade stays legible under the veil, so it reads as "this grade, withdrawn"."""
+    return [
+        f'<g class="state-mark" data-state="{state}" clip-path="url(#label-edge)">',
+        '<clipPath id="label-edge"><rect x="2" y="2" width="476" height="256" rx="9"/></clipPath>',
+        '<rect x="1" y="1" width="478" height="258" rx="10" fill="#ffffff" fill-opacity="0.55"/>',
+        '<g transform="rotate(-14 240 130)">',
+        '<rect x="-20" y="92" width="520" height="72" fill="#b00020"/>',
+        _fitted_text(
+            banner,
+            x=240,
+            y=134,
+            size=34,
+            max_width=440,
+            bold=True,
+            truncate=False,
+            attrs=' text-anchor="middle" fill="#ffffff" class="state"',
+        ),
+        _fitted_text(
+            note,
+            x=240,
+            y=155,
+            size=13,
+            max_width=440,
+            attrs=' text-anchor="middle" fill="#ffffff" class="state-note"',
+        ),
+        "</g></g>",
+    ]
+
+
 def label_svg(
     *,
     grade: str,
@@ -323,22 +402,35 @@ def label_svg(
     label_url: str,
     product_name: str,
     label_id: str,
+    issuer_name: str,
+    valid_until: date,
     lang: str = "en",
     qr_url: str | None = None,
+    state: str | None = None,
 ) -> str:
     """The printable carbon label (96 mm × 52 mm SVG) with its grade, footprint and QR code.
 
     The QR code encodes ``label_url``, or ``qr_url`` if given (a GS1 Digital Link URI of the
-    product, which a resolver redirects to the label's page).
+    product, which a resolver redirects to the label's page). Under the QR code the label's
+    short code is printed, and the certifier and the end of validity are spelled out, for when
+    scanning fails. A ``state`` of ``suspended``, ``revoked``, ``superseded`` or ``expired``
+    crosses the whole label with a banner saying so: artwork of a label that is not current
+    cannot pass for a current one.
     """
     if not isinstance(grade, str) or grade not in _GRADES:
         raise MalformedInputError("the grade is one of A, B, C, D, E")
+    if state is not None and state not in LABEL_STATES:
+        raise MalformedInputError(f"the state is one of {', '.join(LABEL_STATES)}, or none")
+    if not isinstance(valid_until, date):
+        raise MalformedInputError("valid_until is a date")
     value = _decimal_text(footprint_value)
-    unit = _text(footprint_unit, "footprint_unit", 24)
+    unit = _typeset_unit(_text(footprint_unit, "footprint_unit", 24))
     per = _text(declared_unit, "declared_unit", 40)
     rule = f"{_text(rule_id, 'rule_id', 64)} v{_text(rule_version, 'rule_version', 32)}"
     scheme = _text(scheme, "scheme", 80)
     product = _text(product_name, "product_name", _MAX_PRODUCT_NAME)
+    issuer = _text(issuer_name, "issuer_name", _MAX_PRODUCT_NAME)
+    until = (valid_until.date() if isinstance(valid_until, datetime) else valid_until).isoformat()
     label_id = normalize_label_id(label_id)
     qr = _make_qr(label_url if qr_url is None else qr_url, "M")
     if not urlsplit(label_url).path.upper().endswith(f"/L/{label_id}"):
@@ -346,10 +438,17 @@ def label_svg(
 
     c = _captions(lang)
     footprint = f"{value} {unit} / {per}"
+    banner = None if state is None else c.states[state]
     title = c.title.format(product=product, grade=grade)
     desc = c.desc.format(
         grade=grade, footprint=footprint, rule=rule, scheme=scheme, label_id=label_id
     )
+    certified = c.certified_by.format(issuer=issuer)
+    validity = c.valid_until.format(date=until)
+    if banner is not None:
+        title = f"{banner}: {title}"
+        desc = f"{banner}. {c.not_valid}. {desc}"
+    desc = f"{desc} {certified}. {validity}."
     qr_size, qr_body = _qr_body(_modules(qr))
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" width="96mm" height="52mm" '
@@ -366,13 +465,25 @@ def label_svg(
         *_scale(_GRADES.index(grade)),
         f'<g class="qr"><svg x="330" y="14" width="136" height="136" '
         f'viewBox="0 0 {qr_size} {qr_size}" shape-rendering="crispEdges">{qr_body}</svg></g>',
-        _fitted_text(c.scan, x=398, y=162, size=12, max_width=130, attrs=' text-anchor="middle"'),
+        # The short code under the QR code: what a reader types at the registry when a scan
+        # fails (the code box of every page takes it).
+        _fitted_text(
+            label_id,
+            x=398,
+            y=166,
+            size=15,
+            max_width=136,
+            bold=True,
+            truncate=False,
+            attrs=' text-anchor="middle" class="short-code" letter-spacing="1"',
+        ),
     ]
     bottom = (
         (footprint, 194, 24, True, "footprint"),
-        (f"{c.rule} {rule}", 216, 12, False, "rule"),
-        (f"{c.scheme} {scheme}", 232, 12, False, "scheme"),
-        (f"{c.label} {label_id}", 248, 12, False, "label-id"),
+        (f"{c.rule} {rule}", 210, 11, False, "rule"),
+        (f"{c.scheme} {scheme}", 223, 11, False, "scheme"),
+        (certified, 236, 11, False, "issuer"),
+        (f"{validity} · {c.label} {label_id}", 249, 11, False, "validity"),
     )
     for text, y, size, bold, css in bottom:
         parts.append(
@@ -383,7 +494,9 @@ def label_svg(
                 size=size,
                 max_width=448,
                 bold=bold,
-                truncate=False,
+                # A long certifier name is shortened rather than refused; every other line
+                # states a code or a figure, which must be printed whole.
+                truncate=css == "issuer",
                 # The longest codes a registry accepts (a 64-character rule id, a 32-character
                 # version) fit at 6 units, in every caption language; ordinary ones never get
                 # that small.
@@ -391,5 +504,7 @@ def label_svg(
                 attrs=f' class="{css}"',
             )
         )
+    if banner is not None:
+        parts += _state_banner(state or "", banner, c.not_valid)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -12,7 +12,14 @@ from registry.api.common import json_body
 from registry.api.idempotency import idempotency_key, issue_items, request_hash
 from registry.auth.models import Role
 from registry.db import transaction
-from registry.labels.artwork import label_artwork_svg, label_qr_png, label_qr_svg
+from registry.i18n import language_for, negotiate
+from registry.labels.artwork import (
+    ARTWORK_REVISION,
+    artwork_state,
+    label_artwork_svg,
+    label_qr_png,
+    label_qr_svg,
+)
 from registry.labels.grouping import issue_grouped
 from registry.labels.issuance import IssueItem, issue_labels
 from registry.labels.schemas import (
@@ -310,21 +317,49 @@ def get_label_artwork(label_id: str) -> ResponseReturnValue:
     ---
     get:
       summary: Printable carbon label (96 mm × 52 mm SVG) with grade, footprint and QR code
+      description: >
+        Grade, footprint (kg CO₂e per declared unit), rule and scheme as the credential states
+        them; under the QR code the label's short code, and below the certifier's name and the
+        end of validity, for when scanning fails. A label that is suspended, revoked,
+        superseded or expired is crossed by a banner naming that state, so its artwork cannot
+        pass for a current label; the answer is revalidated (ETag) on every use for that
+        reason. The QR code's own size is set on `qr.png` (`scale`, pixels per module) and is
+        vector on `qr.svg`; this SVG is 96 mm × 52 mm and scales without loss.
       tags: [artwork]
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
-        - {in: query, name: lang, schema: {type: string, enum: [en, zh-Hans, zh-Hant, pt-MO]}}
+        - in: query
+          name: lang
+          description: >
+            Any BCP 47 tag (zh-CN, zh-TW, pt, pt-PT, en-GB…), read as zh-Hans, zh-Hant, pt-MO
+            or en; without it, or for another language, Accept-Language decides.
+          schema: {type: string, maxLength: 44, example: zh-HK}
         - in: query
           name: target
           schema: {type: string, enum: [label, digital-link], default: label}
       responses:
         200: {description: image/svg+xml}
+        304: {description: Not modified (If-None-Match)}
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     query = artwork_query_schema.load(request.args)
-    svg = label_artwork_svg(get_label(label_id), lang=query["lang"], target=query["target"])
-    return _artwork(svg, "image/svg+xml")
+    chosen = language_for(query["lang"]) if query["lang"] else None
+    language = chosen or negotiate(request.headers.get("Accept-Language"))
+    label = get_label(label_id)
+    state = artwork_state(label) or "current"
+    etag = f"{label.id}-{state}-{language.tag}-{query['target']}-{ARTWORK_REVISION}"
+    if request.if_none_match.contains_weak(etag):
+        response = current_app.response_class(status=304)
+    else:
+        svg = label_artwork_svg(label, lang=language.tag, target=query["target"])
+        response = current_app.response_class(svg, mimetype="image/svg+xml")
+    # Unlike the QR code, the label's artwork changes with its status: revalidate each use.
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "public, no-cache"
+    response.headers["Content-Language"] = language.tag
+    response.vary.add("Accept-Language")
+    return response
 
 
 @bp.get("/status-lists/<code:list_id>")

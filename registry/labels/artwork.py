@@ -13,13 +13,16 @@ from __future__ import annotations
 from typing import Final
 
 from credentials import gtin14, label_svg, label_url, qr_png, qr_svg
+from registry.clock import utcnow
 from registry.config import current_settings
 from registry.errors import ValidationFailedError
-from registry.labels.models import Label
+from registry.labels.models import Label, LabelStatus
 
 __all__ = [
+    "ARTWORK_REVISION",
     "LABEL_LANGUAGES",
     "QR_TARGETS",
+    "artwork_state",
     "label_artwork_svg",
     "label_qr_png",
     "label_qr_svg",
@@ -27,6 +30,8 @@ __all__ = [
 ]
 
 LABEL_LANGUAGES = ("en", "zh-Hans", "zh-Hant", "pt-MO")
+# Part of the artwork's ETag: raise it when the drawing changes, so caches fetch the new one.
+ARTWORK_REVISION: Final = "2"
 QR_TARGETS: Final = ("label", "digital-link")
 _SCALES = range(2, 33)
 
@@ -56,7 +61,17 @@ def label_qr_png(label: Label, *, scale: int = 8, target: str = "label") -> byte
     return qr_png(label_qr_url(label, target=target), scale=scale)
 
 
+def artwork_state(label: Label) -> str | None:
+    """What the artwork's banner says: the label's status unless active, else ``expired``
+    once its validity has ended, else nothing."""
+    if label.status is not LabelStatus.ACTIVE:
+        return label.status.value
+    return "expired" if utcnow() >= label.valid_until else None
+
+
 def label_artwork_svg(label: Label, *, lang: str = "en", target: str = "label") -> str:
+    """The printable label in ``lang`` (one of :data:`LABEL_LANGUAGES`; the API resolves the
+    reader's tag to one), marked across if the label is not current."""
     if lang not in LABEL_LANGUAGES:
         raise ValidationFailedError({"lang": [f"Must be one of {', '.join(LABEL_LANGUAGES)}."]})
     rv = label.rule_version
@@ -70,6 +85,9 @@ def label_artwork_svg(label: Label, *, lang: str = "en", target: str = "label") 
         label_url=label_qr_url(label),
         product_name=label.product_name,
         label_id=label.id,
+        issuer_name=label.body.name,
+        valid_until=label.valid_until.date(),
         lang=lang,
         qr_url=None if target == "label" else label_qr_url(label, target=target),
+        state=artwork_state(label),
     )

@@ -24,7 +24,7 @@ from marshmallow import (
 from credentials import ASSURANCE_LEVELS, BOUNDARIES, GRADES, Product, decimal_text, label_url
 from registry.config import current_settings
 from registry.fields import AsciiInteger, DateTimeStamp, DecimalText, Gtin, Iri, IsoDate, LabelId
-from registry.labels.artwork import LABEL_LANGUAGES, QR_TARGETS
+from registry.labels.artwork import QR_TARGETS
 from registry.labels.issuance import MAX_BATCH, LabelRequest
 from registry.labels.models import Label, LabelStatus
 from registry.labels.services import LabelQuery, StatusAction
@@ -182,7 +182,17 @@ class ArtworkQuerySchema(Schema):
     Link URI, which the resolver redirects to the same page)."""
 
     scale = AsciiInteger(minimum=2, maximum=32, load_default=8)
-    lang = fields.String(validate=validate.OneOf(LABEL_LANGUAGES), load_default="en")
+    # Any ordinary language tag (pt, pt-PT, zh-CN, zh-TW, en-GB…): the API maps it to one of
+    # LABEL_LANGUAGES as the pages map Accept-Language, and without one reads Accept-Language.
+    lang = fields.String(
+        validate=validate.Regexp(r"^[A-Za-z]{1,8}([_-][A-Za-z0-9]{1,8}){0,4}$"),
+        load_default=None,
+        metadata={
+            "description": "The captions' language: any BCP 47 tag (zh-CN, zh-TW, pt, pt-PT, "
+            "en-GB…), read as one of zh-Hans, zh-Hant, pt-MO or en; without it (or for a "
+            "language the label has no captions in) the request's Accept-Language decides."
+        },
+    )
     target = fields.String(validate=validate.OneOf(QR_TARGETS), load_default="label")
 
 

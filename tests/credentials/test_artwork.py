@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -67,6 +68,8 @@ def _label(**overrides: Any) -> str:
         "label_url": URL,
         "product_name": "Grid electricity, Macau",
         "label_id": "7K3M9QH2XD",
+        "issuer_name": "Pearl River Carbon Certification (fictitious)",
+        "valid_until": date(2029, 6, 30),
     }
     fields.update(overrides)
     return label_svg(**fields)
@@ -207,18 +210,31 @@ def test_label_parses_and_is_accessible() -> None:
     assert "Grid electricity, Macau" in title
     assert "grade B" in title
     assert "Grade B" in desc
-    assert "61.2 kgCO2e / kWh" in desc
+    assert "61.2 kg CO₂e / kWh" in desc
     assert "EL-GRID-CN v2025.1" in desc
+    assert "Certified by Pearl River Carbon Certification (fictitious)" in desc
+    assert "Valid until 2029-06-30" in desc
 
 
 def test_label_shows_grade_footprint_rule_scheme_and_id() -> None:
     svg = _label()
     root = _parse(svg)
     texts = {el.get("class"): el.text for el in root.iter(f"{SVG}text") if el.get("class")}
-    assert texts["footprint"] == "61.2 kgCO2e / kWh"
+    assert texts["footprint"] == "61.2 kg CO₂e / kWh"
     assert texts["rule"] == "Rule EL-GRID-CN v2025.1"
     assert texts["scheme"] == "Scheme CN-PCF"
-    assert texts["label-id"] == "Label 7K3M9QH2XD"
+    assert texts["issuer"] == "Certified by Pearl River Carbon Certification (fictitious)"
+    assert texts["validity"] == "Valid until 2029-06-30 · Label 7K3M9QH2XD"
+    # The short code stands under the QR code, for a reader whose scan fails.
+    assert texts["short-code"] == "7K3M9QH2XD"
+    (short,) = (t for t in root.iter(f"{SVG}text") if t.get("class") == "short-code")
+    (qr,) = (g for g in root.iter(f"{SVG}g") if g.get("class") == "qr")
+    box = next(iter(qr))
+    qr_bottom = int(box.get("y", "0")) + int(box.get("height", "0"))
+    qr_centre = int(box.get("x", "0")) + int(box.get("height", "0")) // 2
+    assert int(short.get("y", "0")) > qr_bottom
+    assert int(short.get("x", "0")) == qr_centre
+    assert not [g for g in root.iter(f"{SVG}g") if g.get("class") == "state-mark"]
     (selected,) = (g for g in root.iter(f"{SVG}g") if g.get("class") == "grade-selected")
     assert selected.get("data-grade") == "B"
     assert [t.text for t in selected.iter(f"{SVG}text")] == ["B"]
@@ -237,7 +253,58 @@ def test_label_shows_grade_footprint_rule_scheme_and_id() -> None:
     ],
 )
 def test_footprint_decimal_is_rendered_exactly(value: Decimal, shown: str) -> None:
-    assert f">{shown} kgCO2e / kWh<" in _label(footprint_value=value)
+    assert f">{shown} kg CO₂e / kWh<" in _label(footprint_value=value)
+
+
+@pytest.mark.parametrize(
+    ("lang", "state", "word"),
+    [
+        ("en", "suspended", "SUSPENDED"),
+        ("en", "revoked", "REVOKED"),
+        ("en", "superseded", "SUPERSEDED"),
+        ("en", "expired", "EXPIRED"),
+        ("zh-Hans", "revoked", "已撤销"),
+        ("zh-Hant", "suspended", "已暫停"),
+        ("pt-MO", "superseded", "SUBSTITUÍDO"),
+    ],
+)
+def test_a_label_that_is_not_current_is_crossed_by_its_state(
+    lang: str, state: str, word: str
+) -> None:
+    root = _parse(_label(state=state, lang=lang))
+    (mark,) = (g for g in root.iter(f"{SVG}g") if g.get("class") == "state-mark")
+    assert mark.get("data-state") == state
+    texts = {t.get("class"): t.text for t in mark.iter(f"{SVG}text")}
+    assert texts["state"] == word
+    assert texts["state-note"]
+    # Drawn last, so it lies over the grade and the QR code, and said first to screen readers.
+    assert list(root)[-1] is mark
+    assert (root.findtext(f"{SVG}title") or "").startswith(f"{word}: ")
+    assert (root.findtext(f"{SVG}desc") or "").startswith(f"{word}. ")
+
+
+@pytest.mark.parametrize("state", ["active", "current", "", "SUSPENDED", 3])
+def test_an_unknown_state_is_refused(state: Any) -> None:
+    with pytest.raises(MalformedInputError):
+        _label(state=state)
+
+
+def test_the_certifier_name_and_validity_end_are_printed_in_each_language() -> None:
+    for lang, certified, until in (
+        ("zh-Hans", "认证机构", "有效期至 2029-06-30"),
+        ("zh-Hant", "認證機構", "有效期至 2029-06-30"),
+        ("pt-MO", "Certificado por", "Válido até 2029-06-30"),
+    ):
+        root = _parse(_label(lang=lang))
+        texts = {el.get("class"): el.text or "" for el in root.iter(f"{SVG}text")}
+        assert texts["issuer"].startswith(certified)
+        assert texts["validity"].startswith(until)
+
+
+def test_a_very_long_certifier_name_is_shortened_not_refused() -> None:
+    root = _parse(_label(issuer_name="Certification " * 30))
+    (issuer,) = (t for t in root.iter(f"{SVG}text") if t.get("class") == "issuer")
+    assert (issuer.text or "").endswith("…")
 
 
 @pytest.mark.parametrize(
@@ -361,7 +428,8 @@ def test_inconsistent_or_malformed_label_fields_are_refused(overrides: dict[str,
 
 def test_lower_case_label_id_is_accepted_and_shown_upper_case() -> None:
     svg = _label(label_id="7k3m9qh2xd", label_url="https://registry.example.cn/l/7k3m9qh2xd")
-    assert ">Label 7K3M9QH2XD<" in svg
+    assert ">Valid until 2029-06-30 · Label 7K3M9QH2XD<" in svg
+    assert ">7K3M9QH2XD<" in svg  # under the QR code
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant", "pt-MO"])
