@@ -96,6 +96,8 @@ def claim_batch(*, worker: str) -> int | None:
             update(LabelBatch)
             .where(LabelBatch.id == batch_id, claimable)
             .values(
+                # Running from the claim on: a queued batch is anyone's to take.
+                state=BatchState.VALIDATING,
                 lease_owner=worker,
                 lease_expires_at=now + LEASE,
                 attempts=LabelBatch.attempts + 1,
@@ -210,7 +212,6 @@ def run_batch(batch_id: int, *, worker: str) -> BatchState:
     lease = _Lease(db.engine, current_clock(), batch_id, worker)
     sqlite = db.engine.dialect.name == "sqlite"
     with lease.kept():
-        _set_state(batch_id, worker, BatchState.VALIDATING)
         try:
             rows, requests = validate_rows(text, progress=lambda n: lease.write(rows_validated=n))
         except BatchRefusedError as exc:
