@@ -28,7 +28,9 @@ def upgrade() -> None:
         sa.Column("request_hash", sa.LargeBinary(), nullable=False),
         sa.Column(
             "state",
-            sa.Enum(*STATES, name="batchstate", native_enum=False, create_constraint=True),
+            sa.Enum(
+                *STATES, name="batchstate", native_enum=False, create_constraint=True, length=16
+            ),
             nullable=False,
         ),
         sa.Column("content", sa.Text(), nullable=False),

@@ -16,7 +16,7 @@ from registry.api.idempotency import idempotency_key
 from registry.auth.models import Role
 from registry.batches.csvformat import template_csv
 from registry.batches.models import BatchState, LabelBatch
-from registry.batches.schemas import label_batch_schema
+from registry.batches.schemas import label_batch_job_schema
 from registry.batches.services import batch_labels, get_batch, submit_batch
 from registry.config import current_settings
 from registry.db import db, read_snapshot
@@ -84,10 +84,10 @@ def post_batch() -> ResponseReturnValue:
       responses:
         202:
           description: Queued
-          content: {application/json: {schema: LabelBatchSchema}}
+          content: {application/json: {schema: LabelBatchJobSchema}}
         200:
           description: Replayed (same Idempotency-Key and file)
-          content: {application/json: {schema: LabelBatchSchema}}
+          content: {application/json: {schema: LabelBatchJobSchema}}
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
@@ -100,7 +100,7 @@ def post_batch() -> ResponseReturnValue:
         raise UnsupportedMediaTypeError("Send the batch as Content-Type: text/csv.")
     key = idempotency_key()
     submitted = submit_batch(principal, request.get_data(cache=False), idempotency_key=key)
-    response = jsonify(label_batch_schema.dump(submitted.batch))
+    response = jsonify(label_batch_job_schema.dump(submitted.batch))
     response.status_code = 202 if submitted.created else 200
     response.headers["Location"] = url_for("batches.get_batch_view", batch_id=submitted.batch.id)
     if not submitted.created:
@@ -125,13 +125,13 @@ def get_batch_view(batch_id: int) -> ResponseReturnValue:
       responses:
         200:
           description: The batch
-          content: {application/json: {schema: LabelBatchSchema}}
+          content: {application/json: {schema: LabelBatchJobSchema}}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         404: {$ref: '#/components/responses/NotFound'}
     """
     batch = get_batch(current_principal(Role.CERTIFIER), batch_id)
-    response = jsonify(label_batch_schema.dump(batch))
+    response = jsonify(label_batch_job_schema.dump(batch))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -11,7 +11,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.bodies.models import value_enum
 from registry.db import Base
@@ -43,7 +43,7 @@ class LabelBatch(Base):
     request_hash: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[BatchState] = mapped_column(value_enum(BatchState), index=True)
     # The upload as decoded text (BOM removed); deferred: a status read never loads it.
-    content: Mapped[str] = deferred(mapped_column(Text))
+    content: Mapped[str] = mapped_column(Text, deferred=True)
     rows_total: Mapped[int]
     rows_validated: Mapped[int]
     rows_issued: Mapped[int]

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields
 
 from registry.batches.models import BatchState, LabelBatch
 
-__all__ = ["BatchErrorSchema", "LabelBatchSchema", "label_batch_schema"]
+__all__ = ["BatchErrorSchema", "LabelBatchJobSchema", "label_batch_job_schema"]
 
 
 class BatchErrorSchema(Schema):
@@ -18,7 +18,7 @@ class BatchErrorSchema(Schema):
     message = fields.String()
 
 
-class LabelBatchSchema(Schema):
+class LabelBatchJobSchema(Schema):
     id = fields.Integer()
     state = fields.Enum(BatchState, by_value=True)
     rows = fields.Method("_rows")
@@ -46,4 +46,4 @@ class LabelBatchSchema(Schema):
         }
 
 
-label_batch_schema = LabelBatchSchema()
+label_batch_job_schema = LabelBatchJobSchema()
