@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 from flask.typing import ResponseReturnValue
 
+from credentials import label_url
 from registry.api.auth import current_principal
 from registry.api.exports import csv_cell
 from registry.api.idempotency import idempotency_key
@@ -163,7 +164,7 @@ def _result_rows(batch_id: int) -> Iterator[str]:
                     [
                         row,
                         label.id,
-                        f"{base}/l/{label.id}",
+                        label_url(base, label.id),
                         label.grade,
                         label.status.value,
                         csv_cell(label.product_name),

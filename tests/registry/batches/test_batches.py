@@ -236,3 +236,15 @@ def test_uploads_of_the_wrong_shape_are_refused_clearly(batch_app: Setup) -> Non
         headers={**_auth(world.regulator), "Content-Type": "text/csv"},
     )
     assert response.status_code == 403
+
+
+def test_result_cells_a_spreadsheet_would_run_are_defused(batch_app: Setup) -> None:
+    app, world, _ = batch_app
+    client = app.test_client()
+    queued = upload(client, world.certifier, csv_of([row(product_name="=1+2 module")]))
+    _run(app)
+    response = client.get(
+        f"/api/v1/label-batches/{queued['id']}/result.csv", headers=_auth(world.certifier)
+    )
+    (line,) = csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig")))
+    assert line["product"] == "'=1+2 module"

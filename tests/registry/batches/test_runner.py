@@ -26,7 +26,13 @@ from sqlalchemy import func, select
 from registry.auth.models import Role
 from registry.auth.services import create_token, revoke_token
 from registry.batches.models import BatchState, LabelBatch, LabelBatchItem
-from registry.batches.runner import LEASE, MAX_ATTEMPTS, claim_batch, run_once
+from registry.batches.runner import (
+    LEASE,
+    MAX_ATTEMPTS,
+    claim_batch,
+    run_once,
+    start_batch_runner,
+)
 from registry.clock import CLOCK_KEY, FixedClock
 from registry.config import SETTINGS_KEY, Settings
 from registry.db import db, read_only, transaction
@@ -222,3 +228,19 @@ def test_a_worker_killed_mid_batch_leaves_nothing_and_the_batch_runs_again(
     final = counts(app)
     assert final.labels == before.labels + ROWS
     assert final.entries >= before.entries + ROWS
+
+
+def test_the_runner_thread_runs_what_is_uploaded(batch_app: Setup) -> None:
+    """The embedded default: the thread each gunicorn worker starts takes the batch itself."""
+    app, world, _ = batch_app
+    runner = start_batch_runner(app, poll=0.05)
+    try:
+        queued = upload(app.test_client(), world.certifier, csv_of([row(), row()]))
+        deadline = time.monotonic() + 60
+        while _batch(app, queued["id"]).state is not BatchState.DONE:
+            assert time.monotonic() < deadline, _batch(app, queued["id"]).state
+            time.sleep(0.05)  # polling the runner thread, not waiting for time to pass
+    finally:
+        runner.stop(timeout=60)
+    assert not runner.thread.is_alive()
+    assert _batch(app, queued["id"]).rows_issued == 2
