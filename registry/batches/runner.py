@@ -28,11 +28,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import CursorResult, Engine, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, Engine, and_, func, or_, select, update
 
 from registry.batches.csvformat import RowError
 from registry.batches.models import BatchState, LabelBatch
@@ -44,12 +44,13 @@ from registry.batches.services import (
     validate_rows,
 )
 from registry.clock import Clock, current_clock, to_millis, utcnow
-from registry.db import db, transaction
+from registry.db import db, read_only, transaction
 
 __all__ = [
     "LEASE",
     "MAX_ATTEMPTS",
     "BatchRunner",
+    "batch_waiting",
     "claim_batch",
     "run_batch",
     "run_once",
@@ -81,13 +82,26 @@ class LeaseLostError(Exception):
     """Another runner holds the batch now; this one must not write its outcome."""
 
 
-def claim_batch(*, worker: str) -> int | None:
-    """Take the oldest claimable batch for ``worker`` (in the caller's transaction)."""
-    now = utcnow()
-    claimable = or_(
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
         LabelBatch.state == BatchState.QUEUED,
         and_(LabelBatch.state.in_(_RUNNING), LabelBatch.lease_expires_at < now),
     )
+
+
+def batch_waiting() -> bool:
+    """Whether any batch is claimable: a read, so an idle runner takes no write lock."""
+    with read_only():
+        found = db.session.execute(
+            select(LabelBatch.id).where(_claimable(utcnow())).limit(1)
+        ).first()
+    return found is not None
+
+
+def claim_batch(*, worker: str) -> int | None:
+    """Take the oldest claimable batch for ``worker`` (in the caller's transaction)."""
+    now = utcnow()
+    claimable = _claimable(now)
     candidates = db.session.execute(
         select(LabelBatch.id).where(claimable).order_by(LabelBatch.id).limit(5)
     ).scalars()
@@ -267,6 +281,8 @@ def run_once(*, worker: str | None = None) -> tuple[int, BatchState] | None:
     for another attempt, up to ``MAX_ATTEMPTS``, after which it is failed with the reason.
     """
     worker = worker or worker_name()
+    if not batch_waiting():
+        return None
     with transaction():
         batch_id = claim_batch(worker=worker)
     if batch_id is None:
