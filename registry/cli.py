@@ -376,12 +376,14 @@ def revoke_token_command(token_id: int) -> Said:
 
 
 def register_cli(app: Flask) -> None:
+    from registry.batches.cli import batches_cli
     from registry.demo import demo_cli
     from registry.operator_cli import attach_operator_commands, mappings_cli, setup_cli
 
     app.cli.add_command(ledger_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(batches_cli)
     for group in (schemes_cli, rules_cli, bodies_cli, tokens_cli):
         app.cli.add_command(group)
     attach_operator_commands(

@@ -39,7 +39,10 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def post_worker_init(worker: object) -> None:
-    """Each worker signs checkpoints for entries left uncovered (see registry.ledger.ticker)."""
+    """Each worker signs checkpoints for entries left uncovered (see registry.ledger.ticker)
+    and runs queued label batches (registry.batches.runner)."""
+    from registry.batches.runner import start_batch_runner
     from registry.ledger.ticker import start_checkpoint_ticker
 
     start_checkpoint_ticker(worker.wsgi)  # type: ignore[attr-defined]
+    start_batch_runner(worker.wsgi)  # type: ignore[attr-defined]  # CSV label batches

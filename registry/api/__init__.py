@@ -6,6 +6,7 @@ from flask import Flask
 
 from registry.api import (
     audit,
+    batches,
     bodies,
     exports,
     findings,
@@ -33,6 +34,7 @@ def register_api(app: Flask) -> None:
         ledger,
         tiles,
         labels,
+        batches,
         exports,
         schemes,
         bodies,
