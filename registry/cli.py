@@ -377,7 +377,9 @@ def revoke_token_command(token_id: int) -> Said:
 
 def register_cli(app: Flask) -> None:
     from registry.demo import demo_cli
+    from registry.pact.cli import pact_cli
 
+    app.cli.add_command(pact_cli)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
