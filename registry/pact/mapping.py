@@ -45,6 +45,7 @@ __all__ = [
     "UNITS",
     "PactUnit",
     "company_urn",
+    "openapi_pointer",
     "product_footprint",
     "served",
 ]
@@ -288,3 +289,14 @@ CERTIFIED: Final = [
     "pcf.productOrSectorSpecificRules",
     "pcf.verification",
 ]
+
+
+def openapi_pointer(base_url: str) -> dict[str, Any]:
+    """What the registry's OpenAPI document says of the PACT routes: PACT's own document
+    describes them (their error bodies are PACT's, not problem+json), so it points there."""
+    return {
+        "specification": "https://docs.carbon-transparency.org/ref/data-exchange-protocol/3.0.0/",
+        "specVersion": PACT_SPEC_VERSION,
+        "paths": ["/auth/token", "/3/footprints", "/3/footprints/{id}", "/3/events"],
+        "extensionSchema": base_url + EXTENSION_SCHEMA_PATH,
+    }

@@ -440,3 +440,15 @@ def test_filters_and_with_each_other(pact: Pact) -> None:
 def test_malformed_dates_are_bad_requests(pact: Pact) -> None:
     error(pact.get("/3/footprints?validOn=tomorrow"), 400, "BadRequest")
     error(pact.get("/3/footprints?validOn=2026-01-01T00:00:00"), 400, "BadRequest")  # no zone
+
+
+def test_the_registry_openapi_document_points_to_pact(pact: Pact) -> None:
+    document = pact.http.get("/api/v1/openapi.json").get_json()
+    pointer = document["x-pact"]
+    assert pointer["paths"] == ["/auth/token", "/3/footprints", "/3/footprints/{id}", "/3/events"]
+    schema = pact.http.get(urlsplit(pointer["extensionSchema"]).path)
+    assert schema.status_code == 200
+    assert schema.mimetype == "application/schema+json"
+    footprint = pact.get(f"/3/footprints/{pf(pact.active)}").get_json()["data"]
+    assert footprint["extensions"][0]["dataSchema"] == pointer["extensionSchema"]
+    assert not any(p.startswith(("/3/", "/auth/")) for p in document["paths"])
