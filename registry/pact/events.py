@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from registry.clock import utcnow
 from registry.config import current_settings
-from registry.db import db
+from registry.db import db, insert_ignoring_conflicts
 from registry.pact.errors import BadRequestError, UnsupportedEventError
 from registry.pact.models import PactClient, PactEventResponse
 from registry.pact.services import FootprintQuery, find_footprints
@@ -155,8 +155,9 @@ def _request_created(
             "requestEventId": event_id,
             "error": {"code": "NotFound", "message": "No footprint matches the request."},
         }
-    db.session.add(
-        PactEventResponse(
+    # The same request sent twice at once: the second insert finds the first and does nothing.
+    db.session.execute(
+        insert_ignoring_conflicts(PactEventResponse.__table__).values(
             client_id=client.id,
             request_source=source,
             request_event_id=event_id,
@@ -164,4 +165,3 @@ def _request_created(
             created_at=now,
         )
     )
-    db.session.flush()

@@ -39,6 +39,7 @@ __all__ = [
     "CURSOR_TTL",
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
+    "MAX_VALUES",
     "TOKEN_TTL",
     "FootprintQuery",
     "Page",
@@ -58,6 +59,8 @@ TOKEN_TTL: Final = timedelta(hours=1)
 CURSOR_TTL: Final = timedelta(minutes=15)
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
+# Values of one filter: each productId is a scan of the labels' other product ids.
+MAX_VALUES: Final = 20
 FILTERS: Final = (
     "productId",
     "companyId",
@@ -193,6 +196,8 @@ class FootprintQuery:
 
         def many(name: str) -> tuple[str, ...]:
             found = tuple(v.strip() for v in values.get(name, ()))
+            if len(found) > MAX_VALUES:
+                raise BadRequestError(f"{name}: at most {MAX_VALUES} values.")
             if any(not v or len(v) > 500 for v in found):
                 raise BadRequestError(f"{name}: each value is 1 to 500 characters.")
             return found

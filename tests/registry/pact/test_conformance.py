@@ -452,3 +452,16 @@ def test_the_registry_openapi_document_points_to_pact(pact: Pact) -> None:
     footprint = pact.get(f"/3/footprints/{pf(pact.active)}").get_json()["data"]
     assert footprint["extensions"][0]["dataSchema"] == pointer["extensionSchema"]
     assert not any(p.startswith(("/3/", "/auth/")) for p in document["paths"])
+
+
+def test_filters_are_bounded(pact: Pact) -> None:
+    many = [("productId", f"urn:x:{i}") for i in range(21)]
+    error(pact.get("/3/footprints", query_string=many), 400, "BadRequest")
+    error(
+        pact.get("/3/footprints", query_string={"productId": "urn:" + "x" * 600}), 400, "BadRequest"
+    )
+    error(
+        pact.get("/3/footprints", query_string=[("validOn", "2026-01-01T00:00:00Z")] * 2),
+        400,
+        "BadRequest",
+    )
