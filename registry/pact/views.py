@@ -19,11 +19,12 @@ from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.wrappers import Response as BaseResponse
 
 from registry.api.common import json_body
 from registry.config import current_settings
-from registry.errors import RegistryError
+from registry.errors import RegistryError, handle_http_exception
 from registry.pact import errors
 from registry.pact.events import receive_event
 from registry.pact.mapping import EXTENSION_SCHEMA_PATH
@@ -81,6 +82,16 @@ def _handle_http_exception(error: HTTPException) -> Response:
         response.status_code = 405
         response.headers.update({k: v for k, v in error.get_headers() if k.lower() == "allow"})
     return response
+
+
+@bp.app_errorhandler(NotFound)
+@bp.app_errorhandler(MethodNotAllowed)
+def _handle_routing_error(error: HTTPException) -> BaseResponse:
+    # Routing errors are raised before any view (so no blueprint handler sees them): a wrong
+    # method or path under PACT's routes still gets PACT's body; anything else the registry's.
+    if request.path.startswith("/3/") or request.path == "/auth/token":
+        return _handle_http_exception(error)
+    return handle_http_exception(error)
 
 
 def _secure() -> bool:

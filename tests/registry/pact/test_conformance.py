@@ -465,3 +465,26 @@ def test_filters_are_bounded(pact: Pact) -> None:
         400,
         "BadRequest",
     )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("post", "/3/footprints", 405),
+        ("get", "/3/events", 405),
+        ("get", "/auth/token", 405),
+        ("get", "/3/footprints/", 404),
+        ("get", "/3/elsewhere", 404),
+    ],
+)
+def test_wrong_methods_and_paths_answer_in_pact_terms(
+    pact: Pact, method: str, path: str, status: int
+) -> None:
+    response = getattr(pact.http, method)(path, base_url=HTTPS)
+    assert response.status_code == status
+    assert response.get_json()["code"] in ("BadRequest", "NotFound")
+    if status == 405:
+        assert response.headers["Allow"]
+    # The registry's own paths keep their problem details and pages.
+    assert pact.http.get("/api/v1/nowhere").mimetype == "application/problem+json"
+    assert pact.http.get("/nowhere").mimetype == "text/html"
