@@ -2,7 +2,9 @@
 ``carbon-label`` extension's schema.
 
 These answer PACT's own error bodies (``registry.pact.errors``), not the registry's
-problem+json: the blueprint's handlers take every error raised in its views. OAuth's token
+problem+json: the blueprint's handlers take every error raised in its views, and a wrong
+method or path under ``/3/`` or ``/auth/token`` (a routing error, raised before any view) is
+answered the same way; every other path keeps the registry's handler. OAuth's token
 endpoint answers RFC 6749 §5.2 errors (``{"error": "invalid_client"}``).
 
 Plain HTTP: where the registry's public base URL is https, these routes refuse a request that
