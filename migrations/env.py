@@ -17,6 +17,7 @@ from registry.auth import models as _auth_models  # noqa: F401
 from registry.bodies import models as _bodies_models  # noqa: F401
 from registry.labels import models as _labels_models  # noqa: F401
 from registry.ledger import models as _ledger_models  # noqa: F401
+from registry.pact import models as _pact_models  # noqa: F401
 from registry.recognition import models as _recognition_models  # noqa: F401
 from registry.reports import models as _reports_models  # noqa: F401
 from registry.schemes import models as _schemes_models  # noqa: F401

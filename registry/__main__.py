@@ -203,6 +203,10 @@ def _print_demo(document: Mapping[str, Any] | None, served: str, public: str) ->
     if labels["active"]:
         print(f"registry: demo label {served}/api/v1/labels/{labels['active'][0]}")
         print(f"registry: its page, as its QR code opens it: {served}/l/{labels['active'][0]}")
+    pact = document.get("pact")
+    if pact:
+        print(f"PACT v3: POST {served}/auth/token with HTTP Basic {pact['client_id']}:<secret>")
+        print(f"  (client_secret in instance/{DEMO_FILE}), then GET {served}/3/footprints")
 
 
 def _print_registry(settings: Settings, document: Mapping[str, Any] | None) -> None:

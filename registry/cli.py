@@ -379,7 +379,9 @@ def register_cli(app: Flask) -> None:
     from registry.batches.cli import batches_cli
     from registry.demo import demo_cli
     from registry.operator_cli import attach_operator_commands, mappings_cli, setup_cli
+    from registry.pact.cli import pact_cli
 
+    app.cli.add_command(pact_cli)
     app.cli.add_command(ledger_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)

@@ -49,6 +49,7 @@ from registry.labels.issuance import LabelRequest, issue_label
 from registry.labels.models import LabelStatus
 from registry.labels.services import StatusAction, change_label_status
 from registry.ledger.services import publish_checkpoint
+from registry.pact.services import create_client as create_pact_client
 from registry.recognition.services import publish_mapping
 from registry.schemes.models import Scheme
 from registry.schemes.services import create_rule, create_scheme, publish_rule_version
@@ -82,6 +83,7 @@ class DemoLoad:
     bodies: dict[str, str]  # label id -> body code
     superseded_by: dict[str, str] = field(default_factory=dict)
     reinstated: tuple[str, ...] = ()
+    pact_client: tuple[str, str] = ("", "")  # a PACT client's id and secret (shown only now)
 
     def ids_with(self, status: LabelStatus) -> list[str]:
         return [i for i in self.label_ids.values() if self.statuses[i] is status]
@@ -99,6 +101,12 @@ class DemoLoad:
                 "certifier": dict(self.certifier_tokens),
             },
             "regulator_schemes": list(self.regulator_schemes),
+            "pact": {
+                "client_id": self.pact_client[0],
+                "client_secret": self.pact_client[1],
+                "token_url": f"{self.base_url}/auth/token",
+                "footprints_url": f"{self.base_url}/3/footprints",
+            },
             "labels": {
                 **{s.value: self.ids_with(s) for s in LabelStatus},
                 "reinstated": list(self.reinstated),
@@ -150,6 +158,7 @@ def load_demo() -> DemoLoad:
         regulator = _token(Role.REGULATOR, "Demo regulator", schemes=REGULATOR_SCHEMES)
         certifiers = {b.code: _token(Role.CERTIFIER, f"Demo {b.code}", body=b.code) for b in BODIES}
         issued = _issue_and_change(operator, certifiers)
+        pact_client, pact_secret = create_pact_client("Demo PACT data recipient")
         # Sign a checkpoint over everything now, so the demo is covered from the start.
         publish_checkpoint()
     return DemoLoad(
@@ -163,6 +172,7 @@ def load_demo() -> DemoLoad:
         bodies=issued.bodies,
         superseded_by=issued.superseded_by,
         reinstated=tuple(issued.reinstated),
+        pact_client=(pact_client.client_id, pact_secret),
     )
 
 

@@ -24,6 +24,7 @@ from registry.api import (
     vcapi,
 )
 from registry.api.common import CONVERTERS
+from registry.pact import views as pact
 
 __all__ = ["register_api"]
 
@@ -48,5 +49,6 @@ def register_api(app: Flask) -> None:
         findings,
         health,
         openapi,
+        pact,
     ):
         app.register_blueprint(module.bp)

@@ -31,8 +31,10 @@ from registry.api.idempotency import (
     MAX_IDEMPOTENCY_KEY,
 )
 from registry.auth.schemas import ApiTokenSchema
+from registry.config import current_settings
 from registry.errors import PROBLEM_BASE
 from registry.labels.vc_api import VcStatusRequestSchema
+from registry.pact.mapping import openapi_pointer
 
 __all__ = ["DOCUMENTED_PREFIXES", "bp", "build_openapi"]
 
@@ -199,6 +201,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
     for path, operations in by_path.items():
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
+    document["x-pact"] = openapi_pointer(current_settings().public_base_url)  # PACT's own routes
     # Cross-field rules a schema states for the document (JSON Schema if/then).
     for name, schema in (("ApiToken", ApiTokenSchema), ("VcStatusRequest", VcStatusRequestSchema)):
         document["components"]["schemas"][name].update(schema.OPENAPI_RULES)
