@@ -31,7 +31,7 @@ from registry.api.idempotency import (
     MAX_IDEMPOTENCY_KEY,
 )
 from registry.auth.schemas import ApiTokenSchema
-from registry.errors import PROBLEM_BASE
+from registry.errors import PROBLEM_PATH
 from registry.labels.vc_api import VcStatusRequestSchema
 
 __all__ = ["DOCUMENTED_PREFIXES", "bp", "build_openapi"]
@@ -143,7 +143,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             "description": (
                 "Issue, change and verify product carbon-label credentials (W3C VC 2.0 with "
                 "Ed25519 Data Integrity proofs), and read the append-only ledger. Errors are "
-                f"RFC 9457 problem details whose type is {PROBLEM_BASE}<slug>."
+                "RFC 9457 problem details whose type is the registry's page explaining it, "
+                f"{{public base URL}}{PROBLEM_PATH}<slug>."
             )
         },
     )
