@@ -72,6 +72,7 @@ __all__ = [
     "RuleNotInForceError",
     "UnauthenticatedError",
     "UnavailableError",
+    "UnknownChoiceError",
     "UnknownOptionError",
     "UnsupportedMediaTypeError",
     "ValidationFailedError",
@@ -172,6 +173,19 @@ class NotFoundError(RegistryError):
         "There is no such resource: check the code or identifier. When a request names a scheme, "
         "rule or version that does not exist, the answer lists the valid choices."
     )
+
+
+class UnknownChoiceError(NotFoundError):
+    """A request names something that does not exist: which kind (``missing``) and the valid
+    ``choices``, so a client can correct it without another request."""
+
+    def __init__(self, detail: str, *, missing: str, choices: list[str]) -> None:
+        super().__init__(detail)
+        self.missing = missing
+        self.choices = list(choices)
+
+    def extensions(self) -> dict[str, Any]:
+        return {"missing": self.missing, "choices": self.choices}
 
 
 class ConflictError(RegistryError):

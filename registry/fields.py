@@ -7,6 +7,7 @@ what the registry accepts is what a verifier reads back, and words the kit's ref
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -111,13 +112,57 @@ class AsciiInteger(fields.Integer):
 
 
 _DECIMAL_MESSAGES = {
-    "type": 'A decimal string such as "61.2", not a JSON number: a number loses precision.',
+    "type": (
+        'Send a decimal string such as "61.2", not a JSON number: a number loses precision in '
+        "binary floating point before the registry reads it."
+    ),
     "form": 'A non-negative decimal string such as "61.2" (no sign or exponent).',
     "scale": f"A decimal string with at most {STORAGE_DECIMAL.scale} decimal places.",
     "integer_digits": (
         f"A decimal string with at most {STORAGE_DECIMAL.integer_digits} digits before the point."
     ),
 }
+
+
+# The usual ways a decimal is mistyped, each answered with its own fix (checked in this order,
+# only once the kit has refused the value).
+_NUMBER = r"[0-9]+(?:[.,][0-9]+)*"
+_DECIMAL_MISTAKES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\s.*|.*\s"), 'Leave out the spaces: send digits only, such as "61.2".'),
+    (re.compile(rf"-{_NUMBER}"), 'Must not be negative: send zero or more, such as "61.2".'),
+    (re.compile(rf"\+{_NUMBER}"), 'Leave out the plus sign: send "61.2", not "+61.2".'),
+    (
+        re.compile(r"[0-9]+,[0-9]+"),
+        'Use a point as the decimal separator: send "61.2", not "61,2".',
+    ),
+    (
+        re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?"),
+        'Leave out the thousands separators: send "1234.5", not "1,234.5".',
+    ),
+    (
+        re.compile(r"[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+"),
+        'Write the number out without an exponent: send "6100", not "6.1e3".',
+    ),
+    (
+        re.compile(rf"[+-]?{_NUMBER}\s*[^\W\d_].*"),
+        'Send the number alone, such as "61.2": the unit (kgCO2e, or the declared unit) is not '
+        "part of the value.",
+    ),
+)
+
+
+def _decimal_refusal(value: object, reason: str) -> str:
+    """The message for a value the kit refused for ``reason``: the fix for the usual mistakes
+    first (a JSON number, a sign, a comma, a unit), else the kit's rule."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        return 'A decimal string such as "61.2".'
+    if not isinstance(value, str):
+        return _DECIMAL_MESSAGES["type"]
+    if reason == "form":
+        for pattern, message in _DECIMAL_MISTAKES:
+            if pattern.fullmatch(value):
+                return message
+    return _DECIMAL_MESSAGES[reason]
 
 
 class DecimalText(fields.Field[Decimal]):
@@ -134,7 +179,7 @@ class DecimalText(fields.Field[Decimal]):
         try:
             return parse_decimal(value)
         except LexicalError as exc:
-            raise ValidationError(_DECIMAL_MESSAGES[exc.reason]) from None
+            raise ValidationError(_decimal_refusal(value, exc.reason)) from None
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         return self.parse(value)

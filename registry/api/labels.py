@@ -198,6 +198,9 @@ def post_label_status(label_id: str) -> ResponseReturnValue:
         By the issuing body; a regulator may suspend a label under its schemes (enforcement)
         and the registry operator any label; a suspension is lifted only by the role that made
         it, and only the body revokes. Revocation is final. The status lists are re-signed at once.
+        The request shape of every status change: {"action": "suspend" | "reinstate" |
+        "revoke", "reason": "…"}, or {"status": "suspended" | "active" | "revoked", "reason":
+        "…"} as accreditations and bodies took it.
       tags: [labels]
       security: [{bearer: []}]
       parameters:

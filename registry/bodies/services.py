@@ -120,9 +120,9 @@ def set_body_status(
     body = get_body(code, lock=True)
     before = body.status
     if body.status is status:
-        raise ConflictError(f"{code} is already {status.value}.")
+        raise ConflictError(f"Certification body {code} is already {status.value}.")
     if body.status is BodyStatus.WITHDRAWN:
-        raise ConflictError(f"{code} was withdrawn; withdrawal is final.")
+        raise ConflictError(f"Certification body {code} was withdrawn; withdrawal is final.")
     body.status = status
     append_event(
         BodyStatusChanged(
@@ -206,7 +206,7 @@ def set_accreditation_status(
     if accreditation.status is status:
         raise ConflictError(f"Accreditation {accreditation_id} is already {status.value}.")
     if accreditation.status is AccreditationStatus.WITHDRAWN:
-        raise ConflictError(f"Accreditation {accreditation_id} was withdrawn; that is final.")
+        raise ConflictError(f"Accreditation {accreditation_id} was withdrawn; withdrawal is final.")
     accreditation.status = status
     # Rounded up, as key retirement is: a label signed earlier in that second stays covered.
     changed_at = accreditation.status_changed_at = utcnow_seconds(round_up=True)

@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -90,7 +90,7 @@ from registry.labels.status_lists import (
 )
 from registry.ledger.services import append_events
 from registry.schemes.models import RuleVersion
-from registry.schemes.services import get_rule_version
+from registry.schemes.services import find_rule_version
 
 __all__ = [
     "DEFAULT_VALIDITY",
@@ -231,7 +231,7 @@ class _Rules:
         rule_key = (request.scheme, request.rule, request.rule_version)
         rv = self.versions.get(rule_key)
         if rv is None:
-            rv = get_rule_version(*rule_key)
+            rv = find_rule_version(*rule_key, at=self.now)
             if not rv.trusted().in_force_at(self.now):
                 raise RuleNotInForceError(
                     f"Version {rv.version} of {request.rule} is in force from "
@@ -260,11 +260,58 @@ class _Rules:
                 for a in self.accreditations.get(body.id, ())
             ):
                 raise OutOfScopeError(
-                    f"{body.name} holds no active accreditation for {request.scheme} / "
-                    f"{rule.category}."
+                    _scope_refusal(
+                        body, rv, self.accreditations.get(body.id, ()), request.scheme, self.now
+                    )
                 )
             self.covered.add((body.id, rule_key))
         return rv
+
+
+def _scope_refusal(
+    body: CertificationBody,
+    rv: RuleVersion,
+    accreditations: Sequence[Accreditation],
+    scheme: str,
+    now: datetime,
+) -> str:
+    """Why no accreditation covers the label: the nearest one's state (expired, not yet valid,
+    suspended, withdrawn) and when, else that there is none."""
+    category = rv.rule.category
+    scope = f"{scheme} / {category}"
+    nearest = sorted(
+        (
+            a
+            for a in accreditations
+            if a.scheme_id == rv.rule.scheme_id and category in a.categories
+        ),
+        key=lambda a: a.id,
+        reverse=True,
+    )
+    if not nearest:
+        return (
+            f"{body.name} holds no accreditation for {scope}; the registry operator grants "
+            "accreditations."
+        )
+    a = nearest[0]
+    if a.status is not AccreditationStatus.ACTIVE:
+        when = "" if a.status_changed_at is None else f" on {_when(a.status_changed_at)}"
+        return f"The accreditation of {body.name} for {scope} was {a.status.value}{when}."
+    if a.valid_until is not None and a.valid_until <= now:
+        return (
+            f"The accreditation of {body.name} for {scope} expired on {_when(a.valid_until)}; "
+            "the registry operator grants a new one."
+        )
+    if a.valid_from > now:
+        return (
+            f"The accreditation of {body.name} for {scope} is valid only from "
+            f"{_when(a.valid_from)}."
+        )
+    return f"{body.name} holds no accreditation in force for {scope}."
+
+
+def _when(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _superseded(body: CertificationBody, label_id: str) -> Label:
