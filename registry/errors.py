@@ -76,6 +76,7 @@ __all__ = [
     "UnknownOptionError",
     "UnsupportedMediaTypeError",
     "ValidationFailedError",
+    "batch_item",
     "init_errors",
     "problem_type",
 ]
@@ -118,6 +119,8 @@ class RegistryError(Exception):
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
+        # A batch's refusal: each refused item with its zero-based index (``items`` member).
+        self.items: list[dict[str, Any]] = []
 
     def extensions(self) -> dict[str, Any]:
         """Extra problem members (RFC 9457 §3.2) a subclass adds."""
@@ -401,13 +404,28 @@ def _render(
     return response
 
 
+def batch_item(index: int, error: RegistryError) -> dict[str, Any]:
+    """One refused item of a batch, as the ``items`` member of the batch's problem shows it."""
+    return {
+        "index": index,
+        "type": problem_type(error.slug),
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail or error.title,
+        **error.extensions(),
+    }
+
+
 def handle_registry_error(error: RegistryError) -> Response:
+    extra = error.extensions()
+    if error.items:
+        extra["items"] = error.items
     response = _render(
         error.status,
         error.slug,
         error.title,
         error.detail,
-        error.extensions(),
+        extra,
         getattr(error, "page", None),
     )
     response.headers.update(getattr(error, "headers", {}))

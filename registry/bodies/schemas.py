@@ -73,8 +73,8 @@ class AccreditationSchema(Schema):
     )
     accreditation_body = text_field(120, required=True)
     reference = text_field(120, required=True)
-    valid_from = UTCDateTime(required=True)
-    valid_until = UTCDateTime(load_default=None, allow_none=True)
+    valid_from = UTCDateTime(required=True, dates=True)
+    valid_until = UTCDateTime(load_default=None, allow_none=True, dates=True)
     status = fields.Enum(AccreditationStatus, by_value=True, dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -38,6 +38,7 @@ from registry.errors import (
 )
 from registry.ledger.services import append_event
 from registry.schemes.services import get_scheme
+from registry.schemes.timezones import start_of_day
 
 __all__ = [
     "KEYSTORE_KEY",
@@ -151,12 +152,15 @@ def grant_accreditation(
     categories: Iterable[str],
     accreditation_body: str,
     reference: str,
-    valid_from: datetime,
-    valid_until: datetime | None,
+    valid_from: datetime | date,
+    valid_until: datetime | date | None,
 ) -> Accreditation:
     body, scheme = get_body(body_code), get_scheme(scheme_code)
-    valid_from = to_millis(valid_from)
-    valid_until = None if valid_until is None else to_millis(valid_until)
+    # A date alone is the start of that day where the scheme is.
+    valid_from = to_millis(start_of_day(valid_from, scheme.region))
+    valid_until = (
+        None if valid_until is None else to_millis(start_of_day(valid_until, scheme.region))
+    )
     cats = sorted(set(categories))
     if not cats:
         raise ValidationFailedError({"categories": ["Name at least one product category."]})

@@ -74,6 +74,7 @@ from registry.errors import (
     RegistryError,
     RuleNotInForceError,
     ValidationFailedError,
+    batch_item,
 )
 from registry.labels.models import (
     IdempotencyKey,
@@ -448,17 +449,24 @@ def _prepare_group(
         return _Prepared(body, results, pending, now)
     key, pair = signing_key(body, at=now)  # locks the key FOR SHARE
     actor = principal.actor
-    with _batch_position(len(items)) as position:
+    # Where each fresh item stands in the request (replayed items are skipped).
+    positions = [n for n, result in enumerate(results) if result is None]
+    with _batch_position(len(items), positions) as position:
         olds = _lock_superseded(body, fresh, position)
     # Lock order everywhere: labels, then revocation lists, then suspension lists, then the
     # ledger (status changes lock their label first too), so no two writers wait on each other.
     slots = _Slots.allocate(
         body, fresh_ids, also_lock=sorted({o.suspension_list_id for o in olds if o is not None})
     )
-    with _batch_position(len(items)) as position:
-        for index, (item, old) in enumerate(zip(fresh, olds, strict=True)):
-            position[0] = index
+    # Every item is checked, so a batch's refusal names each refused item, not the first only.
+    refused: list[tuple[int, RegistryError]] = []
+    for index, item, old in zip(positions, fresh, olds, strict=True):
+        try:
             pending.append(_prepare(body, key, pair, item, now, rules, old, slots, actor))
+        except RegistryError as exc:
+            refused.append((index, exc))
+    if refused:
+        raise _batch_refusal(refused, len(items))
     return _Prepared(body, results, pending, now)
 
 
@@ -622,15 +630,31 @@ def _prepare(
 
 
 @contextmanager
-def _batch_position(size: int) -> Iterator[list[int]]:
-    """Prefix a refusal with the position of the item it concerns (in a batch of several)."""
+def _batch_position(size: int, positions: Sequence[int]) -> Iterator[list[int]]:
+    """Prefix a refusal with the position (``labels[i]``, from zero) of the item it concerns,
+    in a batch of several; ``position[0]`` indexes ``positions``."""
     position = [0]
     try:
         yield position
     except RegistryError as exc:
         if size > 1:
-            exc.detail = f"Label {position[0] + 1} of the batch: {exc.detail or exc.title}"
+            raise _batch_refusal([(positions[position[0]], exc)], size) from None
         raise
+
+
+def _batch_refusal(refused: Sequence[tuple[int, RegistryError]], size: int) -> RegistryError:
+    """One error for a batch's refused items: the first one's type and status, every item in
+    ``items`` (its zero-based index, type and detail) and in the detail."""
+    first = refused[0][1]
+    if size == 1:
+        return first
+    items = [batch_item(index, exc) for index, exc in refused]
+    parts = [f"labels[{item['index']}]: {item['detail']}" for item in items]
+    first.detail = (
+        f"{len(refused)} of the {size} labels were refused, so none was issued; " + " ".join(parts)
+    )
+    first.items = items
+    return first
 
 
 def _lock_bodies(body_ids: Sequence[int]) -> dict[int, CertificationBody]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from registry.errors import (
 )
 from registry.ledger.services import append_event
 from registry.schemes.models import Rule, RuleVersion, Scheme
+from registry.schemes.timezones import start_of_day
 
 __all__ = [
     "create_rule",
@@ -125,12 +126,17 @@ def publish_rule_version(
     version: str,
     declared_unit: str,
     standard: str,
-    in_force_from: datetime,
-    in_force_until: datetime | None,
+    in_force_from: datetime | date,
+    in_force_until: datetime | date | None,
     thresholds: tuple[Decimal, Decimal, Decimal, Decimal],
 ) -> RuleVersion:
     """Publish a version; it can never change afterwards (a correction is a new version)."""
     rule = get_rule(scheme_code, rule_code)
+    # A date alone is the start of that day where the scheme is.
+    in_force_from = start_of_day(in_force_from, rule.scheme.region)
+    in_force_until = (
+        None if in_force_until is None else start_of_day(in_force_until, rule.scheme.region)
+    )
     try:
         for bound in thresholds:
             check_decimal(bound)
