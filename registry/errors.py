@@ -29,6 +29,10 @@ internal-error             500     a bug on our side; ``error_id`` finds it in o
 unavailable                503     the database cannot be reached (pages only; try again)
 =========================  ======  ==========================================================
 
+Some problems add members: ``errors`` (validation-failed), ``missing`` and ``choices`` (a
+not-found for a scheme, rule or version a request names), ``items`` (every refused item of a
+batch, each with its zero-based ``index``, ``type``, ``status`` and ``detail``).
+
 Every class that sets its own ``slug`` is entered in :data:`PROBLEM_TYPES` when it is defined,
 with a translated ``label`` (its title) and ``explanation`` (what it means and what to do): the
 one registry the problem pages and their test walk. An HTTP error werkzeug raises is answered
