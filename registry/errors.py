@@ -3,7 +3,9 @@
 Machine paths (``/api``, ``/ledger``, ``/credentials``, ``/status-lists``) answer RFC 9457
 ``application/problem+json``; the GS1 resolver's paths answer it to clients that do not ask
 for HTML; everything else gets a readable HTML page. Each problem ``type`` is
-``https://w3id.org/carbon-label/problems/<slug>`` and the slugs are a stable contract:
+``{public base URL}/problems/<slug>``, a page of this registry that explains the problem in the
+reader's language (:mod:`registry.pages.problems`), and the slugs are a stable contract (a client
+switches on the slug, the last path segment, whichever registry it talks to):
 
 =========================  ======  ==========================================================
 slug                       status  meaning
@@ -28,14 +30,22 @@ internal-error             500     a bug on our side; ``error_id`` finds it in o
 unavailable                503     the database cannot be reached (pages only; try again)
 =========================  ======  ==========================================================
 
-Pages show the title in the reader's language (``_PAGE_TITLES``) and, since a problem's
-``detail`` is English developer text, a translated explanation instead unless the reader reads
-English; an error may add its own page context (``page``: a translated explanation, a code box).
+Some problems add members: ``errors`` (validation-failed), ``missing`` and ``choices`` (a
+not-found for a scheme, rule or version a request names), ``items`` (every refused item of a
+batch, each with its zero-based ``index``, ``type``, ``status`` and ``detail``).
+
+Every class that sets its own ``slug`` is entered in :data:`PROBLEM_TYPES` when it is defined,
+with a translated ``label`` (its title) and ``explanation`` (what it means and what to do): the
+one registry the problem pages and their test walk. An HTTP error werkzeug raises is answered
+with the registered class of its status, else as ``bad-request`` (4xx) or ``internal-error``.
+
+Pages show the title in the reader's language and, since a problem's ``detail`` is English
+developer text, a translated explanation instead unless the reader reads English; an error may
+add its own page context (``page``: a translated explanation, a code box).
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 import traceback
 from collections.abc import Mapping
@@ -49,7 +59,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 __all__ = [
-    "PROBLEM_BASE",
+    "PROBLEM_PATH",
+    "PROBLEM_TYPES",
     "BadRequestError",
     "BodyNotActiveError",
     "ConflictError",
@@ -57,6 +68,7 @@ __all__ = [
     "GradeMismatchError",
     "IdempotencyKeyReusedError",
     "InvalidTransitionError",
+    "MethodNotAllowedError",
     "NoSigningKeyError",
     "NotFoundError",
     "OutOfScopeError",
@@ -64,18 +76,32 @@ __all__ = [
     "RegistryError",
     "RuleNotInForceError",
     "UnauthenticatedError",
+    "UnavailableError",
+    "UnknownChoiceError",
     "UnknownOptionError",
     "UnsupportedMediaTypeError",
     "ValidationFailedError",
+    "batch_item",
     "init_errors",
+    "problem_type",
 ]
 
-PROBLEM_BASE = "https://w3id.org/carbon-label/problems/"
+PROBLEM_PATH = "/problems/"
 PROBLEM_PATHS = ("/api/", "/ledger/", "/credentials/", "/status-lists/", "/trust-bundle")
 PROBLEM_JSON = "application/problem+json"
 # Paths people and machines both open (a scanned GS1 Digital Link): a page for clients that
 # ask for HTML, problem details for every other client.
 NEGOTIATED_PATHS = ("/01/", "/.well-known/gs1resolver")
+
+
+PROBLEM_TYPES: dict[str, type[RegistryError]] = {}
+
+
+def problem_type(slug: str) -> str:
+    """The ``type`` URI of a problem: this registry's page about it."""
+    from registry.config import current_settings
+
+    return current_settings().public_base_url.rstrip("/") + PROBLEM_PATH + slug
 
 
 class RegistryError(Exception):
@@ -84,18 +110,42 @@ class RegistryError(Exception):
     status: ClassVar[int] = 500
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal server error"
+    # The problem's page: its title and what it means, in the reader's language.
+    label: ClassVar[Any] = _("Internal server error")
+    explanation: ClassVar[Any] = _(
+        "Something went wrong on the registry's side, not in your request. Quote the error id "
+        "the answer gives to the registry operator; trying again later may help."
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "slug" in cls.__dict__:
+            if cls.slug in PROBLEM_TYPES:
+                raise TypeError(f"problem type {cls.slug!r} is defined twice")
+            PROBLEM_TYPES[cls.slug] = cls
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
+        # A batch's refusal: each refused item with its zero-based index (``items`` member).
+        self.items: list[dict[str, Any]] = []
 
     def extensions(self) -> dict[str, Any]:
         """Extra problem members (RFC 9457 §3.2) a subclass adds."""
         return {}
 
 
+PROBLEM_TYPES[RegistryError.slug] = RegistryError
+
+
 class BadRequestError(RegistryError):
     status, slug, title = 400, "bad-request", "Bad request"
+    label = _("Bad request")
+    explanation = _(
+        "The registry could not read the request: the body is not well-formed JSON, names a "
+        "member twice, or a parameter is malformed. Correct it as the detail says and send it "
+        "again."
+    )
 
 
 class UnknownOptionError(BadRequestError):
@@ -110,33 +160,80 @@ class UnknownOptionError(BadRequestError):
 
 class UnauthenticatedError(RegistryError):
     status, slug, title = 401, "unauthenticated", "Authentication required"
+    label = _("Authentication required")
+    explanation = _(
+        "The request carries no valid API token. Send the header Authorization: Bearer followed "
+        "by your token; the registry operator issues tokens."
+    )
     headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="carbon-label registry"'}
 
 
 class ForbiddenError(RegistryError):
     status, slug, title = 403, "forbidden", "Forbidden"
+    label = _("Forbidden")
+    explanation = _(
+        "The token is valid, but its role may not do this: a certifier acts for its own body "
+        "only, a regulator for its own schemes only. Use a token of the right role."
+    )
 
 
 class NotFoundError(RegistryError):
     status, slug, title = 404, "not-found", "Not found"
+    label = _("Not found")
+    explanation = _(
+        "There is no such resource: check the code or identifier. When a request names a scheme, "
+        "rule or version that does not exist, the answer lists the valid choices."
+    )
+
+
+class UnknownChoiceError(NotFoundError):
+    """A request names something that does not exist: which kind (``missing``) and the valid
+    ``choices``, so a client can correct it without another request."""
+
+    def __init__(self, detail: str, *, missing: str, choices: list[str]) -> None:
+        super().__init__(detail)
+        self.missing = missing
+        self.choices = list(choices)
+
+    def extensions(self) -> dict[str, Any]:
+        return {"missing": self.missing, "choices": self.choices}
 
 
 class ConflictError(RegistryError):
     status, slug, title = 409, "conflict", "Conflict"
+    label = _("Conflict")
+    explanation = _(
+        "The request contradicts the registry's current state: what it creates already exists, or "
+        "what it changes is already so. Read the resource and act on its current state."
+    )
 
 
 class PayloadTooLargeError(RegistryError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
+    label = _("Payload too large")
+    explanation = _(
+        "The request body is larger than the registry accepts. Send less, for example a smaller "
+        "batch."
+    )
 
 
 class UnsupportedMediaTypeError(RegistryError):
     status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+    label = _("Unsupported media type")
+    explanation = _(
+        "The request body is not JSON. Send JSON with the header Content-Type: application/json."
+    )
 
 
 class ValidationFailedError(RegistryError):
     """Input that parsed but is not acceptable; ``errors`` maps each field to its messages."""
 
     status, slug, title = 422, "validation-failed", "Validation failed"
+    label = _("Validation failed")
+    explanation = _(
+        "Some fields of the request are not acceptable. The errors member names each field and "
+        "says what to send instead; nothing was written."
+    )
 
     def __init__(self, errors: Mapping[str, Any], detail: str | None = None) -> None:
         super().__init__(detail or "The request has invalid fields; see errors.")
@@ -148,30 +245,88 @@ class ValidationFailedError(RegistryError):
 
 class RuleNotInForceError(RegistryError):
     status, slug, title = 422, "rule-not-in-force", "Rule version not in force"
+    label = _("Rule version not in force")
+    explanation = _(
+        "The rule version named is not in force at this time. Issue under a version in force now: "
+        "the rule's page lists its versions and when each is in force."
+    )
 
 
 class OutOfScopeError(RegistryError):
     status, slug, title = 422, "out-of-scope", "Outside the accreditation scope"
+    label = _("Outside the accreditation scope")
+    explanation = _(
+        "The certification body holds no accreditation in force for this scheme and product "
+        "category: it expired, was suspended or withdrawn, or never covered it. The registry "
+        "operator manages accreditations."
+    )
 
 
 class GradeMismatchError(RegistryError):
     status, slug, title = 422, "grade-mismatch", "Grade does not match the rule's thresholds"
+    label = _("Grade does not match the rule")
+    explanation = _(
+        "The request asserts a grade that the rule version's thresholds do not give for this "
+        "footprint. Leave the grade out to have the registry compute it, or correct the "
+        "footprint."
+    )
 
 
 class BodyNotActiveError(RegistryError):
     status, slug, title = 422, "body-not-active", "Certification body not active"
+    label = _("Certification body not active")
+    explanation = _(
+        "The certification body is suspended or withdrawn, so it cannot issue labels until the "
+        "registry operator reinstates it."
+    )
 
 
 class NoSigningKeyError(RegistryError):
     status, slug, title = 422, "no-signing-key", "No active signing key"
+    label = _("No active signing key")
+    explanation = _(
+        "The certification body has no active signing key held by the registry. The registry "
+        "operator adds or rotates a key."
+    )
 
 
 class InvalidTransitionError(RegistryError):
     status, slug, title = 409, "invalid-transition", "Status change not allowed"
+    label = _("Status change not allowed")
+    explanation = _(
+        "This status change is not possible from the current status: the label, accreditation or "
+        "body already has it, or was revoked or withdrawn, which is final. Read the current "
+        "status first."
+    )
 
 
 class IdempotencyKeyReusedError(RegistryError):
     status, slug, title = 422, "idempotency-key-reused", "Idempotency-Key reused"
+    label = _("Idempotency-Key reused")
+    explanation = _(
+        "The Idempotency-Key was already used with a different request. Use a new key for a new "
+        "request; reuse a key only to retry the very same request."
+    )
+
+
+class MethodNotAllowedError(RegistryError):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+    label = _("Method not allowed")
+    explanation = _(
+        "The address exists, but not with this HTTP method. The Allow header of the answer "
+        "lists the methods it takes."
+    )
+
+
+class UnavailableError(RegistryError):
+    """The database cannot be reached: pages only (the API answers internal-error)."""
+
+    status, slug, title = 503, "unavailable", "Service unavailable"
+    label = _("Service unavailable")
+    explanation = _(
+        "The registry cannot reach its database just now. Please try again in a minute: "
+        "nothing is wrong with your label or your request."
+    )
 
 
 _HTTP_ERRORS: dict[int, type[RegistryError]] = {
@@ -181,15 +336,12 @@ _HTTP_ERRORS: dict[int, type[RegistryError]] = {
         UnauthenticatedError,
         ForbiddenError,
         NotFoundError,
+        MethodNotAllowedError,
         ConflictError,
         PayloadTooLargeError,
         UnsupportedMediaTypeError,
     )
 }
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
 def _wants_problem() -> bool:
@@ -200,20 +352,7 @@ def _wants_problem() -> bool:
     return any(path.startswith(prefix) or path == prefix.rstrip("/") for prefix in PROBLEM_PATHS)
 
 
-# Titles and explanations of error pages, in the reader's language (problem+json stays English).
-_PAGE_TITLES: dict[str, Any] = {
-    "bad-request": _("Bad request"),
-    "unauthenticated": _("Authentication required"),
-    "forbidden": _("Forbidden"),
-    "not-found": _("Not found"),
-    "method-not-allowed": _("Method not allowed"),
-    "conflict": _("Conflict"),
-    "payload-too-large": _("Payload too large"),
-    "unsupported-media-type": _("Unsupported media type"),
-    "validation-failed": _("Validation failed"),
-    "internal-error": _("Internal server error"),
-    "unavailable": _("Service unavailable"),
-}
+# Explanations of error pages for people, in the reader's language (problem+json stays English).
 _PAGE_EXPLANATIONS: dict[int, Any] = {
     400: _("The registry could not understand this request."),
     404: _("There is no page at this address."),
@@ -243,8 +382,9 @@ def _page(
         "explanation",
         detail if english and detail else _PAGE_EXPLANATIONS.get(status, detail if english else ""),
     )
+    known = PROBLEM_TYPES.get(slug)
     return render_template(
-        "errors/error.html", status=status, title=_PAGE_TITLES.get(slug, title), **context
+        "errors/error.html", status=status, title=title if known is None else known.label, **context
     )
 
 
@@ -258,7 +398,7 @@ def _render(
 ) -> Response:
     if _wants_problem():
         body: dict[str, Any] = {
-            "type": PROBLEM_BASE + slug,
+            "type": problem_type(slug),
             "title": title,
             "status": status,
             "detail": detail or title,
@@ -275,13 +415,28 @@ def _render(
     return response
 
 
+def batch_item(index: int, error: RegistryError) -> dict[str, Any]:
+    """One refused item of a batch, as the ``items`` member of the batch's problem shows it."""
+    return {
+        "index": index,
+        "type": problem_type(error.slug),
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail or error.title,
+        **error.extensions(),
+    }
+
+
 def handle_registry_error(error: RegistryError) -> Response:
+    extra = error.extensions()
+    if error.items:
+        extra["items"] = error.items
     response = _render(
         error.status,
         error.slug,
         error.title,
         error.detail,
-        error.extensions(),
+        extra,
         getattr(error, "page", None),
     )
     response.headers.update(getattr(error, "headers", {}))
@@ -300,8 +455,8 @@ def handle_http_exception(error: HTTPException) -> BaseResponse:
     known = _HTTP_ERRORS.get(status)
     if known is not None:
         slug, title = known.slug, known.title
-    else:
-        slug, title = _slug(error.name), error.name
+    else:  # a status no problem type of ours stands for: answered under the nearest one
+        slug, title = (BadRequestError.slug if status < 500 else RegistryError.slug), error.name
     response = _render(status, slug, title, error.description, {})
     if status == 405:
         # Keep the Allow header werkzeug computed for the path.
@@ -353,7 +508,7 @@ def handle_database_error(error: DBAPIError) -> Response:
         request.method,
         route,
     )
-    response = _render(503, "unavailable", "Service unavailable", None, {})
+    response = _render(503, UnavailableError.slug, UnavailableError.title, None, {})
     response.headers["Retry-After"] = "30"
     return response
 

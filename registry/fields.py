@@ -7,6 +7,7 @@ what the registry accepts is what a verifier reads back, and words the kit's ref
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -111,13 +112,64 @@ class AsciiInteger(fields.Integer):
 
 
 _DECIMAL_MESSAGES = {
-    "type": 'A decimal string such as "61.2", not a JSON number: a number loses precision.',
+    "type": (
+        'Send a decimal string such as "61.2", not a JSON number: a number loses precision in '
+        "binary floating point before the registry reads it."
+    ),
     "form": 'A non-negative decimal string such as "61.2" (no sign or exponent).',
     "scale": f"A decimal string with at most {STORAGE_DECIMAL.scale} decimal places.",
     "integer_digits": (
         f"A decimal string with at most {STORAGE_DECIMAL.integer_digits} digits before the point."
     ),
 }
+
+
+# The usual ways a decimal is mistyped, each answered with its own fix (checked in this order,
+# only once the kit has refused the value).
+_NUMBER = r"[0-9]+(?:[.,][0-9]+)*"
+_DECIMAL_MISTAKES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\s.*|.*\s"), 'Leave out the spaces: send digits only, such as "61.2".'),
+    (
+        re.compile(rf"-{_NUMBER}"),
+        'Must not be negative: send zero or more, such as "61.2" (no sign or exponent).',
+    ),
+    (
+        re.compile(rf"\+{_NUMBER}"),
+        'Leave out the plus sign: send "61.2", not "+61.2" (no sign or exponent).',
+    ),
+    (
+        re.compile(r"[0-9]+,[0-9]+"),
+        'Use a point as the decimal separator: send "61.2", not "61,2".',
+    ),
+    (
+        re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?"),
+        'Leave out the thousands separators: send "1234.5", not "1,234.5".',
+    ),
+    (
+        re.compile(r"[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+"),
+        'A non-negative decimal written out in full: send "6100", not "6.1e3" (no sign or '
+        "exponent).",
+    ),
+    (
+        re.compile(rf"[+-]?{_NUMBER}\s*[^\W\d_].*"),
+        'Send the number alone, such as "61.2": the unit (kgCO2e, or the declared unit) is not '
+        "part of the value.",
+    ),
+)
+
+
+def _decimal_refusal(value: object, reason: str) -> str:
+    """The message for a value the kit refused for ``reason``: the fix for the usual mistakes
+    first (a JSON number, a sign, a comma, a unit), else the kit's rule."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        return 'A decimal string such as "61.2".'
+    if not isinstance(value, str):
+        return _DECIMAL_MESSAGES["type"]
+    if reason == "form":
+        for pattern, message in _DECIMAL_MISTAKES:
+            if pattern.fullmatch(value):
+                return message
+    return _DECIMAL_MESSAGES[reason]
 
 
 class DecimalText(fields.Field[Decimal]):
@@ -134,7 +186,7 @@ class DecimalText(fields.Field[Decimal]):
         try:
             return parse_decimal(value)
         except LexicalError as exc:
-            raise ValidationError(_DECIMAL_MESSAGES[exc.reason]) from None
+            raise ValidationError(_decimal_refusal(value, exc.reason)) from None
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
         return self.parse(value)
@@ -218,6 +270,10 @@ class IsoDate(fields.Date):
     """A calendar date ``YYYY-MM-DD`` (``date.fromisoformat`` would also take 20250101 and
     the week date 2025-W01-1)."""
 
+    default_error_messages = {  # noqa: RUF012 - marshmallow merges these by class
+        "invalid": 'A date as YYYY-MM-DD, such as "2026-01-31".'
+    }
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
         try:
             return parse_date(value)
@@ -231,13 +287,45 @@ class DateTimeStamp(fields.AwareDateTime):
 
     marshmallow's parser would also take ``20260101T000000Z``, ``2026-01-01 00:00Z`` and
     ``+0800``, and drop fraction digits beyond the sixth without a word.
+
+    With ``dates=True`` a date alone (``2026-01-01``) is accepted too, where a day is precise
+    enough (a rule version's period in force, an accreditation's): it loads as a
+    :class:`~datetime.date`, which the service reads as the start of that day in the scheme's
+    time zone (:func:`registry.schemes.timezones.start_of_day`).
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(format="iso", **kwargs)
+    default_error_messages = {  # noqa: RUF012 - marshmallow merges these by class
+        "invalid": (
+            'A date and time with its offset, such as "2026-01-01T00:00:00+08:00" or '
+            '"2026-01-01T00:00:00Z".'
+        ),
+    }
+    _DATES_MESSAGE = (
+        'A date and time with its offset, such as "2026-01-01T00:00:00+08:00", or a date '
+        'such as "2026-01-01" (the start of that day in the scheme\'s time zone).'
+    )
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+    def __init__(self, *, dates: bool = False, **kwargs: Any) -> None:
+        if dates:
+            description = (
+                "A date-time with its offset (2026-01-01T00:00:00+08:00), or a date "
+                "(2026-01-01): the start of that day in the scheme's time zone."
+            )
+            kwargs["metadata"] = {"description": description, **kwargs.get("metadata", {})}
+        super().__init__(format="iso", **kwargs)
+        self.dates = dates
+
+    def _deserialize(  # type: ignore[override]  # a date too, with ``dates``
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> datetime | date:
+        if self.dates and isinstance(value, str) and len(value) == len("2026-01-01"):
+            try:
+                return parse_date(value)
+            except LexicalError:
+                raise ValidationError(self._DATES_MESSAGE) from None
         try:
             return parse_datetime(value)
         except CredentialError:
+            if self.dates:
+                raise ValidationError(self._DATES_MESSAGE) from None
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None

@@ -14,10 +14,12 @@ from registry.bodies.models import BodyKey
 from registry.bodies.schemas import (
     accreditation_schema,
     accreditation_status_change_schema,
+    accreditation_status_for,
     body_detail_schema,
     body_key_schema,
     body_schema,
     body_status_change_schema,
+    body_status_for,
     key_action_schema,
 )
 from registry.bodies.services import (
@@ -100,6 +102,10 @@ def set_body_status_view(code: str) -> ResponseReturnValue:
     ---
     post:
       summary: Suspend, reinstate or withdraw a certification body
+      description: >
+        The request shape of every status change: {"action": "suspend" | "reinstate" |
+        "withdraw", "reason": "…"}; the earlier {"status": "suspended" | "active" |
+        "withdrawn", "reason": "…"} is still accepted. Withdrawal is final.
       tags: [bodies]
       parameters: [{in: path, name: code, required: true, schema: {type: string}}]
       security: [{bearer: []}]
@@ -118,7 +124,8 @@ def set_body_status_view(code: str) -> ResponseReturnValue:
     """
     actor = current_principal(Role.OPERATOR).actor
     change = body_status_change_schema.load(json_object())
-    body = set_body_status(code, change["status"], reason=change["reason"], actor=actor)
+    status = body_status_for(change["action"])
+    body = set_body_status(code, status, reason=change["reason"], actor=actor)
     return jsonify(body_schema.dump(body))
 
 
@@ -169,6 +176,10 @@ def set_accreditation_status_view(accreditation_id: int) -> ResponseReturnValue:
     ---
     post:
       summary: Suspend, reinstate or withdraw an accreditation
+      description: >
+        The request shape of every status change: {"action": "suspend" | "reinstate" |
+        "withdraw", "reason": "…"}; the earlier {"status": "suspended" | "active" |
+        "withdrawn", "reason": "…"} is still accepted. Withdrawal is final.
       tags: [bodies]
       parameters: [{in: path, name: accreditation_id, required: true, schema: {type: integer}}]
       security: [{bearer: []}]
@@ -185,9 +196,8 @@ def set_accreditation_status_view(accreditation_id: int) -> ResponseReturnValue:
     """
     actor = current_principal(Role.OPERATOR).actor
     change = accreditation_status_change_schema.load(json_object())
-    found = set_accreditation_status(
-        accreditation_id, change["status"], reason=change["reason"], actor=actor
-    )
+    status = accreditation_status_for(change["action"])
+    found = set_accreditation_status(accreditation_id, status, reason=change["reason"], actor=actor)
     return jsonify(accreditation_schema.dump(found))
 
 

@@ -169,7 +169,11 @@ def post_label_batch() -> ResponseReturnValue:
       description: >
         Up to 100 label requests, issued in one transaction and ledgered together (much
         faster than one request each). With an Idempotency-Key K, item i is keyed "K#i", so
-        retrying the same batch returns the same labels (200).
+        retrying the same batch returns the same labels (200). The body is an object,
+        {"labels": [label request, …]}; a bare array is refused and says so. A refusal reports
+        every refused item: field errors under errors.labels.<i>, and the registry's checks
+        (rule in force, scope, grade, …) under items, each with its index (from zero), type
+        and detail.
       tags: [labels]
       security: [{bearer: []}]
       parameters:
@@ -206,6 +210,9 @@ def post_label_status(label_id: str) -> ResponseReturnValue:
         By the issuing body; a regulator may suspend a label under its schemes (enforcement)
         and the registry operator any label; a suspension is lifted only by the role that made
         it, and only the body revokes. Revocation is final. The status lists are re-signed at once.
+        The request shape of every status change: {"action": "suspend" | "reinstate" |
+        "revoke", "reason": "…"}, or {"status": "suspended" | "active" | "revoked", "reason":
+        "…"} as accreditations and bodies took it.
       tags: [labels]
       security: [{bearer: []}]
       parameters:

@@ -32,7 +32,7 @@ from registry.api.idempotency import (
 )
 from registry.auth.schemas import ApiTokenSchema
 from registry.config import current_settings
-from registry.errors import PROBLEM_BASE
+from registry.errors import PROBLEM_PATH
 from registry.labels.vc_api import VcStatusRequestSchema
 from registry.pact.mapping import openapi_pointer
 
@@ -153,7 +153,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
             "description": (
                 "Issue, change and verify product carbon-label credentials (W3C VC 2.0 with "
                 "Ed25519 Data Integrity proofs), and read the append-only ledger. Errors are "
-                f"RFC 9457 problem details whose type is {PROBLEM_BASE}<slug>."
+                "RFC 9457 problem details whose type is the registry's page explaining it, "
+                f"{{public base URL}}{PROBLEM_PATH}<slug>."
             )
         },
     )

@@ -25,6 +25,7 @@ from registry.schemes.schemas import (
     region_field,
     text_field,
 )
+from registry.status_changes import StatusAction, StatusChangeSchema
 
 __all__ = [
     "AccreditationSchema",
@@ -34,10 +35,12 @@ __all__ = [
     "CertificationBodySchema",
     "accreditation_schema",
     "accreditation_status_change_schema",
+    "accreditation_status_for",
     "body_detail_schema",
     "body_key_schema",
     "body_schema",
     "body_status_change_schema",
+    "body_status_for",
     "key_action_schema",
 ]
 
@@ -70,8 +73,8 @@ class AccreditationSchema(Schema):
     )
     accreditation_body = text_field(120, required=True)
     reference = text_field(120, required=True)
-    valid_from = UTCDateTime(required=True)
-    valid_until = UTCDateTime(load_default=None, allow_none=True)
+    valid_from = UTCDateTime(required=True, dates=True)
+    valid_until = UTCDateTime(load_default=None, allow_none=True, dates=True)
     status = fields.Enum(AccreditationStatus, by_value=True, dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 
@@ -95,20 +98,25 @@ class CertificationBodySchema(Schema):
     keys = fields.List(fields.Nested(BodyKeySchema), dump_only=True)
 
 
-class _StatusChange(Schema):
-    reason = text_field(1000, multiline=True, required=True)
+def _targets(statuses: type[BodyStatus] | type[AccreditationStatus]) -> dict[StatusAction, str]:
+    return {
+        StatusAction.SUSPEND: statuses.SUSPENDED.value,
+        StatusAction.REINSTATE: statuses.ACTIVE.value,
+        StatusAction.WITHDRAW: statuses.WITHDRAWN.value,
+    }
 
 
-class BodyStatusChangeSchema(_StatusChange):
-    """Suspend, reinstate (``active``) or withdraw a body; withdrawal is final."""
+class BodyStatusChangeSchema(StatusChangeSchema):
+    """Suspend, reinstate or withdraw a body; withdrawal is final. The shape every status
+    change shares (labels' too); only the actions a body takes differ."""
 
-    status = fields.Enum(BodyStatus, by_value=True, required=True)
+    TARGETS = _targets(BodyStatus)
 
 
-class AccreditationStatusChangeSchema(_StatusChange):
-    """Suspend, reinstate (``active``) or withdraw an accreditation; withdrawal is final."""
+class AccreditationStatusChangeSchema(StatusChangeSchema):
+    """Suspend, reinstate or withdraw an accreditation; withdrawal is final (the shared shape)."""
 
-    status = fields.Enum(AccreditationStatus, by_value=True, required=True)
+    TARGETS = _targets(AccreditationStatus)
 
 
 body_schema = CertificationBodySchema(exclude=("accreditations", "keys"))
@@ -117,5 +125,16 @@ accreditation_schema = AccreditationSchema()
 body_key_schema = BodyKeySchema()
 # Rotating or retiring takes no input: every remaining field is server-owned, so any is refused.
 key_action_schema = BodyKeySchema(exclude=("public_key_multibase",))
+# The shape every status change shares (labels' too), so one client handles all three.
 body_status_change_schema = BodyStatusChangeSchema()
 accreditation_status_change_schema = AccreditationStatusChangeSchema()
+
+
+def body_status_for(action: StatusAction) -> BodyStatus:
+    """The status a body reaches by ``action`` (one the body schema accepted)."""
+    return BodyStatus(body_status_change_schema.targets[action])
+
+
+def accreditation_status_for(action: StatusAction) -> AccreditationStatus:
+    """The status an accreditation reaches by ``action`` (one its schema accepted)."""
+    return AccreditationStatus(accreditation_status_change_schema.targets[action])

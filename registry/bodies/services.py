@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -38,6 +38,7 @@ from registry.errors import (
 )
 from registry.ledger.services import append_event
 from registry.schemes.services import get_scheme
+from registry.schemes.timezones import start_of_day
 
 __all__ = [
     "KEYSTORE_KEY",
@@ -120,9 +121,9 @@ def set_body_status(
     body = get_body(code, lock=True)
     before = body.status
     if body.status is status:
-        raise ConflictError(f"{code} is already {status.value}.")
+        raise ConflictError(f"Certification body {code} is already {status.value}.")
     if body.status is BodyStatus.WITHDRAWN:
-        raise ConflictError(f"{code} was withdrawn; withdrawal is final.")
+        raise ConflictError(f"Certification body {code} was withdrawn; withdrawal is final.")
     body.status = status
     append_event(
         BodyStatusChanged(
@@ -151,12 +152,15 @@ def grant_accreditation(
     categories: Iterable[str],
     accreditation_body: str,
     reference: str,
-    valid_from: datetime,
-    valid_until: datetime | None,
+    valid_from: datetime | date,
+    valid_until: datetime | date | None,
 ) -> Accreditation:
     body, scheme = get_body(body_code), get_scheme(scheme_code)
-    valid_from = to_millis(valid_from)
-    valid_until = None if valid_until is None else to_millis(valid_until)
+    # A date alone is the start of that day where the scheme is.
+    valid_from = to_millis(start_of_day(valid_from, scheme.region))
+    valid_until = (
+        None if valid_until is None else to_millis(start_of_day(valid_until, scheme.region))
+    )
     cats = sorted(set(categories))
     if not cats:
         raise ValidationFailedError({"categories": ["Name at least one product category."]})
@@ -206,7 +210,7 @@ def set_accreditation_status(
     if accreditation.status is status:
         raise ConflictError(f"Accreditation {accreditation_id} is already {status.value}.")
     if accreditation.status is AccreditationStatus.WITHDRAWN:
-        raise ConflictError(f"Accreditation {accreditation_id} was withdrawn; that is final.")
+        raise ConflictError(f"Accreditation {accreditation_id} was withdrawn; withdrawal is final.")
     accreditation.status = status
     # Rounded up, as key retirement is: a label signed earlier in that second stays covered.
     changed_at = accreditation.status_changed_at = utcnow_seconds(round_up=True)

@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -74,6 +74,7 @@ from registry.errors import (
     RegistryError,
     RuleNotInForceError,
     ValidationFailedError,
+    batch_item,
 )
 from registry.labels.models import (
     IdempotencyKey,
@@ -90,7 +91,7 @@ from registry.labels.status_lists import (
 )
 from registry.ledger.services import append_events
 from registry.schemes.models import RuleVersion
-from registry.schemes.services import get_rule_version
+from registry.schemes.services import find_rule_version
 
 __all__ = [
     "DEFAULT_VALIDITY",
@@ -231,7 +232,7 @@ class _Rules:
         rule_key = (request.scheme, request.rule, request.rule_version)
         rv = self.versions.get(rule_key)
         if rv is None:
-            rv = get_rule_version(*rule_key)
+            rv = find_rule_version(*rule_key, at=self.now)
             if not rv.trusted().in_force_at(self.now):
                 raise RuleNotInForceError(
                     f"Version {rv.version} of {request.rule} is in force from "
@@ -260,11 +261,58 @@ class _Rules:
                 for a in self.accreditations.get(body.id, ())
             ):
                 raise OutOfScopeError(
-                    f"{body.name} holds no active accreditation for {request.scheme} / "
-                    f"{rule.category}."
+                    _scope_refusal(
+                        body, rv, self.accreditations.get(body.id, ()), request.scheme, self.now
+                    )
                 )
             self.covered.add((body.id, rule_key))
         return rv
+
+
+def _scope_refusal(
+    body: CertificationBody,
+    rv: RuleVersion,
+    accreditations: Sequence[Accreditation],
+    scheme: str,
+    now: datetime,
+) -> str:
+    """Why no accreditation covers the label: the nearest one's state (expired, not yet valid,
+    suspended, withdrawn) and when, else that there is none."""
+    category = rv.rule.category
+    scope = f"{scheme} / {category}"
+    nearest = sorted(
+        (
+            a
+            for a in accreditations
+            if a.scheme_id == rv.rule.scheme_id and category in a.categories
+        ),
+        key=lambda a: a.id,
+        reverse=True,
+    )
+    if not nearest:
+        return (
+            f"{body.name} holds no accreditation for {scope}; the registry operator grants "
+            "accreditations."
+        )
+    a = nearest[0]
+    if a.status is not AccreditationStatus.ACTIVE:
+        when = "" if a.status_changed_at is None else f" on {_when(a.status_changed_at)}"
+        return f"The accreditation of {body.name} for {scope} was {a.status.value}{when}."
+    if a.valid_until is not None and a.valid_until <= now:
+        return (
+            f"The accreditation of {body.name} for {scope} expired on {_when(a.valid_until)}; "
+            "the registry operator grants a new one."
+        )
+    if a.valid_from > now:
+        return (
+            f"The accreditation of {body.name} for {scope} is valid only from "
+            f"{_when(a.valid_from)}."
+        )
+    return f"{body.name} holds no accreditation in force for {scope}."
+
+
+def _when(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _superseded(body: CertificationBody, label_id: str) -> Label:
@@ -401,17 +449,24 @@ def _prepare_group(
         return _Prepared(body, results, pending, now)
     key, pair = signing_key(body, at=now)  # locks the key FOR SHARE
     actor = principal.actor
-    with _batch_position(len(items)) as position:
+    # Where each fresh item stands in the request (replayed items are skipped).
+    positions = [n for n, result in enumerate(results) if result is None]
+    with _batch_position(len(items), positions) as position:
         olds = _lock_superseded(body, fresh, position)
     # Lock order everywhere: labels, then revocation lists, then suspension lists, then the
     # ledger (status changes lock their label first too), so no two writers wait on each other.
     slots = _Slots.allocate(
         body, fresh_ids, also_lock=sorted({o.suspension_list_id for o in olds if o is not None})
     )
-    with _batch_position(len(items)) as position:
-        for index, (item, old) in enumerate(zip(fresh, olds, strict=True)):
-            position[0] = index
+    # Every item is checked, so a batch's refusal names each refused item, not the first only.
+    refused: list[tuple[int, RegistryError]] = []
+    for index, item, old in zip(positions, fresh, olds, strict=True):
+        try:
             pending.append(_prepare(body, key, pair, item, now, rules, old, slots, actor))
+        except RegistryError as exc:
+            refused.append((index, exc))
+    if refused:
+        raise _batch_refusal(refused, len(items))
     return _Prepared(body, results, pending, now)
 
 
@@ -575,15 +630,31 @@ def _prepare(
 
 
 @contextmanager
-def _batch_position(size: int) -> Iterator[list[int]]:
-    """Prefix a refusal with the position of the item it concerns (in a batch of several)."""
+def _batch_position(size: int, positions: Sequence[int]) -> Iterator[list[int]]:
+    """Prefix a refusal with the position (``labels[i]``, from zero) of the item it concerns,
+    in a batch of several; ``position[0]`` indexes ``positions``."""
     position = [0]
     try:
         yield position
     except RegistryError as exc:
         if size > 1:
-            exc.detail = f"Label {position[0] + 1} of the batch: {exc.detail or exc.title}"
+            raise _batch_refusal([(positions[position[0]], exc)], size) from None
         raise
+
+
+def _batch_refusal(refused: Sequence[tuple[int, RegistryError]], size: int) -> RegistryError:
+    """One error for a batch's refused items: the first one's type and status, every item in
+    ``items`` (its zero-based index, type and detail) and in the detail."""
+    first = refused[0][1]
+    if size == 1:
+        return first
+    items = [batch_item(index, exc) for index, exc in refused]
+    parts = [f"labels[{item['index']}]: {item['detail']}" for item in items]
+    first.detail = (
+        f"{len(refused)} of the {size} labels were refused, so none was issued; " + " ".join(parts)
+    )
+    first.items = items
+    return first
 
 
 def _lock_bodies(body_ids: Sequence[int]) -> dict[int, CertificationBody]:

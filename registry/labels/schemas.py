@@ -17,6 +17,7 @@ from marshmallow import (
     ValidationError,
     fields,
     post_load,
+    pre_load,
     validate,
     validates_schema,
 )
@@ -27,8 +28,9 @@ from registry.fields import AsciiInteger, DateTimeStamp, DecimalText, Gtin, Iri,
 from registry.labels.artwork import QR_TARGETS
 from registry.labels.issuance import MAX_BATCH, LabelRequest
 from registry.labels.models import Label, LabelStatus
-from registry.labels.services import LabelQuery, StatusAction
+from registry.labels.services import LabelQuery
 from registry.schemes.schemas import code_field, text_field
+from registry.status_changes import StatusAction, StatusChangeSchema
 
 __all__ = [
     "ArtworkQuerySchema",
@@ -150,6 +152,14 @@ class LabelBatchSchema(Schema):
         validate=validate.Length(min=1, max=MAX_BATCH),
     )
 
+    @pre_load
+    def _not_a_bare_array(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, list):
+            raise ValidationError(
+                'Send an object {"labels": [label request, …]}, not a bare array.', "_schema"
+            )
+        return data
+
 
 class LabelQuerySchema(Schema):
     """Query parameters of the label listing."""
@@ -169,11 +179,6 @@ class LabelQuerySchema(Schema):
 def status_reason_field(**kwargs: Any) -> fields.String:
     """Why a status changes: free text (lines allowed), stored and ledgered, so bounded."""
     return text_field(MAX_TEXT, multiline=True, **kwargs)
-
-
-class StatusChangeSchema(Schema):
-    action = fields.Enum(StatusAction, by_value=True, required=True)
-    reason = status_reason_field(required=True)
 
 
 class ArtworkQuerySchema(Schema):
@@ -273,4 +278,12 @@ label_query_schema = LabelQuerySchema()
 label_summary_schema = LabelSchema(exclude=("credential",))
 label_request_schema = LabelRequestSchema()
 label_schema = LabelSchema()
-status_change_schema = StatusChangeSchema()
+# The shape every status change shares; a label is suspended, reinstated or revoked.
+status_change_schema = StatusChangeSchema(
+    targets={
+        StatusAction.SUSPEND: LabelStatus.SUSPENDED.value,
+        StatusAction.REINSTATE: LabelStatus.ACTIVE.value,
+        StatusAction.REVOKE: LabelStatus.REVOKED.value,
+    },
+    max_reason=MAX_TEXT,
+)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -38,14 +37,9 @@ from registry.labels.status_lists import (
 )
 from registry.ledger.services import append_event
 from registry.schemes.models import Rule, RuleVersion, Scheme
+from registry.status_changes import StatusAction
 
 __all__ = ["LabelQuery", "StatusAction", "change_label_status", "get_label", "list_labels"]
-
-
-class StatusAction(enum.StrEnum):
-    SUSPEND = "suspend"
-    REINSTATE = "reinstate"
-    REVOKE = "revoke"
 
 
 def get_label(label_id: str) -> Label:
@@ -136,6 +130,28 @@ _TARGET_STATE = {
 }
 
 
+_DONE = {
+    StatusAction.SUSPEND: "suspended",
+    StatusAction.REINSTATE: "reinstated",
+    StatusAction.REVOKE: "revoked",
+}
+
+
+def _refusal(
+    label: Label, action: StatusAction, target: LabelStatus, allowed: frozenset[LabelStatus]
+) -> str:
+    """Why the change cannot be made, in the words a client acts on."""
+    if label.status is target:
+        return f"Label {label.id} is already {target.value}."
+    if label.status is LabelStatus.REVOKED:
+        return f"Label {label.id} was revoked; revocation is final."
+    which = " or ".join(sorted(status.value for status in allowed))
+    return (
+        f"Label {label.id} is {label.status.value}; only a label that is {which} can be "
+        f"{_DONE[action]}."
+    )
+
+
 def _scheme_code(label: Label) -> str:
     return label.rule_version.rule.scheme.code
 
@@ -175,10 +191,7 @@ def change_label_status(
     label = db.session.get_one(Label, label.id, with_for_update=True, populate_existing=True)
     allowed, target, event = _TRANSITIONS[action]
     if label.status not in allowed:
-        raise InvalidTransitionError(
-            f"Label {label.id} is {label.status.value}; it cannot be {target.value} now."
-            + (" Revocation is final." if label.status is LabelStatus.REVOKED else "")
-        )
+        raise InvalidTransitionError(_refusal(label, action, target, allowed))
     # After the transition, as the kit's replay asks: who may lift depends on who suspended.
     _check_authority(principal, label, action)
     before = label.status

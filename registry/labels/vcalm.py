@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from credentials import CheckName, CheckStatus, Outcome, VerificationReport
-from registry.errors import PROBLEM_BASE
+from registry.errors import problem_type
 
-__all__ = ["PROBLEM_TYPES", "vcalm_result"]
+__all__ = ["PROBLEM_TYPES", "VERIFICATION_PROBLEM_SLUGS", "vcalm_result"]
 
 _VC = "https://www.w3.org/TR/vc-data-model#"
 _DI = "https://w3id.org/security#"
@@ -29,6 +29,12 @@ PROBLEM_TYPES: Mapping[Outcome, str] = {
     Outcome.STATUS_UNAVAILABLE: _STATUS + "STATUS_RETRIEVAL_ERROR",
     Outcome.STATUS_LIST_INVALID: _STATUS + "STATUS_VERIFICATION_ERROR",
 }
+#: The registry's own problem types for the other failed outcomes (each has a page).
+VERIFICATION_PROBLEM_SLUGS: Mapping[Outcome, str] = {
+    outcome: outcome.value.replace("_", "-")
+    for outcome in Outcome
+    if outcome is not Outcome.OK and outcome not in PROBLEM_TYPES
+}
 _SET_BITS = frozenset({Outcome.REVOKED, Outcome.SUSPENDED, Outcome.SUPERSEDED})
 
 
@@ -39,7 +45,7 @@ def _items(value: Any) -> list[Any]:
 
 
 def _problem_type(outcome: Outcome) -> str:
-    return PROBLEM_TYPES.get(outcome) or PROBLEM_BASE + outcome.value.replace("_", "-")
+    return PROBLEM_TYPES.get(outcome) or problem_type(VERIFICATION_PROBLEM_SLUGS[outcome])
 
 
 def vcalm_result(

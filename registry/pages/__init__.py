@@ -68,7 +68,7 @@ def _secure(response: Response) -> Response:
 
 def init_pages(app: Flask) -> None:
     # The modules add their routes to ``bp`` when imported; import them before registering it.
-    from registry.pages import certificate, label, report, site, verify  # noqa: F401
+    from registry.pages import certificate, label, problems, report, site, verify  # noqa: F401
     from registry.pages.protection import init_protection
 
     init_protection(app)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -114,8 +114,12 @@ class UTCDateTime(DateTimeStamp):
     with a precision the ledger entry does not state.
     """
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+    def _deserialize(  # type: ignore[override]  # a date too, with ``dates``
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> datetime | date:
         parsed = super()._deserialize(value, attr, data, **kwargs)
+        if not isinstance(parsed, datetime):  # a date (``dates=True``): a whole day
+            return parsed
         if parsed.microsecond % 1000:
             raise ValidationError("At most millisecond precision.")
         return parsed
@@ -176,8 +180,8 @@ class RuleVersionSchema(Schema):
     version = code_field(32, required=True)
     declared_unit = text_field(32, required=True)
     standard = text_field(120, required=True)
-    in_force_from = UTCDateTime(required=True)
-    in_force_until = UTCDateTime(load_default=None, allow_none=True)
+    in_force_from = UTCDateTime(required=True, dates=True)
+    in_force_until = UTCDateTime(load_default=None, allow_none=True, dates=True)
     thresholds = DecimalThresholds(required=True)
     thresholds_unit = fields.Constant("kgCO2e", dump_only=True, metadata=_TEXT)
     published_at = fields.DateTime(dump_only=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -20,13 +20,20 @@ from credentials import (
 )
 from registry.clock import to_millis, utcnow
 from registry.db import db
-from registry.errors import ConflictError, NotFoundError, ValidationFailedError
+from registry.errors import (
+    ConflictError,
+    NotFoundError,
+    UnknownChoiceError,
+    ValidationFailedError,
+)
 from registry.ledger.services import append_event
 from registry.schemes.models import Rule, RuleVersion, Scheme
+from registry.schemes.timezones import start_of_day
 
 __all__ = [
     "create_rule",
     "create_scheme",
+    "find_rule_version",
     "get_rule",
     "get_rule_version",
     "get_scheme",
@@ -119,12 +126,17 @@ def publish_rule_version(
     version: str,
     declared_unit: str,
     standard: str,
-    in_force_from: datetime,
-    in_force_until: datetime | None,
+    in_force_from: datetime | date,
+    in_force_until: datetime | date | None,
     thresholds: tuple[Decimal, Decimal, Decimal, Decimal],
 ) -> RuleVersion:
     """Publish a version; it can never change afterwards (a correction is a new version)."""
     rule = get_rule(scheme_code, rule_code)
+    # A date alone is the start of that day where the scheme is.
+    in_force_from = start_of_day(in_force_from, rule.scheme.region)
+    in_force_until = (
+        None if in_force_until is None else start_of_day(in_force_until, rule.scheme.region)
+    )
     try:
         for bound in thresholds:
             check_decimal(bound)
@@ -178,3 +190,55 @@ def publish_rule_version(
         )
     )
     return rv
+
+
+def _listed(choices: list[str]) -> str:
+    return ", ".join(choices) if choices else "none"
+
+
+def find_rule_version(
+    scheme_code: str, rule_code: str, version: str, *, at: datetime
+) -> RuleVersion:
+    """The rule version a request names; if there is none, which of the three is missing and
+    the valid choices: the schemes, the scheme's rules, or the versions in force at ``at``
+    (else every published one)."""
+    try:
+        return get_rule_version(scheme_code, rule_code, version)
+    except NotFoundError:
+        pass
+    scheme = db.session.execute(
+        select(Scheme).where(Scheme.code == scheme_code)
+    ).scalar_one_or_none()
+    if scheme is None:
+        schemes = list(db.session.execute(select(Scheme.code).order_by(Scheme.code)).scalars())
+        raise UnknownChoiceError(
+            f"There is no scheme {scheme_code!r}; the schemes are: {_listed(schemes)}.",
+            missing="scheme",
+            choices=schemes,
+        )
+    rule = db.session.execute(
+        select(Rule).where(Rule.scheme_id == scheme.id, Rule.code == rule_code)
+    ).scalar_one_or_none()
+    if rule is None:
+        rules = list(
+            db.session.execute(
+                select(Rule.code).where(Rule.scheme_id == scheme.id).order_by(Rule.code)
+            ).scalars()
+        )
+        raise UnknownChoiceError(
+            f"Scheme {scheme_code!r} has no rule {rule_code!r}; its rules are: {_listed(rules)}.",
+            missing="rule",
+            choices=rules,
+        )
+    versions = list_rule_versions(rule)
+    in_force = [rv.version for rv in versions if rv.trusted().in_force_at(at)]
+    if in_force:
+        listed = f"the versions in force now are: {_listed(in_force)}"
+    else:
+        in_force = [rv.version for rv in versions]
+        listed = f"none is in force now; the published versions are: {_listed(in_force)}"
+    raise UnknownChoiceError(
+        f"Rule {rule_code!r} of {scheme_code!r} has no version {version!r}; {listed}.",
+        missing="version",
+        choices=in_force,
+    )

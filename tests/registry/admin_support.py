@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy.orm import Session, scoped_session
 
 from registry.db import transaction
-from registry.errors import PROBLEM_BASE
-from tests.registry.factories import AdminWorld, build_admin_world
+from tests.registry.factories import PROBLEM_BASE, AdminWorld, build_admin_world
 
 __all__ = ["assert_problem", "world"]
 

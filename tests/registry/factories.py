@@ -18,12 +18,15 @@ from registry.auth.services import OPERATOR_CONSOLE, create_token
 from registry.bodies.services import add_body_key, grant_accreditation, register_body
 from registry.clock import utcnow
 from registry.config import Settings, default_log_origin, generate_kek
+from registry.errors import PROBLEM_PATH
 from registry.ledger.models import LedgerEntry
 from registry.ledger.services import append_entry
 from registry.schemes.services import create_rule, create_scheme, publish_rule_version
 
 BASE_URL = "https://registry.example.test"
 ORIGIN = default_log_origin(BASE_URL)
+# Each problem type is the registry's page about it: {public base URL}/problems/<slug>.
+PROBLEM_BASE = BASE_URL + PROBLEM_PATH
 # A fixed seed: signatures in failures are reproducible. Never a real key.
 LOG_SIGNER = NoteSigner(ORIGIN, KeyPair.from_seed(bytes(range(32))))
 KEK = generate_kek()

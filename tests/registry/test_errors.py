@@ -12,7 +12,6 @@ from marshmallow import Schema, fields
 
 from registry import create_app
 from registry.errors import (
-    PROBLEM_BASE,
     ConflictError,
     ForbiddenError,
     NotFoundError,
@@ -22,7 +21,7 @@ from registry.errors import (
     UnauthenticatedError,
     ValidationFailedError,
 )
-from tests.registry.factories import make_settings
+from tests.registry.factories import PROBLEM_BASE, make_settings
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
 

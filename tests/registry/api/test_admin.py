@@ -22,10 +22,10 @@ from registry.auth.services import OPERATOR_CONSOLE
 from registry.bodies.services import add_body_key, grant_accreditation
 from registry.clock import utcnow
 from registry.db import transaction
-from registry.errors import PROBLEM_BASE
 from registry.ledger.services import tree_size
 from tests.registry.factories import (
     ADMIN_THRESHOLDS,
+    PROBLEM_BASE,
     AdminWorld,
     PerRequestClient,
     bearer,

@@ -18,8 +18,13 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from registry.errors import PROBLEM_BASE
-from tests.registry.factories import BASE_URL, LabelWorld, label_request, vc_issue_request
+from tests.registry.factories import (
+    BASE_URL,
+    PROBLEM_BASE,
+    LabelWorld,
+    label_request,
+    vc_issue_request,
+)
 from tests.registry.labels.support import (
     app,
     auth,

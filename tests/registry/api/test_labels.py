@@ -11,8 +11,7 @@ import json
 import pytest
 from flask.testing import FlaskClient
 
-from registry.errors import PROBLEM_BASE
-from tests.registry.factories import BASE_URL, LabelWorld, label_request
+from tests.registry.factories import BASE_URL, PROBLEM_BASE, LabelWorld, label_request
 from tests.registry.labels.support import (
     app,
     auth,

@@ -11,8 +11,7 @@ from flask.testing import FlaskClient
 
 from credentials import NoteVerifier, leaf_hash, open_checkpoint, root_hash
 from credentials.merkle import verify_consistency, verify_inclusion
-from registry.errors import PROBLEM_BASE
-from tests.registry.factories import LOG_SIGNER, append_entries
+from tests.registry.factories import LOG_SIGNER, PROBLEM_BASE, append_entries
 
 SIZE = 40
 

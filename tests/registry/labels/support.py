@@ -29,12 +29,12 @@ from werkzeug.test import TestResponse
 from credentials import open_bundle
 from credentials._internal.timefmt import parse_datetime
 from registry.db import db, transaction
-from registry.errors import PROBLEM_BASE
 from registry.labels.models import IdempotencyKey, Label, StatusListRecord
 from registry.ledger.models import LedgerEntry
 from tests.registry.conftest import BACKENDS, build_app
 from tests.registry.factories import (
     BUNDLE_SIGNER,
+    PROBLEM_BASE,
     LabelWorld,
     PerRequestClient,
     build_label_world,

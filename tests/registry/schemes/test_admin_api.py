@@ -224,7 +224,9 @@ def test_bad_thresholds_are_refused(
     [
         ({"thresholds": {"A": "65", "B": "45", "C": "85", "D": "110"}}, "thresholds"),
         ({"in_force_from": "2026-01-01T00:00:00"}, "in_force_from"),
-        ({"in_force_from": "2026-01-01"}, "in_force_from"),
+        # A date alone is accepted (the start of that day in the scheme's time zone): see
+        # tests/registry/api/test_error_messages.py. A date with a bad day is not.
+        ({"in_force_from": "2026-02-30"}, "in_force_from"),
         ({"in_force_from": "2026-01-01T00:00:00.000001+00:00"}, "in_force_from"),
         ({"in_force_until": "2025-06-01T00:00:00Z"}, "in_force_until"),
         ({"version": "2/1"}, "version"),

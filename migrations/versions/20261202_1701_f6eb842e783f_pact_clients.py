@@ -1,7 +1,7 @@
 """PACT clients and the recorded answers to their footprint requests.
 
 Revision ID: f6eb842e783f
-Revises: d8b3e6f0a4c1
+Revises: a8181aabd176
 Create Date: 2026-12-02 17:00:00.000000+00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "f6eb842e783f"
-down_revision = "d8b3e6f0a4c1"
+down_revision = "a8181aabd176"
 branch_labels = None
 depends_on = None
 
