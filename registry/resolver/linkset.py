@@ -10,12 +10,13 @@ Accept-Language) and ``pt-MO``.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
 from credentials import label_url
 from registry.labels.models import Label
+from registry.pact.ids import footprint_path
+from registry.pact.mapping import served as pact_served
 from registry.resolver.uri import DigitalLink, digital_link_url
 
 __all__ = [
@@ -56,11 +57,8 @@ class Link:
 
 
 def pact_footprint_url(base_url: str, label_id: str) -> str:
-    """The PACT v3 ``ProductFootprint`` URL of a label: ``/3/footprints/{id}``, where the id is
-    the UUID (version 5, URL namespace) of the label's public URL. The one place that says
-    which footprint id a label has for the resolver."""
-    footprint_id = uuid.uuid5(uuid.NAMESPACE_URL, label_url(base_url, label_id))
-    return f"{base_url.rstrip('/')}/3/footprints/{footprint_id}"
+    """The PACT v3 ``ProductFootprint`` URL of a label (its id is :mod:`registry.pact.ids`')."""
+    return base_url.rstrip("/") + footprint_path(label_id)
 
 
 def label_links(base_url: str, label: Label) -> tuple[Link, ...]:
@@ -76,11 +74,19 @@ def label_links(base_url: str, label: Label) -> tuple[Link, ...]:
             "application/vc+ld+json",
         ),
         Link(SUSTAINABILITY, page, "Product carbon footprint", "text/html", languages),
-        Link(
-            SUSTAINABILITY,
-            pact_footprint_url(base_url, label.id),
-            "PACT product footprint",
-            "application/json",
+        # Only where the PACT host serves it (a suspended label, a unit PACT has no code for:
+        # not), so the linkset never names a link that answers 404.
+        *(
+            (
+                Link(
+                    SUSTAINABILITY,
+                    pact_footprint_url(base_url, label.id),
+                    "PACT product footprint",
+                    "application/json",
+                ),
+            )
+            if pact_served(label)
+            else ()
         ),
         Link(DEFAULT, page, "Carbon label verification", "text/html", languages),
     )

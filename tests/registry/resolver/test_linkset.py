@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from jsonschema import Draft7Validator
 
+from registry.pact.ids import footprint_path, label_id_of
 from tests.conftest import load_vector
 from tests.registry.factories import BASE_URL, LabelWorld, label_request
-from tests.registry.labels.support import issue, problem
+from tests.registry.labels.support import change_status, issue, problem
 from tests.registry.resolver.support import gs1_validator, gtin, issue_for, linkset_validator
 
 LINKSET = "application/linkset+json"
@@ -93,16 +93,30 @@ def test_the_linkset_by_query_or_accept(
     ]
     assert certification[0]["hreflang"] == ["en", "zh", "pt-MO"]
     sustainability = context[VOC + "sustainabilityInfo"]
-    footprint = uuid.uuid5(uuid.NAMESPACE_URL, page)
     assert [link["href"] for link in sustainability] == [
         page,
-        f"{BASE_URL}/3/footprints/{footprint}",
+        f"{BASE_URL}{footprint_path(label['id'])}",
     ]
+    # The footprint id is the PACT host's own: it reads back as this label.
+    assert label_id_of(sustainability[1]["href"].rsplit("/", 1)[1]) == label["id"]
     assert all(link["title"] for links in (certification, sustainability) for link in links)
     # The credential link serves the signed credential itself.
     credential = client.get(f"/l/{label['id']}/credential.json")
     assert credential.status_code == 200
     assert credential.get_json() == label["credential"]
+
+
+def test_a_suspended_labels_linkset_names_no_pact_footprint(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    code = gtin("0690123450118")
+    label = issue_for(client, world.certifier, code)
+    assert change_status(client, world.certifier, label["id"], "suspend").status_code == 200
+    document = _linkset(client, f"/01/{code}?linkType=linkset")
+    assert not _errors(gs1_validator(), document)
+    (context,) = document["linkset"]
+    hrefs = [link["href"] for link in context[VOC + "sustainabilityInfo"]]
+    assert hrefs == [f"{BASE_URL}/l/{label['id']}"]  # the PACT host does not serve it
 
 
 def test_a_browser_or_a_scanner_is_redirected_not_given_the_linkset(
