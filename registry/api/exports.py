@@ -16,6 +16,7 @@ import base64
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, Response, request, stream_with_context
@@ -28,7 +29,8 @@ from registry.db import db, read_snapshot
 from registry.errors import ValidationFailedError
 from registry.fields import AsciiInteger
 from registry.labels.models import Label
-from registry.labels.services import LabelQuery, list_labels
+from registry.labels.schemas import LabelQuerySchema
+from registry.labels.services import LabelQuery, count_labels, list_labels
 from registry.ledger.services import MAX_ENTRIES_PER_READ, current_checkpoint, list_entries
 
 __all__ = ["bp", "csv_cell"]
@@ -36,6 +38,8 @@ __all__ = ["bp", "csv_cell"]
 bp = Blueprint("exports", __name__, url_prefix="/api/v1/exports")
 
 _LABEL_PAGE = 500
+# The listing's filters, without its paging: the export holds every match.
+_export_query_schema = LabelQuerySchema(exclude=("after", "limit"))
 # OWASP CSV injection: a spreadsheet evaluates a cell starting with these as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _COLUMNS = (
@@ -132,7 +136,7 @@ def _row(label: Label) -> list[str]:
     return [csv_cell(v) for v in values]
 
 
-def _label_rows(principal: Principal) -> Iterator[str]:
+def _label_rows(principal: Principal, query: LabelQuery) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180
     writer.writerow(_COLUMNS)
@@ -140,7 +144,7 @@ def _label_rows(principal: Principal) -> Iterator[str]:
     after = -1
     with read_snapshot():
         while True:
-            labels = list_labels(principal, LabelQuery(after=after, limit=_LABEL_PAGE))
+            labels = list_labels(principal, replace(query, after=after, limit=_LABEL_PAGE))
             if not labels:
                 return
             buffer.seek(0)
@@ -161,13 +165,32 @@ def export_labels() -> Response:
         UTF-8 with a BOM, a header row, one row per label in issuance order. Cells that a
         spreadsheet would read as a formula (starting with = + - @, tab or CR) are prefixed
         with an apostrophe.
+        It takes the listing's filters (`status`, `scheme`, `gtin`, `rule`, `product`,
+        `issued_from`, `issued_until`; see `GET /api/v1/labels`) and holds every label they
+        match, without paging.
       tags: [labels]
       security: [{bearer: []}]
+      parameters:
+        - in: query
+          name: status
+          schema: {type: string, enum: [active, suspended, revoked, superseded]}
+        - {in: query, name: scheme, schema: {type: string}}
+        - {in: query, name: gtin, schema: {type: string}}
+        - {in: query, name: rule, schema: {type: string}}
+        - {in: query, name: product, schema: {type: string, maxLength: 200}}
+        - {in: query, name: issued_from, schema: {type: string, format: date}}
+        - {in: query, name: issued_until, schema: {type: string, format: date}}
       responses:
         200: {description: text/csv}
         401: {$ref: '#/components/responses/Unauthenticated'}
+        403: {$ref: '#/components/responses/Forbidden'}
+        422: {$ref: '#/components/responses/Unprocessable'}
     """
     principal = current_principal()
-    response = Response(stream_with_context(_label_rows(principal)), mimetype="text/csv")
+    query = _export_query_schema.load(request.args)
+    # Refusals (a regulator naming another scheme) come now, as a problem, not mid-stream.
+    with read_snapshot():
+        count_labels(principal, query)
+    response = Response(stream_with_context(_label_rows(principal, query)), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=labels.csv"
     return response

@@ -33,7 +33,7 @@ from registry.labels.schemas import (
     qr_svg_query_schema,
     status_change_schema,
 )
-from registry.labels.services import change_label_status, get_label, list_labels
+from registry.labels.services import change_label_status, count_labels, get_label, list_labels
 from registry.labels.status_lists import get_status_list
 from registry.labels.verification import label_ledger_evidence, signed_label_trust
 
@@ -95,12 +95,29 @@ def list_labels_view() -> ResponseReturnValue:
           name: scheme
           schema: {type: string, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$'}
         - {in: query, name: gtin, schema: {type: string, pattern: '^([0-9]{8}|[0-9]{12,14})$'}}
+        - {in: query, name: rule, description: "A rule's code.", schema: {type: string}}
+        - in: query
+          name: product
+          description: Part of the product's name or model, in any case.
+          schema: {type: string, maxLength: 200}
+        - in: query
+          name: issued_from
+          description: Issued on or after this day (UTC).
+          schema: {type: string, format: date}
+        - in: query
+          name: issued_until
+          description: Issued on or before this day (UTC).
+          schema: {type: string, format: date}
         - in: query
           name: after
           schema: {type: integer, minimum: -1, maximum: 9223372036854775807}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
       responses:
-        200: {description: '{"labels": [label without credential], "next": URL or null}'}
+        200:
+          description: >
+            `{"labels": [label without credential], "next": URL or null, "total": N}`, where
+            `total` counts every label the filters match, over all pages. The same listing is
+            `GET /api/v1/exports/labels.csv`.
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         422: {$ref: '#/components/responses/Unprocessable'}
@@ -108,11 +125,14 @@ def list_labels_view() -> ResponseReturnValue:
     principal = current_principal()
     query = label_query_schema.load(request.args)
     labels = list_labels(principal, query)
+    total = count_labels(principal, query)
     following = None
     if len(labels) == query.limit:
         args: dict[str, Any] = {**request.args.to_dict(), "after": labels[-1].ledger_seq}
         following = url_for("labels.list_labels_view", **args)
-    return jsonify({"labels": label_summary_schema.dump(labels, many=True), "next": following})
+    return jsonify(
+        {"labels": label_summary_schema.dump(labels, many=True), "next": following, "total": total}
+    )
 
 
 @bp.post("/api/v1/labels")

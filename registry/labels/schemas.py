@@ -168,8 +168,34 @@ class LabelQuerySchema(Schema):
     scheme = code_field(32, load_default=None)
     # A filter: a GTIN with a wrong check digit is no error, it just matches no label.
     gtin = Gtin(check_digit=False, load_default=None)
+    rule = code_field(64, load_default=None, metadata={"description": "A rule's code."})
+    product = text_field(
+        200,
+        load_default=None,
+        metadata={
+            "description": "Part of the product's name or model, in any case (on SQLite, "
+            "case is folded for ASCII letters only)."
+        },
+    )
+    issued_from = IsoDate(
+        load_default=None,
+        metadata={"description": "Issued on or after this day (UTC), as YYYY-MM-DD."},
+    )
+    issued_until = IsoDate(
+        load_default=None,
+        metadata={"description": "Issued on or before this day (UTC), as YYYY-MM-DD."},
+    )
     after = AsciiInteger(minimum=-1, load_default=-1)
     limit = AsciiInteger(minimum=1, maximum=200, load_default=50)
+
+    @validates_schema
+    def _period(self, data: dict[str, Any], **kwargs: Any) -> None:
+        start, end = data.get("issued_from"), data.get("issued_until")
+        if start is not None and end is not None and start > end:
+            raise ValidationError(
+                f"issued_from ({start}) is after issued_until ({end}): the range would be empty.",
+                "issued_until",
+            )
 
     @post_load
     def _to_query(self, data: dict[str, Any], **kwargs: Any) -> LabelQuery:

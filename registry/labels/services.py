@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from credentials import (
@@ -39,7 +41,14 @@ from registry.ledger.services import append_event
 from registry.schemes.models import Rule, RuleVersion, Scheme
 from registry.status_changes import StatusAction
 
-__all__ = ["LabelQuery", "StatusAction", "change_label_status", "get_label", "list_labels"]
+__all__ = [
+    "LabelQuery",
+    "StatusAction",
+    "change_label_status",
+    "count_labels",
+    "get_label",
+    "list_labels",
+]
 
 
 def get_label(label_id: str) -> Label:
@@ -58,29 +67,17 @@ class LabelQuery:
     status: LabelStatus | None = None
     scheme: str | None = None
     gtin: str | None = None
+    rule: str | None = None  # a rule's code
+    product: str | None = None  # part of the product's name or model, any case
+    issued_from: date | None = None  # UTC calendar days, both ends included
+    issued_until: date | None = None
     after: int = -1  # the ledger position of the last label of the previous page
     limit: int = 50
 
 
-def list_labels(principal: Principal, query: LabelQuery) -> list[Label]:
-    """Labels the principal may list, in issuance order, one page at a time.
-
-    The register is public, as a transparency log must be: every ``label.issued`` entry is
-    served by ``/ledger/entries`` to anyone, and entries carry no personal data (roles and
-    registry ids, never a person or a token). Listing needs a token only because it is a
-    convenience for the parties (filters, status, paging over their own labels): a certifier
-    lists its own body's labels, a regulator those under its schemes, the operator all.
-    """
-    stmt = (
-        select(Label)
-        .join(Label.rule_version)
-        .join(RuleVersion.rule)
-        .join(Rule.scheme)
-        .options(joinedload(Label.body), contains_eager(Label.rule_version))
-        .where(Label.ledger_seq > query.after)
-        .order_by(Label.ledger_seq)
-        .limit(query.limit)
-    )
+def _matching(principal: Principal, query: LabelQuery) -> Select[tuple[Label]]:
+    """The labels the principal may list that match the query's filters, unpaged."""
+    stmt = select(Label).join(Label.rule_version).join(RuleVersion.rule).join(Rule.scheme)
     match principal.role:
         case Role.CERTIFIER:
             stmt = stmt.where(Label.body_id == principal.body_id)
@@ -98,7 +95,48 @@ def list_labels(principal: Principal, query: LabelQuery) -> list[Label]:
         stmt = stmt.where(Scheme.code == query.scheme)
     if query.gtin is not None:
         stmt = stmt.where(Label.gtin == query.gtin)
+    if query.rule is not None:
+        stmt = stmt.where(Rule.code == query.rule)
+    if query.product is not None:
+        # LIKE with its wildcards escaped: the filter is a plain substring, in any case.
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", query.product.lower()) + "%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Label.product_name).like(pattern, escape="\\"),
+                func.lower(Label.product_model).like(pattern, escape="\\"),
+            )
+        )
+    if query.issued_from is not None:
+        stmt = stmt.where(Label.issued_at >= datetime.combine(query.issued_from, time(), UTC))
+    if query.issued_until is not None:
+        end = datetime.combine(query.issued_until + timedelta(days=1), time(), UTC)
+        stmt = stmt.where(Label.issued_at < end)
+    return stmt
+
+
+def list_labels(principal: Principal, query: LabelQuery) -> list[Label]:
+    """Labels the principal may list, in issuance order, one page at a time.
+
+    The register is public, as a transparency log must be: every ``label.issued`` entry is
+    served by ``/ledger/entries`` to anyone, and entries carry no personal data (roles and
+    registry ids, never a person or a token). Listing needs a token only because it is a
+    convenience for the parties (filters, status, paging over their own labels): a certifier
+    lists its own body's labels, a regulator those under its schemes, the operator all.
+    """
+    stmt = (
+        _matching(principal, query)
+        .options(joinedload(Label.body), contains_eager(Label.rule_version))
+        .where(Label.ledger_seq > query.after)
+        .order_by(Label.ledger_seq)
+        .limit(query.limit)
+    )
     return list(db.session.execute(stmt).unique().scalars())
+
+
+def count_labels(principal: Principal, query: LabelQuery) -> int:
+    """How many labels :func:`list_labels` pages through for ``query``, every page together."""
+    counted = _matching(principal, query).with_only_columns(func.count(Label.id))
+    return db.session.scalar(counted.order_by(None)) or 0
 
 
 _TRANSITIONS: dict[
