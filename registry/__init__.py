@@ -17,6 +17,7 @@ from registry.i18n import init_i18n
 from registry.labels.grouping import GROUPS_KEY, IssuanceGroups
 from registry.ledger import init_ledger
 from registry.pages import init_pages
+from registry.portal import init_portal
 
 __all__ = ["create_app"]
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     init_ledger(app, settings)
     register_api(app)
     init_pages(app)
+    init_portal(app)
     register_cli(app)
     install_request_boundary(app)  # last: it wraps every view registered above
     return app
