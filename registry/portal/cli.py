@@ -1,21 +1,20 @@
 """``flask --app wsgi people …``: the operator invites people, changes roles, reads the record.
 
-Each command runs in one transaction and prints one line per result; a refusal prints one
-line to stderr and exits 1 (the same contract as the other operator commands).
+Each changing command runs in one transaction (``registry.cli``'s operator wrapper): written
+whole or not at all; a refusal prints one ``Error:`` line to stderr and exits 1.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import ParamSpec
 
 import click
 from flask.cli import AppGroup
 
+from registry.cli import Said, _operator_command
 from registry.config import current_settings
-from registry.db import read_only, transaction
-from registry.errors import RegistryError
+from registry.db import read_only
 from registry.portal.models import PersonRole
 from registry.portal.services import (
     change_role,
@@ -29,18 +28,6 @@ __all__ = ["people_cli"]
 
 people_cli = AppGroup("people", help="Portal people: invite, list, change roles, disable.")
 P = ParamSpec("P")
-
-
-def _refusing(command: Callable[P, None]) -> Callable[P, None]:
-    @functools.wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> None:
-        try:
-            command(*args, **kwargs)
-        except RegistryError as exc:
-            click.echo(f"refused: {exc.detail}", err=True)
-            raise click.exceptions.Exit(1) from None
-
-    return run
 
 
 def _role_options(command: Callable[P, None]) -> Callable[P, None]:
@@ -82,47 +69,43 @@ def _role_of(
 @people_cli.command("invite")
 @click.option("--email", required=True)
 @_role_options
-@_refusing
+@_operator_command
 def invite_command(
     email: str, body: str | None, role: str | None, regulator: str | None, operator: bool
-) -> None:
+) -> Said:
     """Invite a person and print their one-time link (valid for 72 hours by default)."""
     person_role, body_code, schemes = _role_of(body, role, regulator, operator)
-    with transaction():
-        invitation, secret = invite_person(
-            email=email, role=person_role, body_code=body_code, schemes=schemes
-        )
+    invitation, secret = invite_person(
+        email=email, role=person_role, body_code=body_code, schemes=schemes
+    )
     base = current_settings().public_base_url
-    click.echo(f"{base}/portal/invitation/{secret}")
-    click.echo(
-        f"Invited {invitation.person.email} as {person_role.value}; the link works once, "
-        f"until {invitation.expires_at.isoformat()}.",
-        err=True,
+    return Said(
+        f"{base}/portal/invitation/{secret}",
+        note=f"Invited {invitation.person.email} as {person_role.value}; the link works once, "
+        f"until {invitation.expires_at.isoformat()}:",
     )
 
 
 @people_cli.command("role")
 @click.option("--email", required=True)
 @_role_options
-@_refusing
+@_operator_command
 def role_command(
     email: str, body: str | None, role: str | None, regulator: str | None, operator: bool
-) -> None:
+) -> Said:
     """Give a person another role (their sessions end; the change is recorded)."""
     person_role, body_code, schemes = _role_of(body, role, regulator, operator)
-    with transaction():
-        person = change_role(email, role=person_role, body_code=body_code, schemes=schemes)
-    click.echo(f"{person.email} is now {person.role.value}.")
+    person = change_role(email, role=person_role, body_code=body_code, schemes=schemes)
+    return Said(f"{person.email} is now {person.role.value}.")
 
 
 @people_cli.command("disable")
 @click.option("--email", required=True)
-@_refusing
-def disable_command(email: str) -> None:
+@_operator_command
+def disable_command(email: str) -> Said:
     """Disable a person: no sign-in from now on, their sessions end."""
-    with transaction():
-        person = disable_person(email)
-    click.echo(f"{person.email} is disabled.")
+    person = disable_person(email)
+    return Said(f"{person.email} is disabled.")
 
 
 @people_cli.command("list")

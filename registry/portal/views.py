@@ -49,7 +49,9 @@ from registry.portal.services import (
 
 __all__ = ["bp"]
 
-bp = Blueprint("portal", __name__, url_prefix="/portal")
+bp = Blueprint(
+    "portal", __name__, url_prefix="/portal", static_folder="static", static_url_path="/static"
+)
 bp.before_request(load_signed_in)
 _ISSUER = "Carbon-label registry"
 
