@@ -352,7 +352,11 @@ def tokens_create() -> Response:
         role = Role(_form("role"))
     except ValueError:
         return _tokens_page(status=422, errors=[gettext("Choose a role.")])
-    schemes = request.form.getlist("schemes")
+    # Checkboxes (a regulator) or one text field (the operator), left empty for most tokens.
+    schemes = [
+        code.strip() for value in request.form.getlist("schemes") for code in value.split(",")
+    ]
+    schemes = [code for code in schemes if code]
     body = _form("body").strip() or None
     try:
         _, secret = create_portal_token(

@@ -22,11 +22,10 @@ def world(db_session: scoped_session[Session]) -> AdminWorld:
 
 
 @pytest.fixture(autouse=True)
-def fresh_limits(app: Flask) -> Iterator[None]:
+def fresh_limits(app: Flask) -> None:
     """The in-memory counters live as long as the session's app: each test starts at zero."""
     with app.app_context():
         form_limiter().reset()
-    yield
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from registry.portal.guard import COOKIE
 from registry.portal.models import Person, PersonRole
 from registry.portal.services import _start_session, accept_invitation, invite_person
 
-PASSWORD = "correct horse battery staple"  # noqa: S105 - a test person's, never a real one
+PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -10,12 +10,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from registry.clock import FixedClock
-from registry.db import db
+from registry.db import db, transaction
 from registry.portal.models import AccessEvent, AccessKind, Person, PersonRole, PortalSession
 from registry.portal.policy import PortalPolicy
 from registry.portal.services import invite_person
-from registry.db import transaction
-from tests.registry.factories import AdminWorld
 from tests.registry.portal.conftest import set_policy
 from tests.registry.portal.support import (
     PASSWORD,
