@@ -17,7 +17,7 @@ from registry.pages.protection import LIMITER_KEY, client_address
 from registry.portal.models import AccessEvent, AccessKind, PersonRole
 from registry.portal.policy import PortalPolicy
 from tests.registry.portal.conftest import set_policy
-from tests.registry.portal.support import PASSWORD, make_person, post_form
+from tests.registry.portal.support import PASSWORD, make_person
 
 pytestmark = pytest.mark.usefixtures("world")
 REDIS = "redis://127.0.0.1:6379/0"

@@ -37,7 +37,8 @@ def enrol(client: FlaskClient, clock: FixedClock) -> tuple[bytes, list[str]]:
     text_secret = re.search(r"secret=([A-Z2-7]+)", decoded.text)
     assert text_secret is not None
     shown = re.search(r'id="totp-secret">([A-Z2-7]+)<', page)
-    assert shown is not None and shown.group(1) == text_secret.group(1)
+    assert shown is not None
+    assert shown.group(1) == text_secret.group(1)
     secret = base64.b32decode(text_secret.group(1) + "=" * (-len(text_secret.group(1)) % 8))
     wrong = post_form(client, "/portal/totp/confirm", {"code": "000000"}, token_from="/portal/totp")
     if totp_at(secret, totp_step(clock.now())) != "000000":

@@ -31,7 +31,8 @@ def test_a_signatory_makes_a_certifier_token_of_its_body_that_works_on_the_api(
     signatory = make_person("chan@lingnan.example", PersonRole.SIGNATORY, body="lingnan")
     sign_in_client(client, signatory)
     status, secret = create(client, name="ERP connector", role="certifier")
-    assert status == 201 and secret is not None
+    assert status == 201
+    assert secret is not None
     me = client.get("/api/v1/me", headers=bearer(secret))
     assert me.status_code == 200
     assert me.json is not None
@@ -42,7 +43,8 @@ def test_a_signatory_makes_a_certifier_token_of_its_body_that_works_on_the_api(
     )
     # Shown once: the list names it by prefix only.
     listing = client.get("/portal/tokens").get_data(as_text=True)
-    assert secret not in listing and secret[:8] in listing
+    assert secret not in listing
+    assert secret[:8] in listing
     token_id = me.json["id"]
     revoked = post_form(client, f"/portal/tokens/{token_id}/revoke", token_from="/portal/tokens")
     assert revoked.status_code == 303
@@ -77,9 +79,11 @@ def test_a_regulator_makes_tokens_for_its_own_schemes_only(client: FlaskClient) 
     sign_in_client(client, regulator)
     assert create(client, name="audit", role="regulator", schemes="HK")[0] == 403
     status, secret = create(client, name="audit", role="regulator", schemes="CN-GD")
-    assert status == 201 and secret is not None
+    assert status == 201
+    assert secret is not None
     me = client.get("/api/v1/me", headers=bearer(secret)).json
-    assert me is not None and me["schemes"] == ["CN-GD"]
+    assert me is not None
+    assert me["schemes"] == ["CN-GD"]
 
 
 def test_a_person_acts_as_a_principal_the_ledger_names_by_id(db_session: object) -> None:
@@ -153,7 +157,8 @@ def test_people_commands_invite_list_change_roles_and_show_the_record(
         assert f"\t{kind}\t" in log
     secret = path.rsplit("/", 1)[1]
     # No secret in the record: not the link, not the password, not a hash of either.
-    assert secret not in log and PASSWORD not in log
+    assert secret not in log
+    assert PASSWORD not in log
     twice = run(app, "people", "invite", "--email", "lee@lingnan.example", "--operator")
     assert twice.exit_code == 1
 
@@ -170,7 +175,11 @@ def test_the_operator_reads_the_access_record_page_and_it_holds_no_secret(
     page = client.get("/portal/access")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "sign-in-failed" in text and "token-created" in text
-    assert secret is not None and secret not in text and "a wrong one!" not in text
+    assert "sign-in-failed" in text
+    assert "token-created" in text
+    assert secret is not None
+    assert secret not in text
+    assert "a wrong one!" not in text
     every_detail = str([e.detail for e in db.session.execute(select(AccessEvent)).scalars()])
-    assert "a wrong one!" not in every_detail and PASSWORD not in every_detail
+    assert "a wrong one!" not in every_detail
+    assert PASSWORD not in every_detail
