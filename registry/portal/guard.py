@@ -18,7 +18,7 @@ from registry.auth.services import Principal
 from registry.db import db, read_only, transaction
 from registry.errors import ForbiddenError
 from registry.portal.models import Person, PersonRole, PortalSession
-from registry.portal.services import load_session, principal_of, touch_session
+from registry.portal.services import load_session, principal_of, touch_due, touch_session
 
 __all__ = [
     "COOKIE",
@@ -39,16 +39,19 @@ def load_signed_in() -> None:
     g.portal_session_id = None
     g.portal_person_id = None
     g.portal_verified = False
+    if request.endpoint == "portal.static":
+        return
     with read_only():
         session = load_session(request.cookies.get(COOKIE))
         if session is None:
             return
         found = (session.id, session.person_id, session.verified)
+        due = touch_due(session)
     g.portal_session_id, g.portal_person_id, g.portal_verified = found
-    with transaction():
-        live = db.session.get(PortalSession, found[0])
-        if live is not None:
-            touch_session(live)
+    if due:
+        # Its own short write, so the view's boundary stays read-only for a GET.
+        with transaction():
+            touch_session(found[0])
 
 
 def current_portal_session() -> PortalSession | None:

@@ -6,13 +6,14 @@ Services take domain values (never ``request``), ``flush()`` and never commit; t
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from limits import parse_many
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from registry.auth.models import ApiToken, Role
 from registry.auth.services import Principal, create_token, get_token, revoke_token
@@ -347,15 +348,29 @@ def totp_secret_of(person: Person) -> bytes | None:
 
 
 def _accept_totp(person: Person, secret: bytes, code: str) -> bool:
-    """Whether ``code`` is valid now and newer than any code accepted before (no replay)."""
+    """Whether ``code`` is valid now and newer than any code accepted before (no replay).
+
+    The step is claimed with a conditional UPDATE, so of two requests racing with one code
+    only one succeeds.
+    """
     code = "".join(code.split())
     now_step = totp_step(utcnow())
     for step in range(now_step - _TOTP_WINDOW, now_step + _TOTP_WINDOW + 1):
         if person.totp_last_step is not None and step <= person.totp_last_step:
             continue
-        if totp_at(secret, step) == code:
+        if hmac.compare_digest(totp_at(secret, step), code):
+            claimed = db.session.execute(
+                update(Person)
+                .where(
+                    Person.id == person.id,
+                    or_(Person.totp_last_step.is_(None), Person.totp_last_step < step),
+                )
+                .values(totp_last_step=step)
+                .execution_options(synchronize_session=False)
+            )
             person.totp_last_step = step
-            return True
+            db.session.flush()
+            return bool(claimed.rowcount)  # type: ignore[attr-defined]
     return False
 
 
@@ -380,6 +395,9 @@ def confirm_second_factor(session: PortalSession, code: str, *, address: str) ->
         raise PortalError("invalid-code")
     if _limits_exceeded(person.email, address):
         raise PortalError("limited")
+    if person.locked_until is not None and utcnow() < person.locked_until:
+        session.ended_at = utcnow()
+        raise PortalError("locked")
     if _accept_totp(person, secret, code):
         factor = "totp"
     elif _use_recovery_code(person, code):
@@ -414,14 +432,22 @@ def load_session(secret: str | None) -> PortalSession | None:
     return session
 
 
-def touch_session(session: PortalSession) -> bool:
-    """Note activity; returns whether it wrote (at most once a minute, to spare the database)."""
-    now = utcnow()
-    if (now - session.last_seen_at).total_seconds() < 60:
-        return False
-    session.last_seen_at = now
-    db.session.flush()
-    return True
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def touch_due(session: PortalSession) -> bool:
+    """Whether to note activity now: at most once a minute, to spare the database a write per
+    page (the idle timeout is minutes long, so a minute's slack decides nothing)."""
+    return utcnow() - session.last_seen_at >= _TOUCH_EVERY
+
+
+def touch_session(session_id: int) -> None:
+    """Note activity on a live session (never revives one that has ended)."""
+    db.session.execute(
+        update(PortalSession)
+        .where(PortalSession.id == session_id, PortalSession.ended_at.is_(None))
+        .values(last_seen_at=utcnow())
+    )
 
 
 def end_session(session: PortalSession, *, address: str | None = None) -> None:
@@ -464,7 +490,8 @@ def confirm_totp_enrolment(person: Person, code: str, *, address: str | None = N
     secret = pending_totp_secret(person)
     if secret is None:
         raise PortalError("no-enrolment")
-    person.totp_last_step = None
+    person.totp_last_step = None  # a new key starts its own sequence of steps
+    db.session.flush()
     if not _accept_totp(person, secret, code):
         raise PortalError("invalid-code")
     person.totp_secret, person.totp_pending = person.totp_pending, None
@@ -618,7 +645,3 @@ def revoke_portal_token(person: Person, token_id: int, *, address: str | None = 
         AccessKind.TOKEN_REVOKED, person=person, by=person, address=address, token=token_id
     )
     return token
-
-
-def last_seen(session: PortalSession) -> datetime:
-    return session.last_seen_at

@@ -12,6 +12,7 @@ from typing import Any
 
 import qrcode
 from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_babel import gettext as babel_gettext
 from flask_wtf.csrf import CSRFError
 from qrcode.image.pure import PyPNGImage
@@ -146,6 +147,8 @@ def sign_in_submit() -> Response:
             email=email,
             next=target,
         )
+    # A new CSRF secret with the new session: one planted before sign-in is worth nothing.
+    flask_session.pop("csrf_token", None)
     if started.needs_second_factor:
         response = redirect(url_for("portal.second_factor", next=target), code=303)
     else:
