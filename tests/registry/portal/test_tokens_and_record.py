@@ -183,3 +183,44 @@ def test_the_operator_reads_the_access_record_page_and_it_holds_no_secret(
     every_detail = str([e.detail for e in db.session.execute(select(AccessEvent)).scalars()])
     assert "a wrong one!" not in every_detail
     assert PASSWORD not in every_detail
+
+
+def test_a_change_made_by_a_person_is_ledgered_in_their_name_and_replays(
+    db_session: object,
+) -> None:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from registry.clock import utcnow
+    from registry.db import read_snapshot, transaction
+    from registry.ledger.verification import verify_ledger, verify_state
+    from registry.schemes.services import publish_rule_version
+    from tests.registry.factories import ledger_tail
+
+    regulator = make_person("ho@gd.example", PersonRole.REGULATOR, schemes=("CN-GD",))
+    from registry.ledger.services import tree_size
+
+    start = tree_size()
+    with transaction():
+        publish_rule_version(
+            actor=principal_of(regulator).actor,
+            scheme_code="CN-GD",
+            rule_code="PCR-LIB",
+            version="9.0",
+            declared_unit="kWh",
+            standard="ISO 14067:2018",
+            in_force_from=utcnow() + timedelta(days=1),
+            in_force_until=None,
+            thresholds=(Decimal(45), Decimal(65), Decimal(85), Decimal(105)),
+        )
+    (entry,) = ledger_tail(start)
+    assert entry["by"] == {
+        "role": "regulator",
+        "token": None,
+        "body": None,
+        "schemes": ["CN-GD"],
+        "person": regulator.id,
+    }
+    with read_snapshot():
+        assert verify_ledger().ok
+        assert verify_state().ok  # the kit's replay reads the person and allows the change
