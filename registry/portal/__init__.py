@@ -29,12 +29,17 @@ Building a portal page on this (the seam for the issuance, batch and label pages
 - Timings and limits are :class:`~registry.portal.policy.PortalPolicy` (defaults: invitation
   72 h, idle 30 min, absolute 12 h, lockout after 5 failures for 15 min, per account
   10 / 15 min and per address 30 / 15 min with Flask-Limiter on the app's rate-limit storage).
+  The three lifetimes come from ``REGISTRY_PORTAL_INVITATION_TTL``, ``_IDLE_TIMEOUT`` and
+  ``_ABSOLUTE_TIMEOUT`` (seconds, read by ``registry.config``).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
 
+from registry.config import SETTINGS_KEY, Settings
 from registry.portal.guard import current_person, current_principal, person_required
 from registry.portal.policy import POLICY_KEY, PortalPolicy
 
@@ -46,6 +51,11 @@ def init_portal(app: Flask, policy: PortalPolicy | None = None) -> None:
     from registry.portal.cli import people_cli
     from registry.portal.views import bp
 
-    app.extensions[POLICY_KEY] = policy or PortalPolicy()
+    settings: Settings = app.extensions[SETTINGS_KEY]
+    app.extensions[POLICY_KEY] = policy or PortalPolicy(
+        invitation_ttl=timedelta(seconds=settings.portal_invitation_ttl),
+        idle_timeout=timedelta(seconds=settings.portal_idle_timeout),
+        absolute_timeout=timedelta(seconds=settings.portal_absolute_timeout),
+    )
     app.register_blueprint(bp)
     app.cli.add_command(people_cli)

@@ -44,3 +44,30 @@ def test_portal_pages_carry_strict_headers_and_are_never_cached(client: FlaskCli
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_portal_lifetimes_come_from_the_environment(tmp_path: object) -> None:
+    from datetime import timedelta
+
+    from registry import create_app
+    from registry.config import ConfigError, Settings
+    from registry.portal.policy import POLICY_KEY
+    from tests.registry.factories import make_settings
+
+    environ = {
+        "REGISTRY_ENV": "development",
+        "REGISTRY_INSTANCE_PATH": str(tmp_path),
+        "REGISTRY_PORTAL_IDLE_TIMEOUT": "600",
+        "REGISTRY_PORTAL_INVITATION_TTL": "3600",
+    }
+    settings = Settings.from_env(environ)
+    assert (settings.portal_idle_timeout, settings.portal_invitation_ttl) == (600, 3600)
+    assert settings.portal_absolute_timeout == 12 * 3600
+    app = create_app(
+        make_settings(f"sqlite:///{tmp_path}/x.sqlite3", tmp_path, portal_idle_timeout=600.0)
+    )
+    assert app.extensions[POLICY_KEY].idle_timeout == timedelta(minutes=10)
+    with pytest.raises(ConfigError, match="REGISTRY_PORTAL"):
+        Settings.from_env({**environ, "REGISTRY_PORTAL_IDLE_TIMEOUT": "soon"})
+    with pytest.raises(ConfigError, match="REGISTRY_PORTAL"):
+        Settings.from_env({**environ, "REGISTRY_PORTAL_ABSOLUTE_TIMEOUT": "60"})
