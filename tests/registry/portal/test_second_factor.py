@@ -130,3 +130,25 @@ def test_the_totp_secret_is_sealed_at_rest(client: FlaskClient, clock: FixedCloc
     stored = db.session.execute(select(Person.totp_secret)).scalar_one()
     assert stored is not None
     assert secret not in stored
+
+
+def test_wrong_codes_lock_the_account_like_wrong_passwords(
+    client: FlaskClient, clock: FixedClock
+) -> None:
+    secret, _ = enrol(client, clock)
+    clock.advance(timedelta(seconds=TOTP_STEP))
+    password_step(client)
+    for _ in range(5):
+        assert code_step(client, "12345x") == 401
+    # The pending sign-in ended with the lockout: even the right code gets no session now.
+    assert client.get("/portal/second-factor").headers["Location"] == "/portal/sign-in"
+    late = post_form(
+        client, "/portal/second-factor", {"code": totp_at(secret, totp_step(clock.now()))}
+    )
+    assert late.headers["Location"] == "/portal/sign-in"
+    assert client.get("/portal/").status_code == 303
+    kinds = db.session.execute(select(AccessEvent.kind)).scalars().all()
+    assert kinds.count(AccessKind.TOTP_FAILED) == 5
+    assert AccessKind.LOCKED_OUT in kinds
+    response = post_form(client, "/portal/sign-in", {"email": EMAIL, "password": PASSWORD})
+    assert "locked" in response.get_data(as_text=True)
