@@ -234,13 +234,18 @@ class ActorRole(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who made a change: a role, the API token's registry id (``None`` for the operator's
-    console, the ``flask`` CLI), the body a certifier acts for, the schemes a regulator
-    oversees. Ids only: a token's secret never enters the ledger."""
+    console, the ``flask`` CLI, and for a person signed in to the portal), the body a certifier
+    acts for, the schemes a regulator oversees, and the registry id of the portal person who
+    acted, if one did. Ids only: neither a token's secret nor personal data enters the ledger.
+
+    ``person`` came after the first entries were written: it is omitted from the JSON when
+    ``None``, so every entry made without it keeps its bytes and its hash."""
 
     role: ActorRole
     token: int | None = None
     body: str | None = None
     schemes: tuple[str, ...] = ()
+    person: int | None = None
 
     def __post_init__(self) -> None:
         if (self.role is ActorRole.CERTIFIER) != (self.body is not None):
@@ -258,16 +263,27 @@ class Actor:
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        shape: dict[str, Any] = {
             "role": self.role.value,
             "token": self.token,
             "body": self.body,
             "schemes": list(self.schemes),
         }
+        if self.person is not None:
+            shape["person"] = self.person
+        return shape
 
     @classmethod
     def from_json(cls, value: object, where: str = "by") -> Actor:
-        members = _member_set(value, where, frozenset({"role", "token", "body", "schemes"}))
+        names = _ACTOR_MEMBERS
+        if isinstance(value, dict) and "person" in value:
+            names = _ACTOR_MEMBERS | {"person"}
+        members = _member_set(value, where, names)
+        person = members.get("person")
+        if "person" in members and person is None:
+            # Absent means "no person"; an explicit null would be a second spelling of it,
+            # and two byte forms of one entry would break the ledger's hash.
+            raise LedgerEventError(f"{where}.person is omitted, never null, when nobody acted")
         schemes = members["schemes"]
         if not isinstance(schemes, list):
             raise LedgerEventError(f"{where}.schemes must be a list of strings")
@@ -276,9 +292,11 @@ class Actor:
             token=_opt(INTEGER).load(members["token"], f"{where}.token"),
             body=_opt(TEXT).load(members["body"], f"{where}.body"),
             schemes=tuple(_text(s, f"{where}.schemes[]") for s in schemes),
+            person=None if person is None else INTEGER.load(person, f"{where}.person"),
         )
 
 
+_ACTOR_MEMBERS = frozenset({"role", "token", "body", "schemes"})
 ACTOR: _Codec[Actor] = _Codec(Actor.to_json, Actor.from_json)
 
 

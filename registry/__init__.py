@@ -18,6 +18,7 @@ from registry.labels.grouping import GROUPS_KEY, IssuanceGroups
 from registry.ledger import init_ledger
 from registry.pages import init_pages
 from registry.resolver import init_resolver
+from registry.portal import init_portal
 
 __all__ = ["create_app"]
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     register_api(app)
     init_pages(app)
     init_resolver(app)
+    init_portal(app)
     register_cli(app)
     install_request_boundary(app)  # last: it wraps every view registered above
     return app

@@ -127,6 +127,10 @@ class Settings:
     # The health check fails for a witness whose cosignature lags the log by more than this.
     witness_max_age: float = 3600.0
     witness_timeout: float = 5.0
+    # Portal lifetimes, in seconds: an invitation link, an idle session, any session.
+    portal_invitation_ttl: float = 72 * 3600.0
+    portal_idle_timeout: float = 30 * 60.0
+    portal_absolute_timeout: float = 12 * 3600.0
 
     def __post_init__(self) -> None:
         if self.env not in _ENVIRONMENTS:
@@ -169,6 +173,13 @@ class Settings:
             parse_witness(entry)
         if self.witness_max_age <= 0 or self.witness_timeout <= 0:
             raise ConfigError("REGISTRY_WITNESS_MAX_AGE and _TIMEOUT must be above 0 seconds")
+        if min(self.portal_invitation_ttl, self.portal_idle_timeout) <= 0 or (
+            self.portal_absolute_timeout < self.portal_idle_timeout
+        ):
+            raise ConfigError(
+                "REGISTRY_PORTAL_* lifetimes must be above 0 seconds, the absolute one at least "
+                "the idle one"
+            )
         if self.env == "production" and not self.bundle_key:
             raise ConfigError(self._missing("REGISTRY_BUNDLE_KEY"))
         if self.bundle_key:
@@ -241,6 +252,12 @@ class Settings:
             witness_timeout = float(env.get("REGISTRY_WITNESS_TIMEOUT", "5"))
         except ValueError as exc:
             raise ConfigError("REGISTRY_WITNESS_MAX_AGE and _TIMEOUT are seconds") from exc
+        try:
+            invitation_ttl = float(env.get("REGISTRY_PORTAL_INVITATION_TTL") or 72 * 3600)
+            idle_timeout = float(env.get("REGISTRY_PORTAL_IDLE_TIMEOUT") or 30 * 60)
+            absolute_timeout = float(env.get("REGISTRY_PORTAL_ABSOLUTE_TIMEOUT") or 12 * 3600)
+        except ValueError as exc:
+            raise ConfigError("REGISTRY_PORTAL_* lifetimes are seconds") from exc
         return cls(
             database_url=env.get("DATABASE_URL") or default_db,
             secret_key=secret_key,
@@ -259,6 +276,9 @@ class Settings:
             witnesses=tuple(w for w in env.get("REGISTRY_WITNESSES", "").split() if w),
             witness_max_age=witness_max_age,
             witness_timeout=witness_timeout,
+            portal_invitation_ttl=invitation_ttl,
+            portal_idle_timeout=idle_timeout,
+            portal_absolute_timeout=absolute_timeout,
         )
 
 

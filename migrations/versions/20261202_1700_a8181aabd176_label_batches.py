@@ -1,7 +1,7 @@
 """CSV label batches: the job (upload, state, lease, progress) and the labels it issued.
 
 Revision ID: a8181aabd176
-Revises: d8b3e6f0a4c1
+Revises: 5e2a9c7d41f3
 Create Date: 2026-12-02 17:00:00.000000+00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "a8181aabd176"
-down_revision = "d8b3e6f0a4c1"
+down_revision = "5e2a9c7d41f3"
 branch_labels = None
 depends_on = None
 

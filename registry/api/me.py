@@ -32,4 +32,5 @@ def me_view() -> ResponseReturnValue:
         401: {$ref: '#/components/responses/Unauthenticated'}
     """
     principal = current_principal()
+    assert principal.token_id is not None  # noqa: S101 - the API's principals are tokens
     return jsonify(dump_me(get_token(principal.token_id), principal.capabilities()))

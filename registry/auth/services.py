@@ -41,13 +41,32 @@ OPERATOR_CONSOLE = Actor(ActorRole.OPERATOR)
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a request acts as."""
+    """Who a request acts as: an API token, or a person signed in to the portal.
 
-    token_id: int
+    Exactly one of ``token_id`` and ``person_id`` is set (the operator's console has neither
+    and is :data:`OPERATOR_CONSOLE`, an ``Actor``). A person's principal is made by
+    ``registry.portal.services.principal_of``; every service takes it as it takes a token's.
+    """
+
+    token_id: int | None
     role: Role
     body_id: int | None
     body_code: str | None
     schemes: frozenset[str]
+    person_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if (self.token_id is None) == (self.person_id is None):
+            raise ValueError("a principal is a token or a person, exactly one of them")
+
+    @property
+    def identity(self) -> tuple[str, int]:
+        """Who acts, as a key: two tokens, two people, or a token and a person never share one
+        (both ids count from 1 in their own tables)."""
+        if self.token_id is not None:
+            return ("token", self.token_id)
+        assert self.person_id is not None  # noqa: S101 - __post_init__ makes one of them set
+        return ("person", self.person_id)
 
     @property
     def actor(self) -> Actor:
@@ -57,6 +76,7 @@ class Principal:
             token=self.token_id,
             body=self.body_code if self.role is Role.CERTIFIER else None,
             schemes=tuple(sorted(self.schemes)) if self.role is Role.REGULATOR else (),
+            person=self.person_id,
         )
 
     def require(self, *roles: Role) -> None:

@@ -108,12 +108,12 @@ class IssuanceGroups:
         per body (the ledger round takes each body's lists once)."""
         taken: list[_Waiter] = []
         left: list[_Waiter] = []
-        token_of_body: dict[int | None, int] = {}
+        token_of_body: dict[int | None, tuple[str, int]] = {}
         with self._mutex:
             for waiter in self._queue:
                 p = waiter.principal
                 if len(taken) < self._max_group and (
-                    token_of_body.setdefault(p.body_id, p.token_id) == p.token_id
+                    token_of_body.setdefault(p.body_id, p.identity) == p.identity
                 ):
                     taken.append(waiter)
                 else:
@@ -131,9 +131,9 @@ class IssuanceGroups:
                 self._run([waiter])
             self._run([w for w in group if w.principal.body_id is not None])
             return
-        by_token: dict[int, list[_Waiter]] = {}
+        by_token: dict[tuple[str, int], list[_Waiter]] = {}
         for waiter in group:
-            by_token.setdefault(waiter.principal.token_id, []).append(waiter)
+            by_token.setdefault(waiter.principal.identity, []).append(waiter)
         rounds = list(by_token.values())
         try:
             with transaction():

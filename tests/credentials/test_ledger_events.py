@@ -89,6 +89,41 @@ def test_the_actor_names_role_and_registry_ids_only() -> None:
     assert Actor.from_json(Actor(ActorRole.OPERATOR).to_json()) == Actor(ActorRole.OPERATOR)
 
 
+def test_an_actor_without_a_person_keeps_the_bytes_entries_had_before_person_existed() -> None:
+    # The shape every entry written before portal people existed has: four members, no more.
+    assert list(CERTIFIER.to_json()) == ["role", "token", "body", "schemes"]
+    assert all(b"person" not in entry for entry in entries(world()))
+
+
+def test_a_portal_person_is_named_by_registry_id_and_reads_back() -> None:
+    signatory = Actor(ActorRole.CERTIFIER, body="lingnan", person=7)
+    shape = signatory.to_json()
+    assert shape == {
+        "role": "certifier",
+        "token": None,
+        "body": "lingnan",
+        "schemes": [],
+        "person": 7,
+    }
+    assert Actor.from_json(shape) == signatory
+    assert Actor.from_json(CERTIFIER.to_json()).person is None
+
+
+@pytest.mark.parametrize(
+    ("person", "attack"),
+    [
+        (None, "a null person would be a second byte form of the same entry"),
+        (-1, "registry ids are never negative"),
+        ("7", "a string id"),
+        (True, "a boolean that Python calls an integer"),
+    ],
+)
+def test_a_malformed_person_is_refused(person: object, attack: str) -> None:
+    shape = {**CERTIFIER.to_json(), "person": person}
+    with pytest.raises(LedgerEventError, match="person"):
+        Actor.from_json(shape)
+
+
 @pytest.mark.parametrize(
     ("role", "body", "schemes"),
     [
