@@ -17,8 +17,8 @@ from registry.i18n import init_i18n
 from registry.labels.grouping import GROUPS_KEY, IssuanceGroups
 from registry.ledger import init_ledger
 from registry.pages import init_pages
-from registry.resolver import init_resolver
 from registry.portal import init_portal
+from registry.resolver import init_resolver
 
 __all__ = ["create_app"]
 
