@@ -60,15 +60,26 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     return app
 
 
+# Connections each process keeps: one per gunicorn thread (REGISTRY_THREADS, 8 by default), the
+# checkpoint ticker's and a spare. With SQLAlchemy's default of 5, the threads beyond it open an
+# overflow connection per request and close it again, and a PostgreSQL backend's start-up costs
+# more CPU than the issuance it serves (tests/registry/test_pool.py).
+POOL_SIZE = 10
+
+
 def _engine_options(settings: Settings) -> dict[str, object]:
     if settings.database_url.startswith("sqlite"):
         # The driver's own timeout also covers the connect itself, not just statements.
-        return {"connect_args": {"timeout": settings.sqlite_busy_timeout}}
+        return {
+            "pool_size": POOL_SIZE,
+            "connect_args": {"timeout": settings.sqlite_busy_timeout},
+        }
     # Workers are long-lived; drop connections the server or a proxy closed meanwhile.
     # psycopg prepares a statement after a few runs; a generic plan made while a table was
     # still small (a new registry, or autovacuum off) would then scan it for good, so plan
     # every execution for its actual parameters.
     return {
+        "pool_size": POOL_SIZE,
         "pool_pre_ping": True,
         "pool_recycle": 1800,
         "connect_args": {"options": "-c plan_cache_mode=force_custom_plan"},

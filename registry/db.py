@@ -26,6 +26,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     event,
     insert,
     inspect,
@@ -254,11 +255,20 @@ def insert_new(objects: Sequence[Base]) -> None:
     if not objects:
         return
     mapper = inspect(type(objects[0]))
-    keys = [attr.key for attr in mapper.column_attrs]
-    db.session.execute(
-        insert(mapper),
-        [{key: obj.__dict__[key] for key in keys if key in obj.__dict__} for obj in objects],
-    )
+    # Into the table, not the mapper: the ORM's bulk insert would sort, group and re-check every
+    # row on the way to the same executemany. Rows are grouped by the attributes they set, as a
+    # Core executemany takes its columns from its first row.
+    columns = [(attr.key, attr.columns[0].key) for attr in mapper.column_attrs]
+    rows: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for obj in objects:
+        state = obj.__dict__
+        row = {column: state[key] for key, column in columns if key in state}
+        rows.setdefault(tuple(row), []).append(row)
+    table = mapper.local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{mapper.class_.__name__} is not mapped to one table")
+    for group in rows.values():
+        db.session.execute(insert(table), group)
     for obj in objects:
         make_transient_to_detached(obj)  # resets the history: no UPDATE follows at the flush
         db.session.add(obj)
