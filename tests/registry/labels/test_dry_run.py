@@ -38,7 +38,12 @@ def everything() -> dict[str, Any]:
 
 
 def dry_post(
-    client: FlaskClient, world: LabelWorld, body: Any, *, batch: bool = False, key: str | None = None
+    client: FlaskClient,
+    world: LabelWorld,
+    body: Any,
+    *,
+    batch: bool = False,
+    key: str | None = None,
 ) -> Any:
     headers = auth(world.certifier) | ({} if key is None else {"Idempotency-Key": key})
     path = "/api/v1/labels/batch" if batch else "/api/v1/labels"
@@ -62,7 +67,7 @@ def test_a_dry_run_shows_the_label_and_writes_nothing(
     assert "proof" not in credential
     assert "credentialStatus" not in credential
     assert credential["credentialSubject"]["grade"] == "B"
-    assert credential["validFrom"] and credential["validUntil"]
+    assert credential["validFrom"] < credential["validUntil"]
     assert everything() == before
     # Nothing was claimed or consumed: the real request with the same key issues normally,
     # at the very next ledger index.
@@ -165,9 +170,7 @@ def test_a_dry_run_needs_a_certifier_token(client: FlaskClient, world: LabelWorl
     problem(response, 403, "forbidden")
 
 
-def test_the_preview_service_grades_without_writing(
-    client: FlaskClient, world: LabelWorld
-) -> None:
+def test_the_preview_service_grades_without_writing(client: FlaskClient, world: LabelWorld) -> None:
     principal = authenticate(world.certifier)
     before = everything()
     preview = preview_label(principal, label_request_schema.load(label_request("100")))
