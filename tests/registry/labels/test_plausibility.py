@@ -356,3 +356,57 @@ def test_the_cli_refuses_an_uncovered_category_without_the_flag(
         assert result.exit_code != 0
         assert "--allow-uncovered-category" in result.output
         assert entries_since(start) == []
+
+
+# --- the rule page -------------------------------------------------------------------------------
+
+# The new version's words (boundary heading, age limit, net-zero heading, admitted), then an
+# older version's defaults (no limit, not admitted).
+RULE_PAGE_WORDS = {
+    "en": (
+        "System boundaries graded",
+        "18 months at issuance",
+        "Net-zero footprint",
+        "Admitted",
+        "No limit",
+        "Not admitted",
+    ),
+    "zh-CN": ("评级的系统边界", "签发时不超过 18 个月", "净零足迹", "接受", "不限", "不接受"),
+    "zh-HK": ("評級的系統邊界", "簽發時不超過 18 個月", "淨零足跡", "接受", "不設限", "不接受"),
+    "pt-MO": (
+        "Fronteiras do sistema classificadas",
+        "18 meses à data da emissão",
+        "Pegada nula",
+        "Admitida",
+        "Sem limite",
+        "Não admitida",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", sorted(RULE_PAGE_WORDS))
+def test_the_rule_page_shows_what_a_version_admits_in_four_languages(
+    client: FlaskClient, world: LabelWorld, language: str
+) -> None:
+    publish(
+        client,
+        world,
+        "7.0",
+        system_boundaries=["cradle-to-grave"],
+        max_period_age_months=18,
+        allows_net_negative=True,
+    )
+    page = client.get("/schemes/CN-GD/rules/PCR-LIB", headers={"Accept-Language": language})
+    assert page.status_code == 200
+    version = page.text[page.text.index('id="version-7.0"') :]
+    version = version[: version.index("</section>")]
+    boundary, limit, net_zero, admitted, no_limit, not_admitted = RULE_PAGE_WORDS[language]
+    for words in (boundary, limit, net_zero):
+        assert words in version
+    assert f"<dd>{admitted}</dd>" in version
+    # A version published without them shows the defaults: both boundaries, no limit.
+    older = page.text[page.text.index('id="version-1.0"') :]
+    older = older[: older.index("</section>")]
+    assert f"<dd>{no_limit}</dd>" in older
+    assert f"<dd>{not_admitted}</dd>" in older
+    assert older.count("; ") >= 1  # the two boundaries, each in words
