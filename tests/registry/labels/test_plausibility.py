@@ -365,17 +365,31 @@ def test_the_cli_refuses_an_uncovered_category_without_the_flag(
 RULE_PAGE_WORDS = {
     "en": (
         "System boundaries graded",
-        "18 months at issuance",
+        "Maximum age of the reference period at issuance, in months",
         "Net-zero footprint",
         "Admitted",
         "No limit",
         "Not admitted",
     ),
-    "zh-CN": ("评级的系统边界", "签发时不超过 18 个月", "净零足迹", "接受", "不限", "不接受"),
-    "zh-HK": ("評級的系統邊界", "簽發時不超過 18 個月", "淨零足跡", "接受", "不設限", "不接受"),
+    "zh-CN": (
+        "评级的系统边界",
+        "签发时参考期的最长时限（月）",
+        "净零足迹",
+        "接受",
+        "不限",
+        "不接受",
+    ),
+    "zh-HK": (
+        "評級的系統邊界",
+        "簽發時參考期的最長時限（月）",
+        "淨零足跡",
+        "接受",
+        "不設限",
+        "不接受",
+    ),
     "pt-MO": (
         "Fronteiras do sistema classificadas",
-        "18 meses à data da emissão",
+        "Antiguidade máxima do período de referência à data da emissão, em meses",
         "Pegada nula",
         "Admitida",
         "Sem limite",
@@ -403,6 +417,7 @@ def test_the_rule_page_shows_what_a_version_admits_in_four_languages(
     boundary, limit, net_zero, admitted, no_limit, not_admitted = RULE_PAGE_WORDS[language]
     for words in (boundary, limit, net_zero):
         assert words in version
+    assert "<dd>18</dd>" in version
     assert f"<dd>{admitted}</dd>" in version
     # A version published without them shows the defaults: both boundaries, no limit.
     older = page.text[page.text.index('id="version-1.0"') :]
