@@ -17,7 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from credentials import RuleVersionPublished, parse_entry
+from credentials import RuleVersionPublished, canonicalize_jcs, format_entry_time, parse_entry
 from credentials.errors import LedgerEventError
 from registry.auth.services import authenticate
 from registry.clock import utcnow
@@ -425,3 +425,31 @@ def test_the_rule_page_shows_what_a_version_admits_in_four_languages(
     assert f"<dd>{no_limit}</dd>" in older
     assert f"<dd>{not_admitted}</dd>" in older
     assert older.count("; ") >= 1  # the two boundaries, each in words
+
+
+# An entry as written before rule versions stated boundaries, age and net-negative (the bytes
+# the registry stored then): it still reads, and re-writes to the very same bytes.
+OLD_ENTRY = (
+    b'{"by":{"body":null,"role":"operator","schemes":[],"token":null},"category":"battery",'
+    b'"declaredUnit":"kWh","event":"rule_version.published","inForceFrom":"2026-01-01T00:00:00.000Z",'
+    b'"inForceUntil":null,"rule":"PCR-LIB","scheme":"CN-GD","seq":7,"standard":"ISO 14067:2018",'
+    b'"thresholds":{"A":"45","B":"65","C":"85","D":"110"},"time":"2026-01-01T00:00:00.000Z",'
+    b'"v":1,"version":"1.0"}'
+)
+
+
+def test_an_entry_written_before_the_new_members_keeps_its_bytes() -> None:
+    record = parse_entry(OLD_ENTRY)
+    event = record.event
+    assert isinstance(event, RuleVersionPublished)
+    assert event.system_boundaries == ("cradle-to-gate", "cradle-to-grave")
+    assert (event.max_period_age_months, event.allows_net_negative) == (None, False)
+    rewritten = canonicalize_jcs(
+        {
+            **event.to_payload(),
+            "seq": record.seq,
+            "time": format_entry_time(record.time),
+            "event": event.KIND,
+        }
+    )
+    assert rewritten == OLD_ENTRY
