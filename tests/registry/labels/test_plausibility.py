@@ -17,16 +17,23 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from credentials import RuleVersionPublished, canonicalize_jcs, format_entry_time, parse_entry
+from credentials import (
+    RuleVersionPublished,
+    canonicalize_jcs,
+    format_entry_time,
+    parse_entry,
+    replay,
+)
 from credentials.errors import LedgerEventError
 from registry.auth.services import authenticate
 from registry.clock import utcnow
-from registry.db import transaction
+from registry.db import db, transaction
 from registry.errors import ValidationFailedError
 from registry.labels.preview import preview_label
 from registry.labels.schemas import label_request_schema
 from registry.ledger.models import LedgerEntry
 from registry.ledger.services import tree_size
+from registry.ledger.state import verify_state
 from tests.registry.factories import LABEL_BODY, LabelWorld, label_request
 from tests.registry.labels.support import auth, entries_since, issue, problem
 from tests.registry.labels.test_dry_run import everything
@@ -453,3 +460,31 @@ def test_an_entry_written_before_the_new_members_keeps_its_bytes() -> None:
         }
     )
     assert rewritten == OLD_ENTRY
+
+
+def test_the_tables_agree_with_the_replayed_ledger_on_the_new_properties(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    publish(
+        client,
+        world,
+        "8.0",
+        system_boundaries=["cradle-to-gate"],
+        max_period_age_months=12,
+        allows_net_negative=True,
+    )
+    report = verify_state()
+    assert report.ok, (report.violation, report.mismatches)
+    [rule_version] = [
+        rv for key, rv in replayed_rule_versions().items() if key == ("CN-GD", "PCR-LIB", "8.0")
+    ]
+    assert rule_version.system_boundaries == ("cradle-to-gate",)
+    assert (rule_version.max_period_age_months, rule_version.allows_net_negative) == (12, True)
+
+
+def replayed_rule_versions() -> dict[tuple[str, str, str], Any]:
+    stmt = select(LedgerEntry.body).order_by(LedgerEntry.seq)
+    entries = [bytes(body) for body in db.session.execute(stmt).scalars()]
+    result = replay(entries)
+    assert result.violation is None
+    return dict(result.state.rule_versions)
