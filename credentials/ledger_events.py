@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
+from credentials.credential import BOUNDARIES
 from credentials.errors import (
     CredentialError,
     LedgerEventError,
@@ -196,6 +197,18 @@ NAMES: _Codec[Mapping[str, str]] = _Codec(dict, _names)
 STRINGS: _Codec[tuple[str, ...]] = _Codec(list, _strings)
 THRESHOLDS: _Codec[Thresholds] = _Codec(_dump_thresholds, _thresholds)
 GRADE: _Codec[Grade] = _Codec(str, _grade)
+# Every system boundary, sorted: what a rule version grades unless it says otherwise.
+ALL_BOUNDARIES: tuple[str, ...] = tuple(sorted(BOUNDARIES))
+
+
+def _boundaries(value: object, where: str) -> tuple[str, ...]:
+    items = _strings(value, where)
+    if not set(items) <= set(ALL_BOUNDARIES):
+        raise LedgerEventError(f"{where} must list boundaries among {', '.join(ALL_BOUNDARIES)}")
+    return items
+
+
+BOUNDARY_SET: _Codec[tuple[str, ...]] = _Codec(list, _boundaries)
 # Bodies and accreditations share these three states.
 STANDING = _choice(("active", "suspended", "withdrawn"))
 LABEL_STATUS = _choice(("active", "suspended", "revoked", "superseded"))
@@ -217,9 +230,18 @@ def _mapping(value: object, where: str) -> RecognitionMapping:
 MAPPING: _Codec[RecognitionMapping] = _Codec(RecognitionMapping.to_json, _mapping)
 
 
-def _m(name: str, codec: _Codec[Any]) -> dict[str, Any]:
-    """The metadata of a field stored as member ``name`` through ``codec``."""
-    return {"json": name, "codec": codec}
+_REQUIRED = object()
+
+
+def _m(name: str, codec: _Codec[Any], *, omitted: Any = _REQUIRED) -> dict[str, Any]:
+    """The metadata of a field stored as member ``name`` through ``codec``.
+
+    With ``omitted``, the member is left out of the entry when the value is ``omitted`` (and
+    read as ``omitted`` when absent, refused when spelled out): so a member added to an event
+    later leaves every entry written before it, and every entry that does not use it, byte for
+    byte as it was, without a new ``"v"``.
+    """
+    return {"json": name, "codec": codec, "omitted": omitted}
 
 
 # --- Who made a change -----------------------------------------------------------------------
@@ -341,7 +363,11 @@ class _Event:
         """The entry's members besides ``seq``, ``time`` and ``event`` (which the ledger adds)."""
         payload: dict[str, Any] = {"v": EVENT_VERSION}
         for f in fields(cast(Any, self)):
-            payload[f.metadata["json"]] = f.metadata["codec"].dump(getattr(self, f.name))
+            value = getattr(self, f.name)
+            omitted = f.metadata["omitted"]
+            if omitted is not _REQUIRED and value == omitted:
+                continue
+            payload[f.metadata["json"]] = f.metadata["codec"].dump(value)
         return payload
 
     @classmethod
@@ -349,12 +375,12 @@ class _Event:
         """Read a payload this type wrote; anything else raises :class:`LedgerEventError`."""
         if not isinstance(payload, Mapping):
             raise LedgerEventError(f"a {cls.KIND} payload must be an object")
-        members, loads = _reading_plan(cls)
+        members, required, loads = _reading_plan(cls)
         version = payload.get("v")
         if type(version) is not int or version != EVENT_VERSION:
             raise LedgerEventError(f"{cls.KIND}: unsupported payload version {version!r}")
         unknown = sorted(payload.keys() - members - {"v"})
-        missing = sorted(members - payload.keys())
+        missing = sorted(required - payload.keys())
         if unknown or missing:
             raise LedgerEventError(
                 f"{cls.KIND}: "
@@ -367,25 +393,46 @@ class _Event:
                     if part
                 )
             )
-        return cls(**{attr: load(payload[name], where) for name, attr, load, where in loads})
+        if len(required) == len(members):
+            return cls(**{attr: load(payload[name], where) for name, attr, load, where, _ in loads})
+        values: dict[str, Any] = {}
+        for name, attr, load, where, omitted in loads:
+            if name not in payload:
+                values[attr] = omitted
+                continue
+            values[attr] = load(payload[name], where)
+            if omitted is not _REQUIRED and values[attr] == omitted:
+                # Only the canonical form: re-writing the entry would leave the member out.
+                raise LedgerEventError(f"{where} must be left out when it is {omitted!r}")
+        return cls(**values)
 
 
-_Load = tuple[str, str, Callable[[object, str], Any], str]
-_PLANS: dict[type, tuple[frozenset[str], tuple[_Load, ...]]] = {}
+_Load = tuple[str, str, Callable[[object, str], Any], str, Any]
+_PLANS: dict[type, tuple[frozenset[str], frozenset[str], tuple[_Load, ...]]] = {}
 
 
-def _reading_plan(cls: type) -> tuple[frozenset[str], tuple[_Load, ...]]:
-    """A type's members (JSON names) and, per member, its JSON name, attribute, codec's load
-    and the name its errors give: derived from the fields once per type, not per entry (a
-    full replay reads every entry)."""
+def _reading_plan(cls: type) -> tuple[frozenset[str], frozenset[str], tuple[_Load, ...]]:
+    """A type's members and required members (JSON names) and, per member, its JSON name,
+    attribute, codec's load, the name its errors give and its value when omitted: derived
+    from the fields once per type, not per entry (a full replay reads every entry)."""
     plan = _PLANS.get(cls)
     if plan is None:
         kind = cast(Any, cls).KIND
         loads = tuple(
-            (f.metadata["json"], f.name, f.metadata["codec"].load, f"{kind}.{f.metadata['json']}")
+            (
+                f.metadata["json"],
+                f.name,
+                f.metadata["codec"].load,
+                f"{kind}.{f.metadata['json']}",
+                f.metadata["omitted"],
+            )
             for f in fields(cast(Any, cls))
         )
-        plan = _PLANS[cls] = (frozenset(name for name, *_ in loads), loads)
+        plan = _PLANS[cls] = (
+            frozenset(name for name, *_ in loads),
+            frozenset(name for name, *_, omitted in loads if omitted is _REQUIRED),
+            loads,
+        )
     return plan
 
 
@@ -422,6 +469,17 @@ class RuleVersionPublished(_Event):
     in_force_until: datetime | None = field(metadata=_m("inForceUntil", _opt(TIME)))
     thresholds: Thresholds = field(metadata=_m("thresholds", THRESHOLDS))
     by: Actor = field(metadata=_m("by", ACTOR))
+    # Added later, so left out at the value every earlier version had (see ``_m``).
+    system_boundaries: tuple[str, ...] = field(
+        default=ALL_BOUNDARIES,
+        metadata=_m("systemBoundaries", BOUNDARY_SET, omitted=ALL_BOUNDARIES),
+    )
+    max_period_age_months: int | None = field(
+        default=None, metadata=_m("maxPeriodAgeMonths", _opt(INTEGER), omitted=None)
+    )
+    allows_net_negative: bool = field(
+        default=False, metadata=_m("allowsNetNegative", BOOLEAN, omitted=False)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -376,6 +376,9 @@ class Replayer:
             event.thresholds,
             event.in_force_from,
             event.in_force_until,
+            event.system_boundaries,
+            event.max_period_age_months,
+            event.allows_net_negative,
         )
 
     def _grant(self, event: AccreditationGranted) -> None:

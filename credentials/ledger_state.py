@@ -68,6 +68,11 @@ class RuleVersionState:
     thresholds: Thresholds
     in_force_from: datetime
     in_force_until: datetime | None
+    # What labels under the version may state (issuance's plausibility rules); not replayed
+    # against labels: a label.issued entry states neither boundary nor period.
+    system_boundaries: tuple[str, ...] = ("cradle-to-gate", "cradle-to-grave")
+    max_period_age_months: int | None = None
+    allows_net_negative: bool = False
 
     def period(self) -> TrustedRule:
         return TrustedRule(

@@ -19,7 +19,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from marshmallow import ValidationError
 
-from credentials import Severity
+from credentials import BOUNDARIES, Severity
 from registry.audit.findings import run_audit, visible_findings
 from registry.auth.models import Role
 from registry.auth.schemas import api_token_schema
@@ -232,6 +232,25 @@ def create_rule_command(scheme: str, code: str, category: str, names: tuple[Any,
     multiple=True,
     help="GRADE=BOUND in kgCO2e per declared unit, for each of A, B, C and D.",
 )
+@click.option(
+    "--system-boundary",
+    "system_boundaries",
+    type=click.Choice(BOUNDARIES),
+    multiple=True,
+    help="A boundary labels under this version may declare; repeatable (both if omitted).",
+)
+@click.option(
+    "--max-period-age-months",
+    type=int,
+    default=None,
+    help="At most how many months before issuance a reference period may have ended.",
+)
+@click.option(
+    "--allow-net-negative",
+    "allows_net_negative",
+    is_flag=True,
+    help="Admit a zero (net-zero) footprint.",
+)
 @_operator_command
 def publish_rule_version_command(
     scheme: str,
@@ -242,6 +261,9 @@ def publish_rule_version_command(
     in_force_from: str,
     in_force_until: str | None,
     thresholds: tuple[Any, ...],
+    system_boundaries: tuple[str, ...],
+    max_period_age_months: int | None,
+    allows_net_negative: bool,
 ) -> Said:
     """Publish VERSION of SCHEME's RULE; it can never change afterwards."""
     data = rule_version_schema.load(
@@ -252,6 +274,9 @@ def publish_rule_version_command(
             "in_force_from": in_force_from,
             "in_force_until": in_force_until,
             "thresholds": dict(thresholds),
+            "system_boundaries": list(system_boundaries or BOUNDARIES),
+            "max_period_age_months": max_period_age_months,
+            "allows_net_negative": allows_net_negative,
         }
     )
     rv = publish_rule_version(actor=OPERATOR_CONSOLE, scheme_code=scheme, rule_code=rule, **data)
@@ -282,6 +307,11 @@ def register_body_command(code: str, name: str, region: str, names: tuple[Any, .
 @click.option("--reference", required=True, help="The accreditation's reference number.")
 @click.option("--valid-from", required=True, help="ISO 8601 with offset.")
 @click.option("--valid-until", default=None, help="ISO 8601 with offset (open if omitted).")
+@click.option(
+    "--allow-uncovered-category",
+    is_flag=True,
+    help="Grant categories for which the scheme has no rule yet (refused otherwise).",
+)
 @_operator_command
 def accredit_body_command(
     body: str,
@@ -291,6 +321,7 @@ def accredit_body_command(
     reference: str,
     valid_from: str,
     valid_until: str | None,
+    allow_uncovered_category: bool,
 ) -> Said:
     """Accredit BODY for SCHEME and some product categories."""
     data = accreditation_schema.load(
@@ -301,6 +332,7 @@ def accredit_body_command(
             "reference": reference,
             "valid_from": valid_from,
             "valid_until": valid_until,
+            "allow_uncovered_category": allow_uncovered_category,
         }
     )
     found = grant_accreditation(

@@ -36,6 +36,7 @@ from registry.demo_data import (
     KEY_ROTATION,
     LABELS,
     MAPPINGS,
+    MAX_PERIOD_AGE_MONTHS,
     REGULATOR_SCHEMES,
     RULES,
     SCHEMES,
@@ -209,6 +210,8 @@ def _set_up_schemes() -> None:
                     Decimal(v.thresholds[2]),
                     Decimal(v.thresholds[3]),
                 ),
+                system_boundaries=(rule.boundary,),
+                max_period_age_months=MAX_PERIOD_AGE_MONTHS,
             )
 
 

@@ -259,6 +259,9 @@ def _v(version: str, start: date, end: date | None, a: str, b: str, c: str, d: s
 
 
 _OLD_END = date(2025, 7, 1)  # older versions stopped being in force here
+# Every demo rule version grades its rule's one boundary, for periods ended at most three years
+# before issuance (what the programmes this data imitates ask, roughly).
+MAX_PERIOD_AGE_MONTHS = 36
 
 RULES = (
     RuleSpec(

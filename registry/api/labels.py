@@ -20,8 +20,10 @@ from registry.labels.artwork import (
     label_qr_png,
     label_qr_svg,
 )
+from registry.errors import ValidationFailedError
 from registry.labels.grouping import issue_grouped
 from registry.labels.issuance import IssueItem, issue_labels
+from registry.labels.preview import Preview, preview_labels
 from registry.labels.schemas import (
     artwork_query_schema,
     label_batch_schema,
@@ -40,6 +42,20 @@ from registry.labels.verification import label_ledger_evidence, signed_label_tru
 __all__ = ["bp"]
 
 bp = Blueprint("labels", __name__)
+
+
+def _dry_run() -> bool:
+    """The ``dry_run`` query parameter: ``true`` or ``false`` (the default), nothing else."""
+    value = request.args.get("dry_run", "false")
+    if value not in ("true", "false"):
+        raise ValidationFailedError(
+            {"dry_run": [f"Use dry_run=true or dry_run=false, not {value!r}."]}
+        )
+    return value == "true"
+
+
+def _previewed(preview: Preview) -> dict[str, Any]:
+    return {**preview.label, "dry_run": True, "replayed": preview.replayed}
 
 
 def _label_response(label_id: str, status: int = 200) -> Response:
@@ -142,13 +158,24 @@ def post_label() -> ResponseReturnValue:
     post:
       summary: Issue a label
       description: >
-        The registry checks the body, its accreditation, its key and the rule version, computes
-        the grade, signs the credential and ledgers it. Retrying with the same Idempotency-Key
-        returns the same label (200) instead of issuing another.
+        The registry checks the body, its accreditation, its key and the rule version, checks
+        the request is plausible (a reference period that has ended, within the rule version's
+        maximum age; a system boundary the version grades; a footprint and declared unit
+        amount above zero unless the version allows net-negative values), computes the grade,
+        signs the credential and ledgers it. Retrying with the same Idempotency-Key returns the
+        same label (200) instead of issuing another. With `dry_run=true` every check is made
+        and nothing is written (no ledger entry, no label, no status-list index, no
+        Idempotency-Key claim): the answer (200) is the label the registry would issue, marked
+        `"dry_run": true`, with its grade and validity and the credential unsigned (no
+        `proof`, no `credentialStatus`) under a label id that is not reserved.
       tags: [labels]
       security: [{bearer: []}]
       parameters:
         - IdempotencyKey
+        - in: query
+          name: dry_run
+          description: "`true`: check and show the label without issuing it."
+          schema: {type: string, enum: ['true', 'false'], default: 'false'}
       requestBody:
         required: true
         content: {application/json: {schema: LabelRequestSchema}}
@@ -157,7 +184,10 @@ def post_label() -> ResponseReturnValue:
           description: Issued
           content: {application/json: {schema: LabelSchema}}
         200:
-          description: Replayed (same Idempotency-Key and request)
+          description: >
+            Replayed (same Idempotency-Key and request); or, with `dry_run=true`, the label
+            that would be issued, with `"dry_run": true` and `"replayed"` (whether the key
+            already made this label, which is then shown as issued)
           content: {application/json: {schema: LabelSchema}}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
@@ -169,6 +199,8 @@ def post_label() -> ResponseReturnValue:
     key = idempotency_key()
     label_request = label_request_schema.load(data)
     item = IssueItem(label_request, idempotency_key=key, request_hash=request_hash(label_request))
+    if _dry_run():
+        return jsonify(_previewed(preview_labels(principal, [item])[0]))
     # Issued with whatever else this token has in flight in this worker, and committed
     # before the response is written (the ledger lock is held from the append to the commit).
     result = issue_grouped(principal, item, label_schema.dump)
@@ -193,17 +225,26 @@ def post_label_batch() -> ResponseReturnValue:
         {"labels": [label request, …]}; a bare array is refused and says so. A refusal reports
         every refused item: field errors under errors.labels.<i>, and the registry's checks
         (rule in force, scope, grade, …) under items, each with its index (from zero), type
-        and detail.
+        and detail. With `dry_run=true` the whole
+        batch is checked as it would be issued and nothing is written; the answer (200) is
+        `{"dry_run": true, "labels": [label that would be issued, …]}`, each as for one label.
       tags: [labels]
       security: [{bearer: []}]
       parameters:
         - BatchIdempotencyKey
+        - in: query
+          name: dry_run
+          description: "`true`: check and show the labels without issuing them."
+          schema: {type: string, enum: ['true', 'false'], default: 'false'}
       requestBody:
         required: true
         content: {application/json: {schema: LabelBatchSchema}}
       responses:
         201: {description: '{"labels": [label, …]} in request order'}
-        200: {description: Replayed (same Idempotency-Key and requests)}
+        200:
+          description: >
+            Replayed (same Idempotency-Key and requests); or, with `dry_run=true`,
+            `{"dry_run": true, "labels": […]}`
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         404: {$ref: '#/components/responses/NotFound'}
@@ -213,6 +254,9 @@ def post_label_batch() -> ResponseReturnValue:
     data = json_body()
     key = idempotency_key(batch=True)
     items = issue_items(label_batch_schema.load(data)["labels"], key)
+    if _dry_run():
+        previews = preview_labels(principal, items)
+        return jsonify({"dry_run": True, "labels": [_previewed(p) for p in previews]})
     with transaction():  # committed before the response is written, as for one label
         results = issue_labels(principal, items)
     response = jsonify({"labels": label_schema.dump([r.label for r in results], many=True)})

@@ -75,6 +75,16 @@ class AccreditationSchema(Schema):
     reference = text_field(120, required=True)
     valid_from = UTCDateTime(required=True, dates=True)
     valid_until = UTCDateTime(load_default=None, allow_none=True, dates=True)
+    # A category no rule of the scheme covers lets the body issue nothing for it (a typo,
+    # usually): granted only when asked for explicitly.
+    allow_uncovered_category = fields.Boolean(
+        load_default=False,
+        load_only=True,
+        metadata={
+            "description": "Grant categories for which the scheme has no rule yet (refused "
+            "otherwise)."
+        },
+    )
     status = fields.Enum(AccreditationStatus, by_value=True, dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 

@@ -37,7 +37,7 @@ from registry.errors import (
     ValidationFailedError,
 )
 from registry.ledger.services import append_event
-from registry.schemes.services import get_scheme
+from registry.schemes.services import check_categories_covered, get_scheme
 from registry.schemes.timezones import start_of_day
 
 __all__ = [
@@ -154,7 +154,10 @@ def grant_accreditation(
     reference: str,
     valid_from: datetime | date,
     valid_until: datetime | date | None,
+    allow_uncovered_category: bool = False,
 ) -> Accreditation:
+    """Accredit a body for a scheme's categories; a category that no rule of the scheme covers
+    is refused unless ``allow_uncovered_category`` (a rule for it may be coming)."""
     body, scheme = get_body(body_code), get_scheme(scheme_code)
     # A date alone is the start of that day where the scheme is.
     valid_from = to_millis(start_of_day(valid_from, scheme.region))
@@ -166,6 +169,8 @@ def grant_accreditation(
         raise ValidationFailedError({"categories": ["Name at least one product category."]})
     if valid_until is not None and valid_until <= valid_from:
         raise ValidationFailedError({"valid_until": ["Must be after valid_from."]})
+    if not allow_uncovered_category:
+        check_categories_covered(scheme, cats)
     accreditation = Accreditation(
         body_id=body.id,
         scheme=scheme,

@@ -83,6 +83,7 @@ from registry.labels.models import (
     StatusListRecord,
     StatusPurpose,
 )
+from registry.labels.plausibility import check_plausible
 from registry.labels.services import get_label
 from registry.labels.status_lists import (
     allocate_indexes,
@@ -138,6 +139,8 @@ class IssueResult:
 
 def _claim(
     groups: Sequence[tuple[CertificationBody, Sequence[IssueItem], Sequence[str]]],
+    *,
+    dry_run: bool = False,
 ) -> list[list[Label | None]]:
     """Claim each item's Idempotency-Key for the label id planned for it, or find the label
     an earlier request made with that key; one list per group (body, items, planned ids).
@@ -148,7 +151,8 @@ def _claim(
     primary key until the first commits (then it finds that row and replays its label) or
     rolls back (then its own insert goes through), so one key never makes two labels. The
     claim names the label it will make (the foreign key is checked at commit), so no later
-    write is needed. Items without a key, and fresh claims, get ``None``.
+    write is needed. Items without a key, and fresh claims, get ``None``. A dry run claims
+    nothing: it only finds (or refuses) what an earlier request made with the same key.
     """
     rows: list[dict[str, object]] = []
     now = utcnow()
@@ -171,12 +175,16 @@ def _claim(
     if not rows:
         return fresh
     rows.sort(key=lambda row: (row["body_id"], row["key"]))
-    claimed = set(
-        db.session.execute(
-            insert_ignoring_conflicts(IdempotencyKey)
-            .values(rows)
-            .returning(IdempotencyKey.body_id, IdempotencyKey.key)
-        ).tuples()
+    claimed = (
+        set()
+        if dry_run
+        else set(
+            db.session.execute(
+                insert_ignoring_conflicts(IdempotencyKey)
+                .values(rows)
+                .returning(IdempotencyKey.body_id, IdempotencyKey.key)
+            ).tuples()
+        )
     )
     taken = {(row["body_id"], row["key"]) for row in rows} - claimed
     if not taken:
@@ -375,6 +383,8 @@ def issue_labels(principal: Principal, items: Sequence[IssueItem]) -> list[Issue
 
 def issue_label_groups(
     groups: Sequence[tuple[Principal, Sequence[IssueItem]]],
+    *,
+    dry_run: bool = False,
 ) -> list[list[IssueResult]]:
     """Issue several principals' labels in one transaction and one ledger round, all or none.
 
@@ -386,6 +396,10 @@ def issue_label_groups(
     one, the accreditations locked by one, each rule version looked up once; then each body's
     key and lists. The groups must be of distinct bodies. The answer is one list of results
     per group, in the order given.
+
+    ``dry_run`` (see :mod:`registry.labels.preview`, which alone passes it) makes every check
+    and stops before the writes: no Idempotency-Key claimed, no status-list index drawn, nothing
+    signed, stored or ledgered; the results hold the unsigned labels, never added to the session.
     """
     body_ids = [principal.body_id for principal, _ in groups]
     if len(set(body_ids)) != len(body_ids):
@@ -399,7 +413,7 @@ def issue_label_groups(
     claims = [
         (bodies[body_ids[n] or 0], groups[n][1], _fresh_label_ids(len(groups[n][1]))) for n in order
     ]
-    replayed = _claim(claims)
+    replayed = _claim(claims, dry_run=dry_run)
     now = utcnow_seconds()
     active: list[CertificationBody] = []
     for (body, _, _), found in zip(claims, replayed, strict=True):
@@ -412,8 +426,11 @@ def issue_label_groups(
     rules = _Rules(now, _lock_accreditations(active))
     prepared: dict[int, _Prepared] = {}
     for n, (body, items, planned), found in zip(order, claims, replayed, strict=True):
-        prepared[n] = _prepare_group(groups[n][0], body, items, planned, found, rules)
-    _ledger([prepared[n] for n in order])
+        prepared[n] = _prepare_group(
+            groups[n][0], body, items, planned, found, rules, dry_run=dry_run
+        )
+    if not dry_run:
+        _ledger([prepared[n] for n in order])
     return [prepared[n].results() for n in range(len(groups))]
 
 
@@ -438,6 +455,8 @@ def _prepare_group(
     planned: Sequence[str],
     replayed: Sequence[Label | None],
     rules: _Rules,
+    *,
+    dry_run: bool = False,
 ) -> _Prepared:
     """One body's part of a round after the shared checks: key, lists, grading, signing."""
     results = [None if label is None else IssueResult(label, created=False) for label in replayed]
@@ -455,8 +474,14 @@ def _prepare_group(
         olds = _lock_superseded(body, fresh, position)
     # Lock order everywhere: labels, then revocation lists, then suspension lists, then the
     # ledger (status changes lock their label first too), so no two writers wait on each other.
-    slots = _Slots.allocate(
-        body, fresh_ids, also_lock=sorted({o.suspension_list_id for o in olds if o is not None})
+    slots = (
+        _Slots.undrawn(fresh_ids)
+        if dry_run
+        else _Slots.allocate(
+            body,
+            fresh_ids,
+            also_lock=sorted({o.suspension_list_id for o in olds if o is not None}),
+        )
     )
     # Every item is checked, so a batch's refusal names each refused item, not the first only.
     refused: list[tuple[int, RegistryError]] = []
@@ -521,6 +546,7 @@ def _prepare(
             {"footprint": ["At most 18 integer digits and 12 decimals."]}
         ) from None
     rv = rules.check(body, request)
+    check_plausible(request, rv, now)
     fp_amount = request.declared_unit_amount
     grade = grade_for(request.footprint, rv.thresholds, amount=fp_amount)
     if request.asserted_grade is not None and request.asserted_grade != grade:
@@ -565,7 +591,13 @@ def _prepare(
         unsigned = build_label_credential(carbon_label)
     except CredentialError as exc:
         raise ValidationFailedError({"credential": [str(exc)]}) from exc
-    signed = sign_document(unsigned, key=pair, cryptosuite=EDDSA_RDFC_2022, created=now)
+    if slots.dry:
+        del unsigned["credentialStatus"]  # a dry run draws no index: it states none
+    signed = (
+        unsigned
+        if slots.dry
+        else sign_document(unsigned, key=pair, cryptosuite=EDDSA_RDFC_2022, created=now)
+    )
     digest = credential_digest(signed)
     event = LabelIssued(
         label=label_id,
@@ -724,6 +756,7 @@ class _Slots:
     label_ids: list[str]
     revocation: list[tuple[str, int]]
     suspension: list[tuple[str, int]]
+    dry: bool = False
 
     @classmethod
     def allocate(
@@ -737,6 +770,12 @@ class _Slots:
             db.session.get_one(StatusListRecord, list_id, with_for_update=True)
         suspension = allocate_indexes(body, StatusPurpose.SUSPENSION, count, base_url=base)
         return cls(base, label_ids, revocation, suspension)
+
+    @classmethod
+    def undrawn(cls, label_ids: list[str]) -> _Slots:
+        """A dry run's: nothing locked or drawn (a placeholder the credential then drops)."""
+        undrawn = [("undrawn", 0)] * len(label_ids)
+        return cls(current_settings().public_base_url, label_ids, undrawn, list(undrawn), True)
 
     def take(self) -> tuple[str, tuple[str, int], tuple[str, int]]:
         return self.label_ids.pop(0), self.revocation.pop(0), self.suspension.pop(0)

@@ -76,7 +76,9 @@ class ReferencePeriodSchema(Schema):
     @validates_schema
     def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data["end"] < data["start"]:
-            raise ValidationError("Must not be before start.", "end")
+            raise ValidationError(
+                "The period ends before it begins; send an end on or after the start.", "end"
+            )
 
 
 class FootprintSchema(Schema):
@@ -90,7 +92,11 @@ class FootprintSchema(Schema):
     @validates_schema
     def _positive_amount(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("declared_unit_amount", Decimal(1)) <= 0:
-            raise ValidationError("Must be greater than zero.", "declared_unit_amount")
+            raise ValidationError(
+                "The declared unit amount must be greater than zero: the footprint is stated "
+                "for this many declared units (leave it out for 1).",
+                "declared_unit_amount",
+            )
 
 
 class RuleRefSchema(Schema):

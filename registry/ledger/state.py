@@ -109,11 +109,24 @@ def verify_state() -> StateReport:
                 rv.thresholds,
                 rv.in_force_from,
                 rv.in_force_until,
+                rv.system_boundaries,
+                rv.max_period_age_months,
+                rv.allows_net_negative,
             )
             for key, rv in state.rule_versions.items()
         },
         _rule_versions(),
-        ("category", "declared_unit", "standard", "thresholds", "in_force_from", "in_force_until"),
+        (
+            "category",
+            "declared_unit",
+            "standard",
+            "thresholds",
+            "in_force_from",
+            "in_force_until",
+            "system_boundaries",
+            "max_period_age_months",
+            "allows_net_negative",
+        ),
         out,
     )
     _compare(
@@ -226,6 +239,9 @@ def _rule_versions() -> dict[tuple[str, str, str], tuple[Any, ...]]:
             RuleVersion.threshold_d,
             RuleVersion.in_force_from,
             RuleVersion.in_force_until,
+            RuleVersion.system_boundaries,
+            RuleVersion.max_period_age_months,
+            RuleVersion.allows_net_negative,
         )
         .join(Rule, Rule.id == RuleVersion.rule_id)
         .join(Scheme, Scheme.id == Rule.scheme_id)
@@ -238,6 +254,9 @@ def _rule_versions() -> dict[tuple[str, str, str], tuple[Any, ...]]:
             Thresholds(r.threshold_a, r.threshold_b, r.threshold_c, r.threshold_d),
             r.in_force_from,
             r.in_force_until,
+            tuple(r.system_boundaries),
+            r.max_period_age_months,
+            r.allows_net_negative,
         )
         for r in rows
     }

@@ -36,6 +36,7 @@ from registry.clock import utcnow
 from registry.errors import NotFoundError
 from registry.i18n import current_language, language_for
 from registry.pages import bp
+from registry.pages.label_view import boundary_text
 from registry.schemes.models import Rule, RuleVersion, Scheme
 from registry.schemes.services import get_rule, get_scheme, list_rule_versions, list_schemes
 from registry.schemes.services import with_rules as load_rules
@@ -215,6 +216,9 @@ class VersionView:
     in_force_until: str | None
     state: str  # "current", "past" or "future": the page words and marks each
     bands: tuple[Band, ...]
+    boundaries: tuple[str, ...]  # in words, as the label page words them
+    max_period_age_months: int | None
+    allows_net_negative: bool
 
 
 def _version_view(version: RuleVersion, now: datetime) -> VersionView:
@@ -233,6 +237,9 @@ def _version_view(version: RuleVersion, now: datetime) -> VersionView:
         in_force_until=_date(version.in_force_until),
         state=state,
         bands=bands(version),
+        boundaries=tuple(boundary_text(b) for b in version.system_boundaries),
+        max_period_age_months=version.max_period_age_months,
+        allows_net_negative=version.allows_net_negative,
     )
 
 

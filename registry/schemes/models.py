@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from credentials import Thresholds, TrustedRule
+from credentials import BOUNDARIES, Thresholds, TrustedRule
 from registry.db import Base, ExactDecimal
 
 __all__ = ["THRESHOLD", "Rule", "RuleVersion", "Scheme"]
@@ -91,6 +91,12 @@ class RuleVersion(Base):
     threshold_c: Mapped[Decimal] = mapped_column(THRESHOLD)
     threshold_d: Mapped[Decimal] = mapped_column(THRESHOLD)
     published_at: Mapped[datetime]
+    # What a label graded under the version may state: its system boundaries (sorted), how
+    # many months before issuance its reference period may have ended at most (None: no limit),
+    # and whether a zero (net-zero or net-negative) footprint is admitted.
+    system_boundaries: Mapped[list[str]] = mapped_column(JSON, default=lambda: list(BOUNDARIES))
+    max_period_age_months: Mapped[int | None] = mapped_column(default=None)
+    allows_net_negative: Mapped[bool] = mapped_column(default=False)
 
     rule: Mapped[Rule] = relationship(lazy="joined")
 

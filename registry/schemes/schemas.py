@@ -20,10 +20,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from credentials import GRADES, STORAGE_DECIMAL, Thresholds, decimal_text
+from credentials import BOUNDARIES, GRADES, STORAGE_DECIMAL, Thresholds, decimal_text
 from registry.fields import DateTimeStamp, DecimalText, FullMatch, Text
 from registry.schemes.models import Rule
-from registry.schemes.services import list_rule_versions
+from registry.schemes.services import MAX_PERIOD_AGE, list_rule_versions
 
 __all__ = [
     "CODE",
@@ -184,6 +184,32 @@ class RuleVersionSchema(Schema):
     in_force_until = UTCDateTime(load_default=None, allow_none=True, dates=True)
     thresholds = DecimalThresholds(required=True)
     thresholds_unit = fields.Constant("kgCO2e", dump_only=True, metadata=_TEXT)
+    system_boundaries = fields.List(
+        fields.String(validate=validate.OneOf(BOUNDARIES)),
+        validate=validate.Length(min=1, max=len(BOUNDARIES)),
+        load_default=lambda: list(BOUNDARIES),
+        metadata={
+            "description": "The system boundaries a label graded under this version may "
+            "declare; both if left out."
+        },
+    )
+    max_period_age_months = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_PERIOD_AGE),
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "At most how many months before issuance a label's reference "
+            "period may have ended; no limit if left out."
+        },
+    )
+    allows_net_negative = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Whether a zero (net-zero) footprint is admitted; labels state "
+            "non-negative footprints only."
+        },
+    )
     published_at = fields.DateTime(dump_only=True)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from credentials import (
+    BOUNDARIES,
     Actor,
     CredentialError,
     RuleRegistered,
@@ -31,6 +32,8 @@ from registry.schemes.models import Rule, RuleVersion, Scheme
 from registry.schemes.timezones import start_of_day
 
 __all__ = [
+    "MAX_PERIOD_AGE",
+    "check_categories_covered",
     "create_rule",
     "create_scheme",
     "find_rule_version",
@@ -42,6 +45,10 @@ __all__ = [
     "publish_rule_version",
     "with_rules",
 ]
+
+
+# Months: twenty years, beyond any scheme's rule and within every integer column.
+MAX_PERIOD_AGE = 240
 
 
 def list_schemes() -> list[Scheme]:
@@ -93,6 +100,23 @@ def create_rule(
     return rule
 
 
+def check_categories_covered(scheme: Scheme, categories: Iterable[str]) -> None:
+    """Refuse categories for which ``scheme`` has no rule: nothing could be issued for them."""
+    stmt = select(Rule.category).where(Rule.scheme_id == scheme.id).distinct()
+    covered = set(db.session.execute(stmt).scalars())
+    missing = sorted(set(categories) - covered)
+    if not missing:
+        return
+    choices = ", ".join(sorted(covered)) or "none yet"
+    message = (
+        f"No rule of {scheme.code} covers {', '.join(missing)}, so the body could issue "
+        f"nothing for it; check the spelling (the scheme's categories: {choices}), or add "
+        "the rule first, or grant it anyway with allow_uncovered_category "
+        "(--allow-uncovered-category)."
+    )
+    raise ValidationFailedError({"categories": [message]}, detail=message)
+
+
 def with_rules(scheme: Scheme) -> Scheme:
     """``scheme`` with its rules loaded (ordered by code), for showing it whole."""
     stmt = select(Rule).where(Rule.scheme_id == scheme.id).order_by(Rule.code)
@@ -129,14 +153,38 @@ def publish_rule_version(
     in_force_from: datetime | date,
     in_force_until: datetime | date | None,
     thresholds: tuple[Decimal, Decimal, Decimal, Decimal],
+    system_boundaries: Iterable[str] = BOUNDARIES,
+    max_period_age_months: int | None = None,
+    allows_net_negative: bool = False,
 ) -> RuleVersion:
-    """Publish a version; it can never change afterwards (a correction is a new version)."""
+    """Publish a version; it can never change afterwards (a correction is a new version).
+
+    Besides the thresholds, a version states what a label graded under it may be: the system
+    boundaries it grades (both by default), how many months before issuance the reference
+    period may have ended at most (``None``: no limit), and whether it admits a zero footprint
+    (``allows_net_negative``). Issuance refuses a label outside them
+    (:mod:`registry.labels.plausibility`).
+    """
     rule = get_rule(scheme_code, rule_code)
     # A date alone is the start of that day where the scheme is.
     in_force_from = start_of_day(in_force_from, rule.scheme.region)
     in_force_until = (
         None if in_force_until is None else start_of_day(in_force_until, rule.scheme.region)
     )
+    boundaries = tuple(sorted(set(system_boundaries)))
+    if not boundaries or not set(boundaries) <= set(BOUNDARIES):
+        raise ValidationFailedError(
+            {"system_boundaries": [f"Name one or both of {', '.join(BOUNDARIES)}."]}
+        )
+    if max_period_age_months is not None and not 1 <= max_period_age_months <= MAX_PERIOD_AGE:
+        raise ValidationFailedError(
+            {
+                "max_period_age_months": [
+                    f"A whole number of months from 1 to {MAX_PERIOD_AGE}, or leave it out "
+                    "for no limit."
+                ]
+            }
+        )
     try:
         for bound in thresholds:
             check_decimal(bound)
@@ -173,6 +221,9 @@ def publish_rule_version(
         threshold_c=bounds.c,
         threshold_d=bounds.d,
         published_at=utcnow(),
+        system_boundaries=list(boundaries),
+        max_period_age_months=max_period_age_months,
+        allows_net_negative=allows_net_negative,
     )
     db.session.add(rv)
     append_event(
@@ -187,6 +238,9 @@ def publish_rule_version(
             in_force_until=in_force_until,
             thresholds=bounds,
             by=actor,
+            system_boundaries=boundaries,
+            max_period_age_months=max_period_age_months,
+            allows_net_negative=allows_net_negative,
         )
     )
     return rv

@@ -135,6 +135,7 @@ def test_bodies_register_accredit_and_keys(app: Flask, world: AdminWorld, db_ses
     result = run(
         app,
         *("bodies", "accredit", "pearl", "CN-GD", "--category", "battery", "--category", "tea"),
+        "--allow-uncovered-category",  # no tea rule in this world
         *("--accreditation-body", "CNAS (fictitious)", "--reference", "CNAS-C0999"),
         *("--valid-from", "2025-01-01T00:00:00Z"),
     )

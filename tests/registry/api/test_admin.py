@@ -89,6 +89,7 @@ OPERATOR_WRITES: list[tuple[str, dict[str, Any] | None]] = [
             "accreditation_body": "HKAS (fictitious)",
             "reference": "HKAS-1",
             "valid_from": "2026-01-01T00:00:00Z",
+            "allow_uncovered_category": True,  # this world's HK has no rule yet
         },
     ),
     ("/api/v1/accreditations/{accreditation}/status", {"status": "suspended", "reason": "x"}),

@@ -50,6 +50,8 @@ def accreditation_request(**changes: Any) -> dict[str, Any]:
         "reference": "CNAS-C0421 (fictitious)",
         "valid_from": "2025-01-01T00:00:00+08:00",
         "valid_until": "2028-01-01T00:00:00+08:00",
+        # The admin world's CN-GD has no pv-module rule (refusals: test_plausibility.py).
+        "allow_uncovered_category": True,
     }
     body.update(changes)
     return body

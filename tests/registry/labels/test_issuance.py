@@ -216,8 +216,9 @@ def test_an_unknown_rule_version_is_not_found(client: FlaskClient, world: LabelW
 # --- grade -----------------------------------------------------------------------------------
 
 # Thresholds A ≤ 45, B ≤ 65, C ≤ 85, D ≤ 110, else E, per kWh; the value is for `amount` kWh.
+# Zero is refused unless the rule version allows net-negative values (test_plausibility.py).
 GRADE_CASES = [
-    ("0", None, "A"),
+    ("0.000000000001", None, "A"),
     ("45", None, "A"),
     ("45.000000000001", None, "B"),
     ("65", None, "B"),
@@ -253,7 +254,7 @@ def test_grade_from_thresholds_with_a_bound_belonging_to_the_better_grade(
 )
 @given(
     values=st.lists(
-        st.decimals(min_value=0, max_value=240, places=3), min_size=2, max_size=3, unique=True
+        st.decimals(min_value="0.001", max_value=240, places=3), min_size=2, max_size=3, unique=True
     ),
     amount=st.sampled_from(["1", "2", "0.5"]),
 )
