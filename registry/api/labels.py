@@ -12,6 +12,7 @@ from registry.api.common import json_body
 from registry.api.idempotency import idempotency_key, issue_items, request_hash
 from registry.auth.models import Role
 from registry.db import transaction
+from registry.errors import ValidationFailedError
 from registry.i18n import language_for, negotiate
 from registry.labels.artwork import (
     ARTWORK_REVISION,
@@ -20,7 +21,6 @@ from registry.labels.artwork import (
     label_qr_png,
     label_qr_svg,
 )
-from registry.errors import ValidationFailedError
 from registry.labels.grouping import issue_grouped
 from registry.labels.issuance import IssueItem, issue_labels
 from registry.labels.preview import Preview, preview_labels
