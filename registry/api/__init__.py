@@ -7,6 +7,7 @@ from flask import Flask
 from registry.api import (
     audit,
     bodies,
+    docs,
     exports,
     findings,
     health,
@@ -46,5 +47,6 @@ def register_api(app: Flask) -> None:
         findings,
         health,
         openapi,
+        docs,
     ):
         app.register_blueprint(module.bp)

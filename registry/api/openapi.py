@@ -31,10 +31,19 @@ from registry.api.idempotency import (
     MAX_IDEMPOTENCY_KEY,
 )
 from registry.auth.schemas import ApiTokenSchema
+from registry.config import current_settings
 from registry.errors import PROBLEM_BASE
 from registry.labels.vc_api import VcStatusRequestSchema
 
-__all__ = ["DOCUMENTED_PREFIXES", "bp", "build_openapi"]
+__all__ = [
+    "DOCUMENTED_PREFIXES",
+    "PATH_PARAMETERS",
+    "TAGS",
+    "bp",
+    "build_openapi",
+    "example_of",
+    "json_content",
+]
 
 DOCUMENTED_PREFIXES = ("/api/v1/", "/credentials/", "/status-lists/", "/ledger/", "/trust-bundle")
 _METHODS = ("get", "post", "put", "patch", "delete")
@@ -43,17 +52,72 @@ bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
 # Shared problem responses: handlers write ``404: {$ref: '#/components/responses/NotFound'}``.
 _PROBLEM_RESPONSES = {
-    "BadRequest": "The request could not be understood (not JSON, say)",
-    "Unauthenticated": "No valid API token",
-    "Forbidden": "The token's role or body may not do this",
-    "NotFound": "No such resource",
-    "Conflict": "Contradicts the current state",
-    "Unprocessable": "Invalid fields (see errors), or refused by a registry rule",
-    "TooLarge": "The body exceeds the size limit",
-    "UnsupportedMediaType": "The body is not JSON",
-    "InternalError": "A bug on our side; the problem's error_id finds it in our logs",
+    "BadRequest": (400, "bad-request", "The request could not be understood (not JSON, say)"),
+    "Unauthenticated": (401, "unauthenticated", "No valid API token"),
+    "Forbidden": (403, "forbidden", "The token's role or body may not do this"),
+    "NotFound": (404, "not-found", "No such resource"),
+    "Conflict": (409, "conflict", "Contradicts the current state"),
+    "Unprocessable": (
+        422,
+        "validation-failed",
+        "Invalid fields (see errors), or refused by a registry rule",
+    ),
+    "TooLarge": (413, "payload-too-large", "The body exceeds the size limit"),
+    "UnsupportedMediaType": (415, "unsupported-media-type", "The body is not JSON"),
+    "InternalError": (
+        500,
+        "internal-error",
+        "A bug on our side; the problem's error_id finds it in our logs",
+    ),
+}
+_PROBLEM_DETAILS = {
+    "Unauthenticated": "Send the API token as 'Authorization: Bearer clr_…'.",
+    "NotFound": "No label 7Q2M9XK4TZ.",
+    "Unprocessable": "Some fields are invalid; see errors.",
 }
 _WRITES = ("post", "put", "patch")
+
+# Every tag an operation may carry, with what it groups; a tag not listed here fails the
+# completeness test (tests/registry/api/test_openapi_complete.py).
+TAGS = {
+    "labels": "Issue carbon labels, list them, change their status (certifiers), read one (anyone)",
+    "artwork": "The QR code and the printable label of a label, as SVG or PNG",
+    "schemes": "Label schemes, their rules and the rule versions that set the grade thresholds",
+    "bodies": "Certification bodies and their accreditations (operator), read by anyone",
+    "keys": "The signing keys of a certification body: add, rotate, retire",
+    "tokens": "API tokens: issue and revoke (operator); who am I",
+    "recognition": "Mutual-recognition mappings between schemes and regions",
+    "audit": "What a regulator audits: ledger entries, issuance, status changes, findings",
+    "reports": "Suspect labels reported by the public, triaged by regulators",
+    "ledger": "The append-only ledger: signed checkpoints, entries, Merkle proofs, C2SP tiles",
+    "status lists": "Bitstring Status List credentials (revocation and suspension)",
+    "trust": "The signed trust bundle for verifying labels offline",
+    "VC-API": "W3C VC-API: issue, verify and change the status of credentials",
+    "meta": "This document",
+}
+
+# Path parameters, described once (a docstring may still describe its own).
+PATH_PARAMETERS: dict[str, tuple[str, Any]] = {
+    "label_id": (
+        "The label's code: 10 characters of Crockford base32, case-insensitive",
+        "7Q2M9XK4TZ",
+    ),
+    "code": ("The code of the scheme or certification body", "cn-gd"),
+    "body": ("The code of the certification body", "acme-cert"),
+    "rule": ("The code of the rule, unique in its scheme", "electricity"),
+    "version": ("The rule version", "2026.1"),
+    "accreditation_id": ("The accreditation's registry id", 1),
+    "mapping_id": ("The recognition mapping's registry id", 1),
+    "report_id": ("The suspect report's registry id", 1),
+    "token_id": ("The API token's registry id (never its secret)", 1),
+    "public_key_multibase": (
+        "The body's Ed25519 public key as a Multikey (multibase base58btc, z6Mk…)",
+        "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+    ),
+    "list_id": ("The status list's id", "1"),
+    "level": ("The tile level (0 to 63), C2SP tlog-tiles", "0"),
+    "rest": ("The tile index path, C2SP tlog-tiles (x001/x234/067, and .p/W for a partial)", "000"),
+}
 
 
 def _idempotency_key(limit: int) -> dict[str, Any]:
@@ -79,6 +143,23 @@ _SHARED_PARAMETERS = {
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/responses/{name}"}
+
+
+def json_content(schema: str | dict[str, Any], example: Any = None) -> dict[str, Any]:
+    """An ``application/json`` content object for a schema (a component name or inline)."""
+    body: dict[str, Any] = {
+        "schema": {"$ref": f"#/components/schemas/{schema}"} if isinstance(schema, str) else schema
+    }
+    if example is not None:
+        body["example"] = example
+    return {"application/json": body}
+
+
+def _operation_id(view: Any, method: str, methods: int) -> str:
+    """The view function's name (``get_label``), which is unique in this app; with the method
+    prefixed when one view answers several."""
+    name: str = view.__name__
+    return f"{method}_{name}" if methods > 1 else name
 
 
 def _complete(operation: dict[str, Any], method: str, rule: Rule) -> dict[str, Any]:
@@ -114,12 +195,90 @@ def _complete(operation: dict[str, Any], method: str, rule: Rule) -> dict[str, A
     for name in sorted(rule.arguments - documented):
         parameters.append({"in": "path", "name": name, "required": True})
     for parameter in parameters:
+        if parameter.get("in") == "path" and parameter["name"] in PATH_PARAMETERS:
+            description, example = PATH_PARAMETERS[parameter["name"]]
+            parameter.setdefault("description", description)
+            parameter.setdefault("example", example)
         converter = converters.get(parameter["name"]) if parameter.get("in") == "path" else None
         if converter is not None and hasattr(converter, "openapi"):
             parameter["schema"] = converter.openapi
     if parameters:
         operation["parameters"] = parameters
     return operation
+
+
+# What a string of a given format looks like, where a field gives no example of its own.
+_FORMAT_EXAMPLES = {
+    "date-time": "2026-03-01T08:00:00Z",
+    "date": "2026-03-01",
+    "uri": "https://registry.example/l/7Q2M9XK4TZ",
+    "email": "registry@example.org",
+}
+
+
+def example_of(
+    document: dict[str, Any], schema: dict[str, Any], *, writing: bool, depth: int = 0
+) -> Any:
+    """An example of ``schema`` made from its fields' own examples (``metadata={"example":
+    …}``), else their defaults, first enum member, or format; ``readOnly`` members are left
+    out of what a client writes and ``writeOnly`` ones out of what it reads. The completeness
+    test validates every example against its schema, so a field whose shape cannot be guessed
+    (a pattern, say) has to state one."""
+    while "$ref" in schema:
+        node: Any = document
+        for part in schema["$ref"][2:].split("/"):
+            node = node[part]
+        schema = {**node, **{k: v for k, v in schema.items() if k != "$ref"}}
+    for key in ("example", "const", "default"):
+        if key in schema and schema[key] is not None:
+            return schema[key]
+    if schema.get("examples"):
+        return schema["examples"][0]
+    if schema.get("enum"):
+        return next((v for v in schema["enum"] if v is not None), None)
+    for key in ("allOf", "oneOf", "anyOf"):
+        if schema.get(key):
+            return example_of(document, schema[key][0], writing=writing, depth=depth + 1)
+    kind = schema.get("type", "object" if "properties" in schema else "string")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        if depth > 8:
+            return {}
+        skip = "readOnly" if writing else "writeOnly"
+        return {
+            name: example_of(document, prop, writing=writing, depth=depth + 1)
+            for name, prop in schema.get("properties", {}).items()
+            if not prop.get(skip)
+        }
+    if kind == "array":
+        items = schema.get("items", {})
+        return [example_of(document, items, writing=writing, depth=depth + 1)] if items else []
+    if kind in ("integer", "number"):
+        return schema.get("minimum", 1)
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    return _FORMAT_EXAMPLES.get(schema.get("format", ""), "text")
+
+
+def _add_examples(document: dict[str, Any]) -> None:
+    """An example on every JSON body that has a schema and none of its own."""
+    for item in document["paths"].values():
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            bodies = [(True, operation.get("requestBody", {}))]
+            bodies += [(False, r) for r in operation["responses"].values()]
+            for writing, body in bodies:
+                for media, content in body.get("content", {}).items():
+                    if "json" not in media or "schema" not in content:
+                        continue
+                    if "example" not in content and "examples" not in content:
+                        content["example"] = example_of(
+                            document, content["schema"], writing=writing
+                        )
 
 
 def _path(rule: str) -> str:
@@ -157,40 +316,72 @@ def build_openapi(app: Flask) -> dict[str, Any]:
         "Problem",
         {
             "type": "object",
+            "description": "An RFC 9457 problem: what went wrong, and what to do about it",
             "properties": {
-                "type": {"type": "string", "format": "uri"},
-                "title": {"type": "string"},
-                "status": {"type": "integer"},
-                "detail": {"type": "string"},
-                "instance": {"type": "string"},
-                "errors": {"type": "object"},
+                "type": {
+                    "type": "string",
+                    "format": "uri",
+                    "description": "Stable URI of the kind of problem; it opens a page on it",
+                },
+                "title": {"type": "string", "description": "Short summary of the kind"},
+                "status": {"type": "integer", "description": "The HTTP status code"},
+                "detail": {"type": "string", "description": "What went wrong this time"},
+                "instance": {"type": "string", "description": "The path of the request"},
+                "error_id": {
+                    "type": "string",
+                    "description": "On a 500: the id that finds this error in the logs",
+                },
+                "errors": {
+                    "type": "object",
+                    "description": "On a 422: messages by field, nested like the request body",
+                },
             },
             "required": ["type", "title", "status"],
         },
     )
-    for name, description in _PROBLEM_RESPONSES.items():
+    for name, (status, slug, description) in _PROBLEM_RESPONSES.items():
+        example = {
+            "type": f"{PROBLEM_BASE}{slug}",
+            "title": description,
+            "status": status,
+            "detail": _PROBLEM_DETAILS.get(name, description),
+            "instance": "/api/v1/labels/7Q2M9XK4TZ",
+        }
+        if name == "Unprocessable":
+            example["errors"] = {"footprint": {"value": ["Not a valid decimal."]}}
         spec.components.response(
             name,
             {
                 "description": description,
                 "content": {
-                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    "application/problem+json": {
+                        "schema": {"$ref": "#/components/schemas/Problem"},
+                        "example": example,
+                    }
                 },
             },
         )
+    for tag, description in TAGS.items():
+        spec.tag({"name": tag, "description": description})
     by_path: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith(DOCUMENTED_PREFIXES):
             continue
         view = app.view_functions[rule.endpoint]
         operations = load_operations_from_docstring(view.__doc__ or "")
-        for method in sorted(m.lower() for m in rule.methods or ()):
-            if method in _METHODS and method in operations:
+        methods = [m for m in sorted(m.lower() for m in rule.methods or ()) if m in _METHODS]
+        for method in methods:
+            if method in operations:
                 operation = _complete(operations[method], method, rule)
+                operation.setdefault("operationId", _operation_id(view, method, len(methods)))
                 by_path.setdefault(_path(rule.rule), {})[method] = operation
     for path, operations in by_path.items():
         spec.path(path=path, operations=operations)
     document = spec.to_dict()
+    document["servers"] = [
+        {"url": current_settings().public_base_url, "description": "This registry"}
+    ]
+    _add_examples(document)
     # Cross-field rules a schema states for the document (JSON Schema if/then).
     for name, schema in (("ApiToken", ApiTokenSchema), ("VcStatusRequest", VcStatusRequestSchema)):
         document["components"]["schemas"][name].update(schema.OPENAPI_RULES)
