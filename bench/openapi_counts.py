@@ -1,6 +1,6 @@
 """How complete the OpenAPI document is: the counts issue 12 compares before and after.
 
-    .venv/bin/python bench/openapi_counts.py [--gaps]
+.venv/bin/python bench/openapi_counts.py [--gaps]
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from registry import create_app  # noqa: E402
-from registry.api.openapi import build_openapi  # noqa: E402
-from registry.api.openapi_check import documentation_counts, documentation_gaps  # noqa: E402
-from tests.registry.factories import make_settings  # noqa: E402
+from registry import create_app
+from registry.api.openapi import build_openapi
+from registry.api.openapi_check import documentation_counts, documentation_gaps
+from tests.registry.factories import make_settings
 
 
 def main() -> None:

@@ -13,9 +13,7 @@ from flask.typing import ResponseReturnValue
 
 __all__ = ["DOCS_CONTENT_SECURITY_POLICY", "bp"]
 
-bp = Blueprint(
-    "api_docs", __name__, static_folder="static", static_url_path="/api/docs/static"
-)
+bp = Blueprint("api_docs", __name__, static_folder="static", static_url_path="/api/docs/static")
 
 # Swagger UI sets element styles through the DOM (allowed without 'unsafe-inline') and draws
 # its icons as data: images.
@@ -28,7 +26,11 @@ DOCS_CONTENT_SECURITY_POLICY = (
 @bp.get("/api/docs")
 def api_docs() -> ResponseReturnValue:
     body = render_template("api/docs.html", document=url_for("openapi.get_openapi"))
-    return body, 200, {
-        "Content-Security-Policy": DOCS_CONTENT_SECURITY_POLICY,
-        "Cache-Control": "public, max-age=300",
-    }
+    return (
+        body,
+        200,
+        {
+            "Content-Security-Policy": DOCS_CONTENT_SECURITY_POLICY,
+            "Cache-Control": "public, max-age=300",
+        },
+    )

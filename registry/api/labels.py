@@ -82,17 +82,28 @@ def list_labels_view() -> ResponseReturnValue:
       parameters:
         - in: query
           name: status
+          description: Only labels with this status
           schema: {type: string, enum: [active, suspended, revoked, superseded]}
         - in: query
           name: scheme
+          description: Only labels graded under a rule of this scheme (its code)
           schema: {type: string, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$'}
-        - {in: query, name: gtin, schema: {type: string, pattern: '^([0-9]{8}|[0-9]{12,14})$'}}
+        - in: query
+          name: gtin
+          description: Only labels of the product with this GTIN (8, 12, 13 or 14 digits)
+          schema: {type: string, pattern: '^([0-9]{8}|[0-9]{12,14})$'}
         - in: query
           name: after
+          description: The page after this ledger index (from `next`); -1 starts at the first
           schema: {type: integer, minimum: -1, maximum: 9223372036854775807}
-        - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
+        - in: query
+          name: limit
+          description: Labels per page
+          schema: {type: integer, minimum: 1, maximum: 200, default: 50}
       responses:
-        200: {description: '{"labels": [label without credential], "next": URL or null}'}
+        200:
+          description: A page of labels, without their credentials
+          content: {application/json: {schema: LabelPageSchema}}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         422: {$ref: '#/components/responses/Unprocessable'}
@@ -234,11 +245,15 @@ def get_trust_bundle(label_id: str) -> ResponseReturnValue:
         checkpoint, and the label's ledger entry and latest status event with their inclusion
         proofs. Use with `carbonlabel verify credential.json --trust bundle.json
         --registry-key KEY [--region HK]`. Not cached: a status change shows at once.
+      operationId: get_label_trust_bundle
       tags: [labels]
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
       responses:
-        200: {description: The signed bundle, content: {application/json: {schema: {type: object}}}}
+        200:
+          description: The signed bundle
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/SignedTrustBundle'}}
         404: {$ref: '#/components/responses/NotFound'}
     """
     label = get_label(label_id)

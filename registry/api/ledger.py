@@ -43,7 +43,17 @@ def get_checkpoint() -> Response:
         the configured witnesses returned for this checkpoint, each checked on receipt.
       tags: [ledger]
       responses:
-        200: {description: 'origin, tree size, base64 root hash, then signature lines'}
+        200:
+          description: 'origin, tree size, base64 root hash, then signature lines'
+          content:
+            text/plain:
+              schema: {type: string, description: A C2SP signed note (tlog-checkpoint)}
+              example: |
+                registry.example/ledger
+                42
+                qE2aKw8mJ2o4pXvQ1n7Zr9v3c0dJxY5u7T1sW0bA4yM=
+
+                — registry.example/ledger Az3k1Qe4...
         304: {description: Not modified (If-None-Match)}
         404: {$ref: '#/components/responses/NotFound'}
     """
@@ -65,7 +75,12 @@ def get_log_key() -> Response:
       summary: The log's C2SP verifier key (name+keyid+base64)
       tags: [ledger]
       responses:
-        200: {description: 'The verifier key string (text/plain)'}
+        200:
+          description: The verifier key string
+          content:
+            text/plain:
+              schema: {type: string, description: 'C2SP verifier key: name+keyid+base64'}
+              example: registry.example/ledger+8a1c2f3e+AeK1vQ2dY8...
     """
     # No trailing newline: the body is exactly the verifier key string tools parse.
     response = Response(get_log_verifier_key(), mimetype="text/plain")

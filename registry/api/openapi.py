@@ -38,6 +38,7 @@ from registry.labels.vc_api import VcStatusRequestSchema
 __all__ = [
     "DOCUMENTED_PREFIXES",
     "PATH_PARAMETERS",
+    "SHARED_SCHEMAS",
     "TAGS",
     "bp",
     "build_openapi",
@@ -145,6 +146,66 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/responses/{name}"}
 
 
+_MULTIBASE = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+# Schemas of answers no marshmallow schema dumps (the handler builds them), named here once so
+# docstrings can refer to them (``schema: {$ref: '#/components/schemas/SignedTrustBundle'}``).
+SHARED_SCHEMAS: dict[str, dict[str, Any]] = {
+    "BundleSignature": {
+        "type": "object",
+        "description": "An Ed25519 signature over the payload's RFC 8785 (JCS) bytes",
+        "properties": {
+            "alg": {"const": "Ed25519", "description": "The signature algorithm"},
+            "key": {
+                "type": "string",
+                "description": "The signing key as a Multikey (see /trust-bundle/key)",
+                "example": _MULTIBASE,
+            },
+            "value": {"type": "string", "description": "The signature value"},
+        },
+        "required": ["alg", "key", "value"],
+    },
+    "SignedTrustBundle": {
+        "type": "object",
+        "description": "What an offline verifier needs, signed by the registry's bundle key",
+        "properties": {
+            "payload": {
+                "type": "object",
+                "description": (
+                    "bodies with their keys and accreditations, rules, statusLists, logKey, "
+                    "ledger, schemes, mappings, checkpoint, registry, issued, validUntil"
+                ),
+                "additionalProperties": True,
+                "example": {"registry": "https://registry.example", "bodies": []},
+            },
+            "signature": {
+                "$ref": "#/components/schemas/BundleSignature",
+                "description": "The registry's signature over the payload",
+            },
+        },
+        "required": ["payload", "signature"],
+    },
+    "TrustBundleKey": {
+        "type": "object",
+        "description": "The key trust bundles are signed with, to pin",
+        "properties": {
+            "alg": {"const": "Ed25519", "description": "The key's algorithm"},
+            "publicKeyMultibase": {
+                "type": "string",
+                "description": "The public key as a Multikey (multibase base58btc)",
+                "example": _MULTIBASE,
+            },
+            "registry": {
+                "type": "string",
+                "format": "uri",
+                "description": "The registry's public base URL",
+                "example": "https://registry.example",
+            },
+        },
+        "required": ["alg", "publicKeyMultibase", "registry"],
+    },
+}
+
+
 def json_content(schema: str | dict[str, Any], example: Any = None) -> dict[str, Any]:
     """An ``application/json`` content object for a schema (a component name or inline)."""
     body: dict[str, Any] = {
@@ -156,9 +217,9 @@ def json_content(schema: str | dict[str, Any], example: Any = None) -> dict[str,
 
 
 def _operation_id(view: Any, method: str, methods: int) -> str:
-    """The view function's name (``get_label``), which is unique in this app; with the method
-    prefixed when one view answers several."""
-    name: str = view.__name__
+    """The view function's name (``get_label``, less a ``_view`` suffix); with the method
+    prefixed when one view answers several. The completeness test checks they are unique."""
+    name: str = view.__name__.removesuffix("_view")
     return f"{method}_{name}" if methods > 1 else name
 
 
@@ -361,6 +422,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 },
             },
         )
+    for name, schema in SHARED_SCHEMAS.items():
+        spec.components.schema(name, schema)
     for tag, description in TAGS.items():
         spec.tag({"name": tag, "description": description})
     by_path: dict[str, dict[str, Any]] = {}

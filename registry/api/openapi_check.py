@@ -99,14 +99,18 @@ def documentation_gaps(document: dict[str, Any]) -> list[str]:
         if not operation_id:
             gaps.append(f"{label}: no operationId")
         elif operation_id in seen_ids:
-            gaps.append(f"{label}: operationId {operation_id!r} also used by {seen_ids[operation_id]}")
+            gaps.append(
+                f"{label}: operationId {operation_id!r} also used by {seen_ids[operation_id]}"
+            )
         else:
             seen_ids[operation_id] = label
         if not operation.get("tags"):
             gaps.append(f"{label}: no tags")
         for tag in operation.get("tags", []):
             if tag not in declared:
-                gaps.append(f"{label}: tag {tag!r} is not declared in TAGS (registry/api/openapi.py)")
+                gaps.append(
+                    f"{label}: tag {tag!r} is not declared in TAGS (registry/api/openapi.py)"
+                )
         for key in ("summary", "description"):
             if not operation.get(key):
                 gaps.append(f"{label}: no {key}")

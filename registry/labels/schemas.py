@@ -33,6 +33,7 @@ from registry.schemes.schemas import code_field, text_field
 __all__ = [
     "ArtworkQuerySchema",
     "LabelBatchSchema",
+    "LabelPageSchema",
     "LabelQuerySchema",
     "LabelRequestSchema",
     "LabelSchema",
@@ -249,6 +250,22 @@ class LabelSchema(Schema):
 
     def _credential(self, label: Label) -> dict[str, Any]:
         return json.loads(label.credential)  # type: ignore[no-any-return]
+
+
+class LabelPageSchema(Schema):
+    """One page of the label listing: what the handler answers, stated for the document."""
+
+    labels = fields.List(
+        fields.Nested(LabelSchema),
+        metadata={"description": "The labels of this page, in issuance order, no credential"},
+    )
+    next = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The URL of the following page, or null on the last one",
+            "example": "https://registry.example/api/v1/labels?after=41&limit=50",
+        },
+    )
 
 
 label_batch_schema = LabelBatchSchema()

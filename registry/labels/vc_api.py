@@ -136,7 +136,16 @@ class VcCredentialSchema(Schema):
         required=True,
         data_key="@context",
         validate=_contexts,
-        metadata={"openapi": {"const": CONTEXTS}},
+        # Item by item, not ``const`` of the whole list: client generators model that.
+        metadata={
+            "description": "The VC 2.0 context, then the carbon-label context, in this order",
+            "openapi": {
+                "prefixItems": [{"const": context} for context in CONTEXTS],
+                "minItems": len(CONTEXTS),
+                "maxItems": len(CONTEXTS),
+                "example": list(CONTEXTS),
+            },
+        },
     )
     type = fields.List(
         fields.String(),
