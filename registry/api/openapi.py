@@ -21,7 +21,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.yaml_utils import load_operations_from_docstring
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.routing import Rule
 
@@ -38,6 +38,7 @@ from registry.labels.vc_api import VcStatusRequestSchema
 __all__ = [
     "DOCUMENTED_PREFIXES",
     "PATH_PARAMETERS",
+    "QUERY_PARAMETERS",
     "SHARED_SCHEMAS",
     "TAGS",
     "bp",
@@ -206,6 +207,39 @@ SHARED_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
+# Query parameters, described once by name (a docstring may still describe its own).
+QUERY_PARAMETERS: dict[str, str] = {
+    "after": "The page after this position (take it from `next`); -1 starts at the first",
+    "limit": "How many items per page",
+    "scheme": "Only what falls under this scheme (its code)",
+    "body": "Only what concerns this certification body (its code)",
+    "from": "From this instant, inclusive (RFC 3339 with an offset)",
+    "to": "To this instant, exclusive (RFC 3339 with an offset)",
+    "status": "Only items with this status",
+    "start": "Index of the first ledger entry",
+    "end": "Index after the last ledger entry",
+    "index": "Index of the ledger entry to prove",
+    "size": "Size of the tree to prove it in (a checkpoint's size)",
+    "first": "The older tree size",
+    "second": "The newer tree size",
+    "event": "Only entries of this event kind, e.g. label.suspended",
+    "by": "The length of each counting period",
+    "severity": "Only findings of this severity",
+    "lang": "The language of the label's text",
+    "scale": "Pixels per QR module (2 to 32)",
+    "gtin": "Only labels of this GTIN",
+}
+# Examples of required query parameters, by name.
+_QUERY_EXAMPLES: dict[str, Any] = {
+    "start": 0,
+    "end": 10,
+    "index": 0,
+    "size": 42,
+    "first": 10,
+    "second": 42,
+}
+
+
 def json_content(schema: str | dict[str, Any], example: Any = None) -> dict[str, Any]:
     """An ``application/json`` content object for a schema (a component name or inline)."""
     body: dict[str, Any] = {
@@ -260,6 +294,10 @@ def _complete(operation: dict[str, Any], method: str, rule: Rule) -> dict[str, A
             description, example = PATH_PARAMETERS[parameter["name"]]
             parameter.setdefault("description", description)
             parameter.setdefault("example", example)
+        if parameter.get("in") == "query" and parameter["name"] in QUERY_PARAMETERS:
+            parameter.setdefault("description", QUERY_PARAMETERS[parameter["name"]])
+            if parameter.get("required") and parameter["name"] in _QUERY_EXAMPLES:
+                parameter.setdefault("example", _QUERY_EXAMPLES[parameter["name"]])
         converter = converters.get(parameter["name"]) if parameter.get("in") == "path" else None
         if converter is not None and hasattr(converter, "openapi"):
             parameter["schema"] = converter.openapi
@@ -465,6 +503,13 @@ def get_openapi() -> ResponseReturnValue:
     document = current_app.extensions.get("registry.openapi")
     if document is None:
         document = current_app.extensions["registry.openapi"] = build_openapi(current_app)
-    response = jsonify(document)
+    # The configured public URL first; the address this request came to too, when it differs
+    # (a staging host, a port-forward), so "Try it out" talks to the registry that answered.
+    here = request.host_url.rstrip("/")
+    servers = list(document["servers"])
+    if all(server["url"] != here for server in servers):
+        servers.append({"url": here, "description": "The address this document was read from"})
+    response = jsonify({**document, "servers": servers})
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Vary"] = "Host"
     return response
