@@ -168,9 +168,7 @@ class Gtin(fields.String):
     where a wrong check digit is no error (it just finds nothing)."""
 
     def __init__(self, *, check_digit: bool = True, **kwargs: Any) -> None:
-        super().__init__(
-            metadata={"pattern": GTIN_PATTERN, **kwargs.pop("metadata", {})}, **kwargs
-        )
+        super().__init__(metadata={"pattern": GTIN_PATTERN, **kwargs.pop("metadata", {})}, **kwargs)
         self.check_digit = check_digit
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:

@@ -109,7 +109,10 @@ def get_status_changes_view() -> ResponseReturnValue:
               schema:
                 type: object
                 properties:
-                  changes: {type: array, items: AuditStatusChangeSchema, description: This page's items}
+                  changes:
+                    type: array
+                    items: AuditStatusChangeSchema
+                    description: This page's status changes
                   next:
                     type: [string, 'null']
                     description: The URL of the following page; null on the last one

@@ -45,6 +45,8 @@ def list_bodies_view() -> ResponseReturnValue:
     ---
     get:
       summary: List the certification bodies
+      description: >
+        Public: every registered body, without accreditations and keys (read one body for those).
       tags: [bodies]
       responses:
         200:
@@ -60,6 +62,9 @@ def register_body_view() -> ResponseReturnValue:
     ---
     post:
       summary: Register a certification body
+      description: >
+        Operator only. Ledgered; the body can issue once it has an active accreditation and a
+        signing key.
       tags: [bodies]
       security: [{bearer: []}]
       requestBody:
@@ -83,6 +88,9 @@ def get_body_view(code: str) -> ResponseReturnValue:
     ---
     get:
       summary: A certification body with its accreditations and keys
+      description: >
+        Public: the body, every accreditation it holds and every signing key it has had (public
+        halves only).
       tags: [bodies]
       parameters: [{in: path, name: code, required: true, schema: {type: string}}]
       responses:
@@ -100,6 +108,9 @@ def set_body_status_view(code: str) -> ResponseReturnValue:
     ---
     post:
       summary: Suspend, reinstate or withdraw a certification body
+      description: >
+        Operator only. Ledgered with the reason; while a body is not active it cannot issue, and
+        withdrawal is final.
       tags: [bodies]
       parameters: [{in: path, name: code, required: true, schema: {type: string}}]
       security: [{bearer: []}]
@@ -128,6 +139,9 @@ def grant_accreditation_view(code: str) -> ResponseReturnValue:
     ---
     post:
       summary: Grant an accreditation
+      description: >
+        Operator only. Ledgered. The scheme must exist; the categories are those the body may issue
+        labels for under it.
       tags: [bodies]
       parameters: [{in: path, name: code, required: true, schema: {type: string}}]
       security: [{bearer: []}]
@@ -154,6 +168,7 @@ def get_accreditation_view(accreditation_id: int) -> ResponseReturnValue:
     ---
     get:
       summary: One accreditation
+      description: 'Public: the scheme and categories it covers, its period and its status now.'
       tags: [bodies]
       parameters: [{in: path, name: accreditation_id, required: true, schema: {type: integer}}]
       responses:
@@ -169,6 +184,9 @@ def set_accreditation_status_view(accreditation_id: int) -> ResponseReturnValue:
     ---
     post:
       summary: Suspend, reinstate or withdraw an accreditation
+      description: >
+        Operator only. Ledgered with the reason; a withdrawn accreditation cannot come back, and
+        while it is not active its body cannot issue under it.
       tags: [bodies]
       parameters: [{in: path, name: accreditation_id, required: true, schema: {type: integer}}]
       security: [{bearer: []}]
@@ -247,6 +265,7 @@ def get_body_key_view(code: str, public_key_multibase: str) -> ResponseReturnVal
     ---
     get:
       summary: One signing key of a body
+      description: 'Public: the key''s did:key and verification method, and when it was active.'
       tags: [keys]
       parameters:
         - {in: path, name: code, required: true, schema: {type: string}}
@@ -264,6 +283,9 @@ def retire_body_key_view(code: str, public_key_multibase: str) -> ResponseReturn
     ---
     post:
       summary: Retire a signing key
+      description: >
+        Operator only, no body. Ledgered; a retired key signs nothing more, and labels it signed
+        stay valid.
       tags: [keys]
       parameters:
         - {in: path, name: code, required: true, schema: {type: string}}

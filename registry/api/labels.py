@@ -46,6 +46,8 @@ def get_label_view(label_id: str) -> ResponseReturnValue:
     ---
     get:
       summary: Read a label
+      description: >
+        Public, no token: the label, its status now and its signed credential under `credential`.
       tags: [labels]
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
@@ -181,8 +183,12 @@ def post_label_batch() -> ResponseReturnValue:
         required: true
         content: {application/json: {schema: LabelBatchSchema}}
       responses:
-        201: {description: '{"labels": [label, …]} in request order'}
-        200: {description: Replayed (same Idempotency-Key and requests)}
+        201:
+          description: Issued, in request order
+          content: {application/json: {schema: LabelBatchResultSchema}}
+        200:
+          description: Replayed (same Idempotency-Key and requests)
+          content: {application/json: {schema: LabelBatchResultSchema}}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         404: {$ref: '#/components/responses/NotFound'}
@@ -281,7 +287,12 @@ def get_label_qr_svg(label_id: str) -> ResponseReturnValue:
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
       responses:
-        200: {description: image/svg+xml}
+        200:
+          description: The SVG
+          content:
+            image/svg+xml:
+              schema: {type: string, description: An SVG document}
+              example: <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 29 29">…</svg>
         404: {$ref: '#/components/responses/NotFound'}
     """
     return _artwork(label_qr_svg(get_label(label_id)), "image/svg+xml")
@@ -293,12 +304,19 @@ def get_label_qr_png(label_id: str) -> ResponseReturnValue:
     ---
     get:
       summary: QR code of a label (PNG)
+      description: >
+        Public. The QR encodes the label's URL in upper case (alphanumeric mode); `scale` sets
+        pixels per module.
       tags: [artwork]
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
         - {in: query, name: scale, schema: {type: integer, minimum: 2, maximum: 32, default: 8}}
       responses:
-        200: {description: image/png}
+        200:
+          description: The PNG
+          content:
+            image/png:
+              schema: {type: string, format: binary, description: A PNG image}
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
@@ -312,12 +330,18 @@ def get_label_artwork(label_id: str) -> ResponseReturnValue:
     ---
     get:
       summary: Printable carbon label (96 mm × 52 mm SVG) with grade, footprint and QR code
+      description: 'Public. The artwork of a label in one of the label languages (`lang`).'
       tags: [artwork]
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
         - {in: query, name: lang, schema: {type: string, enum: [en, zh-Hans, zh-Hant, pt-MO]}}
       responses:
-        200: {description: image/svg+xml}
+        200:
+          description: The SVG
+          content:
+            image/svg+xml:
+              schema: {type: string, description: An SVG document}
+              example: <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 29 29">…</svg>
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
@@ -331,11 +355,35 @@ def get_status_list_view(list_id: str) -> ResponseReturnValue:
     ---
     get:
       summary: Read a status list credential
+      description: >
+        Public. A BitstringStatusListCredential (revocation or suspension), signed by the registry;
+        cacheable.
       tags: [status lists]
       parameters:
         - {in: path, name: list_id, required: true, schema: {type: string}}
       responses:
-        200: {description: The signed status list credential}
+        200:
+          description: The signed status list credential
+          content:
+            application/json:
+              schema:
+                type: object
+                description: A BitstringStatusListCredential secured with a DataIntegrityProof
+                additionalProperties: true
+                properties:
+                  id: {type: string, format: uri, description: This list's URL}
+                  type:
+                    type: array
+                    items: {type: string}
+                    description: VerifiableCredential, BitstringStatusListCredential
+                  credentialSubject:
+                    type: object
+                    additionalProperties: true
+                    description: statusPurpose and the GZIP-compressed, base64url encodedList
+                example:
+                  id: https://registry.example/status-lists/1
+                  type: [VerifiableCredential, BitstringStatusListCredential]
+                  credentialSubject: {type: BitstringStatusList, statusPurpose: revocation}
         304: {description: Not modified (If-None-Match)}
         404: {$ref: '#/components/responses/NotFound'}
     """

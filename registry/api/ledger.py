@@ -73,6 +73,7 @@ def get_log_key() -> Response:
     ---
     get:
       summary: The log's C2SP verifier key (name+keyid+base64)
+      description: 'Public. The key that checks the ledger''s checkpoints; pin it.'
       tags: [ledger]
       responses:
         200:
@@ -100,7 +101,13 @@ def get_entries() -> Response:
         - {in: query, name: start, required: true, schema: {type: integer, minimum: 0}}
         - {in: query, name: end, required: true, schema: {type: integer, minimum: 1}}
       responses:
-        200: {description: application/jsonl}
+        200:
+          description: The entries, one per line
+          content:
+            application/jsonl:
+              schema: {type: string, description: One canonical JSON ledger entry per line}
+              example: |
+                {"event":"label.issued","seq":41,"v":1}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     params = entry_range_schema.load(request.args)

@@ -109,7 +109,7 @@ PATH_PARAMETERS: dict[str, tuple[str, Any]] = {
     "rule": ("The code of the rule, unique in its scheme", "electricity"),
     "version": ("The rule version", "2026.1"),
     "accreditation_id": ("The accreditation's registry id", 1),
-    "mapping_id": ("The recognition mapping's registry id", 1),
+    "mapping_id": ("The recognition mapping's id", "gd-to-hk-2026"),
     "report_id": ("The suspect report's registry id", 1),
     "token_id": ("The API token's registry id (never its secret)", 1),
     "public_key_multibase": (
@@ -117,7 +117,7 @@ PATH_PARAMETERS: dict[str, tuple[str, Any]] = {
         "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
     ),
     "list_id": ("The status list's id", "1"),
-    "level": ("The tile level (0 to 63), C2SP tlog-tiles", "0"),
+    "level": ("The tile level (0 to 63), C2SP tlog-tiles", 0),
     "rest": ("The tile index path, C2SP tlog-tiles (x001/x234/067, and .p/W for a partial)", "000"),
 }
 
@@ -348,7 +348,7 @@ def example_of(
         return {
             name: example_of(document, prop, writing=writing, depth=depth + 1)
             for name, prop in schema.get("properties", {}).items()
-            if not prop.get(skip)
+            if not prop.get(skip) and prop.get("not") != {}
         }
     if kind == "array":
         items = schema.get("items", {})
@@ -495,10 +495,15 @@ def get_openapi() -> ResponseReturnValue:
     ---
     get:
       summary: This OpenAPI document
+      description: 'OpenAPI 3.1, built from the routes and their schemas; rendered at /api/docs.'
       tags: [meta]
       responses:
         200:
           description: OpenAPI 3.1
+          content:
+            application/json:
+              schema: {type: object, additionalProperties: true, description: OpenAPI 3.1}
+              example: {openapi: 3.1.0, info: {title: Carbon-label registry API, version: '1'}}
     """
     document = current_app.extensions.get("registry.openapi")
     if document is None:

@@ -38,6 +38,7 @@ def list_mappings_view() -> ResponseReturnValue:
     ---
     get:
       summary: List the recognition mappings (newest revision of each)
+      description: 'Public. Withdrawn mappings only with `withdrawn=true`.'
       tags: [recognition]
       parameters:
         - in: query
@@ -64,6 +65,9 @@ def publish_mapping_view() -> ResponseReturnValue:
     ---
     post:
       summary: Publish a recognition mapping (its next revision)
+      description: >
+        Regulator of the source scheme, or operator. Ledgered; a new revision replaces the previous
+        one from its period of effect.
       tags: [recognition]
       security: [{bearer: []}]
       requestBody:
@@ -93,6 +97,7 @@ def get_mapping_view(mapping_id: str) -> ResponseReturnValue:
     ---
     get:
       summary: A recognition mapping's revisions
+      description: 'Public: every revision, oldest first.'
       tags: [recognition]
       parameters: [{in: path, name: mapping_id, required: true, schema: {type: string}}]
       responses:
@@ -110,6 +115,8 @@ def withdraw_mapping_view(mapping_id: str) -> ResponseReturnValue:
     ---
     post:
       summary: Withdraw a recognition mapping
+      description: >
+        Regulator of the source scheme, or operator. Ledgered with the reason as a final revision.
       tags: [recognition]
       security: [{bearer: []}]
       parameters: [{in: path, name: mapping_id, required: true, schema: {type: string}}]
@@ -120,7 +127,13 @@ def withdraw_mapping_view(mapping_id: str) -> ResponseReturnValue:
             schema:
               type: object
               required: [reason]
-              properties: {reason: {type: string, minLength: 1, maxLength: 1000}}
+              properties:
+                reason:
+                  type: string
+                  minLength: 1
+                  maxLength: 1000
+                  description: Why the mapping ends (ledgered, public)
+                  example: Superseded by the 2026 agreement
       responses:
         201: {description: Withdrawn, content: {application/json: {schema: MappingRevisionSchema}}}
         400: {$ref: '#/components/responses/BadRequest'}

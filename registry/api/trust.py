@@ -52,6 +52,7 @@ def get_trust_bundle_key() -> ResponseReturnValue:
     ---
     get:
       summary: The registry's trust-bundle key
+      description: 'Public. The key trust bundles are signed with; pin it.'
       tags: [trust]
       responses:
         200:

@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 # Ed25519 Multikeys are "z6Mk" + 44 base58 characters; the service checks the key itself.
+_EXAMPLE_KEY = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 _MULTIBASE = FullMatch(r"^z[1-9A-HJ-NP-Za-km-z]{1,63}$", error="A base58btc multibase key.")
 
 
@@ -67,7 +68,7 @@ class BodyKeySchema(Schema):
         dump_only=True,
         metadata={
             "description": "The verification method id proofs name",
-            "example": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK#z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+            "example": f"did:key:{_EXAMPLE_KEY}#{_EXAMPLE_KEY}",
         },
     )
     active_from = fields.DateTime(dump_only=True, metadata={"description": "From when it may sign"})

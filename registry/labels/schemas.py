@@ -32,6 +32,7 @@ from registry.schemes.schemas import code_field, text_field
 
 __all__ = [
     "ArtworkQuerySchema",
+    "LabelBatchResultSchema",
     "LabelBatchSchema",
     "LabelPageSchema",
     "LabelQuerySchema",
@@ -469,6 +470,15 @@ class LabelPageSchema(Schema):
             "description": "The URL of the following page, or null on the last one",
             "example": "https://registry.example/api/v1/labels?after=41&limit=50",
         },
+    )
+
+
+class LabelBatchResultSchema(Schema):
+    """The labels a batch issued, in request order."""
+
+    labels = fields.List(
+        fields.Nested(LabelSchema),
+        metadata={"description": "The issued labels, in request order, with their credentials"},
     )
 
 
