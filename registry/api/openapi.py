@@ -460,8 +460,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 },
             },
         )
-    for name, schema in SHARED_SCHEMAS.items():
-        spec.components.schema(name, schema)
+    for name, shared in SHARED_SCHEMAS.items():
+        spec.components.schema(name, shared)
     for tag, description in TAGS.items():
         spec.tag({"name": tag, "description": description})
     by_path: dict[str, dict[str, Any]] = {}

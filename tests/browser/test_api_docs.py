@@ -10,10 +10,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import ConsoleMessage, Request
 
-from tests.browser.conftest import OpenPage
+from tests.browser.conftest import ACCEPT_LANGUAGES, OpenPage, Translate, language
 from tests.browser.server import LiveServer
 
 pytestmark = pytest.mark.browser
+
+RENDER_TIMEOUT_MS = 60_000
 
 
 def test_docs_page_renders_every_operation_from_this_origin(
@@ -47,7 +49,8 @@ def test_docs_page_renders_every_operation_from_this_origin(
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
     assert "unsafe-eval" not in policy
-    page.locator(".opblock").first.wait_for()
+    # Parsing the 1.7 MB renderer and the document takes seconds on a loaded machine.
+    page.locator(".opblock").first.wait_for(timeout=RENDER_TIMEOUT_MS)
     rendered = set()
     for block in page.locator(".opblock").all():
         method = block.locator(".opblock-summary-method").inner_text().strip().upper()
@@ -64,3 +67,18 @@ def test_docs_page_renders_every_operation_from_this_origin(
     assert "7Q2M9XK4TZ" in label.inner_text()
     assert not foreign, f"requests to other hosts: {foreign}"
     assert not [m for m in console if "Content Security Policy" in m], console
+
+
+@pytest.mark.parametrize(("accept_language", "tag"), sorted(ACCEPT_LANGUAGES.items()))
+def test_docs_page_frame_is_in_the_readers_language(
+    server: LiveServer, open_page: OpenPage, translate: Translate, accept_language: str, tag: str
+) -> None:
+    """The page around the renderer speaks the reader's language; the document stays English,
+    and says so (``lang="en"`` on the rendered part)."""
+    page = open_page(f"{server.base_url}/api/docs", accept_language)
+    assert page.locator("html").get_attribute("lang") == tag
+    heading = page.locator("main h1").first
+    assert heading.inner_text() == translate("API documentation", language(tag))
+    assert page.locator("#api-docs").get_attribute("lang") == "en"
+    page.locator("#api-docs .opblock").first.wait_for(timeout=RENDER_TIMEOUT_MS)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
