@@ -11,6 +11,17 @@ What every operation of a kind can answer is added to it (:func:`_complete`: a b
 schema from their URL converter, so the document states every status code and accepts every
 path the routes accept; ``tests/registry/api/test_openapi_conformance.py`` walks each operation
 with hostile input to hold it to that.
+
+Completeness is checked too (``registry/api/openapi_check.py``, run by
+``tests/registry/api/test_openapi_complete.py``): every operation has an ``operationId`` (its
+view function's name unless the docstring gives one), declared tags (:data:`TAGS`), a summary
+and a description; every field a description (``metadata={"description": …}`` on the
+marshmallow field, its one home); every parameter a description (:data:`PATH_PARAMETERS` and
+:data:`QUERY_PARAMETERS` describe the common ones by name); every answer a schema, and every
+JSON body an example. Examples are composed from the fields' own ``example`` metadata
+(:func:`example_of`) unless the docstring states one, and each is validated against its schema,
+so a field whose shape cannot be guessed (a pattern) must give one. Answers no marshmallow
+schema dumps use :data:`SHARED_SCHEMAS`.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ from registry.api.idempotency import (
     MAX_BATCH_IDEMPOTENCY_KEY,
     MAX_IDEMPOTENCY_KEY,
 )
+from registry.api.openapi_examples import add_examples, example_of
 from registry.auth.schemas import ApiTokenSchema
 from registry.config import current_settings
 from registry.errors import PROBLEM_BASE
@@ -306,80 +318,6 @@ def _complete(operation: dict[str, Any], method: str, rule: Rule) -> dict[str, A
     return operation
 
 
-# What a string of a given format looks like, where a field gives no example of its own.
-_FORMAT_EXAMPLES = {
-    "date-time": "2026-03-01T08:00:00Z",
-    "date": "2026-03-01",
-    "uri": "https://registry.example/l/7Q2M9XK4TZ",
-    "email": "registry@example.org",
-}
-
-
-def example_of(
-    document: dict[str, Any], schema: dict[str, Any], *, writing: bool, depth: int = 0
-) -> Any:
-    """An example of ``schema`` made from its fields' own examples (``metadata={"example":
-    …}``), else their defaults, first enum member, or format; ``readOnly`` members are left
-    out of what a client writes and ``writeOnly`` ones out of what it reads. The completeness
-    test validates every example against its schema, so a field whose shape cannot be guessed
-    (a pattern, say) has to state one."""
-    while "$ref" in schema:
-        node: Any = document
-        for part in schema["$ref"][2:].split("/"):
-            node = node[part]
-        schema = {**node, **{k: v for k, v in schema.items() if k != "$ref"}}
-    for key in ("example", "const", "default"):
-        if key in schema and schema[key] is not None:
-            return schema[key]
-    if schema.get("examples"):
-        return schema["examples"][0]
-    if schema.get("enum"):
-        return next((v for v in schema["enum"] if v is not None), None)
-    for key in ("allOf", "oneOf", "anyOf"):
-        if schema.get(key):
-            return example_of(document, schema[key][0], writing=writing, depth=depth + 1)
-    kind = schema.get("type", "object" if "properties" in schema else "string")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object":
-        if depth > 8:
-            return {}
-        skip = "readOnly" if writing else "writeOnly"
-        return {
-            name: example_of(document, prop, writing=writing, depth=depth + 1)
-            for name, prop in schema.get("properties", {}).items()
-            if not prop.get(skip) and prop.get("not") != {}
-        }
-    if kind == "array":
-        items = schema.get("items", {})
-        return [example_of(document, items, writing=writing, depth=depth + 1)] if items else []
-    if kind in ("integer", "number"):
-        return schema.get("minimum", 1)
-    if kind == "boolean":
-        return True
-    if kind == "null":
-        return None
-    return _FORMAT_EXAMPLES.get(schema.get("format", ""), "text")
-
-
-def _add_examples(document: dict[str, Any]) -> None:
-    """An example on every JSON body that has a schema and none of its own."""
-    for item in document["paths"].values():
-        for method, operation in item.items():
-            if method not in _METHODS:
-                continue
-            bodies = [(True, operation.get("requestBody", {}))]
-            bodies += [(False, r) for r in operation["responses"].values()]
-            for writing, body in bodies:
-                for media, content in body.get("content", {}).items():
-                    if "json" not in media or "schema" not in content:
-                        continue
-                    if "example" not in content and "examples" not in content:
-                        content["example"] = example_of(
-                            document, content["schema"], writing=writing
-                        )
-
-
 def _path(rule: str) -> str:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
 
@@ -482,7 +420,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
     document["servers"] = [
         {"url": current_settings().public_base_url, "description": "This registry"}
     ]
-    _add_examples(document)
+    add_examples(document)
     # Cross-field rules a schema states for the document (JSON Schema if/then).
     for name, schema in (("ApiToken", ApiTokenSchema), ("VcStatusRequest", VcStatusRequestSchema)):
         document["components"]["schemas"][name].update(schema.OPENAPI_RULES)
