@@ -38,7 +38,7 @@ def list_mappings_view() -> ResponseReturnValue:
     ---
     get:
       summary: List the recognition mappings (newest revision of each)
-      description: 'Public. Withdrawn mappings only with `withdrawn=true`.'
+      description: 'Public. Withdrawn mappings too with `withdrawn=true`.'
       tags: [recognition]
       parameters:
         - in: query
@@ -66,8 +66,8 @@ def publish_mapping_view() -> ResponseReturnValue:
     post:
       summary: Publish a recognition mapping (its next revision)
       description: >
-        Regulator of the source scheme, or operator. Ledgered; a new revision replaces the previous
-        one from its period of effect.
+        Operator, or a regulator of the target scheme. Ledgered as the mapping's next
+        revision.
       tags: [recognition]
       security: [{bearer: []}]
       requestBody:
@@ -116,7 +116,8 @@ def withdraw_mapping_view(mapping_id: str) -> ResponseReturnValue:
     post:
       summary: Withdraw a recognition mapping
       description: >
-        Regulator of the source scheme, or operator. Ledgered with the reason as a final revision.
+        Operator, or a regulator of the target scheme. Ledgered, with the reason, as its last
+        revision.
       tags: [recognition]
       security: [{bearer: []}]
       parameters: [{in: path, name: mapping_id, required: true, schema: {type: string}}]

@@ -95,8 +95,7 @@ def create_rule_view(code: str) -> ResponseReturnValue:
     post:
       summary: Add a product category rule to a scheme
       description: >
-        Operator or the scheme's regulator. Ledgered; it grades nothing until a version is
-        published.
+        Operator only. Ledgered; it grades nothing until a version is published.
       tags: [schemes]
       parameters: [{in: path, name: code, required: true, schema: {type: string}}]
       security: [{bearer: []}]

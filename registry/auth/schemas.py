@@ -100,7 +100,7 @@ class ApiTokenSchema(Schema):
         dump_only=True,
         metadata={
             "description": "What the token may do (GET /api/v1/me only).",
-            "example": ["labels:issue", "labels:read"],
+            "example": ["issue-labels", "suspend-own-body-labels", "revoke-own-body-labels"],
         },
     )
     token = fields.String(
