@@ -197,6 +197,50 @@ SHARED_SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "required": ["payload", "signature"],
     },
+    "RecognitionMappingDocument": {
+        "type": "object",
+        "additionalProperties": True,
+        "description": (
+            "A recognition mapping revision in the kit's JSON form (credentials.recognition): "
+            "source scheme, rules, versions and grades; target scheme or region; mode (table, "
+            "recompute, value-only); conditions; period of effect; who approved it"
+        ),
+        "example": {
+            "mappingId": "gd-to-hk-battery",
+            "revision": 1,
+            "source": {
+                "scheme": "CN-GD",
+                "rules": ["CN-GD-PCR-LIB"],
+                "versions": {"minimum": "2026.1", "maximum": None},
+                "grades": ["A", "B", "C"],
+            },
+            "target": {
+                "scheme": "HK-CL",
+                "region": "HK",
+                "ruleId": "HK-CL-BATTERY",
+                "ruleVersion": "2026.1",
+            },
+            "mode": "table",
+            "table": {"A": "A", "B": "B", "C": "C"},
+            "conversion": None,
+            "conditions": {
+                "standards": ["ISO 14067"],
+                "systemBoundaries": ["cradle-to-gate"],
+                "maxPeriodAgeDays": 730,
+                "accreditationCategories": [],
+                "minAssurance": None,
+                "issuedFrom": None,
+                "issuedUntil": None,
+                "maxValidityDays": None,
+            },
+            "effectiveFrom": "2026-03-01T00:00:00Z",
+            "effectiveUntil": None,
+            "approvedBy": "HK Environment and Ecology Bureau",
+            "agreementSha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "transitive": False,
+            "withdrawn": False,
+        },
+    },
     "TrustBundleKey": {
         "type": "object",
         "description": "The key trust bundles are signed with, to pin",

@@ -72,7 +72,8 @@ def publish_mapping_view() -> ResponseReturnValue:
       security: [{bearer: []}]
       requestBody:
         required: true
-        content: {application/json: {schema: {type: object}}}
+        content:
+          application/json: {schema: {$ref: '#/components/schemas/RecognitionMappingDocument'}}
       responses:
         201: {description: Published, content: {application/json: {schema: MappingRevisionSchema}}}
         400: {$ref: '#/components/responses/BadRequest'}

@@ -361,7 +361,7 @@ class LabelSchema(Schema):
                 "rule": "CN-GD-PCR-LIB",
                 "version": "2026.1",
                 "category": "battery",
-                "standard": "ISO 14067:2018",
+                "standard": "ISO 14067",
             },
         },
     )

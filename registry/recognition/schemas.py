@@ -19,7 +19,7 @@ class MappingRevisionSchema(Schema):
     mapping = fields.Method(
         "_mapping",
         metadata={
-            "openapi": {"type": "object", "additionalProperties": True},
+            "openapi": {"$ref": "#/components/schemas/RecognitionMappingDocument"},
             "description": "The mapping as its ledger entry states it (source, target, grades…)",
         },
     )

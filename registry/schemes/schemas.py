@@ -203,7 +203,7 @@ class RuleVersionSchema(Schema):
     standard = text_field(
         120,
         required=True,
-        metadata={"description": "The standard the rule follows", "example": "ISO 14067:2018"},
+        metadata={"description": "The standard the rule follows", "example": "ISO 14067"},
     )
     in_force_from = UTCDateTime(
         required=True,

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from marshmallow import Schema, fields
 
+from credentials import RecognitionMapping
 from registry import create_app
 from registry.api.openapi import TAGS, build_openapi
 from registry.api.openapi_check import documentation_counts, documentation_gaps
@@ -96,6 +97,13 @@ def test_every_example_is_valid_against_its_schema(
         for e in validator.iter_errors(example)
     ]
     assert not problems, f"{where}: the example does not fit its schema: {problems}"
+
+
+def test_the_mapping_example_is_a_mapping_the_kit_reads() -> None:
+    """The publish example is no placeholder: the kit reads it, and writes it back the same."""
+    body = DOCUMENT["paths"]["/api/v1/recognition/mappings"]["post"]["requestBody"]
+    example = body["content"]["application/json"]["example"]
+    assert RecognitionMapping.from_json(example).to_json() == example
 
 
 def test_every_declared_tag_is_used_and_described() -> None:
