@@ -201,7 +201,9 @@ class Iri(Text):
     def __init__(self, max_length: int, **kwargs: Any) -> None:
         # The text rule's pattern and the IRI's: both hold.
         document = {"allOf": [{"pattern": IRI_PATTERN}]}
-        super().__init__(max_length, metadata={"openapi": document}, **kwargs)
+        super().__init__(
+            max_length, metadata={"openapi": document, **kwargs.pop("metadata", {})}, **kwargs
+        )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -218,7 +220,7 @@ class Gtin(fields.String):
     where a wrong check digit is no error (it just finds nothing)."""
 
     def __init__(self, *, check_digit: bool = True, **kwargs: Any) -> None:
-        super().__init__(metadata={"pattern": GTIN_PATTERN}, **kwargs)
+        super().__init__(metadata={"pattern": GTIN_PATTERN, **kwargs.pop("metadata", {})}, **kwargs)
         self.check_digit = check_digit
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
@@ -249,7 +251,7 @@ class LabelId(fields.String):
             if url
             else {"pattern": f"^{LABEL_ID_PATTERN}$"}
         )
-        super().__init__(metadata={"openapi": document}, **kwargs)
+        super().__init__(metadata={"openapi": document, **kwargs.pop("metadata", {})}, **kwargs)
         self.url = url
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:

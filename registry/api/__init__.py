@@ -8,6 +8,7 @@ from registry.api import (
     audit,
     batches,
     bodies,
+    docs,
     exports,
     findings,
     health,
@@ -50,5 +51,6 @@ def register_api(app: Flask) -> None:
         health,
         openapi,
         pact,
+        docs,
     ):
         app.register_blueprint(module.bp)

@@ -58,7 +58,18 @@ def get_issuance_view() -> ResponseReturnValue:
         - {in: query, name: from, schema: {type: string, format: date-time}}
         - {in: query, name: to, schema: {type: string, format: date-time}}
       responses:
-        200: {description: '{"buckets": [IssuanceBucket], "truncated": boolean}'}
+        200:
+          description: The counts
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  buckets:
+                    type: array
+                    items: IssuanceBucketSchema
+                    description: One count per period, scheme, body, category and grade
+                  truncated: {type: boolean, description: More rows matched than were returned}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         404: {$ref: '#/components/responses/NotFound'}
@@ -91,7 +102,20 @@ def get_status_changes_view() -> ResponseReturnValue:
         - {in: query, name: after, schema: {type: integer, minimum: -1, default: -1}}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 500, default: 100}}
       responses:
-        200: {description: '{"changes": [AuditStatusChange], "next": URL or null}'}
+        200:
+          description: A page of status changes
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  changes:
+                    type: array
+                    items: AuditStatusChangeSchema
+                    description: This page's status changes
+                  next:
+                    type: [string, 'null']
+                    description: The URL of the following page; null on the last one
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         404: {$ref: '#/components/responses/NotFound'}
@@ -144,7 +168,19 @@ def get_label_history_view(label_id: str) -> ResponseReturnValue:
       security: [{bearer: []}]
       parameters: [{in: path, name: label_id, required: true, schema: {type: string}}]
       responses:
-        200: {description: '{"label": id, "scheme": code, "entries": [LabelHistoryEntry]}'}
+        200:
+          description: The label's ledger history
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  label: {type: string, description: The label's code, example: 7Q2M9XK4TZ}
+                  scheme: {type: string, description: Its scheme's code, example: CN-GD}
+                  entries:
+                    type: array
+                    items: LabelHistoryEntrySchema
+                    description: Its ledger entries, oldest first
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         404: {$ref: '#/components/responses/NotFound'}
@@ -182,7 +218,20 @@ def get_audit_entries_view() -> ResponseReturnValue:
         - {in: query, name: after, schema: {type: integer, minimum: -1, default: -1}}
         - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 500, default: 100}}
       responses:
-        200: {description: '{"entries": [ledger entry], "next": URL or null}'}
+        200:
+          description: A page of ledger entries
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  entries:
+                    type: array
+                    items: {type: object, additionalProperties: true, description: A ledger entry}
+                    description: This page's entries
+                  next:
+                    type: [string, 'null']
+                    description: The URL of the following page; null on the last one
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         404: {$ref: '#/components/responses/NotFound'}

@@ -47,6 +47,8 @@ def list_bodies_view() -> ResponseReturnValue:
     ---
     get:
       summary: List the certification bodies
+      description: >
+        Public: every registered body, without accreditations and keys (read one body for those).
       tags: [bodies]
       responses:
         200:
@@ -62,6 +64,9 @@ def register_body_view() -> ResponseReturnValue:
     ---
     post:
       summary: Register a certification body
+      description: >
+        Operator only. Ledgered; the body can issue once it has an active accreditation and a
+        signing key.
       tags: [bodies]
       security: [{bearer: []}]
       requestBody:
@@ -85,6 +90,9 @@ def get_body_view(code: str) -> ResponseReturnValue:
     ---
     get:
       summary: A certification body with its accreditations and keys
+      description: >
+        Public: the body, every accreditation it holds and every signing key it has had (public
+        halves only).
       tags: [bodies]
       parameters: [{in: path, name: code, required: true, schema: {type: string}}]
       responses:
@@ -103,6 +111,8 @@ def set_body_status_view(code: str) -> ResponseReturnValue:
     post:
       summary: Suspend, reinstate or withdraw a certification body
       description: >
+        Operator only. Ledgered with the reason; while a body is not active it cannot issue, and
+        withdrawal is final.
         The request shape of every status change: {"action": "suspend" | "reinstate" |
         "withdraw", "reason": "…"}; the earlier {"status": "suspended" | "active" |
         "withdrawn", "reason": "…"} is still accepted. Withdrawal is final.
@@ -135,6 +145,9 @@ def grant_accreditation_view(code: str) -> ResponseReturnValue:
     ---
     post:
       summary: Grant an accreditation
+      description: >
+        Operator only. Ledgered. The scheme must exist; the categories are those the body may issue
+        labels for under it.
       tags: [bodies]
       parameters: [{in: path, name: code, required: true, schema: {type: string}}]
       security: [{bearer: []}]
@@ -161,6 +174,7 @@ def get_accreditation_view(accreditation_id: int) -> ResponseReturnValue:
     ---
     get:
       summary: One accreditation
+      description: 'Public: the scheme and categories it covers, its period and its status now.'
       tags: [bodies]
       parameters: [{in: path, name: accreditation_id, required: true, schema: {type: integer}}]
       responses:
@@ -177,6 +191,8 @@ def set_accreditation_status_view(accreditation_id: int) -> ResponseReturnValue:
     post:
       summary: Suspend, reinstate or withdraw an accreditation
       description: >
+        Operator only. Ledgered with the reason; a withdrawn accreditation cannot come back, and
+        while it is not active its body cannot issue under it.
         The request shape of every status change: {"action": "suspend" | "reinstate" |
         "withdraw", "reason": "…"}; the earlier {"status": "suspended" | "active" |
         "withdrawn", "reason": "…"} is still accepted. Withdrawal is final.
@@ -257,6 +273,7 @@ def get_body_key_view(code: str, public_key_multibase: str) -> ResponseReturnVal
     ---
     get:
       summary: One signing key of a body
+      description: 'Public: the key''s did:key and verification method, and when it was active.'
       tags: [keys]
       parameters:
         - {in: path, name: code, required: true, schema: {type: string}}
@@ -274,6 +291,9 @@ def retire_body_key_view(code: str, public_key_multibase: str) -> ResponseReturn
     ---
     post:
       summary: Retire a signing key
+      description: >
+        Operator only, no body. Ledgered; a retired key signs nothing more, and labels it signed
+        stay valid.
       tags: [keys]
       parameters:
         - {in: path, name: code, required: true, schema: {type: string}}

@@ -87,10 +87,17 @@ def export_ledger() -> Response:
         - {in: query, name: end, schema: {type: integer, minimum: 1}}
       responses:
         200:
-          description: application/jsonl
+          description: The entries, one per line
+          content:
+            application/jsonl:
+              schema: {type: string, description: One canonical JSON ledger entry per line}
+              example: |
+                {"event":"label.issued","seq":41,"v":1}
           headers:
             Ledger-Checkpoint: {schema: {type: string}, description: base64 of the signed note}
-            Ledger-Checkpoint-Size: {schema: {type: integer}}
+            Ledger-Checkpoint-Size:
+              schema: {type: integer}
+              description: The tree size of that checkpoint
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
@@ -181,7 +188,13 @@ def export_labels() -> Response:
         - {in: query, name: issued_from, schema: {type: string, format: date}}
         - {in: query, name: issued_until, schema: {type: string, format: date}}
       responses:
-        200: {description: text/csv}
+        200:
+          description: The labels, one row each
+          content:
+            text/csv:
+              schema: {type: string, description: 'UTF-8 CSV with a BOM and a header row'}
+              example: |
+                label,status,grade,footprint,unit,declared_unit,declared_unit_amount,scheme,rule,rule_version,body,product,model,gtin,manufacturer,valid_from,valid_until,issued_at,ledger_seq
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         422: {$ref: '#/components/responses/Unprocessable'}

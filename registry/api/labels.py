@@ -70,6 +70,8 @@ def get_label_view(label_id: str) -> ResponseReturnValue:
     ---
     get:
       summary: Read a label
+      description: >
+        Public, no token: the label, its status now and its signed credential under `credential`.
       tags: [labels]
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
@@ -106,11 +108,16 @@ def list_labels_view() -> ResponseReturnValue:
       parameters:
         - in: query
           name: status
+          description: Only labels with this status
           schema: {type: string, enum: [active, suspended, revoked, superseded]}
         - in: query
           name: scheme
+          description: Only labels graded under a rule of this scheme (its code)
           schema: {type: string, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$'}
-        - {in: query, name: gtin, schema: {type: string, pattern: '^([0-9]{8}|[0-9]{12,14})$'}}
+        - in: query
+          name: gtin
+          description: Only labels of the product with this GTIN (8, 12, 13 or 14 digits)
+          schema: {type: string, pattern: '^([0-9]{8}|[0-9]{12,14})$'}
         - {in: query, name: rule, description: "A rule's code.", schema: {type: string}}
         - in: query
           name: product
@@ -126,14 +133,18 @@ def list_labels_view() -> ResponseReturnValue:
           schema: {type: string, format: date}
         - in: query
           name: after
+          description: The page after this ledger index (from `next`); -1 starts at the first
           schema: {type: integer, minimum: -1, maximum: 9223372036854775807}
-        - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 200, default: 50}}
+        - in: query
+          name: limit
+          description: Labels per page
+          schema: {type: integer, minimum: 1, maximum: 200, default: 50}
       responses:
         200:
           description: >
-            `{"labels": [label without credential], "next": URL or null, "total": N}`, where
-            `total` counts every label the filters match, over all pages. The same listing is
-            `GET /api/v1/exports/labels.csv`.
+            A page of labels, without their credentials; `total` counts every label the
+            filters match, over all pages. The same listing is `GET /api/v1/exports/labels.csv`.
+          content: {application/json: {schema: LabelPageSchema}}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         422: {$ref: '#/components/responses/Unprocessable'}
@@ -240,11 +251,14 @@ def post_label_batch() -> ResponseReturnValue:
         required: true
         content: {application/json: {schema: LabelBatchSchema}}
       responses:
-        201: {description: '{"labels": [label, …]} in request order'}
+        201:
+          description: Issued, in request order
+          content: {application/json: {schema: LabelBatchResultSchema}}
         200:
           description: >
             Replayed (same Idempotency-Key and requests); or, with `dry_run=true`,
             `{"dry_run": true, "labels": […]}`
+          content: {application/json: {schema: LabelBatchResultSchema}}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         404: {$ref: '#/components/responses/NotFound'}
@@ -313,11 +327,15 @@ def get_trust_bundle(label_id: str) -> ResponseReturnValue:
         checkpoint, and the label's ledger entry and latest status event with their inclusion
         proofs. Use with `carbonlabel verify credential.json --trust bundle.json
         --registry-key KEY [--region HK]`. Not cached: a status change shows at once.
+      operationId: get_label_trust_bundle
       tags: [labels]
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
       responses:
-        200: {description: The signed bundle, content: {application/json: {schema: {type: object}}}}
+        200:
+          description: The signed bundle
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/SignedTrustBundle'}}
         404: {$ref: '#/components/responses/NotFound'}
     """
     label = get_label(label_id)
@@ -351,7 +369,12 @@ def get_label_qr_svg(label_id: str) -> ResponseReturnValue:
           name: target
           schema: {type: string, enum: [label, digital-link], default: label}
       responses:
-        200: {description: image/svg+xml}
+        200:
+          description: The SVG
+          content:
+            image/svg+xml:
+              schema: {type: string, description: An SVG document}
+              example: <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 29 29">…</svg>
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
@@ -365,6 +388,9 @@ def get_label_qr_png(label_id: str) -> ResponseReturnValue:
     ---
     get:
       summary: QR code of a label (PNG)
+      description: >
+        Public. The QR encodes the label's URL in upper case (alphanumeric mode); `scale` sets
+        pixels per module.
       tags: [artwork]
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
@@ -373,7 +399,11 @@ def get_label_qr_png(label_id: str) -> ResponseReturnValue:
           name: target
           schema: {type: string, enum: [label, digital-link], default: label}
       responses:
-        200: {description: image/png}
+        200:
+          description: The PNG
+          content:
+            image/png:
+              schema: {type: string, format: binary, description: A PNG image}
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
@@ -409,7 +439,12 @@ def get_label_artwork(label_id: str) -> ResponseReturnValue:
           name: target
           schema: {type: string, enum: [label, digital-link], default: label}
       responses:
-        200: {description: image/svg+xml}
+        200:
+          description: The SVG
+          content:
+            image/svg+xml:
+              schema: {type: string, description: An SVG document}
+              example: <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 29 29">…</svg>
         304: {description: Not modified (If-None-Match)}
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
@@ -439,11 +474,35 @@ def get_status_list_view(list_id: str) -> ResponseReturnValue:
     ---
     get:
       summary: Read a status list credential
+      description: >
+        Public. A BitstringStatusListCredential (revocation or suspension), signed by the registry;
+        cacheable.
       tags: [status lists]
       parameters:
         - {in: path, name: list_id, required: true, schema: {type: string}}
       responses:
-        200: {description: The signed status list credential}
+        200:
+          description: The signed status list credential
+          content:
+            application/json:
+              schema:
+                type: object
+                description: A BitstringStatusListCredential secured with a DataIntegrityProof
+                additionalProperties: true
+                properties:
+                  id: {type: string, format: uri, description: This list's URL}
+                  type:
+                    type: array
+                    items: {type: string}
+                    description: VerifiableCredential, BitstringStatusListCredential
+                  credentialSubject:
+                    type: object
+                    additionalProperties: true
+                    description: statusPurpose and the GZIP-compressed, base64url encodedList
+                example:
+                  id: https://registry.example/status-lists/1
+                  type: [VerifiableCredential, BitstringStatusListCredential]
+                  credentialSubject: {type: BitstringStatusList, statusPurpose: revocation}
         304: {description: Not modified (If-None-Match)}
         404: {$ref: '#/components/responses/NotFound'}
     """

@@ -43,7 +43,17 @@ def get_checkpoint() -> Response:
         the configured witnesses returned for this checkpoint, each checked on receipt.
       tags: [ledger]
       responses:
-        200: {description: 'origin, tree size, base64 root hash, then signature lines'}
+        200:
+          description: 'origin, tree size, base64 root hash, then signature lines'
+          content:
+            text/plain:
+              schema: {type: string, description: A C2SP signed note (tlog-checkpoint)}
+              example: |
+                registry.example/ledger
+                42
+                qE2aKw8mJ2o4pXvQ1n7Zr9v3c0dJxY5u7T1sW0bA4yM=
+
+                — registry.example/ledger Az3k1Qe4...
         304: {description: Not modified (If-None-Match)}
         404: {$ref: '#/components/responses/NotFound'}
     """
@@ -63,9 +73,15 @@ def get_log_key() -> Response:
     ---
     get:
       summary: The log's C2SP verifier key (name+keyid+base64)
+      description: 'Public. The key that checks the ledger''s checkpoints; pin it.'
       tags: [ledger]
       responses:
-        200: {description: 'The verifier key string (text/plain)'}
+        200:
+          description: The verifier key string
+          content:
+            text/plain:
+              schema: {type: string, description: 'C2SP verifier key: name+keyid+base64'}
+              example: registry.example/ledger+8a1c2f3e+AeK1vQ2dY8...
     """
     # No trailing newline: the body is exactly the verifier key string tools parse.
     response = Response(get_log_verifier_key(), mimetype="text/plain")
@@ -85,7 +101,13 @@ def get_entries() -> Response:
         - {in: query, name: start, required: true, schema: {type: integer, minimum: 0}}
         - {in: query, name: end, required: true, schema: {type: integer, minimum: 1}}
       responses:
-        200: {description: application/jsonl}
+        200:
+          description: The entries, one per line
+          content:
+            application/jsonl:
+              schema: {type: string, description: One canonical JSON ledger entry per line}
+              example: |
+                {"event":"label.issued","seq":41,"v":1}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     params = entry_range_schema.load(request.args)

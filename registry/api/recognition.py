@@ -38,6 +38,7 @@ def list_mappings_view() -> ResponseReturnValue:
     ---
     get:
       summary: List the recognition mappings (newest revision of each)
+      description: 'Public. Withdrawn mappings too with `withdrawn=true`.'
       tags: [recognition]
       parameters:
         - in: query
@@ -64,11 +65,15 @@ def publish_mapping_view() -> ResponseReturnValue:
     ---
     post:
       summary: Publish a recognition mapping (its next revision)
+      description: >
+        Operator, or a regulator of the target scheme. Ledgered as the mapping's next
+        revision.
       tags: [recognition]
       security: [{bearer: []}]
       requestBody:
         required: true
-        content: {application/json: {schema: {type: object}}}
+        content:
+          application/json: {schema: {$ref: '#/components/schemas/RecognitionMappingDocument'}}
       responses:
         201: {description: Published, content: {application/json: {schema: MappingRevisionSchema}}}
         400: {$ref: '#/components/responses/BadRequest'}
@@ -93,6 +98,7 @@ def get_mapping_view(mapping_id: str) -> ResponseReturnValue:
     ---
     get:
       summary: A recognition mapping's revisions
+      description: 'Public: every revision, oldest first.'
       tags: [recognition]
       parameters: [{in: path, name: mapping_id, required: true, schema: {type: string}}]
       responses:
@@ -110,6 +116,9 @@ def withdraw_mapping_view(mapping_id: str) -> ResponseReturnValue:
     ---
     post:
       summary: Withdraw a recognition mapping
+      description: >
+        Operator, or a regulator of the target scheme. Ledgered, with the reason, as its last
+        revision.
       tags: [recognition]
       security: [{bearer: []}]
       parameters: [{in: path, name: mapping_id, required: true, schema: {type: string}}]
@@ -120,7 +129,13 @@ def withdraw_mapping_view(mapping_id: str) -> ResponseReturnValue:
             schema:
               type: object
               required: [reason]
-              properties: {reason: {type: string, minLength: 1, maxLength: 1000}}
+              properties:
+                reason:
+                  type: string
+                  minLength: 1
+                  maxLength: 1000
+                  description: Why the mapping ends (ledgered, public)
+                  example: Superseded by the 2026 agreement
       responses:
         201: {description: Withdrawn, content: {application/json: {schema: MappingRevisionSchema}}}
         400: {$ref: '#/components/responses/BadRequest'}

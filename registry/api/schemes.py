@@ -40,6 +40,7 @@ def list_schemes_view() -> ResponseReturnValue:
     ---
     get:
       summary: List the schemes
+      description: 'Public: every scheme, without its rules (read one scheme for those).'
       tags: [schemes]
       responses:
         200:
@@ -55,6 +56,7 @@ def create_scheme_view() -> ResponseReturnValue:
     ---
     post:
       summary: Register a scheme
+      description: 'Operator only. Ledgered. Rules and their versions are added afterwards.'
       tags: [schemes]
       security: [{bearer: []}]
       requestBody: {required: true, content: {application/json: {schema: SchemeSchema}}}
@@ -76,6 +78,7 @@ def get_scheme_view(code: str) -> ResponseReturnValue:
     ---
     get:
       summary: A scheme with its rules and their versions
+      description: 'Public: the scheme, its rules and each rule''s versions, oldest first.'
       tags: [schemes]
       parameters: [{in: path, name: code, required: true, schema: {type: string}}]
       responses:
@@ -91,6 +94,8 @@ def create_rule_view(code: str) -> ResponseReturnValue:
     ---
     post:
       summary: Add a product category rule to a scheme
+      description: >
+        Operator only. Ledgered; it grades nothing until a version is published.
       tags: [schemes]
       parameters: [{in: path, name: code, required: true, schema: {type: string}}]
       security: [{bearer: []}]
@@ -115,6 +120,7 @@ def get_rule_view(code: str, rule: str) -> ResponseReturnValue:
     ---
     get:
       summary: A rule with its versions
+      description: 'Public: the rule and its versions, oldest first.'
       tags: [schemes]
       parameters:
         - {in: path, name: code, required: true, schema: {type: string}}
@@ -169,6 +175,7 @@ def get_rule_version_view(code: str, rule: str, version: str) -> ResponseReturnV
     ---
     get:
       summary: One rule version
+      description: 'Public: its declared unit, standard, period of force and grade thresholds.'
       tags: [schemes]
       parameters:
         - {in: path, name: code, required: true, schema: {type: string}}

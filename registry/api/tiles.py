@@ -59,7 +59,11 @@ def get_entry_bundle(rest: str) -> Response:
       parameters:
         - {in: path, name: rest, required: true, schema: {type: string}, example: 'x001/067.p/5'}
       responses:
-        200: {description: application/octet-stream}
+        200:
+          description: The tile
+          content:
+            application/octet-stream:
+              schema: {type: string, format: binary, description: 'A C2SP tlog-tiles tile'}
         404: {$ref: '#/components/responses/NotFound'}
         409: {$ref: '#/components/responses/Conflict'}
     """
@@ -90,7 +94,11 @@ def get_tile(level: str, rest: str) -> Response:
         - {in: path, name: level, required: true, schema: {type: integer, minimum: 0, maximum: 63}}
         - {in: path, name: rest, required: true, schema: {type: string}, example: 'x001/067.p/5'}
       responses:
-        200: {description: application/octet-stream}
+        200:
+          description: The tile
+          content:
+            application/octet-stream:
+              schema: {type: string, format: binary, description: 'A C2SP tlog-tiles tile'}
         404: {$ref: '#/components/responses/NotFound'}
     """
     index, width = _split(rest)

@@ -52,6 +52,8 @@ def get_token_view(token_id: int) -> ResponseReturnValue:
     ---
     get:
       summary: An API token (without its secret)
+      description: >
+        Operator only: the token's name, role, binding and whether it is revoked; never its secret.
       tags: [tokens]
       parameters: [{in: path, name: token_id, required: true, schema: {type: integer}}]
       security: [{bearer: []}]
@@ -71,6 +73,7 @@ def revoke_token_view(token_id: int) -> ResponseReturnValue:
     ---
     post:
       summary: Revoke an API token
+      description: 'Operator only, no body. From now on the token is refused everywhere.'
       tags: [tokens]
       parameters: [{in: path, name: token_id, required: true, schema: {type: integer}}]
       security: [{bearer: []}]

@@ -31,7 +31,10 @@ def get_trust_bundle() -> ResponseReturnValue:
         --registry-key KEY`. Made anew every ten minutes; stale a day after `issued`.
       tags: [trust]
       responses:
-        200: {description: The signed bundle, content: {application/json: {schema: {type: object}}}}
+        200:
+          description: The signed bundle
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/SignedTrustBundle'}}
         304: {description: Not modified since the ETag given}
     """
     body = json.dumps(signed_registry_trust(), ensure_ascii=False, separators=(",", ":"))
@@ -49,10 +52,12 @@ def get_trust_bundle_key() -> ResponseReturnValue:
     ---
     get:
       summary: The registry's trust-bundle key
+      description: 'Public. The key trust bundles are signed with; pin it.'
       tags: [trust]
       responses:
         200:
-          description: '{"alg": "Ed25519", "publicKeyMultibase": "z6Mk…", "registry": URL}'
+          description: The bundle key
+          content: {application/json: {schema: {$ref: '#/components/schemas/TrustBundleKey'}}}
     """
     settings = current_settings()
     key = settings.bundle_signer().public_key

@@ -43,8 +43,36 @@ def issue() -> ResponseReturnValue:
         required: true
         content: {application/json: {schema: VcIssueRequestSchema}}
       responses:
-        201: {description: '{"verifiableCredential": signed credential}'}
-        200: {description: Replayed (same Idempotency-Key and request)}
+        201:
+          description: Issued
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  verifiableCredential:
+                    type: object
+                    additionalProperties: true
+                    description: The signed CarbonLabelCredential (DataIntegrityProof)
+                example:
+                  verifiableCredential:
+                    id: https://registry.example/l/7Q2M9XK4TZ
+                    type: [VerifiableCredential, CarbonLabelCredential]
+        200:
+          description: Replayed (same Idempotency-Key and request)
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  verifiableCredential:
+                    type: object
+                    additionalProperties: true
+                    description: The signed CarbonLabelCredential (DataIntegrityProof)
+                example:
+                  verifiableCredential:
+                    id: https://registry.example/l/7Q2M9XK4TZ
+                    type: [VerifiableCredential, CarbonLabelCredential]
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
@@ -93,20 +121,62 @@ def verify() -> ResponseReturnValue:
               required: [verifiableCredential]
               additionalProperties: false
               properties:
-                verifiableCredential: {type: object}
+                verifiableCredential:
+                  type: object
+                  description: The credential to verify, as received
                 options:
                   type: object
                   additionalProperties: false
+                  description: What to return, and for which region
                   properties:
-                    returnResults: {type: boolean}
-                    returnProblemDetails: {type: boolean}
-                    returnCredential: {type: boolean}
-                    region: {type: string, minLength: 2, maxLength: 16}
+                    returnResults: {type: boolean, description: Return each check (default true)}
+                    returnProblemDetails:
+                      type: boolean
+                      description: Return the failed checks as problems (default true)
+                    returnCredential:
+                      type: boolean
+                      description: Echo the credential (default false)
+                    region:
+                      type: string
+                      minLength: 2
+                      maxLength: 16
+                      description: Also say whether and how it is recognised there (HK, MO, EU…)
+            example:
+              verifiableCredential:
+                id: https://registry.example/l/7Q2M9XK4TZ
+                type: [VerifiableCredential, CarbonLabelCredential]
+              options: {region: HK}
       responses:
         200:
-          description: >
-            {"verified", "credential"?, "problemDetails", "results", "verdict", "report",
-            "recognition"?}
+          description: The verification answer
+          content:
+            application/json:
+              schema:
+                type: object
+                additionalProperties: true
+                properties:
+                  verified: {type: boolean, description: Every required check passed}
+                  verdict:
+                    type: string
+                    description: genuine, suspended, superseded, revoked, expired, not_genuine…
+                  results:
+                    type: array
+                    items: {type: object, additionalProperties: true, description: A check}
+                    description: Each check, passed, failed or not checked, with its reason
+                  problemDetails:
+                    type: array
+                    items: {type: object, additionalProperties: true, description: A problem}
+                    description: The failed checks as problem details
+                  report: {type: object, additionalProperties: true, description: The full report}
+                  credential:
+                    type: object
+                    additionalProperties: true
+                    description: The credential (returnCredential)
+                  recognition:
+                    type: object
+                    additionalProperties: true
+                    description: How it is recognised in the region asked for
+              example: {verified: true, verdict: genuine, results: [], problemDetails: []}
         400: {$ref: '#/components/responses/BadRequest'}
         413: {$ref: '#/components/responses/TooLarge'}
     """
@@ -167,7 +237,16 @@ def update_status() -> ResponseReturnValue:
         required: true
         content: {application/json: {schema: VcStatusRequestSchema}}
       responses:
-        200: {description: Status updated}
+        200:
+          description: Status updated
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  credentialId: {type: string, description: The label's code}
+                  status: {type: string, description: The label's status now}
+              example: {credentialId: 7Q2M9XK4TZ, status: suspended}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         404: {$ref: '#/components/responses/NotFound'}

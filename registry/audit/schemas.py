@@ -27,10 +27,30 @@ MAX_PAGE = 500
 class _Window(Schema):
     """``scheme``, ``body`` and the time window ``from`` (inclusive) to ``to`` (exclusive)."""
 
-    scheme = code_field(32, load_default=None)
-    body = code_field(64, load_default=None)
-    start = DateTimeStamp(data_key="from", load_default=None)
-    end = DateTimeStamp(data_key="to", load_default=None)
+    scheme = code_field(
+        32,
+        load_default=None,
+        metadata={
+            "description": "Only this scheme (its code); default: all yours",
+            "example": "CN-GD",
+        },
+    )
+    body = code_field(
+        64,
+        load_default=None,
+        metadata={
+            "description": "Only this certification body (its code)",
+            "example": "lingnan-pcc",
+        },
+    )
+    start = DateTimeStamp(
+        data_key="from",
+        load_default=None,
+        metadata={"description": "From this instant (inclusive)"},
+    )
+    end = DateTimeStamp(
+        data_key="to", load_default=None, metadata={"description": "To this instant (exclusive)"}
+    )
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -39,7 +59,12 @@ class _Window(Schema):
 
 
 class IssuanceQuerySchema(_Window):
-    by = fields.Enum(Period, by_value=True, load_default=Period.MONTH)
+    by = fields.Enum(
+        Period,
+        by_value=True,
+        load_default=Period.MONTH,
+        metadata={"description": "The length of each counting period"},
+    )
 
     @post_load
     def _to_query(self, data: dict[str, Any], **kwargs: Any) -> IssuanceQuery:
@@ -47,8 +72,15 @@ class IssuanceQuerySchema(_Window):
 
 
 class StatusChangeQuerySchema(_Window):
-    after = AsciiInteger(minimum=-1, maximum=MAX_ID, load_default=-1)
-    limit = AsciiInteger(minimum=1, maximum=MAX_PAGE, load_default=100)
+    after = AsciiInteger(
+        minimum=-1,
+        maximum=MAX_ID,
+        load_default=-1,
+        metadata={"description": "The page after this ledger index (from next)"},
+    )
+    limit = AsciiInteger(
+        minimum=1, maximum=MAX_PAGE, load_default=100, metadata={"description": "Items per page"}
+    )
 
     @post_load
     def _to_query(self, data: dict[str, Any], **kwargs: Any) -> StatusChangeQuery:
@@ -69,63 +101,128 @@ class EntryQuerySchema(StatusChangeQuerySchema):
 
 class IssuanceBucketSchema(Schema):
     period = fields.String(metadata={"description": "The period's first day (UTC)."})
-    scheme = fields.String()
-    body = fields.String()
-    category = fields.String()
-    grade = fields.String()
-    count = fields.Integer()
+    scheme = fields.String(metadata={"description": "The scheme's code", "example": "CN-GD"})
+    body = fields.String(metadata={"description": "The body's code", "example": "lingnan-pcc"})
+    category = fields.String(metadata={"description": "The product category", "example": "battery"})
+    grade = fields.String(metadata={"description": "The grade", "example": "B"})
+    count = fields.Integer(metadata={"description": "Labels issued", "example": 12})
 
 
 class AuditStatusChangeSchema(Schema):
     seq = fields.Integer(metadata={"description": "The ledger entry (prove it by this seq)."})
-    time = fields.DateTime()
+    time = fields.DateTime(metadata={"description": "When"})
     change = fields.String(
-        metadata={"enum": ["suspension", "reinstatement", "revocation", "supersession"]}
+        metadata={
+            "enum": ["suspension", "reinstatement", "revocation", "supersession"],
+            "description": "What changed",
+        }
     )
-    label = fields.String()
-    body = fields.String()
-    scheme = fields.String()
-    previous_status = fields.String(allow_none=True)
-    reason = fields.String(allow_none=True)
-    by = fields.Dict(metadata={"description": "Who, as the ledger names it."})
-    superseded_by = fields.String(allow_none=True)
+    label = fields.String(metadata={"description": "The label's code", "example": "7Q2M9XK4TZ"})
+    body = fields.String(
+        metadata={"description": "The issuing body's code", "example": "lingnan-pcc"}
+    )
+    scheme = fields.String(metadata={"description": "The scheme's code", "example": "CN-GD"})
+    previous_status = fields.String(
+        allow_none=True, metadata={"description": "The status before", "example": "active"}
+    )
+    reason = fields.String(allow_none=True, metadata={"description": "The reason given"})
+    by = fields.Dict(
+        metadata={
+            "description": "Who, as the ledger names it.",
+            "example": {"role": "certifier", "id": 3},
+        }
+    )
+    superseded_by = fields.String(
+        allow_none=True,
+        metadata={"description": "On a supersession: the new label", "example": None},
+    )
 
 
 class AuditAccreditationCountSchema(Schema):
-    id = fields.Integer(attribute="accreditation.id")
-    scheme = fields.String()
-    categories = fields.List(fields.String(), attribute="accreditation.categories")
-    reference = fields.String(attribute="accreditation.reference")
-    accreditation_body = fields.String(attribute="accreditation.accreditation_body")
-    valid_from = fields.DateTime(attribute="accreditation.valid_from")
-    valid_until = fields.DateTime(attribute="accreditation.valid_until", allow_none=True)
-    status = fields.String(attribute="accreditation.status")
-    status_changed_at = fields.DateTime(
-        attribute="accreditation.status_changed_at", allow_none=True
+    id = fields.Integer(
+        attribute="accreditation.id",
+        metadata={"description": "The accreditation's registry id", "example": 1},
     )
-    labels_issued = fields.Integer()
+    scheme = fields.String(metadata={"description": "The scheme's code", "example": "CN-GD"})
+    categories = fields.List(
+        fields.String(),
+        attribute="accreditation.categories",
+        metadata={"description": "The categories covered", "example": ["battery"]},
+    )
+    reference = fields.String(
+        attribute="accreditation.reference",
+        metadata={"description": "Its reference at the accreditation body"},
+    )
+    accreditation_body = fields.String(
+        attribute="accreditation.accreditation_body",
+        metadata={"description": "Who accredited", "example": "CNAS"},
+    )
+    valid_from = fields.DateTime(
+        attribute="accreditation.valid_from", metadata={"description": "Valid from"}
+    )
+    valid_until = fields.DateTime(
+        attribute="accreditation.valid_until",
+        allow_none=True,
+        metadata={"description": "Valid until; null: open-ended"},
+    )
+    status = fields.String(
+        attribute="accreditation.status",
+        metadata={"description": "Its status now", "example": "active"},
+    )
+    status_changed_at = fields.DateTime(
+        attribute="accreditation.status_changed_at",
+        allow_none=True,
+        metadata={"description": "When its status last changed"},
+    )
+    labels_issued = fields.Integer(
+        metadata={"description": "Labels issued under it", "example": 12}
+    )
 
 
 class AuditKeyCountSchema(Schema):
-    public_key_multibase = fields.String(attribute="key.public_key_multibase")
-    active_from = fields.DateTime(attribute="key.active_from")
-    retired_at = fields.DateTime(attribute="key.retired_at", allow_none=True)
-    labels_issued = fields.Integer()
+    public_key_multibase = fields.String(
+        attribute="key.public_key_multibase",
+        metadata={
+            "description": "The key as a Multikey",
+            "example": "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+        },
+    )
+    active_from = fields.DateTime(
+        attribute="key.active_from", metadata={"description": "From when it could sign"}
+    )
+    retired_at = fields.DateTime(
+        attribute="key.retired_at",
+        allow_none=True,
+        metadata={"description": "When it was retired; null: active"},
+    )
+    labels_issued = fields.Integer(metadata={"description": "Labels it signed", "example": 12})
 
 
 class AuditBodyHistorySchema(Schema):
-    body = fields.String(attribute="body.code")
-    name = fields.String(attribute="body.name")
-    status = fields.String(attribute="body.status")
-    accreditations = fields.List(fields.Nested(AuditAccreditationCountSchema))
-    keys = fields.List(fields.Nested(AuditKeyCountSchema))
+    body = fields.String(
+        attribute="body.code", metadata={"description": "The body's code", "example": "lingnan-pcc"}
+    )
+    name = fields.String(attribute="body.name", metadata={"description": "The body's name"})
+    status = fields.String(
+        attribute="body.status", metadata={"description": "Its status now", "example": "active"}
+    )
+    accreditations = fields.List(
+        fields.Nested(AuditAccreditationCountSchema),
+        metadata={"description": "Its accreditations under your schemes, with labels issued"},
+    )
+    keys = fields.List(
+        fields.Nested(AuditKeyCountSchema),
+        metadata={"description": "Its keys, with the labels each signed"},
+    )
 
 
 class LabelHistoryEntrySchema(Schema):
-    seq = fields.Integer()
-    time = fields.DateTime()
-    event = fields.String()
-    by = fields.Dict()
+    seq = fields.Integer(metadata={"description": "The ledger index", "example": 41})
+    time = fields.DateTime(metadata={"description": "When"})
+    event = fields.String(metadata={"description": "The event kind", "example": "label.issued"})
+    by = fields.Dict(
+        metadata={"description": "Who, as the ledger names it", "example": {"role": "certifier"}}
+    )
     entry = fields.Dict(metadata={"description": "The ledger entry as stored."})
 
 

@@ -55,35 +55,60 @@ class ApiTokenSchema(Schema):
         ]
     }
 
-    id = fields.Integer(dump_only=True)
-    name = text_field(120, required=True)
-    role = fields.Enum(Role, by_value=True, required=True)
+    id = fields.Integer(
+        dump_only=True, metadata={"description": "The token's registry id", "example": 3}
+    )
+    name = text_field(
+        120,
+        required=True,
+        metadata={"description": "What the token is for", "example": "Lingnan issuing service"},
+    )
+    role = fields.Enum(
+        Role,
+        by_value=True,
+        required=True,
+        metadata={"description": "Its one role", "example": "certifier"},
+    )
     body = code_field(
         64,
         field_cls=CodeOf,
         allow_none=True,
         load_default=None,
-        metadata={"description": "The certification body of a certifier token."},
+        metadata={
+            "description": "The certification body of a certifier token.",
+            "example": "lingnan-pcc",
+        },
     )
     schemes = fields.List(
         code_field(32),
         load_default=list,
         validate=validate.Length(max=100),
-        metadata={"description": "The schemes a regulator token oversees."},
+        metadata={"description": "The schemes a regulator token oversees.", "example": []},
     )
     prefix = fields.String(
-        dump_only=True, metadata={"description": "The first characters, to recognise it."}
+        dump_only=True,
+        metadata={"description": "The first characters, to recognise it.", "example": "clr_7f3a"},
     )
-    created_at = fields.DateTime(dump_only=True)
-    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True, metadata={"description": "When it was issued"})
+    revoked_at = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "When it was revoked; null while it works"},
+    )
     actions = fields.List(
         fields.String(),
         dump_only=True,
-        metadata={"description": "What the token may do (GET /api/v1/me only)."},
+        metadata={
+            "description": "What the token may do (GET /api/v1/me only).",
+            "example": ["issue-labels", "suspend-own-body-labels", "revoke-own-body-labels"],
+        },
     )
     token = fields.String(
         dump_only=True,
-        metadata={"description": "The secret: shown in the creating answer only, never again."},
+        metadata={
+            "description": "The secret: shown in the creating answer only, never again.",
+            "example": "clr_7f3a…",
+        },
     )
 
 

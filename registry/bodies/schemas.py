@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 # Ed25519 Multikeys are "z6Mk" + 44 base58 characters; the service checks the key itself.
+_EXAMPLE_KEY = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 _MULTIBASE = FullMatch(r"^z[1-9A-HJ-NP-Za-km-z]{1,63}$", error="A base58btc multibase key.")
 
 
@@ -52,11 +53,33 @@ class BodyKeySchema(Schema):
     """An Ed25519 key: send nothing to have the registry generate and seal one, or send the
     ``public_key_multibase`` of a key the body holds itself."""
 
-    public_key_multibase = fields.String(validate=_MULTIBASE)
-    did = fields.String(dump_only=True)
-    verification_method = fields.String(dump_only=True)
-    active_from = fields.DateTime(dump_only=True)
-    retired_at = fields.DateTime(dump_only=True, allow_none=True)
+    public_key_multibase = fields.String(
+        validate=_MULTIBASE,
+        metadata={
+            "description": "The Ed25519 public key as a Multikey (omit to have one generated)",
+            "example": "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+        },
+    )
+    did = fields.String(
+        dump_only=True,
+        metadata={
+            "description": "The key's did:key, the issuer of the credentials it signs",
+            "example": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+        },
+    )
+    verification_method = fields.String(
+        dump_only=True,
+        metadata={
+            "description": "The verification method id proofs name",
+            "example": f"did:key:{_EXAMPLE_KEY}#{_EXAMPLE_KEY}",
+        },
+    )
+    active_from = fields.DateTime(dump_only=True, metadata={"description": "From when it may sign"})
+    retired_at = fields.DateTime(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "When it was retired; null while it is active"},
+    )
     managed = fields.Boolean(
         dump_only=True, metadata={"description": "The registry holds the (sealed) secret."}
     )
@@ -65,16 +88,51 @@ class BodyKeySchema(Schema):
 class AccreditationSchema(Schema):
     """An accreditation of a body for one scheme and some product categories, for a period."""
 
-    id = fields.Integer(dump_only=True)
-    body = fields.Method("_body_code", dump_only=True)
-    scheme = code_field(32, required=True, field_cls=CodeOf)
-    categories = fields.List(
-        code_field(64), required=True, validate=validate.Length(min=1, max=100)
+    id = fields.Integer(
+        dump_only=True, metadata={"description": "The accreditation's registry id", "example": 1}
     )
-    accreditation_body = text_field(120, required=True)
-    reference = text_field(120, required=True)
-    valid_from = UTCDateTime(required=True, dates=True)
-    valid_until = UTCDateTime(load_default=None, allow_none=True, dates=True)
+    body = fields.Method(
+        "_body_code",
+        dump_only=True,
+        metadata={
+            "type": "string",
+            "description": "The accredited body's code",
+            "example": "lingnan-pcc",
+        },
+    )
+    scheme = code_field(
+        32,
+        required=True,
+        field_cls=CodeOf,
+        metadata={"description": "The scheme it covers (its code)", "example": "CN-GD"},
+    )
+    categories = fields.List(
+        code_field(64),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "The product categories it covers", "example": ["battery"]},
+    )
+    accreditation_body = text_field(
+        120,
+        required=True,
+        metadata={"description": "Who accredited the body", "example": "CNAS"},
+    )
+    reference = text_field(
+        120,
+        required=True,
+        metadata={"description": "The accreditation's reference there", "example": "CNAS C0123-P"},
+    )
+    valid_from = UTCDateTime(
+        required=True,
+        dates=True,
+        metadata={"description": "Valid from this instant (a date alone: that day's start)"},
+    )
+    valid_until = UTCDateTime(
+        load_default=None,
+        allow_none=True,
+        dates=True,
+        metadata={"description": "Valid until this instant; null: open-ended"},
+    )
     # A category no rule of the scheme covers lets the body issue nothing for it (a typo,
     # usually): granted only when asked for explicitly.
     allow_uncovered_category = fields.Boolean(
@@ -85,8 +143,13 @@ class AccreditationSchema(Schema):
             "otherwise)."
         },
     )
-    status = fields.Enum(AccreditationStatus, by_value=True, dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
+    status = fields.Enum(
+        AccreditationStatus,
+        by_value=True,
+        dump_only=True,
+        metadata={"description": "Its status now; only an active one lets the body issue"},
+    )
+    created_at = fields.DateTime(dump_only=True, metadata={"description": "When it was ledgered"})
 
     def _body_code(self, accreditation: Accreditation) -> str:
         # A primary-key get: answered from the identity map, where the service left the body.
@@ -96,16 +159,44 @@ class AccreditationSchema(Schema):
 class CertificationBodySchema(Schema):
     """A certification body; ``accreditations`` and ``keys`` only in the detailed view."""
 
-    code = code_field(64, required=True)
+    code = code_field(
+        64,
+        required=True,
+        metadata={
+            "description": "The body's code, unique in the registry",
+            "example": "lingnan-pcc",
+        },
+    )
     name = text_field(
-        200, required=True, metadata={"description": "The issuer name its credentials state."}
+        200,
+        required=True,
+        metadata={
+            "description": "The issuer name its credentials state.",
+            "example": "Lingnan Product Carbon Certification",
+        },
     )
     names = names_field(required=False)
-    region = region_field(required=True)
-    status = fields.Enum(BodyStatus, by_value=True, dump_only=True)
-    created_at = fields.DateTime(dump_only=True)
-    accreditations = fields.List(fields.Nested(AccreditationSchema), dump_only=True)
-    keys = fields.List(fields.Nested(BodyKeySchema), dump_only=True)
+    region = region_field(
+        required=True,
+        metadata={"description": "ISO 3166 code of where it is based", "example": "CN-GD"},
+    )
+    status = fields.Enum(
+        BodyStatus,
+        by_value=True,
+        dump_only=True,
+        metadata={"description": "Its status now; only an active body may issue"},
+    )
+    created_at = fields.DateTime(dump_only=True, metadata={"description": "When it was registered"})
+    accreditations = fields.List(
+        fields.Nested(AccreditationSchema),
+        dump_only=True,
+        metadata={"description": "Its accreditations (in the detailed view only)"},
+    )
+    keys = fields.List(
+        fields.Nested(BodyKeySchema),
+        dump_only=True,
+        metadata={"description": "Its signing keys (in the detailed view only)"},
+    )
 
 
 def _targets(statuses: type[BodyStatus] | type[AccreditationStatus]) -> dict[StatusAction, str]:

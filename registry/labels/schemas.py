@@ -34,7 +34,9 @@ from registry.status_changes import StatusAction, StatusChangeSchema
 
 __all__ = [
     "ArtworkQuerySchema",
+    "LabelBatchResultSchema",
     "LabelBatchSchema",
+    "LabelPageSchema",
     "LabelQuerySchema",
     "LabelRequestSchema",
     "LabelSchema",
@@ -58,20 +60,48 @@ MAX_TEXT = 500
 
 
 class ProductSchema(Schema):
-    name = text_field(MAX_PRODUCT_NAME, required=True)
-    manufacturer = text_field(MAX_TEXT, required=True)
-    model = text_field(MAX_TEXT, load_default=None)
-    gtin = Gtin(load_default=None)
+    name = text_field(
+        MAX_PRODUCT_NAME,
+        required=True,
+        metadata={"description": "The product's name", "example": "LFP battery pack 5 kWh"},
+    )
+    manufacturer = text_field(
+        MAX_TEXT,
+        required=True,
+        metadata={"description": "Who makes it", "example": "Pearl River Energy Co."},
+    )
+    model = text_field(
+        MAX_TEXT,
+        load_default=None,
+        metadata={"description": "The model or reference", "example": "PRE-5K"},
+    )
+    gtin = Gtin(
+        load_default=None,
+        metadata={
+            "description": "Its GS1 GTIN (8, 12, 13 or 14 digits, check digit checked)",
+            "example": "06901234567892",
+        },
+    )
     identifiers = fields.List(
         Iri(MAX_TEXT),
         validate=validate.Length(max=20),
         load_default=list,
+        metadata={
+            "description": "Other product ids, as IRIs (URNs)",
+            "example": ["urn:pre:sku:PRE-5K-2026"],
+        },
     )
 
 
 class ReferencePeriodSchema(Schema):
-    start = IsoDate(required=True)
-    end = IsoDate(required=True)
+    start = IsoDate(
+        required=True,
+        metadata={"description": "First day the footprint covers", "example": "2025-01-01"},
+    )
+    end = IsoDate(
+        required=True,
+        metadata={"description": "Last day it covers", "example": "2025-12-31"},
+    )
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -82,12 +112,38 @@ class ReferencePeriodSchema(Schema):
 
 
 class FootprintSchema(Schema):
-    value = DecimalText(required=True)
-    unit = fields.Constant("kgCO2e", dump_only=True)
-    declared_unit = text_field(32, load_default=None)
-    declared_unit_amount = DecimalText(load_default=Decimal(1))
-    system_boundary = fields.String(required=True, validate=validate.OneOf(BOUNDARIES))
-    reference_period = fields.Nested(ReferencePeriodSchema, required=True)
+    value = DecimalText(
+        required=True,
+        metadata={
+            "description": "kgCO2e per declared unit amount, a decimal string",
+            "example": "52.4",
+        },
+    )
+    unit = fields.Constant(
+        "kgCO2e", dump_only=True, metadata={"description": "The unit of value", "type": "string"}
+    )
+    declared_unit = text_field(
+        32,
+        load_default=None,
+        metadata={
+            "description": "The rule version's declared unit (as it states)",
+            "example": "kWh",
+        },
+    )
+    declared_unit_amount = DecimalText(
+        load_default=Decimal(1),
+        metadata={"description": "How many declared units value is for", "example": "1"},
+    )
+    system_boundary = fields.String(
+        required=True,
+        validate=validate.OneOf(BOUNDARIES),
+        metadata={"description": "What the footprint covers"},
+    )
+    reference_period = fields.Nested(
+        ReferencePeriodSchema,
+        required=True,
+        metadata={"description": "The period the footprint was measured over"},
+    )
 
     @validates_schema
     def _positive_amount(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -100,22 +156,50 @@ class FootprintSchema(Schema):
 
 
 class RuleRefSchema(Schema):
-    scheme = code_field(32, required=True)
-    rule = code_field(64, required=True)
-    version = code_field(32, required=True)
+    scheme = code_field(
+        32, required=True, metadata={"description": "The scheme's code", "example": "CN-GD"}
+    )
+    rule = code_field(
+        64, required=True, metadata={"description": "The rule's code", "example": "CN-GD-PCR-LIB"}
+    )
+    version = code_field(
+        32,
+        required=True,
+        metadata={"description": "The rule version, in force now", "example": "2026.1"},
+    )
 
 
 class LabelRequestSchema(Schema):
     """What a certifier sends to issue a label."""
 
-    product = fields.Nested(ProductSchema, required=True)
-    footprint = fields.Nested(FootprintSchema, required=True)
-    rule = fields.Nested(RuleRefSchema, required=True)
-    valid_until = DateTimeStamp(load_default=None)
-    grade = fields.String(validate=validate.OneOf(GRADES), load_default=None)
-    supersedes = LabelId(load_default=None)
+    product = fields.Nested(
+        ProductSchema, required=True, metadata={"description": "The labelled product"}
+    )
+    footprint = fields.Nested(
+        FootprintSchema, required=True, metadata={"description": "Its verified footprint"}
+    )
+    rule = fields.Nested(
+        RuleRefSchema, required=True, metadata={"description": "The rule version to grade under"}
+    )
+    valid_until = DateTimeStamp(
+        load_default=None,
+        metadata={"description": "End of validity; default: the rule version's"},
+    )
+    grade = fields.String(
+        validate=validate.OneOf(GRADES),
+        load_default=None,
+        metadata={"description": "The grade you expect; another computed grade is refused"},
+    )
+    supersedes = LabelId(
+        load_default=None,
+        metadata={"description": "The label of yours this one replaces", "example": "3K8D2M7Q9P"},
+    )
     # What the verification engagement gave (ISO 14064-3): stated in the signed credential.
-    assurance = fields.String(validate=validate.OneOf(ASSURANCE_LEVELS), load_default=None)
+    assurance = fields.String(
+        validate=validate.OneOf(ASSURANCE_LEVELS),
+        load_default=None,
+        metadata={"description": "The assurance level of the verification (ISO 14064-3)"},
+    )
 
     @post_load
     def _to_request(self, data: dict[str, Any], **kwargs: Any) -> LabelRequest:
@@ -156,6 +240,7 @@ class LabelBatchSchema(Schema):
         fields.Nested(LabelRequestSchema),
         required=True,
         validate=validate.Length(min=1, max=MAX_BATCH),
+        metadata={"description": f"1 to {MAX_BATCH} label requests, issued all or none"},
     )
 
     @pre_load
@@ -170,11 +255,28 @@ class LabelBatchSchema(Schema):
 class LabelQuerySchema(Schema):
     """Query parameters of the label listing."""
 
-    status = fields.Enum(LabelStatus, by_value=True, load_default=None)
-    scheme = code_field(32, load_default=None)
+    status = fields.Enum(
+        LabelStatus,
+        by_value=True,
+        load_default=None,
+        metadata={"description": "Only labels with this status"},
+    )
+    scheme = code_field(
+        32,
+        load_default=None,
+        metadata={"description": "Only labels under this scheme (its code)", "example": "CN-GD"},
+    )
     # A filter: a GTIN with a wrong check digit is no error, it just matches no label.
-    gtin = Gtin(check_digit=False, load_default=None)
-    rule = code_field(64, load_default=None, metadata={"description": "A rule's code."})
+    gtin = Gtin(
+        check_digit=False,
+        load_default=None,
+        metadata={"description": "Only labels of this GTIN", "example": "06901234567892"},
+    )
+    rule = code_field(
+        64,
+        load_default=None,
+        metadata={"description": "Only labels under this rule (its code)", "example": "PCR-LIB"},
+    )
     product = text_field(
         200,
         load_default=None,
@@ -191,8 +293,14 @@ class LabelQuerySchema(Schema):
         load_default=None,
         metadata={"description": "Issued on or before this day (UTC), as YYYY-MM-DD."},
     )
-    after = AsciiInteger(minimum=-1, load_default=-1)
-    limit = AsciiInteger(minimum=1, maximum=200, load_default=50)
+    after = AsciiInteger(
+        minimum=-1,
+        load_default=-1,
+        metadata={"description": "The page after this ledger index (from next)"},
+    )
+    limit = AsciiInteger(
+        minimum=1, maximum=200, load_default=50, metadata={"description": "Labels per page"}
+    )
 
     @validates_schema
     def _period(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -218,7 +326,12 @@ class ArtworkQuerySchema(Schema):
     what the QR code encodes (``target``: the short label URL, or the product's GS1 Digital
     Link URI, which the resolver redirects to the same page)."""
 
-    scale = AsciiInteger(minimum=2, maximum=32, load_default=8)
+    scale = AsciiInteger(
+        minimum=2,
+        maximum=32,
+        load_default=8,
+        metadata={"description": "Pixels per QR module of the PNG (2 to 32)"},
+    )
     # Any ordinary language tag (pt, pt-PT, zh-CN, zh-TW, en-GB…): the API maps it to one of
     # LABEL_LANGUAGES as the pages map Accept-Language, and without one reads Accept-Language.
     lang = fields.String(
@@ -230,7 +343,15 @@ class ArtworkQuerySchema(Schema):
             "language the label has no captions in) the request's Accept-Language decides."
         },
     )
-    target = fields.String(validate=validate.OneOf(QR_TARGETS), load_default="label")
+    target = fields.String(
+        validate=validate.OneOf(QR_TARGETS),
+        load_default="label",
+        metadata={
+            "description": "What the QR code encodes: the short label URL, or the product's "
+            "GS1 Digital Link URI (HTTPS://HOST/01/{GTIN-14}), which the resolver redirects to "
+            "the same page"
+        },
+    )
 
 
 class BodyRefSchema(Schema):
@@ -241,24 +362,106 @@ class BodyRefSchema(Schema):
 class LabelSchema(Schema):
     """A label as the public API shows it, with the signed credential under ``credential``."""
 
-    id = fields.String()
-    url = fields.Method("_url")
-    status = fields.Enum(LabelStatus, by_value=True)
-    status_reason = fields.String(allow_none=True)
-    status_changed_at = fields.AwareDateTime(allow_none=True)
-    grade = fields.String()
-    product = fields.Method("_product")
-    footprint = fields.Method("_footprint")
-    rule = fields.Method("_rule")
-    body = fields.Method("_body")
-    issued_at = fields.AwareDateTime()
-    valid_from = fields.AwareDateTime()
-    valid_until = fields.AwareDateTime()
-    supersedes = fields.String(attribute="supersedes_id", allow_none=True)
-    superseded_by = fields.String(attribute="superseded_by_id", allow_none=True)
-    assurance = fields.String(allow_none=True)
-    ledger_index = fields.Integer(attribute="ledger_seq")
-    credential = fields.Method("_credential")
+    id = fields.String(
+        metadata={"description": "The label's code (Crockford base32)", "example": "7Q2M9XK4TZ"}
+    )
+    url = fields.Method(
+        "_url",
+        metadata={
+            "type": "string",
+            "format": "uri",
+            "description": "Its public page, which its QR code opens; the credential's id",
+            "example": "https://registry.example/l/7Q2M9XK4TZ",
+        },
+    )
+    status = fields.Enum(LabelStatus, by_value=True, metadata={"description": "Its status now"})
+    status_reason = fields.String(
+        allow_none=True, metadata={"description": "Why its status last changed, if it did"}
+    )
+    status_changed_at = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "When its status last changed, if it did"}
+    )
+    grade = fields.String(
+        metadata={"description": "The grade the registry computed, A to E", "example": "B"}
+    )
+    product = fields.Method(
+        "_product",
+        metadata={"$ref": "#/components/schemas/Product", "description": "The product"},
+    )
+    footprint = fields.Method(
+        "_footprint",
+        metadata={"$ref": "#/components/schemas/Footprint", "description": "The footprint"},
+    )
+    rule = fields.Method(
+        "_rule",
+        metadata={
+            "type": "object",
+            "description": "The rule version it was graded under",
+            "properties": {
+                "scheme": {"type": "string", "description": "The scheme's code"},
+                "rule": {"type": "string", "description": "The rule's code"},
+                "version": {"type": "string", "description": "The rule version"},
+                "category": {"type": "string", "description": "The product category"},
+                "standard": {"type": "string", "description": "The standard it follows"},
+            },
+            "example": {
+                "scheme": "CN-GD",
+                "rule": "CN-GD-PCR-LIB",
+                "version": "2026.1",
+                "category": "battery",
+                "standard": "ISO 14067",
+            },
+        },
+    )
+    body = fields.Method(
+        "_body",
+        metadata={
+            "type": "object",
+            "description": "The certification body that issued it",
+            "properties": {
+                "code": {"type": "string", "description": "The body's code"},
+                "name": {"type": "string", "description": "The body's name"},
+            },
+            "example": {"code": "lingnan-pcc", "name": "Lingnan Product Carbon Certification"},
+        },
+    )
+    issued_at = fields.AwareDateTime(metadata={"description": "When it was issued"})
+    valid_from = fields.AwareDateTime(metadata={"description": "Valid from"})
+    valid_until = fields.AwareDateTime(metadata={"description": "Valid until"})
+    supersedes = fields.String(
+        attribute="supersedes_id",
+        allow_none=True,
+        metadata={"description": "The label it replaced, if any", "example": None},
+    )
+    superseded_by = fields.String(
+        attribute="superseded_by_id",
+        allow_none=True,
+        metadata={"description": "The label that replaced it, if any", "example": None},
+    )
+    assurance = fields.String(
+        allow_none=True,
+        metadata={"description": "The assurance level stated in the credential, if any"},
+    )
+    ledger_index = fields.Integer(
+        attribute="ledger_seq",
+        metadata={"description": "Its issuance entry in the ledger", "example": 41},
+    )
+    credential = fields.Method(
+        "_credential",
+        metadata={
+            "type": "object",
+            "description": "The signed W3C VC 2.0 CarbonLabelCredential",
+            "additionalProperties": True,
+            "example": {
+                "@context": [
+                    "https://www.w3.org/ns/credentials/v2",
+                    "https://w3id.org/carbon-label/v1",
+                ],
+                "id": "https://registry.example/l/7Q2M9XK4TZ",
+                "type": ["VerifiableCredential", "CarbonLabelCredential"],
+            },
+        },
+    )
 
     def _url(self, label: Label) -> str:
         return label_url(current_settings().public_base_url, label.id)
@@ -300,6 +503,34 @@ class LabelSchema(Schema):
 
     def _credential(self, label: Label) -> dict[str, Any]:
         return json.loads(label.credential)  # type: ignore[no-any-return]
+
+
+class LabelPageSchema(Schema):
+    """One page of the label listing: what the handler answers, stated for the document."""
+
+    labels = fields.List(
+        fields.Nested(LabelSchema),
+        metadata={"description": "The labels of this page, in issuance order, no credential"},
+    )
+    next = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The URL of the following page, or null on the last one",
+            "example": "https://registry.example/api/v1/labels?after=41&limit=50",
+        },
+    )
+    total = fields.Integer(
+        metadata={"description": "How many labels the filters match, over all pages", "example": 42}
+    )
+
+
+class LabelBatchResultSchema(Schema):
+    """The labels a batch issued, in request order."""
+
+    labels = fields.List(
+        fields.Nested(LabelSchema),
+        metadata={"description": "The issued labels, in request order, with their credentials"},
+    )
 
 
 label_batch_schema = LabelBatchSchema()

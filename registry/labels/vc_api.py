@@ -66,7 +66,11 @@ def _as(schema: type[Schema], name: str, data_key: str, **changes: Any) -> Any:
 
 def _type(expected: str) -> fields.String:
     """A JSON-LD ``type`` the credential may state; only the expected one is accepted."""
-    return fields.String(load_only=True, validate=validate.Equal(expected))
+    return fields.String(
+        load_only=True,
+        validate=validate.Equal(expected),
+        metadata={"description": f"The JSON-LD type: {expected}", "example": expected},
+    )
 
 
 class ServerOwned(fields.Field[None]):
@@ -93,7 +97,9 @@ class VcOrganizationSchema(Schema):
 
 class VcProductSchema(ProductSchema):
     type = _type("Product")
-    manufacturer = fields.Nested(VcOrganizationSchema, required=True)  # type: ignore[assignment]
+    manufacturer = fields.Nested(  # type: ignore[assignment]
+        VcOrganizationSchema, required=True, metadata={"description": "Who makes it"}
+    )
     identifiers = _as(ProductSchema, "identifiers", "identifier")
 
 
@@ -108,7 +114,10 @@ class VcFootprintSchema(FootprintSchema):
     declared_unit_amount = _as(FootprintSchema, "declared_unit_amount", "declaredUnitAmount")
     system_boundary = _as(FootprintSchema, "system_boundary", "systemBoundary")
     reference_period = fields.Nested(
-        VcReferencePeriodSchema, required=True, data_key="referencePeriod"
+        VcReferencePeriodSchema,
+        required=True,
+        data_key="referencePeriod",
+        metadata={"description": "The period the footprint was measured over"},
     )
 
 
@@ -120,11 +129,24 @@ class VcRuleSchema(RuleRefSchema):
 
 class VcSubjectSchema(Schema):
     type = _type("CarbonLabel")
-    product = fields.Nested(VcProductSchema, required=True)
-    footprint = fields.Nested(VcFootprintSchema, required=True)
-    rule = fields.Nested(VcRuleSchema, required=True)
+    product = fields.Nested(
+        VcProductSchema, required=True, metadata={"description": "The labelled product"}
+    )
+    footprint = fields.Nested(
+        VcFootprintSchema, required=True, metadata={"description": "Its verified footprint"}
+    )
+    rule = fields.Nested(
+        VcRuleSchema, required=True, metadata={"description": "The rule version to grade under"}
+    )
     grade = _as(LabelRequestSchema, "grade", "grade")
-    supersedes = LabelId(url=True, load_default=None)
+    supersedes = LabelId(
+        url=True,
+        load_default=None,
+        metadata={
+            "description": "The label of yours this one replaces (its URL or code)",
+            "example": "https://registry.example/l/3K8D2M7Q9P",
+        },
+    )
     assurance = _as(LabelRequestSchema, "assurance", "assurance")
 
 
@@ -136,7 +158,16 @@ class VcCredentialSchema(Schema):
         required=True,
         data_key="@context",
         validate=_contexts,
-        metadata={"openapi": {"const": CONTEXTS}},
+        # Item by item, not ``const`` of the whole list: client generators model that.
+        metadata={
+            "description": "The VC 2.0 context, then the carbon-label context, in this order",
+            "openapi": {
+                "prefixItems": [{"const": context} for context in CONTEXTS],
+                "minItems": len(CONTEXTS),
+                "maxItems": len(CONTEXTS),
+                "example": list(CONTEXTS),
+            },
+        },
     )
     type = fields.List(
         fields.String(),
@@ -148,10 +179,14 @@ class VcCredentialSchema(Schema):
                 "minItems": 2,
                 "maxItems": 2,
                 "uniqueItems": True,
-            }
+                "example": list(TYPES),
+            },
+            "description": "VerifiableCredential and CarbonLabelCredential",
         },
     )
-    credentialSubject = fields.Nested(VcSubjectSchema, required=True)  # noqa: N815
+    credentialSubject = fields.Nested(  # noqa: N815
+        VcSubjectSchema, required=True, metadata={"description": "The label's claims"}
+    )
     valid_until = _as(LabelRequestSchema, "valid_until", "validUntil")
     id = ServerOwned()
     issuer = ServerOwned()
@@ -169,12 +204,16 @@ class VcCredentialSchema(Schema):
 class VcIssueRequestSchema(Schema):
     """``{"credential": unsecured credential, "options": {}}``."""
 
-    credential = fields.Nested(VcCredentialSchema, required=True)
+    credential = fields.Nested(
+        VcCredentialSchema,
+        required=True,
+        metadata={"description": "The unsecured credential; the registry sets what it owns"},
+    )
     options = fields.Dict(
         keys=fields.String(),
         load_default=dict,
         validate=validate.Length(max=0, error="No options are supported."),
-        metadata={"openapi": {"maxProperties": 0}},
+        metadata={"openapi": {"maxProperties": 0}, "description": "None are supported: {}"},
     )
 
     @post_load
@@ -186,7 +225,9 @@ class VcIssueRequestSchema(Schema):
 class VcStatusEntrySchema(Schema):
     type = _type("BitstringStatusListEntry")
     statusPurpose = fields.String(  # noqa: N815
-        required=True, validate=validate.OneOf(("revocation", "suspension"))
+        required=True,
+        validate=validate.OneOf(("revocation", "suspension")),
+        metadata={"description": "Which status to set: revocation (final) or suspension"},
     )
 
 
@@ -214,10 +255,25 @@ class VcStatusRequestSchema(Schema):
         "then": {"properties": {"status": {"const": True}}},
     }
 
-    credentialId = LabelId(url=True, required=True)  # noqa: N815
-    credentialStatus = fields.Nested(VcStatusEntrySchema, required=True)  # noqa: N815
-    status = StrictBoolean(required=True)
-    reason = status_reason_field(load_default="Updated through the VC-API")
+    credentialId = LabelId(  # noqa: N815
+        url=True,
+        required=True,
+        metadata={
+            "description": "The credential's id (the label's URL) or the label's code",
+            "example": "https://registry.example/l/7Q2M9XK4TZ",
+        },
+    )
+    credentialStatus = fields.Nested(  # noqa: N815
+        VcStatusEntrySchema, required=True, metadata={"description": "Which status list"}
+    )
+    status = StrictBoolean(
+        required=True,
+        metadata={"description": "true sets the status (suspend, revoke); false lifts it"},
+    )
+    reason = status_reason_field(
+        load_default="Updated through the VC-API",
+        metadata={"description": "Why: stated in the ledger entry"},
+    )
 
     @post_load
     def _to_change(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

@@ -25,6 +25,11 @@ __all__ = [
 ]
 
 # Tree positions are stored as BIGINT: AsciiInteger stops anything larger before SQL.
+_HASH = {
+    "type": "string",
+    "format": "byte",
+    "example": "qE2aKw8mJ2o4pXvQ1n7Zr9v3c0dJxY5u7T1sW0bA4yM=",
+}
 
 
 class Base64Bytes(fields.Field[bytes]):
@@ -35,8 +40,16 @@ class Base64Bytes(fields.Field[bytes]):
 
 
 class EntryRangeSchema(Schema):
-    start = AsciiInteger(required=True)
-    end = AsciiInteger(required=True)
+    start = AsciiInteger(
+        required=True, metadata={"description": "Index of the first entry", "example": 0}
+    )
+    end = AsciiInteger(
+        required=True,
+        metadata={
+            "description": f"Index after the last entry (at most {MAX_ENTRIES_PER_READ} more)",
+            "example": 10,
+        },
+    )
 
     @validates_schema
     def _check_range(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -50,11 +63,22 @@ class EntryRangeSchema(Schema):
 
 
 class InclusionProofSchema(Schema):
-    index = AsciiInteger(required=True)
-    size = AsciiInteger(required=True)
-    leaf_hash = Base64Bytes(dump_only=True)
-    root_hash = Base64Bytes(dump_only=True)
-    hashes = fields.List(Base64Bytes(), dump_only=True)
+    index = AsciiInteger(
+        required=True, metadata={"description": "Index of the entry", "example": 0}
+    )
+    size = AsciiInteger(
+        required=True,
+        metadata={"description": "Size of the tree (a checkpoint's), above index", "example": 42},
+    )
+    leaf_hash = Base64Bytes(dump_only=True, metadata={**_HASH, "description": "The leaf hash"})
+    root_hash = Base64Bytes(
+        dump_only=True, metadata={**_HASH, "description": "The root hash of the tree of size"}
+    )
+    hashes = fields.List(
+        Base64Bytes(metadata=_HASH),
+        dump_only=True,
+        metadata={"description": "The audit path, leaf to root (RFC 9162)"},
+    )
 
     @validates_schema
     def _check_index(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -63,11 +87,25 @@ class InclusionProofSchema(Schema):
 
 
 class ConsistencyProofSchema(Schema):
-    first = AsciiInteger(required=True, minimum=1)
-    second = AsciiInteger(required=True)
-    first_root = Base64Bytes(dump_only=True)
-    second_root = Base64Bytes(dump_only=True)
-    hashes = fields.List(Base64Bytes(), dump_only=True)
+    first = AsciiInteger(
+        required=True,
+        minimum=1,
+        metadata={"description": "The older tree size", "example": 10},
+    )
+    second = AsciiInteger(
+        required=True, metadata={"description": "The newer tree size", "example": 42}
+    )
+    first_root = Base64Bytes(
+        dump_only=True, metadata={**_HASH, "description": "Root hash of the older tree"}
+    )
+    second_root = Base64Bytes(
+        dump_only=True, metadata={**_HASH, "description": "Root hash of the newer tree"}
+    )
+    hashes = fields.List(
+        Base64Bytes(metadata=_HASH),
+        dump_only=True,
+        metadata={"description": "The consistency proof (RFC 9162)"},
+    )
 
     @validates_schema
     def _check_sizes(self, data: dict[str, Any], **kwargs: Any) -> None:

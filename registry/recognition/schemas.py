@@ -16,11 +16,24 @@ class MappingRevisionSchema(Schema):
     """One revision: the mapping itself (the kit's JSON form, as its ledger entry states it),
     where it is in the ledger, and, for a withdrawal, why."""
 
-    mapping = fields.Method("_mapping", metadata={"openapi": {"type": "object"}})
-    ledgerSeq = fields.Integer(attribute="ledger_seq")  # noqa: N815 - the JSON name
-    publishedAt = fields.AwareDateTime(attribute="published_at", format="iso")  # noqa: N815
-    withdrawn = fields.Boolean()
-    reason = fields.String(allow_none=True)
+    mapping = fields.Method(
+        "_mapping",
+        metadata={
+            "openapi": {"$ref": "#/components/schemas/RecognitionMappingDocument"},
+            "description": "The mapping as its ledger entry states it (source, target, grades…)",
+        },
+    )
+    ledgerSeq = fields.Integer(  # noqa: N815 - the JSON name
+        attribute="ledger_seq",
+        metadata={"description": "Its ledger entry", "example": 12},
+    )
+    publishedAt = fields.AwareDateTime(  # noqa: N815
+        attribute="published_at", format="iso", metadata={"description": "When it was ledgered"}
+    )
+    withdrawn = fields.Boolean(metadata={"description": "This revision withdraws the mapping"})
+    reason = fields.String(
+        allow_none=True, metadata={"description": "For a withdrawal: why", "example": None}
+    )
 
     def _mapping(self, row: MappingRevision) -> Any:
         return json.loads(row.document)

@@ -127,7 +127,12 @@ class ReportQuerySchema(Schema):
 class ReportStatusChangeSchema(Schema):
     """``{"status": "seen"}``: a regulator has looked at the report (or ``"new"`` to undo)."""
 
-    status = fields.Enum(ReportStatus, by_value=True, required=True)
+    status = fields.Enum(
+        ReportStatus,
+        by_value=True,
+        required=True,
+        metadata={"description": "seen: a regulator looked at it; new: undo that"},
+    )
 
 
 class PhotoInfoSchema(Schema):
@@ -141,16 +146,46 @@ class SuspectReportSchema(Schema):
     """A report for its regulators: everything the reader sent except the photo's bytes
     (``photo.href`` downloads them), including the contact, which only they may read."""
 
-    id = fields.Integer()
-    label = fields.String(attribute="label_id")
-    scheme = fields.Method("_scheme")
-    category = fields.Enum(ReportCategory, by_value=True)
-    details = fields.String(allow_none=True)
-    seen_at = fields.String()
-    contact = fields.String(allow_none=True)
-    status = fields.Enum(ReportStatus, by_value=True)
-    created_at = fields.AwareDateTime()
-    photo = fields.Method("_photo", metadata={"type": "object", "nullable": True})
+    id = fields.Integer(metadata={"description": "The report's registry id", "example": 1})
+    label = fields.String(
+        attribute="label_id",
+        metadata={"description": "The reported label's code", "example": "7Q2M9XK4TZ"},
+    )
+    scheme = fields.Method(
+        "_scheme",
+        metadata={"type": "string", "description": "The label's scheme", "example": "CN-GD"},
+    )
+    category = fields.Enum(
+        ReportCategory, by_value=True, metadata={"description": "What the reader saw"}
+    )
+    details = fields.String(
+        allow_none=True, metadata={"description": "The reader's own words, if any"}
+    )
+    seen_at = fields.String(
+        metadata={"description": "Where the reader saw the label", "example": "Shop in Macau"}
+    )
+    contact = fields.String(
+        allow_none=True,
+        metadata={"description": "How to reach the reader, if given (regulators only)"},
+    )
+    status = fields.Enum(
+        ReportStatus, by_value=True, metadata={"description": "new, or seen by a regulator"}
+    )
+    created_at = fields.AwareDateTime(metadata={"description": "When it was sent"})
+    photo = fields.Method(
+        "_photo",
+        metadata={
+            "type": ["object", "null"],
+            "description": "The photo's type, size, SHA-256 and download link, if one was sent",
+            "properties": {
+                "media_type": {"type": "string", "description": "image/jpeg, png or webp"},
+                "size": {"type": "integer", "description": "Its size in bytes"},
+                "sha256": {"type": "string", "description": "Its SHA-256, hex"},
+                "href": {"type": "string", "description": "Where to download it"},
+            },
+            "example": None,
+        },
+    )
 
     def _scheme(self, report: SuspectReport) -> str:
         return report.scheme.code
@@ -169,8 +204,14 @@ class SuspectReportSchema(Schema):
 class SuspectReportPageSchema(Schema):
     """One page of the report listing."""
 
-    reports = fields.List(fields.Nested(SuspectReportSchema))
-    next = fields.String(allow_none=True)
+    reports = fields.List(
+        fields.Nested(SuspectReportSchema),
+        metadata={"description": "This page's reports"},
+    )
+    next = fields.String(
+        allow_none=True,
+        metadata={"description": "The URL of the following page; null on the last one"},
+    )
 
 
 report_form_schema = ReportFormSchema()

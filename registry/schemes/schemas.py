@@ -87,7 +87,9 @@ def names_field(*, required: bool = True) -> fields.Dict:
         "propertyNames": {"pattern": LANGUAGE_TAG.pattern},
         "minProperties": 1 if required else 0,
         "maxProperties": 50,
+        "example": {"en": "Guangdong Carbon Label", "zh-Hans": "广东碳标签"},
     }
+    description = "Names by BCP 47 language tag (en, zh-Hans, zh-Hant, pt-MO, …)"
     return fields.Dict(
         keys=fields.String(
             validate=FullMatch(LANGUAGE_TAG, error="A language tag such as en or zh-Hans.")
@@ -95,7 +97,7 @@ def names_field(*, required: bool = True) -> fields.Dict:
         values=text_field(200),
         required=required,
         validate=checks,
-        metadata={"openapi": document},
+        metadata={"description": description, "openapi": document},
         **extra,
     )
 
@@ -134,7 +136,10 @@ class DecimalThresholds(fields.Field[tuple[Decimal, Decimal, Decimal, Decimal]])
             "type": "object",
             "description": "Inclusive upper bounds of grades A-D (kgCO2e per declared unit); "
             "above D is E. Decimal strings, never JSON numbers.",
-            "properties": dict.fromkeys(GRADES[:4], bound),
+            "properties": {
+                grade: {**bound, "description": f"Upper bound of grade {grade} (inclusive)"}
+                for grade in GRADES[:4]
+            },
             "required": list(GRADES[:4]),
             "additionalProperties": False,
             "example": {"A": "45", "B": "65", "C": "85", "D": "110"},
@@ -174,23 +179,64 @@ class DecimalThresholds(fields.Field[tuple[Decimal, Decimal, Decimal, Decimal]])
 class RuleVersionSchema(Schema):
     """One immutable version of a rule; thresholds in kgCO2e per declared unit."""
 
-    scheme = fields.Function(lambda rv: rv.rule.scheme.code, dump_only=True, metadata=_TEXT)
-    rule = fields.Function(lambda rv: rv.rule.code, dump_only=True, metadata=_TEXT)
-    category = fields.Function(lambda rv: rv.rule.category, dump_only=True, metadata=_TEXT)
-    version = code_field(32, required=True)
-    declared_unit = text_field(32, required=True)
-    standard = text_field(120, required=True)
-    in_force_from = UTCDateTime(required=True, dates=True)
-    in_force_until = UTCDateTime(load_default=None, allow_none=True, dates=True)
+    scheme = fields.Function(
+        lambda rv: rv.rule.scheme.code,
+        dump_only=True,
+        metadata={**_TEXT, "description": "The scheme's code", "example": "CN-GD"},
+    )
+    rule = fields.Function(
+        lambda rv: rv.rule.code,
+        dump_only=True,
+        metadata={**_TEXT, "description": "The rule's code", "example": "CN-GD-PCR-LIB"},
+    )
+    category = fields.Function(
+        lambda rv: rv.rule.category,
+        dump_only=True,
+        metadata={**_TEXT, "description": "The rule's product category", "example": "battery"},
+    )
+    version = code_field(
+        32,
+        required=True,
+        metadata={"description": "The version, unique in its rule", "example": "2026.1"},
+    )
+    declared_unit = text_field(
+        32,
+        required=True,
+        metadata={"description": "What a footprint is per (kWh, kg, piece)", "example": "kWh"},
+    )
+    standard = text_field(
+        120,
+        required=True,
+        metadata={"description": "The standard the rule follows", "example": "ISO 14067"},
+    )
+    in_force_from = UTCDateTime(
+        required=True,
+        dates=True,
+        metadata={
+            "description": "Labels may be issued under it from this instant (a date alone: "
+            "the start of that day in the scheme's time zone)"
+        },
+    )
+    in_force_until = UTCDateTime(
+        load_default=None,
+        allow_none=True,
+        dates=True,
+        metadata={"description": "…and until this instant; null: open-ended"},
+    )
     thresholds = DecimalThresholds(required=True)
-    thresholds_unit = fields.Constant("kgCO2e", dump_only=True, metadata=_TEXT)
+    thresholds_unit = fields.Constant(
+        "kgCO2e",
+        dump_only=True,
+        metadata={**_TEXT, "description": "The unit of the thresholds, per declared unit"},
+    )
     system_boundaries = fields.List(
         fields.String(validate=validate.OneOf(BOUNDARIES)),
         validate=validate.Length(min=1, max=len(BOUNDARIES)),
         load_default=lambda: list(BOUNDARIES),
         metadata={
             "description": "The system boundaries a label graded under this version may "
-            "declare; both if left out."
+            "declare; both if left out.",
+            "example": ["cradle-to-gate"],
         },
     )
     max_period_age_months = fields.Integer(
@@ -200,7 +246,8 @@ class RuleVersionSchema(Schema):
         allow_none=True,
         metadata={
             "description": "At most how many months before issuance a label's reference "
-            "period may have ended; no limit if left out."
+            "period may have ended; no limit if left out.",
+            "example": 36,
         },
     )
     allows_net_negative = fields.Boolean(
@@ -210,21 +257,42 @@ class RuleVersionSchema(Schema):
             "non-negative footprints only."
         },
     )
-    published_at = fields.DateTime(dump_only=True)
+    published_at = fields.DateTime(
+        dump_only=True, metadata={"description": "When the registry ledgered this version"}
+    )
 
 
 class RuleSchema(Schema):
     """A product category rule of a scheme, with its published versions (oldest first)."""
 
-    scheme = CodeOf(dump_only=True)
-    code = code_field(64, required=True)
-    category = code_field(64, required=True)
+    scheme = CodeOf(
+        dump_only=True, metadata={"description": "The scheme's code", "example": "CN-GD"}
+    )
+    code = code_field(
+        64,
+        required=True,
+        metadata={
+            "description": "The rule's code, unique in its scheme",
+            "example": "CN-GD-PCR-LIB",
+        },
+    )
+    category = code_field(
+        64,
+        required=True,
+        metadata={"description": "The product category the rule grades", "example": "battery"},
+    )
     names = names_field()
-    created_at = fields.DateTime(dump_only=True)
+    created_at = fields.DateTime(
+        dump_only=True, metadata={"description": "When the rule was ledgered"}
+    )
     versions = fields.Method(
         "_versions",
         dump_only=True,
-        metadata={"type": "array", "items": {"$ref": "#/components/schemas/RuleVersion"}},
+        metadata={
+            "type": "array",
+            "items": {"$ref": "#/components/schemas/RuleVersion"},
+            "description": "Its published versions, oldest first",
+        },
     )
 
     def _versions(self, rule: Rule) -> list[dict[str, Any]]:
@@ -237,12 +305,30 @@ class RuleSchema(Schema):
 class SchemeSchema(Schema):
     """A carbon-label programme of a region; ``rules`` only in the detailed view."""
 
-    code = code_field(32, required=True)
-    region = region_field(required=True)
+    code = code_field(
+        32, required=True, metadata={"description": "The scheme's code", "example": "CN-GD"}
+    )
+    region = region_field(
+        required=True,
+        metadata={"description": "ISO 3166 code of its region", "example": "CN-GD"},
+    )
     names = names_field()
-    owner = text_field(200, required=True)
-    created_at = fields.DateTime(dump_only=True)
-    rules = fields.List(fields.Nested(RuleSchema), dump_only=True)
+    owner = text_field(
+        200,
+        required=True,
+        metadata={
+            "description": "Who runs the scheme",
+            "example": "Guangdong Provincial Department of Ecology and Environment",
+        },
+    )
+    created_at = fields.DateTime(
+        dump_only=True, metadata={"description": "When the scheme was ledgered"}
+    )
+    rules = fields.List(
+        fields.Nested(RuleSchema),
+        dump_only=True,
+        metadata={"description": "Its rules (in the detailed view only)"},
+    )
 
 
 scheme_schema = SchemeSchema(exclude=("rules",))
