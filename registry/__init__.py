@@ -70,10 +70,10 @@ POOL_SIZE = 10
 def _engine_options(settings: Settings) -> dict[str, object]:
     if settings.database_url.startswith("sqlite"):
         # The driver's own timeout also covers the connect itself, not just statements.
-        return {
-            "pool_size": POOL_SIZE,
-            "connect_args": {"timeout": settings.sqlite_busy_timeout},
-        }
+        options: dict[str, object] = {"connect_args": {"timeout": settings.sqlite_busy_timeout}}
+        if settings.database_url not in ("sqlite://", "sqlite:///:memory:"):
+            options["pool_size"] = POOL_SIZE  # an in-memory database has one static connection
+        return options
     # Workers are long-lived; drop connections the server or a proxy closed meanwhile.
     # psycopg prepares a statement after a few runs; a generic plan made while a table was
     # still small (a new registry, or autovacuum off) would then scan it for good, so plan
