@@ -109,8 +109,10 @@ from credentials.ledger_replay import (
     replay,
 )
 from credentials.lexical import (
+    CROCKFORD,
     GTIN_PATTERN,
     IRI_PATTERN,
+    LABEL_ID_LENGTH,
     LABEL_ID_PATTERN,
     MAX_IRI,
     MAX_STATUS_INDEX,
@@ -212,6 +214,7 @@ __all__ = [
     "COSIGNATURE_V1",
     "CREDENTIALS_V2",
     "CREDENTIAL_FILE",
+    "CROCKFORD",
     "DEFAULT_LOADER",
     "EDDSA_JCS_2022",
     "EDDSA_RDFC_2022",
@@ -221,6 +224,7 @@ __all__ = [
     "GRADES",
     "GTIN_PATTERN",
     "IRI_PATTERN",
+    "LABEL_ID_LENGTH",
     "LABEL_ID_PATTERN",
     "MAX_DOCUMENT_BYTES",
     "MAX_IRI",

@@ -26,10 +26,12 @@ from registry.bodies.models import Accreditation, BodyKey, CertificationBody
 from registry.bodies.schemas import (
     accreditation_schema,
     accreditation_status_change_schema,
+    accreditation_status_for,
     body_detail_schema,
     body_key_schema,
     body_schema,
     body_status_change_schema,
+    body_status_for,
 )
 from registry.bodies.services import (
     get_accreditation,
@@ -271,7 +273,9 @@ def _tokens_show(token_id: int) -> None:
 @_operator_command
 def _body_status(code: str, status: str, reason: str) -> Said:
     change = body_status_change_schema.load({"status": status, "reason": reason})
-    body = set_body_status(code, change["status"], reason=change["reason"], actor=OPERATOR_CONSOLE)
+    body = set_body_status(
+        code, body_status_for(change["action"]), reason=change["reason"], actor=OPERATOR_CONSOLE
+    )
     return Said(f"Body {body.code} is now {body.status.value}.")
 
 
@@ -279,7 +283,10 @@ def _body_status(code: str, status: str, reason: str) -> Said:
 def _accreditation_status(accreditation_id: int, status: str, reason: str) -> Said:
     change = accreditation_status_change_schema.load({"status": status, "reason": reason})
     found = set_accreditation_status(
-        accreditation_id, change["status"], reason=change["reason"], actor=OPERATOR_CONSOLE
+        accreditation_id,
+        accreditation_status_for(change["action"]),
+        reason=change["reason"],
+        actor=OPERATOR_CONSOLE,
     )
     return Said(f"Accreditation {found.id} is now {found.status.value}.")
 

@@ -16,8 +16,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
-from credentials import normalize_label_id
-from credentials.lexical import CROCKFORD, LABEL_ID_LENGTH
+from credentials import CROCKFORD, LABEL_ID_LENGTH, normalize_label_id
 
 __all__ = ["TAG_SEED", "footprint_id", "footprint_path", "label_id_of"]
 
