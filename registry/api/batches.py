@@ -22,7 +22,7 @@ from registry.batches.services import batch_labels, get_batch, submit_batch
 from registry.config import current_settings
 from registry.db import db, read_snapshot
 from registry.errors import ConflictError, UnsupportedMediaTypeError
-from registry.labels.artwork import label_artwork_svg
+from registry.labels.artwork import caption_language, label_artwork_svg
 from registry.labels.schemas import artwork_query_schema
 
 __all__ = ["BATCH_BODY_LIMIT", "bp"]
@@ -247,13 +247,13 @@ def get_batch_artwork(batch_id: int) -> ResponseReturnValue:
     get:
       summary: Download a batch's label artwork (ZIP of SVG)
       description: >
-        One `row-NNNNN-LABELID.svg` per label, in `lang` (default en). Only once the batch is
-        done (409 before).
+        One `row-NNNNN-LABELID.svg` per label, in `lang` (any language tag; without one,
+        Accept-Language decides). Only once the batch is done (409 before).
       tags: [batches]
       security: [{bearer: []}]
       parameters:
         - {in: path, name: batch_id, required: true, schema: {type: integer}}
-        - {in: query, name: lang, schema: {type: string, enum: [en, zh-Hans, zh-Hant, pt-MO]}}
+        - {in: query, name: lang, schema: {type: string, maxLength: 44, example: zh-HK}}
       responses:
         200: {description: application/zip}
         401: {$ref: '#/components/responses/Unauthenticated'}
@@ -262,7 +262,9 @@ def get_batch_artwork(batch_id: int) -> ResponseReturnValue:
         409: {$ref: '#/components/responses/Conflict'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    lang = artwork_query_schema.load(request.args)["lang"]
+    lang = caption_language(
+        artwork_query_schema.load(request.args)["lang"], request.headers.get("Accept-Language")
+    )
     found = _done(get_batch(current_principal(Role.CERTIFIER), batch_id))
     response = Response(stream_with_context(_artwork(found, lang)), mimetype="application/zip")
     response.headers["Content-Disposition"] = f"attachment; filename=batch-{found}-artwork.zip"

@@ -13,10 +13,10 @@ from registry.api.idempotency import idempotency_key, issue_items, request_hash
 from registry.auth.models import Role
 from registry.db import transaction
 from registry.errors import ValidationFailedError
-from registry.i18n import language_for, negotiate
 from registry.labels.artwork import (
     ARTWORK_REVISION,
     artwork_state,
+    caption_language,
     label_artwork_svg,
     label_qr_png,
     label_qr_svg,
@@ -450,20 +450,19 @@ def get_label_artwork(label_id: str) -> ResponseReturnValue:
         422: {$ref: '#/components/responses/Unprocessable'}
     """
     query = artwork_query_schema.load(request.args)
-    chosen = language_for(query["lang"]) if query["lang"] else None
-    language = chosen or negotiate(request.headers.get("Accept-Language"))
+    language = caption_language(query["lang"], request.headers.get("Accept-Language"))
     label = get_label(label_id)
     state = artwork_state(label) or "current"
-    etag = f"{label.id}-{state}-{language.tag}-{query['target']}-{ARTWORK_REVISION}"
+    etag = f"{label.id}-{state}-{language}-{query['target']}-{ARTWORK_REVISION}"
     if request.if_none_match.contains_weak(etag):
         response = current_app.response_class(status=304)
     else:
-        svg = label_artwork_svg(label, lang=language.tag, target=query["target"])
+        svg = label_artwork_svg(label, lang=language, target=query["target"])
         response = current_app.response_class(svg, mimetype="image/svg+xml")
     # Unlike the QR code, the label's artwork changes with its status: revalidate each use.
     response.set_etag(etag)
     response.headers["Cache-Control"] = "public, no-cache"
-    response.headers["Content-Language"] = language.tag
+    response.headers["Content-Language"] = language
     response.vary.add("Accept-Language")
     return response
 

@@ -216,7 +216,13 @@ def issue_batch(
 
 
 def _refusal(exc: RegistryError, rows: Sequence[int]) -> list[RowError]:
-    """A service refusal within a chunk, at the row it names (its first when it names none)."""
+    """A service refusal within a chunk, at the rows it names (its first when it names none):
+    the issuance service names every refused item of a batch in ``items``, by zero-based index."""
+    if exc.items:
+        return [
+            RowError(rows[item["index"]], None, f"{item['title']}: {item['detail']}")
+            for item in exc.items
+        ]
     detail = exc.detail or exc.title
     row = rows[0]
     found = _POSITION.match(detail)

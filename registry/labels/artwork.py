@@ -16,6 +16,7 @@ from credentials import gtin14, label_svg, label_url, qr_png, qr_svg
 from registry.clock import utcnow
 from registry.config import current_settings
 from registry.errors import ValidationFailedError
+from registry.i18n import language_for, negotiate
 from registry.labels.models import Label, LabelStatus
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "LABEL_LANGUAGES",
     "QR_TARGETS",
     "artwork_state",
+    "caption_language",
     "label_artwork_svg",
     "label_qr_png",
     "label_qr_svg",
@@ -59,6 +61,13 @@ def label_qr_png(label: Label, *, scale: int = 8, target: str = "label") -> byte
     if scale not in _SCALES:
         raise ValidationFailedError({"scale": ["Must be 2 to 32 pixels per module."]})
     return qr_png(label_qr_url(label, target=target), scale=scale)
+
+
+def caption_language(tag: str | None, accept_language: str | None) -> str:
+    """The label language for a ``lang`` tag (any ordinary one: zh-CN, zh-TW, pt, pt-PT…),
+    else for the request's ``Accept-Language``, as the pages read it."""
+    chosen = language_for(tag) if tag else None
+    return (chosen or negotiate(accept_language)).tag
 
 
 def artwork_state(label: Label) -> str | None:
