@@ -24,7 +24,7 @@ from registry import create_app
 from registry.bodies.models import Accreditation, BodyKey, CertificationBody
 from registry.db import db
 from registry.demo import load_demo
-from registry.labels.models import Label, StatusListRecord
+from registry.labels.models import Label, LabelStatus, StatusListRecord
 from registry.ledger.tiles import TILE_WIDTH, TileId, tile_path
 from registry.recognition.models import MappingRevision
 from registry.schemes.models import Rule, RuleVersion, Scheme
@@ -148,6 +148,26 @@ def _urls(app: Flask, size: int) -> list[str]:
             f"/ledger/{tile_path(TileId(None, 0, min(size, TILE_WIDTH)))}"
         ],
     }
+    # GS1 Digital Link: GTINs of active labels whose linkset the primary serves (one current
+    # label; a GTIN of several answers 300, which is no read to compare byte for byte here).
+    client = app.test_client()
+    with app.app_context():
+        gtins = sorted(
+            set(
+                db.session.execute(
+                    select(Label.gtin).where(
+                        Label.gtin.is_not(None), Label.status == LabelStatus.ACTIVE
+                    )
+                ).scalars()
+            )
+        )
+        db.session.remove()
+    served = [g for g in gtins if client.get(f"/01/{g}?linkType=linkset").status_code == 200][:3]
+    assert served, "the demo should have GTINs that resolve to one label"
+    fixed["/01/{gtin}"] = [f"/01/{g}?linkType=linkset" for g in served]
+    fixed["/01/{gtin}/{qualifiers}"] = [
+        f"/01/{g}{suffix}?linkType=linkset" for g in served for suffix in ("/10/LOT1", "/21/SN1")
+    ]
     urls: list[str] = []
     for path, operations in doc["paths"].items():
         get = operations.get("get")
