@@ -53,7 +53,16 @@ def get_template() -> ResponseReturnValue:
         example row. Empty cells take the label request's defaults.
       tags: [batches]
       responses:
-        200: {description: text/csv}
+        200:
+          description: The template
+          content:
+            text/csv:
+              schema: {type: string, description: 'UTF-8 CSV with a BOM: header and example row'}
+              example: >
+                scheme,rule,rule_version,product_name,manufacturer,product_model,gtin,product_identifiers,footprint,declared_unit,declared_unit_amount,system_boundary,period_start,period_end,valid_until,grade,assurance,supersedes
+
+                CN-GD,PCR-LIB,1.0,LFP battery module 51.2 V 100 Ah,Example Energy
+                Ltd.,EX-LFP-5120,06901234567892,,61.2,kWh,1,cradle-to-gate,2025-01-01,2025-12-31,,,reasonable,
     """
     response = Response(template_csv(), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=label-batch-template.csv"
@@ -81,14 +90,50 @@ def post_batch() -> ResponseReturnValue:
         - IdempotencyKey
       requestBody:
         required: true
-        content: {text/csv: {schema: {type: string}}}
+        content:
+          text/csv:
+            schema: {type: string, description: 'UTF-8 CSV (a BOM is allowed), as template.csv'}
+            example: >
+              scheme,rule,rule_version,product_name,manufacturer,product_model,gtin,product_identifiers,footprint,declared_unit,declared_unit_amount,system_boundary,period_start,period_end,valid_until,grade,assurance,supersedes
+
+              CN-GD,PCR-LIB,1.0,LFP battery module 51.2 V 100 Ah,Example Energy
+              Ltd.,EX-LFP-5120,06901234567892,,61.2,kWh,1,cradle-to-gate,2025-01-01,2025-12-31,,,reasonable,
       responses:
         202:
           description: Queued
-          content: {application/json: {schema: LabelBatchJobSchema}}
+          content:
+            application/json:
+              schema: LabelBatchJobSchema
+              example:
+                id: 1
+                state: queued
+                rows: {total: 1, validated: 0, issued: 0}
+                errors: []
+                reason: null
+                attempts: 0
+                created_at: '2026-03-01T08:00:00Z'
+                started_at: null
+                finished_at: null
+                links: {self: /api/v1/label-batches/1, result: null, artwork: null}
         200:
-          description: Replayed (same Idempotency-Key and file)
-          content: {application/json: {schema: LabelBatchJobSchema}}
+          description: Replayed (same Idempotency-Key and file); the batch as it is now
+          content:
+            application/json:
+              schema: LabelBatchJobSchema
+              example:
+                id: 1
+                state: done
+                rows: {total: 1, validated: 1, issued: 1}
+                errors: []
+                reason: null
+                attempts: 1
+                created_at: '2026-03-01T08:00:00Z'
+                started_at: '2026-03-01T08:00:01Z'
+                finished_at: '2026-03-01T08:00:03Z'
+                links:
+                  self: /api/v1/label-batches/1
+                  result: /api/v1/label-batches/1/result.csv
+                  artwork: /api/v1/label-batches/1/artwork.zip
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
@@ -126,7 +171,23 @@ def get_batch_view(batch_id: int) -> ResponseReturnValue:
       responses:
         200:
           description: The batch
-          content: {application/json: {schema: LabelBatchJobSchema}}
+          content:
+            application/json:
+              schema: LabelBatchJobSchema
+              example:
+                id: 1
+                state: done
+                rows: {total: 1, validated: 1, issued: 1}
+                errors: []
+                reason: null
+                attempts: 1
+                created_at: '2026-03-01T08:00:00Z'
+                started_at: '2026-03-01T08:00:01Z'
+                finished_at: '2026-03-01T08:00:03Z'
+                links:
+                  self: /api/v1/label-batches/1
+                  result: /api/v1/label-batches/1/result.csv
+                  artwork: /api/v1/label-batches/1/artwork.zip
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         404: {$ref: '#/components/responses/NotFound'}
@@ -190,7 +251,16 @@ def get_batch_result(batch_id: int) -> ResponseReturnValue:
       parameters:
         - {in: path, name: batch_id, required: true, schema: {type: integer}}
       responses:
-        200: {description: text/csv}
+        200:
+          description: The issued labels, one row each
+          content:
+            text/csv:
+              schema: {type: string, description: 'UTF-8 CSV with a BOM and a header row'}
+              example: >
+                row,label,url,grade,status,product,gtin
+
+                2,7Q2M9XK4TZ,https://registry.example/l/7Q2M9XK4TZ,B,active,LFP battery module 51.2
+                V 100 Ah,06901234567892
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         404: {$ref: '#/components/responses/NotFound'}
@@ -255,7 +325,14 @@ def get_batch_artwork(batch_id: int) -> ResponseReturnValue:
         - {in: path, name: batch_id, required: true, schema: {type: integer}}
         - {in: query, name: lang, schema: {type: string, maxLength: 44, example: zh-HK}}
       responses:
-        200: {description: application/zip}
+        200:
+          description: The artwork
+          content:
+            application/zip:
+              schema:
+                type: string
+                format: binary
+                description: A ZIP archive of one SVG document per label
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
         404: {$ref: '#/components/responses/NotFound'}

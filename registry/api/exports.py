@@ -183,10 +183,19 @@ def export_labels() -> Response:
           schema: {type: string, enum: [active, suspended, revoked, superseded]}
         - {in: query, name: scheme, schema: {type: string}}
         - {in: query, name: gtin, schema: {type: string}}
-        - {in: query, name: rule, schema: {type: string}}
-        - {in: query, name: product, schema: {type: string, maxLength: 200}}
-        - {in: query, name: issued_from, schema: {type: string, format: date}}
-        - {in: query, name: issued_until, schema: {type: string, format: date}}
+        - {in: query, name: rule, description: "A rule's code.", schema: {type: string}}
+        - in: query
+          name: product
+          description: Part of the product's name or model, in any case.
+          schema: {type: string, maxLength: 200}
+        - in: query
+          name: issued_from
+          description: Issued on or after this day (UTC).
+          schema: {type: string, format: date}
+        - in: query
+          name: issued_until
+          description: Issued on or before this day (UTC).
+          schema: {type: string, format: date}
       responses:
         200:
           description: The labels, one row each

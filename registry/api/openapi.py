@@ -116,6 +116,14 @@ TAGS = {
     "status lists": "Bitstring Status List credentials (revocation and suspension)",
     "trust": "The signed trust bundle for verifying labels offline",
     "VC-API": "W3C VC-API: issue, verify and change the status of credentials",
+    "batches": (
+        "CSV label batches (certifiers): the template, the upload issued in the background all "
+        "or none, its state and row errors, the issued labels as CSV and their artwork as ZIP"
+    ),
+    "gs1": (
+        "The GS1 Digital Link resolver: /01/{GTIN} redirects to the product's current carbon "
+        "label or answers its linkset; the resolver description file"
+    ),
     "meta": "This document",
 }
 
@@ -139,6 +147,12 @@ PATH_PARAMETERS: dict[str, tuple[str, Any]] = {
     ),
     "list_id": ("The status list's id", "1"),
     "level": ("The tile level (0 to 63), C2SP tlog-tiles", 0),
+    "batch_id": ("The label batch's registry id (the upload's Location)", 1),
+    "gtin": (
+        "The trade item's GTIN: 8, 12, 13 or 14 digits with a valid check digit, read as the "
+        "GTIN-14 it pads to with leading zeros",
+        "06901234567892",
+    ),
     "rest": ("The tile index path, C2SP tlog-tiles (x001/x234/067, and .p/W for a partial)", "000"),
 }
 
@@ -293,6 +307,11 @@ QUERY_PARAMETERS: dict[str, str] = {
     "lang": "The language of the label's text",
     "scale": "Pixels per QR module (2 to 32)",
     "gtin": "Only labels of this GTIN",
+    "target": (
+        "What the QR code encodes: the short label URL (label) or the product's GS1 Digital "
+        "Link URI HTTPS://HOST/01/{GTIN-14} (digital-link), which the resolver redirects to the "
+        "same page"
+    ),
 }
 # Examples of required query parameters, by name.
 _QUERY_EXAMPLES: dict[str, Any] = {

@@ -17,9 +17,10 @@ from typing import Any
 __all__ = ["documentation_counts", "documentation_gaps"]
 
 _METHODS = ("get", "post", "put", "patch", "delete")
-# A 304 repeats nothing; a body of these types is bytes (an image), which has no JSON example.
+# A 304 repeats nothing; a body of these types is bytes (an image, an archive), which has no
+# JSON example.
 _BODYLESS = {"204", "304"}
-_BINARY = ("image/png", "image/jpeg", "image/webp", "application/octet-stream")
+_BINARY = ("image/png", "image/jpeg", "image/webp", "application/octet-stream", "application/zip")
 
 
 @dataclass(frozen=True)

@@ -207,15 +207,83 @@ def resolve(gtin: str) -> ResponseReturnValue:
           schema: {type: string, pattern: '^([0-9]{8}|[0-9]{12,14})$'}
         - in: query
           name: linkType
+          description: >
+            `linkset` (or `all`) answers the linkset; a GS1 link type (`gs1:certificationInfo`,
+            `gs1:sustainabilityInfo`, `gs1:defaultLink`, or its full `https://ref.gs1.org/voc/`
+            URI) redirects to the label's first link of that type; 404 if it has none, or for
+            any other value. Without it, a redirect to the label page (the linkset if `Accept`
+            prefers `application/linkset+json` to HTML).
           schema: {type: string, examples: [linkset, 'gs1:certificationInfo']}
       responses:
-        307: {description: Redirect to the label page or to the link type asked for}
+        307:
+          description: Redirect to the label page or to the link type asked for
+          headers:
+            Location:
+              description: The label page, or the link of the type asked for
+              schema: {type: string, format: uri}
+            Link:
+              description: >
+                The linkset of this URI (`rel="linkset"`); for a GTIN-8, -12 or -13 also the
+                canonical GTIN-14 URI (`rel="owl:sameAs"`)
+              schema: {type: string}
+          content:
+            text/html:
+              schema: {type: string, maxLength: 0, description: 'No body: follow Location'}
         200:
           description: The linkset
-          content: {application/linkset+json: {schema: {type: object}}}
+          content:
+            application/linkset+json:
+              schema: {type: object, description: 'An RFC 9264 linkset of GS1 link types'}
+              example:
+                linkset:
+                  - anchor: https://registry.example/01/06901234567892
+                    itemDescription: LFP battery module 51.2 V 100 Ah
+                    https://ref.gs1.org/voc/certificationInfo:
+                      - href: https://registry.example/l/7Q2M9XK4TZ
+                        title: Carbon label verification
+                        type: text/html
+                        hreflang: [en, zh, pt-MO]
+                      - href: https://registry.example/l/7Q2M9XK4TZ/credential.json
+                        title: Signed carbon-label credential
+                        type: application/vc+ld+json
+                    https://ref.gs1.org/voc/sustainabilityInfo:
+                      - href: https://registry.example/l/7Q2M9XK4TZ
+                        title: Product carbon footprint
+                        type: text/html
+                        hreflang: [en, zh, pt-MO]
+                    https://ref.gs1.org/voc/defaultLink:
+                      - href: https://registry.example/l/7Q2M9XK4TZ
+                        title: Carbon label verification
+                        type: text/html
+                        hreflang: [en, zh, pt-MO]
         300:
-          description: 'Several current labels match equally: {"gtin", "choices": [...]}'
-          content: {application/json: {schema: {type: object}}}
+          description: Several current labels match equally; choose one
+          content:
+            application/json:
+              schema: {type: object, description: 'The GTIN-14 and one choice per label'}
+              example:
+                gtin: '06901234567892'
+                choices:
+                  - label: 7Q2M9XK4TZ
+                    href: https://registry.example/l/7Q2M9XK4TZ
+                    body: Acme Certification
+                    scheme: CN-GD
+                    rule: PCR-LIB
+                    grade: B
+                    status: active
+                    issued: '2026-03-01T08:00:00Z'
+                  - label: 3H8K2W6P1N
+                    href: https://registry.example/l/3H8K2W6P1N
+                    body: HK Quality Assurance
+                    scheme: HK-CL
+                    rule: HK-CL-BATTERY
+                    grade: A
+                    status: active
+                    issued: '2026-02-10T08:00:00Z'
+            text/html:
+              schema:
+                type: string
+                description: A page listing the choices (when Accept names HTML)
         400: {$ref: '#/components/responses/BadRequest'}
         404: {$ref: '#/components/responses/NotFound'}
     """
@@ -243,17 +311,86 @@ def resolve_qualified(gtin: str, qualifiers: str) -> ResponseReturnValue:
             character set 82 each, percent-encoded). They are checked but do not select a
             label: labels are per product.
           schema: {type: string}
+          example: 10/LOT-2026-03/21/SN0001
         - in: query
           name: linkType
+          description: >
+            `linkset` (or `all`) answers the linkset; a GS1 link type (`gs1:certificationInfo`,
+            `gs1:sustainabilityInfo`, `gs1:defaultLink`, or its full `https://ref.gs1.org/voc/`
+            URI) redirects to the label's first link of that type; 404 if it has none, or for
+            any other value. Without it, a redirect to the label page (the linkset if `Accept`
+            prefers `application/linkset+json` to HTML).
           schema: {type: string, examples: [linkset, 'gs1:certificationInfo']}
       responses:
-        307: {description: Redirect to the label page or to the link type asked for}
+        307:
+          description: Redirect to the label page or to the link type asked for
+          headers:
+            Location:
+              description: The label page, or the link of the type asked for
+              schema: {type: string, format: uri}
+            Link:
+              description: >
+                The linkset of this URI (`rel="linkset"`); for a GTIN-8, -12 or -13 also the
+                canonical GTIN-14 URI (`rel="owl:sameAs"`)
+              schema: {type: string}
+          content:
+            text/html:
+              schema: {type: string, maxLength: 0, description: 'No body: follow Location'}
         200:
           description: The linkset (its anchor is the qualified URI)
-          content: {application/linkset+json: {schema: {type: object}}}
+          content:
+            application/linkset+json:
+              schema: {type: object, description: 'An RFC 9264 linkset of GS1 link types'}
+              example:
+                linkset:
+                  - anchor: https://registry.example/01/06901234567892/10/LOT-2026-03/21/SN0001
+                    itemDescription: LFP battery module 51.2 V 100 Ah
+                    https://ref.gs1.org/voc/certificationInfo:
+                      - href: https://registry.example/l/7Q2M9XK4TZ
+                        title: Carbon label verification
+                        type: text/html
+                        hreflang: [en, zh, pt-MO]
+                      - href: https://registry.example/l/7Q2M9XK4TZ/credential.json
+                        title: Signed carbon-label credential
+                        type: application/vc+ld+json
+                    https://ref.gs1.org/voc/sustainabilityInfo:
+                      - href: https://registry.example/l/7Q2M9XK4TZ
+                        title: Product carbon footprint
+                        type: text/html
+                        hreflang: [en, zh, pt-MO]
+                    https://ref.gs1.org/voc/defaultLink:
+                      - href: https://registry.example/l/7Q2M9XK4TZ
+                        title: Carbon label verification
+                        type: text/html
+                        hreflang: [en, zh, pt-MO]
         300:
-          description: 'Several current labels match equally: {"gtin", "choices": [...]}'
-          content: {application/json: {schema: {type: object}}}
+          description: Several current labels match equally; choose one
+          content:
+            application/json:
+              schema: {type: object, description: 'The GTIN-14 and one choice per label'}
+              example:
+                gtin: '06901234567892'
+                choices:
+                  - label: 7Q2M9XK4TZ
+                    href: https://registry.example/l/7Q2M9XK4TZ
+                    body: Acme Certification
+                    scheme: CN-GD
+                    rule: PCR-LIB
+                    grade: B
+                    status: active
+                    issued: '2026-03-01T08:00:00Z'
+                  - label: 3H8K2W6P1N
+                    href: https://registry.example/l/3H8K2W6P1N
+                    body: HK Quality Assurance
+                    scheme: HK-CL
+                    rule: HK-CL-BATTERY
+                    grade: A
+                    status: active
+                    issued: '2026-02-10T08:00:00Z'
+            text/html:
+              schema:
+                type: string
+                description: A page listing the choices (when Accept names HTML)
         400: {$ref: '#/components/responses/BadRequest'}
         404: {$ref: '#/components/responses/NotFound'}
     """
@@ -272,7 +409,17 @@ def resolver_description_view() -> ResponseReturnValue:
         (`https://ref.gs1.org/voc/`, prefix `gs1:`), as GS1-Conformant Resolver 1.2 describes.
       tags: [gs1]
       responses:
-        200: {description: The description, content: {application/json: {schema: {type: object}}}}
+        200:
+          description: The description
+          content:
+            application/json:
+              schema: {type: object, description: 'A GS1-Conformant Resolver description file'}
+              example:
+                name: Carbon-label registry
+                resolverRoot: https://registry.example
+                supportedPrimaryKeys: ['01']
+                supportedLinkType: [{namespace: 'https://ref.gs1.org/voc/', prefix: 'gs1:'}]
+                linkTypeDefaultCanBeLinkset: false
     """
     if request.method == "OPTIONS":
         return _preflight()
