@@ -309,11 +309,15 @@ class DateTimeStamp(fields.AwareDateTime):
 
     def __init__(self, *, dates: bool = False, **kwargs: Any) -> None:
         if dates:
-            description = (
+            # Said after the field's own description, which names what the instant is.
+            meaning = (
                 "A date-time with its offset (2026-01-01T00:00:00+08:00), or a date "
                 "(2026-01-01): the start of that day in the scheme's time zone."
             )
-            kwargs["metadata"] = {"description": description, **kwargs.get("metadata", {})}
+            metadata = dict(kwargs.get("metadata", {}))
+            own = metadata.get("description")
+            metadata["description"] = f"{own.rstrip('.')}. {meaning}" if own else meaning
+            kwargs["metadata"] = metadata
         super().__init__(format="iso", **kwargs)
         self.dates = dates
 

@@ -210,9 +210,9 @@ def export_labels() -> Response:
     """
     principal = current_principal()
     query = _export_query_schema.load(request.args)
-    # Refusals (a regulator naming another scheme) come now, as a problem, not mid-stream.
-    with read_snapshot():
-        count_labels(principal, query)
+    # Refusals (a regulator naming another scheme) come now, as a problem, not mid-stream:
+    # in the request's own read-only transaction, before the stream opens its own.
+    count_labels(principal, query)
     response = Response(stream_with_context(_label_rows(principal, query)), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=labels.csv"
     return response

@@ -125,7 +125,7 @@ class AccreditationSchema(Schema):
     valid_from = UTCDateTime(
         required=True,
         dates=True,
-        metadata={"description": "Valid from this instant (a date alone: that day's start)"},
+        metadata={"description": "Valid from this instant"},
     )
     valid_until = UTCDateTime(
         load_default=None,

@@ -212,10 +212,7 @@ class RuleVersionSchema(Schema):
     in_force_from = UTCDateTime(
         required=True,
         dates=True,
-        metadata={
-            "description": "Labels may be issued under it from this instant (a date alone: "
-            "the start of that day in the scheme's time zone)"
-        },
+        metadata={"description": "Labels may be issued under it from this instant"},
     )
     in_force_until = UTCDateTime(
         load_default=None,
