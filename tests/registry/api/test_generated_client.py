@@ -42,8 +42,11 @@ def client_package(
     folder = tmp_path_factory.mktemp("client")
     (folder / "openapi.json").write_text(json.dumps(document), encoding="utf-8")
     # Media types the generator does not know, told what they are to a client: a report's
-    # photo is bytes whatever its image type; JSON Lines and SVG are text.
-    overrides = dict.fromkeys(("image/jpeg", "image/png", "image/webp"), "application/octet-stream")
+    # photo, a batch's artwork ZIP and its CSV upload are bytes; JSON Lines and SVG are text.
+    overrides = dict.fromkeys(
+        ("image/jpeg", "image/png", "image/webp", "application/zip", "text/csv"),
+        "application/octet-stream",
+    )
     overrides.update(dict.fromkeys(("application/jsonl", "image/svg+xml"), "text/plain"))
     (folder / "config.json").write_text(
         json.dumps({"content_type_overrides": overrides}), encoding="utf-8"
