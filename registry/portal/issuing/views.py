@@ -440,7 +440,7 @@ def issued(label_id: str) -> Response:
         "portal/issue/issued.html",
         person=person,
         label=label,
-        languages=[(lang, _ENDONYMS[lang]) for lang in LABEL_LANGUAGES],
+        artwork_languages=[(lang, _ENDONYMS[lang]) for lang in LABEL_LANGUAGES],
         public_url=label_url(current_settings().public_base_url, label.id),
         footprint=decimal_text(label.footprint),
     )
