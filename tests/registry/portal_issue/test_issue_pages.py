@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from registry.bodies.models import CertificationBody
 from registry.clock import utcnow
-from registry.db import db, transaction
+from registry.db import db
 from registry.labels.models import Label
 from registry.portal.issuing.models import DraftState, IssuanceSetting, LabelDraft
 from registry.portal.issuing.views import offered_rules
@@ -150,10 +151,15 @@ def test_auditor_prepares_and_a_signatory_issues(client: FlaskClient) -> None:
     assert issue_draft(client, draft_id).status_code == 303
 
 
-def test_two_people_rule_keeps_the_author_from_issuing(client: FlaskClient) -> None:
+def test_two_people_rule_keeps_the_author_from_issuing(app: Flask, client: FlaskClient) -> None:
     author = signed_in(client, "sig@lingnan.example", PersonRole.SIGNATORY)
-    with transaction():
-        db.session.add(IssuanceSetting(body_id=body_id(LABEL_BODY), two_people=True))
+    said = app.test_cli_runner().invoke(
+        args=["issuance", "two-people", "--body", LABEL_BODY, "--on"]
+    )
+    assert said.exit_code == 0, said.output
+    setting = db.session.get(IssuanceSetting, body_id(LABEL_BODY))
+    assert setting is not None
+    assert setting.two_people
     submit(client)
     [draft_id] = draft_ids()
     labels = label_count()
@@ -224,3 +230,9 @@ def test_an_asserted_refusal_of_the_service_is_shown_in_the_form(client: FlaskCl
     assert page.status_code == 422
     assert "Rule version not in force" in page.get_data(as_text=True)
     assert draft_ids() == []
+
+
+def test_an_unknown_body_cannot_be_set_to_two_people(app: Flask) -> None:
+    said = app.test_cli_runner().invoke(args=["issuance", "two-people", "--body", "nobody"])
+    assert said.exit_code == 1
+    assert "Error:" in said.output
