@@ -236,3 +236,16 @@ def test_an_unknown_body_cannot_be_set_to_two_people(app: Flask) -> None:
     said = app.test_cli_runner().invoke(args=["issuance", "two-people", "--body", "nobody"])
     assert said.exit_code == 1
     assert "Error:" in said.output
+
+
+def test_the_apis_message_is_shown_in_the_readers_language(client: FlaskClient) -> None:
+    signed_in(client, "sig@lingnan.example", PersonRole.SIGNATORY)
+    headers = {"Accept-Language": "zh-HK"}
+    token = csrf_from(client.get(FORM, headers=headers))
+    page = client.post(
+        FORM, data={**form_data(footprint="61,2"), "csrf_token": token}, headers=headers
+    )
+    assert page.status_code == 422
+    found = re.search(r'id="footprint-error">([^<]+)<', page.get_data(as_text=True))
+    assert found is not None
+    assert found.group(1) == "請使用小數點作為小數分隔符：61.2，而不是 61,2。"
