@@ -5,16 +5,21 @@ refused (403); a bad footprint is shown next to its field. axe-core checks every
 
 from __future__ import annotations
 
+import http.client
 import re
 import secrets
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page
+from sqlalchemy import func, select
 
-from registry.db import transaction
+from registry.db import db, transaction
+from registry.labels.models import Label
 from registry.portal.models import PersonRole
 from registry.portal.services import accept_invitation, invite_person
 from tests.browser.conftest import ELEMENT_TIMEOUT_MS, PHONE
@@ -152,3 +157,55 @@ def test_an_auditor_prepares_and_a_signatory_issues(
         assert signatory.inner_text("#issued-grade").strip() == "A"
     finally:
         other.close()
+
+
+def test_two_confirmations_at_once_issue_one_label(
+    server: LiveServer, catalogue_app: Flask, browser_context: BrowserContext
+) -> None:
+    """Two POSTs of one draft's confirmation race on gunicorn's workers: one label is made and
+    both answers lead to it."""
+    page = sign_in(browser_context, server, person(catalogue_app, PersonRole.SIGNATORY))
+    page.goto(server.base_url + "/portal/issue/")
+    name = f"Raced module {secrets.token_hex(3)} (demo)"
+    fill(page, footprint="77.5", name=name)
+    page.click("main form button[type=submit]")
+    form = page.locator("form[action$='/issue']")
+    action = form.get_attribute("action")
+    token = form.locator("input[name=csrf_token]").get_attribute("value")
+    assert action is not None
+    assert token is not None
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in browser_context.cookies())
+    headers = {
+        "Cookie": cookies,
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept-Language": "en-GB",
+    }
+    start = threading.Barrier(2)
+    answers: list[tuple[int, str]] = []
+
+    def confirm() -> None:
+        port = int(server.base_url.rsplit(":", 1)[1])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            start.wait()
+            conn.request("POST", action, body=urlencode({"csrf_token": token}), headers=headers)
+            response = conn.getresponse()
+            response.read()
+            answers.append((response.status, response.getheader("Location") or ""))
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert len(answers) == 2
+    assert {status for status, _ in answers} == {303}
+    assert len({location for _, location in answers}) == 1
+    with catalogue_app.app_context():
+        made = db.session.scalar(
+            select(func.count()).select_from(Label).where(Label.product_name == name)
+        )
+        db.session.remove()
+    assert made == 1
