@@ -49,6 +49,8 @@ __all__ = ["current_person", "current_principal", "init_portal", "person_require
 def init_portal(app: Flask, policy: PortalPolicy | None = None) -> None:
     """Register the portal's pages and commands (after ``init_pages``: it uses its limiter)."""
     from registry.portal.cli import people_cli
+    from registry.portal.issuing import bp as issuing_bp
+    from registry.portal.issuing.cli import issuance_cli
     from registry.portal.views import bp
 
     settings: Settings = app.extensions[SETTINGS_KEY]
@@ -58,4 +60,6 @@ def init_portal(app: Flask, policy: PortalPolicy | None = None) -> None:
         absolute_timeout=timedelta(seconds=settings.portal_absolute_timeout),
     )
     app.register_blueprint(bp)
+    app.register_blueprint(issuing_bp)
     app.cli.add_command(people_cli)
+    app.cli.add_command(issuance_cli)
