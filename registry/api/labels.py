@@ -96,6 +96,7 @@ def list_labels_view() -> ResponseReturnValue:
           schema: {type: string, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$'}
         - {in: query, name: gtin, schema: {type: string, pattern: '^([0-9]{8}|[0-9]{12,14})$'}}
         - {in: query, name: rule, description: "A rule's code.", schema: {type: string}}
+        - {in: query, name: grade, schema: {type: string, enum: [A, B, C, D, E]}}
         - in: query
           name: product
           description: Part of the product's name or model, in any case.

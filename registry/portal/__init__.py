@@ -49,6 +49,7 @@ __all__ = ["current_person", "current_principal", "init_portal", "person_require
 def init_portal(app: Flask, policy: PortalPolicy | None = None) -> None:
     """Register the portal's pages and commands (after ``init_pages``: it uses its limiter)."""
     from registry.portal.cli import people_cli
+    from registry.portal.labels import init_label_pages
     from registry.portal.views import bp
 
     settings: Settings = app.extensions[SETTINGS_KEY]
@@ -58,4 +59,5 @@ def init_portal(app: Flask, policy: PortalPolicy | None = None) -> None:
         absolute_timeout=timedelta(seconds=settings.portal_absolute_timeout),
     )
     app.register_blueprint(bp)
+    init_label_pages(app)
     app.cli.add_command(people_cli)
