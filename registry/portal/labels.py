@@ -10,6 +10,7 @@ people must not learn which ids another body holds.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, redirect, render_template, request, url_for
 from flask_babel import gettext as babel_gettext
@@ -38,8 +39,7 @@ from registry.labels.services import (
     list_labels,
 )
 from registry.pages.protection import csrf
-from registry.portal.guard import current_person, current_principal, load_signed_in
-from registry.portal.guard import person_required
+from registry.portal.guard import current_person, current_principal, load_signed_in, person_required
 from registry.portal.models import PersonRole
 from registry.schemes.models import Scheme
 
@@ -53,7 +53,10 @@ for _bp in (labels_bp, oversight_bp):
 # Who may change a label's status from the portal: an auditor prepares, never decides.
 _DECIDERS = ("signatory", "regulator", "operator")
 _FILTERS = ("product", "gtin", "grade", "status", "rule", "scheme", "issued_from", "issued_until")
-_ACTIONS = {action.value: action for action in (StatusAction.SUSPEND, StatusAction.REINSTATE, StatusAction.REVOKE)}
+_ACTIONS = {
+    action.value: action
+    for action in (StatusAction.SUSPEND, StatusAction.REINSTATE, StatusAction.REVOKE)
+}
 
 STATUS_NAMES = {
     LabelStatus.ACTIVE: lazy_gettext("Active"),
@@ -142,19 +145,14 @@ def index() -> Response:
     try:
         query = label_query_schema.load(args)
     except ValidationError as exc:
-        errors = {
-            str(field): " ".join(str(m) for m in messages)
-            if isinstance(messages, list)
-            else str(messages)
-            for field, messages in exc.normalized_messages().items()
-        }
+        errors = _field_messages(exc)
         return _list_page(status=422, shown=shown, errors=errors, labels=[], total=None)
     labels = list_labels(principal, query)
     total = count_labels(principal, query)
     following = None
     if len(labels) == query.limit:
-        following = url_for("portal_labels.index", **{**args, "after": labels[-1].ledger_seq})
-    first = url_for("portal_labels.index", **{k: v for k, v in args.items() if k != "after"})
+        following = _list_url({**args, "after": str(labels[-1].ledger_seq)})
+    first = _list_url({k: v for k, v in args.items() if k != "after"})
     return _list_page(
         shown=shown,
         errors={},
@@ -163,6 +161,22 @@ def index() -> Response:
         following=following,
         first=first if query.after >= 0 else None,
     )
+
+
+def _field_messages(exc: ValidationError) -> dict[str, str]:
+    """The schema's messages, one line per field (the API's words, shown next to the field)."""
+    found = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    return {
+        str(field): " ".join(str(m) for m in messages)
+        if isinstance(messages, list)
+        else str(messages)
+        for field, messages in found.items()
+    }
+
+
+def _list_url(args: dict[str, str]) -> str:
+    base = url_for("portal_labels.index")
+    return f"{base}?{urlencode(args)}" if args else base
 
 
 def _list_page(*, status: int = 200, **context: Any) -> Response:
@@ -285,8 +299,7 @@ def change_submit(code: str, name: str) -> Response:
 def _reason_error(reason: str, exc: ValidationError) -> str:
     if not reason.strip():
         return gettext("Give the reason for this change.")
-    messages = exc.normalized_messages().get("reason", [])
-    detail = " ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
+    detail = _field_messages(exc).get("reason", "")
     return gettext("This reason cannot be used: %(why)s", why=detail)
 
 
