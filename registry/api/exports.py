@@ -165,7 +165,7 @@ def export_labels() -> Response:
         UTF-8 with a BOM, a header row, one row per label in issuance order. Cells that a
         spreadsheet would read as a formula (starting with = + - @, tab or CR) are prefixed
         with an apostrophe.
-        It takes the listing's filters (`status`, `scheme`, `gtin`, `rule`, `product`,
+        It takes the listing's filters (`status`, `scheme`, `gtin`, `rule`, `grade`, `product`,
         `issued_from`, `issued_until`; see `GET /api/v1/labels`) and holds every label they
         match, without paging.
       tags: [labels]
@@ -177,6 +177,7 @@ def export_labels() -> Response:
         - {in: query, name: scheme, schema: {type: string}}
         - {in: query, name: gtin, schema: {type: string}}
         - {in: query, name: rule, schema: {type: string}}
+        - {in: query, name: grade, schema: {type: string, enum: [A, B, C, D, E]}}
         - {in: query, name: product, schema: {type: string, maxLength: 200}}
         - {in: query, name: issued_from, schema: {type: string, format: date}}
         - {in: query, name: issued_until, schema: {type: string, format: date}}

@@ -266,3 +266,23 @@ def test_refusals_are_told_in_the_readers_language(
     assert expected in again.get_data(as_text=True)
     page = client.get(f"/portal/labels/{label['id']}").get_data(as_text=True)
     assert "action-" not in page
+
+
+def test_the_api_listing_takes_the_grade_filter_too(client: FlaskClient, world: LabelWorld) -> None:
+    a_grade = issue(client, world.certifier, label_request("40"))
+    d_grade = issue(client, world.certifier, label_request("100"))
+    headers = {"Authorization": f"Bearer {world.certifier}"}
+    listed = client.get("/api/v1/labels?grade=D&limit=200", headers=headers)
+    assert listed.status_code == 200
+    assert listed.json is not None
+    ids = [label["id"] for label in listed.json["labels"]]
+    assert d_grade["id"] in ids
+    assert a_grade["id"] not in ids
+    assert {label["grade"] for label in listed.json["labels"]} == {"D"}
+    assert listed.json["total"] == len(ids)
+    assert client.get("/api/v1/labels?grade=F", headers=headers).status_code == 422
+    exported = client.get("/api/v1/exports/labels.csv?grade=A", headers=headers)
+    assert exported.status_code == 200
+    text = exported.get_data(as_text=True)
+    assert a_grade["id"] in text
+    assert d_grade["id"] not in text
