@@ -147,8 +147,15 @@ def index() -> Response:
     except ValidationError as exc:
         errors = _field_messages(exc)
         return _list_page(status=422, shown=shown, errors=errors, labels=[], total=None)
-    labels = list_labels(principal, query)
-    total = count_labels(principal, query)
+    try:
+        labels = list_labels(principal, query)
+        total = count_labels(principal, query)
+    except ForbiddenError:
+        # A regulator naming a scheme it does not oversee: refused, not answered as "none".
+        errors = {
+            "scheme": gettext("You do not oversee the scheme %(scheme)s.", scheme=query.scheme)
+        }
+        return _list_page(status=422, shown=shown, errors=errors, labels=[], total=None)
     following = None
     if len(labels) == query.limit:
         following = _list_url({**args, "after": str(labels[-1].ledger_seq)})

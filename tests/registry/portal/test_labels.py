@@ -121,6 +121,9 @@ def test_a_regulator_lists_its_schemes_labels_and_sees_the_bodies(
     hk = client.application.test_client()
     sign_in_client(hk, person(PersonRole.REGULATOR, schemes=("HK",)))
     assert ids_on(listing(hk)[1]) == []
+    status, page = listing(hk, scheme="CN-GD")
+    assert status == 422
+    assert 'id="scheme-error"' in page
     assert hk.get(f"/portal/labels/{ours['id']}").status_code == 404
     assert "CNAS-LINGNAN-001" not in hk.get("/portal/oversight/").get_data(as_text=True)
 
