@@ -172,7 +172,7 @@ def export_labels() -> Response:
         UTF-8 with a BOM, a header row, one row per label in issuance order. Cells that a
         spreadsheet would read as a formula (starting with = + - @, tab or CR) are prefixed
         with an apostrophe.
-        It takes the listing's filters (`status`, `scheme`, `gtin`, `rule`, `product`,
+        It takes the listing's filters (`status`, `scheme`, `gtin`, `rule`, `grade`, `product`,
         `issued_from`, `issued_until`; see `GET /api/v1/labels`) and holds every label they
         match, without paging.
       tags: [labels]
@@ -183,6 +183,10 @@ def export_labels() -> Response:
           schema: {type: string, enum: [active, suspended, revoked, superseded]}
         - {in: query, name: scheme, schema: {type: string}}
         - {in: query, name: gtin, schema: {type: string}}
+        - in: query
+          name: grade
+          description: Only labels of this grade.
+          schema: {type: string, enum: [A, B, C, D, E]}
         - {in: query, name: rule, description: "A rule's code.", schema: {type: string}}
         - in: query
           name: product

@@ -43,6 +43,7 @@ __all__ = [
     "audit_schemes",
     "body_history",
     "issuance_over_time",
+    "label_entries",
     "label_history",
     "list_audit_entries",
     "list_status_changes",
@@ -391,6 +392,12 @@ def label_history(principal: Principal, label_id: str) -> tuple[Label, list[Hist
     principal.require(Role.OPERATOR, Role.REGULATOR)
     label = get_label(label_id)
     principal.require_oversight([label.rule_version.rule.scheme.code])
+    return label, label_entries(label)
+
+
+def label_entries(label: Label) -> list[HistoryEntry]:
+    """The ledger entries naming ``label``, in order (the caller has decided who may read them:
+    the register is public, but this reads every entry of one label at once)."""
     seqs = [label.ledger_seq]
     seqs += db.session.execute(
         select(LabelStatusEntry.seq).where(LabelStatusEntry.label_id == label.id)
@@ -406,4 +413,4 @@ def label_history(principal: Principal, label_id: str) -> tuple[Label, list[Hist
     for seq, time, body in db.session.execute(stmt):
         entry = json.loads(bytes(body))
         history.append(HistoryEntry(seq, time, entry["event"], entry["by"], entry))
-    return label, history
+    return history

@@ -285,6 +285,7 @@ class LabelQuerySchema(Schema):
             "case is folded for ASCII letters only)."
         },
     )
+    grade = fields.String(validate=validate.OneOf(GRADES), load_default=None)
     issued_from = IsoDate(
         load_default=None,
         metadata={"description": "Issued on or after this day (UTC), as YYYY-MM-DD."},

@@ -44,6 +44,7 @@ from registry.status_changes import StatusAction
 __all__ = [
     "LabelQuery",
     "StatusAction",
+    "available_actions",
     "change_label_status",
     "count_labels",
     "get_label",
@@ -69,6 +70,7 @@ class LabelQuery:
     gtin: str | None = None
     rule: str | None = None  # a rule's code
     product: str | None = None  # part of the product's name or model, any case
+    grade: str | None = None  # one of the grade letters
     issued_from: date | None = None  # UTC calendar days, both ends included
     issued_until: date | None = None
     after: int = -1  # the ledger position of the last label of the previous page
@@ -97,6 +99,8 @@ def _matching(principal: Principal, query: LabelQuery) -> Select[tuple[Label]]:
         stmt = stmt.where(Label.gtin == query.gtin)
     if query.rule is not None:
         stmt = stmt.where(Rule.code == query.rule)
+    if query.grade is not None:
+        stmt = stmt.where(Label.grade == query.grade)
     if query.product is not None:
         # LIKE with its wildcards escaped: the filter is a plain substring, in any case.
         pattern = "%" + re.sub(r"([\\%_])", r"\\\1", query.product.lower()) + "%"
@@ -214,6 +218,24 @@ def _check_authority(principal: Principal, label: Label, action: StatusAction) -
     )
     if refusal is not None:
         raise ForbiddenError(refusal)
+
+
+def available_actions(principal: Principal, label: Label) -> list[StatusAction]:
+    """The status changes ``principal`` could make to ``label`` as it stands (what a page
+    offers; :func:`change_label_status` asks again of the locked row)."""
+    offered = []
+    for action, (allowed, target, _) in _TRANSITIONS.items():
+        if label.status not in allowed:
+            continue
+        refusal = principal.status_refusal(
+            body_code=label.body.code,
+            scheme_code=_scheme_code(label),
+            target=target.value,
+            suspended_by=label.status_changed_by,
+        )
+        if refusal is None:
+            offered.append(action)
+    return offered
 
 
 def change_label_status(

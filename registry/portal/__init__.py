@@ -51,6 +51,7 @@ def init_portal(app: Flask, policy: PortalPolicy | None = None) -> None:
     from registry.portal.cli import people_cli
     from registry.portal.issuing import bp as issuing_bp
     from registry.portal.issuing.cli import issuance_cli
+    from registry.portal.labels import init_label_pages
     from registry.portal.views import bp
 
     settings: Settings = app.extensions[SETTINGS_KEY]
@@ -61,5 +62,6 @@ def init_portal(app: Flask, policy: PortalPolicy | None = None) -> None:
     )
     app.register_blueprint(bp)
     app.register_blueprint(issuing_bp)
+    init_label_pages(app)
     app.cli.add_command(people_cli)
     app.cli.add_command(issuance_cli)
