@@ -84,7 +84,7 @@ def _state_name(state: BatchState) -> str:
         case BatchState.REFUSED:
             return gettext("Refused")
         case BatchState.FAILED:
-            return gettext("Failed")
+            return gettext("Stopped by an error")
 
 
 def _upload_problem(exc: UploadRefusedError) -> str:
