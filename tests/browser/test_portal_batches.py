@@ -135,6 +135,17 @@ def test_a_signatory_uploads_a_refused_batch_then_issues_1000_labels(
     header = next(csv.reader(io.StringIO(template)))
     assert header[:3] == ["scheme", "rule", "rule_version"]
 
+    # A file that is not UTF-8: refused at once, the problem next to the field, nothing queued.
+    page.set_input_files(
+        "#file", files=[{"name": "latin1.csv", "mimeType": "text/csv", "buffer": b"caf\xe9\n"}]
+    )
+    with page.expect_navigation():
+        page.click("form[enctype='multipart/form-data'] button[type=submit]")
+    assert page.url == server.base_url + "/portal/batches/"
+    assert "not UTF-8" in page.inner_text("#file-error")
+    assert page.get_attribute("#file", "aria-invalid") == "true"
+    no_serious_violation(page, axe_script)
+
     # One bad row among three: refused whole, row 3 (the spreadsheet's) and its column named.
     bad = [demo_row(header, 1), demo_row(header, 2, footprint="a lot"), demo_row(header, 3)]
     upload(page, "bad.csv", csv_bytes(header, bad))

@@ -21,7 +21,7 @@ from werkzeug.test import TestResponse, encode_multipart
 from registry.batches.csvformat import COLUMNS, MAX_ROWS
 from registry.batches.models import LabelBatch
 from registry.batches.runner import run_once
-from registry.db import db
+from registry.db import db, transaction
 from registry.ledger.models import LedgerEntry
 from registry.portal.models import Person, PersonRole
 from tests.registry.batches.support import batch_app, counts, csv_of, row
@@ -266,3 +266,25 @@ def test_the_refusal_is_in_the_persons_language(
     assert "colour" in text
     assert "Unknown columns" not in text
     assert '<html lang="zh-Hant">' in text
+
+
+def test_a_batch_stops_if_its_uploader_is_disabled_before_it_runs(
+    signed_in: tuple[Flask, FlaskClient, Person],
+) -> None:
+    app, client, person = signed_in
+    before = counts(app)
+    batch_id = _batch_id(_upload(client, csv_of([row(), row()])))
+    with app.app_context():
+        try:
+            with transaction():
+                db.session.get_one(Person, person.id).disabled = True
+        finally:
+            db.session.remove()
+    assert _run(app) == "failed"
+    assert counts(app).labels == before.labels
+    with app.app_context():
+        try:
+            reason = db.session.get_one(LabelBatch, batch_id).reason
+        finally:
+            db.session.remove()
+    assert reason == "The person who uploaded this batch was disabled. Nothing was issued."
