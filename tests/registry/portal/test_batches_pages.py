@@ -113,6 +113,7 @@ def test_a_signatory_uploads_a_batch_that_issues_as_that_person(
     assert queued.status_code == 200
     assert queued.headers["Cache-Control"] == "no-store"
     assert queued.headers["Refresh"] == "5"  # reloads itself while it runs
+    assert "default-src 'none'" in queued.headers["Content-Security-Policy"]  # and no script
     assert "Rows checked: 0 of 3" in queued.get_data(as_text=True)
     stopped = client.get(f"/portal/batches/{batch_id}?refresh=off")
     assert "Refresh" not in stopped.headers
