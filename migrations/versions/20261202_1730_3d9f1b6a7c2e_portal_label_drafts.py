@@ -1,7 +1,7 @@
 """Portal label drafts (prepared by one person, issued by a signatory) and per-body settings.
 
 Revision ID: 3d9f1b6a7c2e
-Revises: f6eb842e783f
+Revises: 407260f44914
 Create Date: 2026-12-02 17:30:00.000000+00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "3d9f1b6a7c2e"
-down_revision = "f6eb842e783f"
+down_revision = "407260f44914"
 branch_labels = None
 depends_on = None
 

@@ -25,7 +25,7 @@ from registry.errors import ConflictError, UnsupportedMediaTypeError
 from registry.labels.artwork import caption_language, label_artwork_svg
 from registry.labels.schemas import artwork_query_schema
 
-__all__ = ["BATCH_BODY_LIMIT", "bp"]
+__all__ = ["BATCH_BODY_LIMIT", "artwork_zip_chunks", "bp", "result_csv_chunks"]
 
 bp = Blueprint("batches", __name__, url_prefix="/api/v1/label-batches")
 
@@ -206,7 +206,8 @@ def _done(batch: LabelBatch) -> int:
     return batch.id
 
 
-def _result_rows(batch_id: int) -> Iterator[str]:
+def result_csv_chunks(batch_id: int) -> Iterator[str]:
+    """result.csv of a done batch, streamed a page of rows at a time (the portal's too)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(_RESULT_COLUMNS)
@@ -267,7 +268,7 @@ def get_batch_result(batch_id: int) -> ResponseReturnValue:
         409: {$ref: '#/components/responses/Conflict'}
     """
     found = _done(get_batch(current_principal(Role.CERTIFIER), batch_id))
-    response = Response(stream_with_context(_result_rows(found)), mimetype="text/csv")
+    response = Response(stream_with_context(result_csv_chunks(found)), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename=batch-{found}-result.csv"
     return response
 
@@ -292,7 +293,8 @@ class _Chunks(io.RawIOBase):
         return taken
 
 
-def _artwork(batch_id: int, lang: str) -> Iterator[bytes]:
+def artwork_zip_chunks(batch_id: int, lang: str) -> Iterator[bytes]:
+    """artwork.zip of a done batch, streamed as it is compressed (the portal's too)."""
     out = _Chunks()
     archive = zipfile.ZipFile(out, mode="w", compression=zipfile.ZIP_DEFLATED)
     with archive, read_snapshot():
@@ -343,6 +345,8 @@ def get_batch_artwork(batch_id: int) -> ResponseReturnValue:
         artwork_query_schema.load(request.args)["lang"], request.headers.get("Accept-Language")
     )
     found = _done(get_batch(current_principal(Role.CERTIFIER), batch_id))
-    response = Response(stream_with_context(_artwork(found, lang)), mimetype="application/zip")
+    response = Response(
+        stream_with_context(artwork_zip_chunks(found, lang)), mimetype="application/zip"
+    )
     response.headers["Content-Disposition"] = f"attachment; filename=batch-{found}-artwork.zip"
     return response

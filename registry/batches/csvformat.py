@@ -21,6 +21,8 @@ __all__ = [
     "MAX_ROWS",
     "Column",
     "RowError",
+    "UnreadableUploadError",
+    "UploadRefusedError",
     "parse_upload",
     "read_rows",
     "row_request",
@@ -65,6 +67,24 @@ _BY_NAME = {column.name: column for column in COLUMNS}
 _BY_PATH = {column.path: column.name for column in COLUMNS}
 
 
+class UploadRefusedError(ValidationFailedError):
+    """A file of the wrong shape (422, the message at ``file``); ``problem`` and ``values``
+    let a page say the same in its reader's language."""
+
+    def __init__(self, problem: str, message: str, **values: object) -> None:
+        super().__init__({"file": [message]})
+        self.problem = problem
+        self.values = values
+
+
+class UnreadableUploadError(BadRequestError):
+    """Not CSV at all (400); ``line`` is where the reader gave up."""
+
+    def __init__(self, detail: str, *, line: int) -> None:
+        super().__init__(detail)
+        self.line = line
+
+
 @dataclass(frozen=True, slots=True)
 class RowError:
     row: int
@@ -94,17 +114,19 @@ def parse_upload(data: bytes) -> tuple[str, list[str], int]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValidationFailedError(
-            {"file": [f"Not UTF-8 (byte {exc.start}); save the sheet as CSV UTF-8."]}
+        raise UploadRefusedError(
+            "not-utf-8",
+            f"Not UTF-8 (byte {exc.start}); save the sheet as CSV UTF-8.",
+            byte=exc.start,
         ) from None
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
-        raise ValidationFailedError({"file": ["Contains NUL characters; not a CSV file."]})
+        raise UploadRefusedError("nul", "Contains NUL characters; not a CSV file.")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if header is None or not any(cell.strip() for cell in header):
-            raise ValidationFailedError({"file": ["Empty: the first row must be the header."]})
+            raise UploadRefusedError("empty", "Empty: the first row must be the header.")
         header = [cell.strip() for cell in header]
         _check_header(header)
         count = 0
@@ -113,22 +135,26 @@ def parse_upload(data: bytes) -> tuple[str, list[str], int]:
                 continue  # a blank line, as spreadsheets leave at the end
             count += 1
             if count > MAX_ROWS:
-                raise ValidationFailedError(
-                    {"file": [f"More than {MAX_ROWS} label rows; split the batch."]}
+                raise UploadRefusedError(
+                    "too-many-rows",
+                    f"More than {MAX_ROWS} label rows; split the batch.",
+                    limit=MAX_ROWS,
                 )
             if len(cells) != len(header):
-                raise ValidationFailedError(
-                    {
-                        "file": [
-                            f"Row {reader.line_num}: {len(cells)} cells, but the header has "
-                            f"{len(header)} columns."
-                        ]
-                    }
+                raise UploadRefusedError(
+                    "cell-count",
+                    f"Row {reader.line_num}: {len(cells)} cells, but the header has "
+                    f"{len(header)} columns.",
+                    row=reader.line_num,
+                    cells=len(cells),
+                    columns=len(header),
                 )
     except csv.Error as exc:
-        raise BadRequestError(f"Not a readable CSV file (line {reader.line_num}): {exc}") from None
+        raise UnreadableUploadError(
+            f"Not a readable CSV file (line {reader.line_num}): {exc}", line=reader.line_num
+        ) from None
     if count == 0:
-        raise ValidationFailedError({"file": ["No label rows after the header."]})
+        raise UploadRefusedError("no-rows", "No label rows after the header.")
     return text, header, count
 
 
@@ -136,23 +162,32 @@ def _check_header(header: list[str]) -> None:
     unknown = [name for name in header if name not in _BY_NAME]
     if unknown:
         if all(name not in _BY_NAME for name in header):
-            raise ValidationFailedError(
-                {
-                    "file": [
-                        "The first row must be the header (download template.csv); "
-                        f"it has none of the columns {', '.join(c.name for c in COLUMNS)}."
-                    ]
-                }
+            names = ", ".join(c.name for c in COLUMNS)
+            raise UploadRefusedError(
+                "no-header",
+                "The first row must be the header (download template.csv); "
+                f"it has none of the columns {names}.",
+                columns=names,
             )
-        raise ValidationFailedError(
-            {"file": [f"Unknown columns: {', '.join(unknown)} (see template.csv)."]}
+        raise UploadRefusedError(
+            "unknown-columns",
+            f"Unknown columns: {', '.join(unknown)} (see template.csv).",
+            columns=", ".join(unknown),
         )
     repeated = sorted({name for name in header if header.count(name) > 1})
     if repeated:
-        raise ValidationFailedError({"file": [f"Repeated columns: {', '.join(repeated)}."]})
+        raise UploadRefusedError(
+            "repeated-columns",
+            f"Repeated columns: {', '.join(repeated)}.",
+            columns=", ".join(repeated),
+        )
     missing = [c.name for c in COLUMNS if c.required and c.name not in header]
     if missing:
-        raise ValidationFailedError({"file": [f"Missing columns: {', '.join(missing)}."]})
+        raise UploadRefusedError(
+            "missing-columns",
+            f"Missing columns: {', '.join(missing)}.",
+            columns=", ".join(missing),
+        )
 
 
 def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:

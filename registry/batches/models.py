@@ -37,8 +37,10 @@ class LabelBatch(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), index=True)
-    # The token that uploaded: the batch issues as it (and stops if it is revoked meanwhile).
-    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"))
+    # Who uploaded, a token or a portal person (one of the two): the batch issues as them, and
+    # stops if the token is revoked or the person disabled meanwhile.
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("portal_people.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[BatchState] = mapped_column(value_enum(BatchState), index=True)

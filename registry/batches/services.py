@@ -47,6 +47,7 @@ __all__ = [
     "batch_labels",
     "get_batch",
     "issue_batch",
+    "list_batches",
     "principal_of",
     "submit_batch",
     "validate_rows",
@@ -81,6 +82,7 @@ def submit_batch(principal: Principal, data: bytes, *, idempotency_key: str | No
     values: dict[str, object] = {
         "body_id": body_id,
         "token_id": principal.token_id,
+        "person_id": principal.person_id,
         "idempotency_key": idempotency_key,
         "request_hash": digest,
         "state": BatchState.QUEUED.value,
@@ -125,6 +127,17 @@ def get_batch(principal: Principal, batch_id: int) -> LabelBatch:
     return batch
 
 
+def list_batches(
+    principal: Principal, *, before: int | None = None, limit: int = 50
+) -> list[LabelBatch]:
+    """The principal's body's batches, newest first, ``limit`` of them with ids below ``before``."""
+    principal.require(Role.CERTIFIER)
+    query = select(LabelBatch).where(LabelBatch.body_id == principal.body_id)
+    if before is not None:
+        query = query.where(LabelBatch.id < before)
+    return list(db.session.execute(query.order_by(LabelBatch.id.desc()).limit(limit)).scalars())
+
+
 def batch_labels(batch: LabelBatch, *, after: int = 0, limit: int = 500) -> list[tuple[int, Label]]:
     """(row, label) of an issued batch, ``limit`` rows after row ``after``, in row order."""
     rows = db.session.execute(
@@ -138,7 +151,10 @@ def batch_labels(batch: LabelBatch, *, after: int = 0, limit: int = 500) -> list
 
 
 def principal_of(batch: LabelBatch) -> Principal:
-    """The principal the batch was uploaded with, as it stands now (a revoked token stops it)."""
+    """The principal the batch was uploaded with, as it stands now (a revoked token, or a
+    person disabled or no longer a signatory of the batch's body, stops it)."""
+    if batch.token_id is None:
+        return _person_principal(batch)
     token = db.session.get_one(ApiToken, batch.token_id)
     if token.revoked_at is not None:
         raise BatchStoppedError("The API token that uploaded this batch was revoked.")
@@ -150,6 +166,21 @@ def principal_of(batch: LabelBatch) -> Principal:
         body_code=None if body is None else body.code,
         schemes=frozenset(token.schemes),
     )
+
+
+def _person_principal(batch: LabelBatch) -> Principal:
+    # Imported here: the portal's services import the label services this package builds on.
+    from registry.portal.models import Person, PersonRole
+    from registry.portal.services import principal_of as person_principal
+
+    person = db.session.get_one(Person, batch.person_id)
+    if person.disabled:
+        raise BatchStoppedError("The person who uploaded this batch was disabled.")
+    if person.role is not PersonRole.SIGNATORY or person.body_id != batch.body_id:
+        raise BatchStoppedError(
+            "The person who uploaded this batch is no longer a signatory of its body."
+        )
+    return person_principal(person)
 
 
 class BatchStoppedError(Exception):

@@ -48,6 +48,7 @@ __all__ = ["current_person", "current_principal", "init_portal", "person_require
 
 def init_portal(app: Flask, policy: PortalPolicy | None = None) -> None:
     """Register the portal's pages and commands (after ``init_pages``: it uses its limiter)."""
+    from registry.portal.batches import bp as batches_bp
     from registry.portal.cli import people_cli
     from registry.portal.issuing import bp as issuing_bp
     from registry.portal.issuing.cli import issuance_cli
@@ -63,5 +64,6 @@ def init_portal(app: Flask, policy: PortalPolicy | None = None) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(issuing_bp)
     init_label_pages(app)
+    app.register_blueprint(batches_bp)
     app.cli.add_command(people_cli)
     app.cli.add_command(issuance_cli)
