@@ -25,6 +25,7 @@ from registry.errors import ForbiddenError, RegistryError, ValidationFailedError
 from registry.labels.artwork import LABEL_LANGUAGES
 from registry.labels.issuance import LabelRequest, issue_label
 from registry.labels.models import Label
+from registry.labels.preview import preview_label
 from registry.labels.schemas import label_request_schema
 from registry.pages.protection import csrf
 from registry.portal.guard import current_person, current_principal, load_signed_in, person_required
@@ -184,18 +185,15 @@ class Preview:
 
 
 def preview(principal: Principal, label_request: LabelRequest) -> Preview:
-    """The grade and validity issuing ``label_request`` would give, with nothing written.
-
-    Runs the issuance itself in a savepoint that is always rolled back, so every check (body,
-    accreditation, key, rule version, grade asserted, validity) is the issuance's own. To be
-    replaced by the registry's ``preview_label(principal, request)`` once it exists.
-    """
-    savepoint = db.session.begin_nested()
-    try:
-        label = issue_label(principal, label_request).label
-        return Preview(label.grade, label.valid_from, label.valid_until)
-    finally:
-        savepoint.rollback()
+    """The grade and validity issuing ``label_request`` would give, with nothing written: the
+    API's dry run (:func:`registry.labels.preview.preview_label`), so every check is the
+    issuance's own."""
+    label = preview_label(principal, label_request).label
+    return Preview(
+        label["grade"],
+        datetime.fromisoformat(label["valid_from"]),
+        datetime.fromisoformat(label["valid_until"]),
+    )
 
 
 # --- the form ------------------------------------------------------------------------------
