@@ -410,7 +410,13 @@ def revoke_token_command(token_id: int) -> Said:
 def register_cli(app: Flask) -> None:
     from registry.batches.cli import batches_cli
     from registry.demo import demo_cli
-    from registry.operator_cli import attach_operator_commands, mappings_cli, setup_cli
+    from registry.operator_cli import (
+        attach_operator_commands,
+        labels_cli,
+        mappings_cli,
+        reports_cli,
+        setup_cli,
+    )
     from registry.pact.cli import pact_cli
 
     app.cli.add_command(pact_cli)
@@ -421,7 +427,16 @@ def register_cli(app: Flask) -> None:
     for group in (schemes_cli, rules_cli, bodies_cli, tokens_cli):
         app.cli.add_command(group)
     attach_operator_commands(
-        {"schemes": schemes_cli, "rules": rules_cli, "bodies": bodies_cli, "tokens": tokens_cli}
+        {
+            "schemes": schemes_cli,
+            "rules": rules_cli,
+            "bodies": bodies_cli,
+            "tokens": tokens_cli,
+            "labels": labels_cli,
+            "reports": reports_cli,
+        }
     )
+    app.cli.add_command(labels_cli)
+    app.cli.add_command(reports_cli)
     app.cli.add_command(mappings_cli)
     app.cli.add_command(setup_cli)

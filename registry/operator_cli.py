@@ -21,7 +21,7 @@ from sqlalchemy import func, inspect, select
 
 from registry.auth.models import ApiToken
 from registry.auth.schemas import api_token_schema
-from registry.auth.services import OPERATOR_CONSOLE, get_token
+from registry.auth.services import CONSOLE, OPERATOR_CONSOLE, get_token
 from registry.bodies.models import Accreditation, BodyKey, CertificationBody
 from registry.bodies.schemas import (
     accreditation_schema,
@@ -44,15 +44,21 @@ from registry.cli import Said, _fail, _operator_command
 from registry.clock import utcnow
 from registry.db import db, read_only
 from registry.errors import RegistryError
+from registry.labels.schemas import status_change_schema
+from registry.labels.services import change_label_status
 from registry.recognition.schemas import mapping_revision_schema
 from registry.recognition.services import current_mappings, publish_mapping, withdraw_mapping
+from registry.reports.schemas import report_status_change_schema
+from registry.reports.services import set_report_status
 from registry.schemes.models import Rule, RuleVersion, Scheme
 from registry.schemes.schemas import rule_schema, scheme_detail_schema, scheme_schema
 from registry.schemes.services import get_rule, get_scheme, list_schemes, with_rules
 
-__all__ = ["attach_operator_commands", "mappings_cli", "setup_cli"]
+__all__ = ["attach_operator_commands", "labels_cli", "mappings_cli", "reports_cli", "setup_cli"]
 
 mappings_cli = AppGroup("mappings", help="List, publish and withdraw recognition mappings.")
+labels_cli = AppGroup("labels", help="The operator's status changes of labels.")
+reports_cli = AppGroup("reports", help="Reports of suspect labels.")
 setup_cli = AppGroup("setup", help="Walk an operator from a new scheme to a first token.")
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
@@ -291,6 +297,20 @@ def _accreditation_status(accreditation_id: int, status: str, reason: str) -> Sa
     return Said(f"Accreditation {found.id} is now {found.status.value}.")
 
 
+@_operator_command
+def _label_status(label_id: str, action: str, reason: str) -> Said:
+    change = status_change_schema.load({"action": action, "reason": reason})
+    label = change_label_status(CONSOLE, label_id, change["action"], reason=change["reason"])
+    return Said(f"Label {label.id} is now {label.status.value}.")
+
+
+@_operator_command
+def _report_status(report_id: int, status: str) -> Said:
+    change = report_status_change_schema.load({"status": status})
+    report = set_report_status(CONSOLE, report_id, change["status"])
+    return Said(f"Report {report.id} is now {report.status.value}.")
+
+
 # --- recognition mappings --------------------------------------------------------------------
 
 
@@ -463,7 +483,9 @@ def attach_operator_commands(groups: dict[str, click.Group]) -> None:
     (module-level groups, shared by every app a process builds: added once)."""
     if "list" in groups["schemes"].commands:
         return
-    schemes, rules, bodies, tokens = (groups[n] for n in ("schemes", "rules", "bodies", "tokens"))
+    schemes, rules, bodies, tokens, labels, reports = (
+        groups[n] for n in ("schemes", "rules", "bodies", "tokens", "labels", "reports")
+    )
 
     @schemes.command("list")
     @JSON_OPTION
@@ -548,6 +570,26 @@ def attach_operator_commands(groups: dict[str, click.Group]) -> None:
     def accreditation_status(accreditation_id: int, status: str, reason: str) -> None:
         """Suspend, reinstate or withdraw accreditation ACCREDITATION_ID (ledgered)."""
         _accreditation_status(accreditation_id, status, reason)
+
+    @labels.command("set-status")
+    @click.argument("label_id")
+    @click.option(
+        "--action",
+        required=True,
+        type=click.Choice(["suspend", "reinstate"]),
+        help="The operator suspends, and lifts its own suspensions; revoking is the body's.",
+    )
+    @click.option("--reason", required=True, help="Why, as the ledger and the label page say.")
+    def label_status(label_id: str, action: str, reason: str) -> None:
+        """Suspend LABEL_ID, or lift the operator's suspension of it (ledgered)."""
+        _label_status(label_id, action, reason)
+
+    @reports.command("set-status")
+    @click.argument("report_id", type=int)
+    @click.option("--status", required=True, type=click.Choice(["new", "seen"]))
+    def report_status(report_id: int, status: str) -> None:
+        """Mark suspect-label report REPORT_ID seen (or new again)."""
+        _report_status(report_id, status)
 
     @tokens.command("list")
     @JSON_OPTION

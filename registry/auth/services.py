@@ -24,6 +24,7 @@ from registry.errors import (
 from registry.schemes.services import get_scheme
 
 __all__ = [
+    "CONSOLE",
     "OPERATOR_CONSOLE",
     "TOKEN_PREFIX",
     "Principal",
@@ -43,9 +44,10 @@ OPERATOR_CONSOLE = Actor(ActorRole.OPERATOR)
 class Principal:
     """Who a request acts as: an API token, or a person signed in to the portal.
 
-    Exactly one of ``token_id`` and ``person_id`` is set (the operator's console has neither
-    and is :data:`OPERATOR_CONSOLE`, an ``Actor``). A person's principal is made by
-    ``registry.portal.services.principal_of``; every service takes it as it takes a token's.
+    At most one of ``token_id`` and ``person_id`` is set; neither only for the operator's
+    console (the ``flask`` commands, :data:`CONSOLE`, whose actor is :data:`OPERATOR_CONSOLE`).
+    A person's principal is made by ``registry.portal.services.principal_of``; every service
+    takes it as it takes a token's.
     """
 
     token_id: int | None
@@ -56,8 +58,10 @@ class Principal:
     person_id: int | None = None
 
     def __post_init__(self) -> None:
-        if (self.token_id is None) == (self.person_id is None):
-            raise ValueError("a principal is a token or a person, exactly one of them")
+        if self.token_id is not None and self.person_id is not None:
+            raise ValueError("a principal is a token or a person, not both")
+        if self.token_id is None and self.person_id is None and self.role is not Role.OPERATOR:
+            raise ValueError("only the operator's console acts with neither token nor person")
 
     @property
     def identity(self) -> tuple[str, int]:
@@ -65,7 +69,8 @@ class Principal:
         (both ids count from 1 in their own tables)."""
         if self.token_id is not None:
             return ("token", self.token_id)
-        assert self.person_id is not None  # noqa: S101 - __post_init__ makes one of them set
+        if self.person_id is None:
+            return ("console", 0)
         return ("person", self.person_id)
 
     @property
@@ -161,6 +166,12 @@ class Principal:
         if self.role is Role.OPERATOR:
             allowed += ["manage-bodies", "manage-schemes", "manage-tokens"]
         return allowed
+
+
+# The operator at the console, as a principal, for the services that take one.
+CONSOLE = Principal(
+    token_id=None, role=Role.OPERATOR, body_id=None, body_code=None, schemes=frozenset()
+)
 
 
 def _digest(token: str) -> bytes:
