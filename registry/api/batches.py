@@ -61,7 +61,7 @@ def get_template() -> ResponseReturnValue:
               example: >
                 scheme,rule,rule_version,product_name,manufacturer,product_model,gtin,product_identifiers,footprint,declared_unit,declared_unit_amount,system_boundary,period_start,period_end,valid_until,grade,assurance,supersedes
 
-                CN-GD,PCR-LIB,1.0,LFP battery module 51.2 V 100 Ah,Example Energy
+                CN-GD,CN-GD-PCR-LIB,2.0,LFP battery module 51.2 V 100 Ah,Example Energy
                 Ltd.,EX-LFP-5120,06901234567892,,61.2,kWh,1,cradle-to-gate,2025-01-01,2025-12-31,,,reasonable,
     """
     response = Response(template_csv(), mimetype="text/csv")
@@ -96,7 +96,7 @@ def post_batch() -> ResponseReturnValue:
             example: >
               scheme,rule,rule_version,product_name,manufacturer,product_model,gtin,product_identifiers,footprint,declared_unit,declared_unit_amount,system_boundary,period_start,period_end,valid_until,grade,assurance,supersedes
 
-              CN-GD,PCR-LIB,1.0,LFP battery module 51.2 V 100 Ah,Example Energy
+              CN-GD,CN-GD-PCR-LIB,2.0,LFP battery module 51.2 V 100 Ah,Example Energy
               Ltd.,EX-LFP-5120,06901234567892,,61.2,kWh,1,cradle-to-gate,2025-01-01,2025-12-31,,,reasonable,
       responses:
         202:

@@ -45,8 +45,8 @@ class Column:
 
 COLUMNS: tuple[Column, ...] = (
     Column("scheme", ("rule", "scheme"), "CN-GD", required=True),
-    Column("rule", ("rule", "rule"), "PCR-LIB", required=True),
-    Column("rule_version", ("rule", "version"), "1.0", required=True),
+    Column("rule", ("rule", "rule"), "CN-GD-PCR-LIB", required=True),
+    Column("rule_version", ("rule", "version"), "2.0", required=True),
     Column("product_name", ("product", "name"), "LFP battery module 51.2 V 100 Ah", True),
     Column("manufacturer", ("product", "manufacturer"), "Example Energy Ltd.", required=True),
     Column("product_model", ("product", "model"), "EX-LFP-5120"),

@@ -275,7 +275,10 @@ class LabelQuerySchema(Schema):
     rule = code_field(
         64,
         load_default=None,
-        metadata={"description": "Only labels under this rule (its code)", "example": "PCR-LIB"},
+        metadata={
+            "description": "Only labels under this rule (its code)",
+            "example": "CN-GD-PCR-LIB",
+        },
     )
     product = text_field(
         200,

@@ -52,9 +52,11 @@ def batch_app(
 
 
 def row(**changes: str) -> dict[str, str]:
-    """One CSV row: the template's example (a CN-GD battery label, grade B) with changes."""
+    """One CSV row: the template's example (a CN-GD battery label, grade B) with changes, under
+    the test registry's rule (the template names the demo's, CN-GD-PCR-LIB 2.0)."""
     cells = {column.name: column.example for column in COLUMNS}
     cells["manufacturer"] = "Pearl River Energy Storage Ltd. (fictitious)"
+    cells |= {"rule": "PCR-LIB", "rule_version": "1.0"}
     cells.update(changes)
     return cells
 

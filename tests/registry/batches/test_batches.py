@@ -51,7 +51,11 @@ def test_the_template_is_one_header_and_one_example_that_issues(batch_app: Setup
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0] == [column.name for column in COLUMNS]
     assert len(rows) == 2
-    # The example is a real label request: uploaded as it is, it issues.
+    # The example is a real label request for the demo (tests/e2e/test_readme_examples.py
+    # uploads it there as served); naming this registry's rule instead, it issues here.
+    assert rows[1][1:3] == ["CN-GD-PCR-LIB", "2.0"]
+    rows[1][1:3] = ["PCR-LIB", "1.0"]
+    data = csv_of([dict(zip(rows[0], rows[1], strict=True))])
     queued = upload(client, world.certifier, data)
     assert queued["state"] == "queued"
     assert _run(app) == (queued["id"], "done")
