@@ -119,7 +119,10 @@ def list_labels_view() -> ResponseReturnValue:
           description: Only labels of the product with this GTIN (8, 12, 13 or 14 digits)
           schema: {type: string, pattern: '^([0-9]{8}|[0-9]{12,14})$'}
         - {in: query, name: rule, description: "A rule's code.", schema: {type: string}}
-        - {in: query, name: grade, schema: {type: string, enum: [A, B, C, D, E]}}
+        - in: query
+          name: grade
+          description: Only labels of this grade.
+          schema: {type: string, enum: [A, B, C, D, E]}
         - in: query
           name: product
           description: Part of the product's name or model, in any case.
