@@ -21,7 +21,14 @@ import psycopg
 import pytest
 from flask import Flask
 from flask_babel import force_locale, gettext
-from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    ViewportSize,
+    sync_playwright,
+)
 from psycopg import sql
 
 from credentials import Verdict
@@ -181,6 +188,22 @@ def open_page(browser: Browser) -> Iterator[OpenPage]:
     yield open_
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A phone-sized English context for flows over several pages (the portal's), which lets
+    axe-core in (our CSP forbids every script) and accepts downloads."""
+    ctx = browser.new_context(
+        bypass_csp=True,
+        viewport=PHONE,
+        locale="en-GB",
+        extra_http_headers={"Accept-Language": "en-GB"},
+        accept_downloads=True,
+    )
+    ctx.set_default_timeout(ELEMENT_TIMEOUT_MS)
+    yield ctx
+    ctx.close()
 
 
 # --- the registry ----------------------------------------------------------------------------

@@ -12,21 +12,19 @@ import csv
 import io
 import re
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page
 
 from credentials import CheckStatus, LedgerEvidence, open_bundle, verify_label
 from credentials._internal.timefmt import parse_datetime
 from registry.db import transaction
 from registry.portal.models import PersonRole
 from registry.portal.services import accept_invitation, invite_person
-from tests.browser.conftest import ELEMENT_TIMEOUT_MS, PHONE
 from tests.browser.server import LiveServer
 from tests.browser.test_portal_sign_in import PASSWORD, no_serious_violation
 
@@ -34,22 +32,6 @@ pytestmark = pytest.mark.browser
 BODY = "lingnan-pcc"  # the demo's body accredited for CN-GD batteries
 # The runner polls every second; 1,000 labels take a while on a busy machine.
 BATCH_TIMEOUT_MS = 240_000
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A phone-sized context that lets axe-core in (our CSP forbids every script); downloads
-    accepted."""
-    ctx = browser.new_context(
-        bypass_csp=True,
-        viewport=PHONE,
-        locale="en-GB",
-        extra_http_headers={"Accept-Language": "en-GB"},
-        accept_downloads=True,
-    )
-    ctx.set_default_timeout(ELEMENT_TIMEOUT_MS)
-    yield ctx
-    ctx.close()
 
 
 def signatory(app: Flask) -> str:

@@ -9,7 +9,6 @@ import http.client
 import re
 import secrets
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -41,20 +40,6 @@ def person(app: Flask, role: PersonRole) -> str:
     return email
 
 
-@pytest.fixture
-def browser_context(browser: Browser) -> Iterator[BrowserContext]:
-    """A phone-sized context that lets axe-core in (our CSP forbids every script)."""
-    ctx = browser.new_context(
-        bypass_csp=True,
-        viewport=PHONE,
-        locale="en-GB",
-        extra_http_headers={"Accept-Language": "en-GB"},
-    )
-    ctx.set_default_timeout(ELEMENT_TIMEOUT_MS)
-    yield ctx
-    ctx.close()
-
-
 def sign_in(ctx: BrowserContext, server: LiveServer, email: str) -> Page:
     page = ctx.new_page()
     page.goto(server.base_url + "/portal/sign-in")
@@ -78,9 +63,9 @@ def fill(page: Page, *, footprint: str, name: str) -> None:
 
 
 def test_a_signatory_fills_previews_confirms_and_the_label_verifies(
-    server: LiveServer, catalogue_app: Flask, browser_context: BrowserContext, axe_script: Path
+    server: LiveServer, catalogue_app: Flask, context: BrowserContext, axe_script: Path
 ) -> None:
-    page = sign_in(browser_context, server, person(catalogue_app, PersonRole.SIGNATORY))
+    page = sign_in(context, server, person(catalogue_app, PersonRole.SIGNATORY))
     page.click("a[href='/portal/issue/']")
     no_serious_violation(page, axe_script)
     assert page.locator("#rule option").count() > 1
@@ -106,7 +91,7 @@ def test_a_signatory_fills_previews_confirms_and_the_label_verifies(
 
     png_url = page.get_attribute("#qr-png", "href")
     assert png_url is not None
-    response = browser_context.request.get(server.base_url + png_url)
+    response = context.request.get(server.base_url + png_url)
     assert response.status == 200
     scanned = decode_qr(response.body())
     assert scanned == f"{server.base_url}/L/{label_id}".upper()
@@ -120,10 +105,10 @@ def test_an_auditor_prepares_and_a_signatory_issues(
     server: LiveServer,
     catalogue_app: Flask,
     browser: Browser,
-    browser_context: BrowserContext,
+    context: BrowserContext,
     axe_script: Path,
 ) -> None:
-    page = sign_in(browser_context, server, person(catalogue_app, PersonRole.AUDITOR))
+    page = sign_in(context, server, person(catalogue_app, PersonRole.AUDITOR))
     page.goto(server.base_url + "/portal/issue/")
     fill(page, footprint="41.8", name="Audited module (demo)")
     page.click("main form button[type=submit]")
@@ -137,7 +122,7 @@ def test_an_auditor_prepares_and_a_signatory_issues(
     action = page.locator("form[action$='/review']").last.get_attribute("action")
     assert action is not None
     token = page.locator("input[name=csrf_token]").last.get_attribute("value")
-    refused = browser_context.request.post(
+    refused = context.request.post(
         server.base_url + action.replace("/review", "/issue"), form={"csrf_token": token or ""}
     )
     assert refused.status == 403
@@ -160,11 +145,11 @@ def test_an_auditor_prepares_and_a_signatory_issues(
 
 
 def test_two_confirmations_at_once_issue_one_label(
-    server: LiveServer, catalogue_app: Flask, browser_context: BrowserContext
+    server: LiveServer, catalogue_app: Flask, context: BrowserContext
 ) -> None:
     """Two POSTs of one draft's confirmation race on gunicorn's workers: one label is made and
     both answers lead to it."""
-    page = sign_in(browser_context, server, person(catalogue_app, PersonRole.SIGNATORY))
+    page = sign_in(context, server, person(catalogue_app, PersonRole.SIGNATORY))
     page.goto(server.base_url + "/portal/issue/")
     name = f"Raced module {secrets.token_hex(3)} (demo)"
     fill(page, footprint="77.5", name=name)
@@ -174,7 +159,7 @@ def test_two_confirmations_at_once_issue_one_label(
     token = form.locator("input[name=csrf_token]").get_attribute("value")
     assert action is not None
     assert token is not None
-    cookies = "; ".join(f"{c['name']}={c['value']}" for c in browser_context.cookies())
+    cookies = "; ".join(f"{c['name']}={c['value']}" for c in context.cookies())
     headers = {
         "Cookie": cookies,
         "Content-Type": "application/x-www-form-urlencoded",

@@ -6,17 +6,16 @@ a person of another body gets 404; a regulator's pages. axe-core on every page."
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page
 
 from registry.db import transaction
 from registry.portal.models import PersonRole
 from registry.portal.services import accept_invitation, invite_person
-from tests.browser.conftest import ELEMENT_TIMEOUT_MS, PHONE
+from tests.browser.conftest import PHONE
 from tests.browser.flow import BODY, _payload, decode_qr
 from tests.browser.server import LiveServer
 from tests.browser.test_portal_sign_in import no_serious_violation
@@ -43,20 +42,6 @@ def issue_label(server: LiveServer, name: str) -> str:
     token = server.demo.certifier_tokens[BODY]
     label_id: str = server.json("POST", "/api/v1/labels", body, token=token, expect=201)["id"]
     return label_id
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A phone-sized context that lets axe-core in (our CSP forbids every script)."""
-    ctx = browser.new_context(
-        bypass_csp=True,
-        viewport=PHONE,
-        locale="en-GB",
-        extra_http_headers={"Accept-Language": "en-GB"},
-    )
-    ctx.set_default_timeout(ELEMENT_TIMEOUT_MS)
-    yield ctx
-    ctx.close()
 
 
 def sign_in(page: Page, server: LiveServer, email: str) -> None:

@@ -7,13 +7,12 @@ from __future__ import annotations
 import base64
 import re
 import secrets
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page
 
 from registry.db import transaction
 from registry.portal.models import PersonRole
@@ -23,8 +22,6 @@ from registry.portal.services import accept_invitation, invite_person
 from tests.browser.conftest import (
     ACCEPT_LANGUAGES,
     AXE_TAGS,
-    ELEMENT_TIMEOUT_MS,
-    PHONE,
     Axe,
     format_violations,
 )
@@ -40,20 +37,6 @@ def invite(app: Flask, role: PersonRole = PersonRole.OPERATOR) -> tuple[str, str
     with app.app_context(), transaction():
         _, secret = invite_person(email=email, role=role)
     return email, f"/portal/invitation/{secret}"
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A phone-sized context that lets axe-core in (our CSP forbids every script)."""
-    ctx = browser.new_context(
-        bypass_csp=True,
-        viewport=PHONE,
-        locale="en-GB",
-        extra_http_headers={"Accept-Language": "en-GB"},
-    )
-    ctx.set_default_timeout(ELEMENT_TIMEOUT_MS)
-    yield ctx
-    ctx.close()
 
 
 def no_serious_violation(page: Page, axe_script: Path) -> None:
