@@ -25,7 +25,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -326,8 +326,14 @@ class BatchRunner:
         self.thread.join(timeout)
 
 
-def start_batch_runner(app: Flask, *, poll: float = POLL) -> BatchRunner:
-    """Run queued batches in a daemon thread, one at a time, until stopped."""
+def start_batch_runner(
+    app: Flask,
+    *,
+    poll: float = POLL,
+    ran: Callable[[int, BatchState], None] | None = None,
+) -> BatchRunner:
+    """Run queued batches in a daemon thread, one at a time, until stopped; ``ran`` is told
+    each batch's id and end state as it ends (a caller waiting for one needs no polling)."""
     stopping = threading.Event()
     worker = worker_name()
 
@@ -335,8 +341,12 @@ def start_batch_runner(app: Flask, *, poll: float = POLL) -> BatchRunner:
         while not stopping.wait(poll):
             with app.app_context():
                 try:
-                    while not stopping.is_set() and run_once(worker=worker) is not None:
-                        pass
+                    while not stopping.is_set():
+                        done = run_once(worker=worker)
+                        if done is None:
+                            break
+                        if ran is not None:
+                            ran(*done)
                 except Exception:  # logged by run_once; the thread must outlive one batch
                     logger.exception("batch runner: retrying in %.1f s", poll)
                 finally:

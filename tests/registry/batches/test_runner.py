@@ -8,11 +8,13 @@ then a runner here claims the abandoned batch once its lease has expired and iss
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -188,7 +190,9 @@ def test_a_worker_killed_mid_batch_leaves_nothing_and_the_batch_runs_again(
             seen.append((batch.state, batch.rows_issued))
             if _mid_batch(url, batch):
                 break
-            time.sleep(0.05)  # polling a real process, not waiting for time to pass
+            # Wait on the worker itself: back at once if it ends, else look at its batch again.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.wait(timeout=0.05)
         else:
             pytest.fail(f"never saw the batch mid-way: {sorted(set(seen))}, {log.read_text()}")
         os.kill(worker.pid, signal.SIGKILL)
@@ -233,13 +237,18 @@ def test_a_worker_killed_mid_batch_leaves_nothing_and_the_batch_runs_again(
 def test_the_runner_thread_runs_what_is_uploaded(batch_app: Setup) -> None:
     """The embedded default: the thread each gunicorn worker starts takes the batch itself."""
     app, world, _ = batch_app
-    runner = start_batch_runner(app, poll=0.05)
+    ended: dict[int, BatchState] = {}
+    finished = threading.Event()
+
+    def ran(batch_id: int, state: BatchState) -> None:
+        ended[batch_id] = state
+        finished.set()
+
+    runner = start_batch_runner(app, poll=0.05, ran=ran)
     try:
         queued = upload(app.test_client(), world.certifier, csv_of([row(), row()]))
-        deadline = time.monotonic() + 60
-        while _batch(app, queued["id"]).state is not BatchState.DONE:
-            assert time.monotonic() < deadline, _batch(app, queued["id"]).state
-            time.sleep(0.05)  # polling the runner thread, not waiting for time to pass
+        assert finished.wait(60), _batch(app, queued["id"]).state
+        assert ended == {queued["id"]: BatchState.DONE}
     finally:
         runner.stop(timeout=60)
     assert not runner.thread.is_alive()
