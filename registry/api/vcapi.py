@@ -43,7 +43,7 @@ def issue() -> ResponseReturnValue:
         required: true
         content: {application/json: {schema: VcIssueRequestSchema}}
       responses:
-        201:
+        201: &issued
           description: Issued
           content:
             application/json:
@@ -59,20 +59,8 @@ def issue() -> ResponseReturnValue:
                     id: https://registry.example/l/7Q2M9XK4TZ
                     type: [VerifiableCredential, CarbonLabelCredential]
         200:
+          <<: *issued  # the same answer, replayed
           description: Replayed (same Idempotency-Key and request)
-          content:
-            application/json:
-              schema:
-                type: object
-                properties:
-                  verifiableCredential:
-                    type: object
-                    additionalProperties: true
-                    description: The signed CarbonLabelCredential (DataIntegrityProof)
-                example:
-                  verifiableCredential:
-                    id: https://registry.example/l/7Q2M9XK4TZ
-                    type: [VerifiableCredential, CarbonLabelCredential]
         400: {$ref: '#/components/responses/BadRequest'}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
