@@ -104,6 +104,7 @@ __all__ = [
     "issue_label",
     "issue_label_groups",
     "issue_labels",
+    "supersede_refusal",
 ]
 
 DEFAULT_VALIDITY = timedelta(days=3 * 365)
@@ -323,23 +324,32 @@ def _when(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _superseded(body: CertificationBody, label_id: str) -> Label:
-    old = get_label(label_id)
-    # Locked before any status list: the lock order everywhere is label, lists, ledger.
-    old = db.session.get_one(Label, old.id, with_for_update=True, populate_existing=True)
-    if old.body_id != body.id:
-        raise ForbiddenError("A label can only supersede a label of the same body.")
+def supersede_refusal(body_id: int, old: Label) -> RegistryError | None:
+    """Why a label of body ``body_id`` may not supersede ``old`` as it stands, or ``None``
+    (what a page offers; issuance asks again of the locked row)."""
+    if old.body_id != body_id:
+        return ForbiddenError("A label can only supersede a label of the same body.")
     if old.status not in (LabelStatus.ACTIVE, LabelStatus.SUSPENDED):
-        raise InvalidTransitionError(
+        return InvalidTransitionError(
             f"Label {old.id} is {old.status.value}; it cannot be superseded."
         )
     if old.status is LabelStatus.SUSPENDED and old.status_changed_by != Role.CERTIFIER.value:
         # A successor would be an active label in its place: lifting the suspension by
         # another door. Only who suspended a label lifts it (asked of the locked row).
-        raise ForbiddenError(
+        return ForbiddenError(
             f"Label {old.id} was suspended by the registry operator; it cannot be superseded "
             "while that suspension holds."
         )
+    return None
+
+
+def _superseded(body: CertificationBody, label_id: str) -> Label:
+    old = get_label(label_id)
+    # Locked before any status list: the lock order everywhere is label, lists, ledger.
+    old = db.session.get_one(Label, old.id, with_for_update=True, populate_existing=True)
+    refusal = supersede_refusal(body.id, old)
+    if refusal is not None:
+        raise refusal
     return old
 
 

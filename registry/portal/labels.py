@@ -28,6 +28,7 @@ from registry.bodies.models import Accreditation, CertificationBody
 from registry.config import current_settings
 from registry.db import db
 from registry.errors import ForbiddenError, InvalidTransitionError, NotFoundError
+from registry.labels.issuance import supersede_refusal
 from registry.labels.models import Label, LabelStatus
 from registry.labels.schemas import label_query_schema, status_change_schema
 from registry.labels.services import (
@@ -226,6 +227,8 @@ def _label_page(
         public_url=label_url(current_settings().public_base_url, found.id),
         history=label_entries(found),
         actions=actions,
+        # Auditors prepare a correction too; a signatory issues it (the form says which).
+        may_correct=person.body_id is not None and supersede_refusal(person.body_id, found) is None,
         done=done,
         statuses=STATUS_NAMES,
         events=EVENT_NAMES,

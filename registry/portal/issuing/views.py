@@ -23,10 +23,11 @@ from registry.config import current_settings
 from registry.db import db
 from registry.errors import ForbiddenError, RegistryError, ValidationFailedError
 from registry.labels.artwork import LABEL_LANGUAGES
-from registry.labels.issuance import LabelRequest, issue_label
+from registry.labels.issuance import LabelRequest, issue_label, supersede_refusal
 from registry.labels.models import Label
 from registry.labels.preview import preview_label
 from registry.labels.schemas import label_request_schema
+from registry.labels.services import get_label
 from registry.pages.protection import csrf
 from registry.portal.guard import current_person, current_principal, load_signed_in, person_required
 from registry.portal.issuing.models import DraftState, IssuanceSetting, LabelDraft
@@ -59,6 +60,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "rule": ("rule",),
     "assurance": ("assurance",),
     "valid_until": ("valid_until",),
+    "supersedes": ("supersedes",),
 }
 _PATHS = {path: name for name, path in FIELDS.items()}
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -228,6 +230,8 @@ def _request_json(form: Any) -> dict[str, Any]:
     }
     if text("assurance"):
         data["assurance"] = text("assurance")
+    if text("supersedes"):
+        data["supersedes"] = text("supersedes")
     until = text("valid_until")
     if until:
         # A day from the date input means the start of that day, in UTC.
@@ -312,10 +316,50 @@ def _may_issue(person: Person, draft: LabelDraft | None) -> bool:
     return not (draft.author_id == person.id and _two_people(draft.body_id))
 
 
+def _values_of(label: Label) -> dict[str, str]:
+    """The form's fields as ``label`` states them: the start of its correction."""
+    scheme = label.rule_version.rule.scheme.code
+    return {
+        "product_name": label.product_name,
+        "product_model": label.product_model or "",
+        "gtin": label.gtin or "",
+        "manufacturer": label.manufacturer,
+        "identifiers": "\n".join(label.identifiers),
+        "footprint": decimal_text(label.footprint),
+        "declared_unit_amount": decimal_text(label.declared_unit_amount),
+        "system_boundary": label.system_boundary,
+        "period_start": label.period_start.isoformat(),
+        "period_end": label.period_end.isoformat(),
+        "rule": f"{scheme}|{label.rule_version.rule.code}|{label.rule_version.version}",
+        "assurance": label.assurance or "",
+        "valid_until": "",
+        "supersedes": label.id,
+    }
+
+
+def _replaced_label(person: Person, label_id: str) -> Label:
+    """The body's label a correction would supersede (another body's, or none: 404)."""
+    try:
+        label = get_label(label_id)
+    except RegistryError:
+        abort(404)
+    if label.body_id != person.body_id:
+        abort(404)
+    return label
+
+
 @bp.get("/")
 @person_required("auditor", "signatory")
 def form() -> Response:
-    return _form_page(current_person(), {}, {})
+    person = current_person()
+    replaced = request.args.get("supersedes", "")
+    if not replaced:
+        return _form_page(person, {}, {})
+    label = _replaced_label(person, replaced)
+    refusal = supersede_refusal(_body_of(person), label)
+    if refusal is not None:
+        return _page("portal/message.html", status=refusal.status, message=_refusal(refusal))
+    return _form_page(person, _values_of(label), {})
 
 
 @bp.post("/")
