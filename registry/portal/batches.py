@@ -37,6 +37,7 @@ from registry.errors import IdempotencyKeyReusedError, NotFoundError
 from registry.i18n import current_language
 from registry.pages.protection import csrf
 from registry.portal.guard import current_person, current_principal, load_signed_in, person_required
+from registry.portal.messages import known_message
 from registry.portal.models import PersonRole
 
 __all__ = ["bp"]
@@ -238,6 +239,7 @@ def batch(batch_id: int) -> Response:
         more=len(labels) == _LABELS_PAGE,
         BatchState=BatchState,
         artwork_lang=_artwork_lang(),
+        message_of=known_message,
     )
     if refreshing:
         response.headers["Refresh"] = str(REFRESH_SECONDS)

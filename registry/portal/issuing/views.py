@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as babel_gettext
-from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -31,6 +30,7 @@ from registry.labels.services import get_label
 from registry.pages.protection import csrf
 from registry.portal.guard import current_person, current_principal, load_signed_in, person_required
 from registry.portal.issuing.models import DraftState, IssuanceSetting, LabelDraft
+from registry.portal.messages import known_message
 from registry.portal.models import Person, PersonRole
 from registry.schemes.models import Rule, RuleVersion
 
@@ -66,38 +66,6 @@ _PATHS = {path: name for name, path in FIELDS.items()}
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Each label language by its own name, as a reader looks for it.
 _ENDONYMS = {"en": "English", "zh-Hans": "简体中文", "zh-Hant": "繁體中文", "pt-MO": "Português"}
-# The API's commonest messages, in the reader's language; any other is shown after a lead.
-_KNOWN = {
-    "Missing data for required field.": lazy_gettext("This field is required."),
-    "Field may not be null.": lazy_gettext("This field is required."),
-    "Not a valid string.": lazy_gettext("Enter text."),
-    "Must not be before start.": lazy_gettext("The end must not be before the start."),
-    "Must be greater than zero.": lazy_gettext("Enter a number greater than zero."),
-    "Text must not be blank.": lazy_gettext("This field is required."),
-    'A non-negative decimal string such as "61.2" (no sign or exponent).': lazy_gettext(
-        "Enter a number of zero or more with a point, such as 61.2."
-    ),
-    'Must not be negative: send zero or more, such as "61.2" (no sign or exponent).': (
-        lazy_gettext("Enter a number of zero or more with a point, such as 61.2.")
-    ),
-    'Use a point as the decimal separator: send "61.2", not "61,2".': lazy_gettext(
-        "Use a point as the decimal separator: 61.2, not 61,2."
-    ),
-    'Leave out the spaces: send digits only, such as "61.2".': lazy_gettext(
-        "Leave out the spaces: digits only, such as 61.2."
-    ),
-    'Send the number alone, such as "61.2": the unit (kgCO2e, or the declared unit) is not '
-    "part of the value.": lazy_gettext("Enter the number alone, such as 61.2, without the unit."),
-    "Not a valid GTIN (8, 12, 13 or 14 digits with a check digit).": lazy_gettext(
-        "Not a valid GTIN: 8, 12, 13 or 14 digits with the check digit."
-    ),
-    'A date as YYYY-MM-DD, such as "2026-01-31".': lazy_gettext(
-        "Enter a date as YYYY-MM-DD, such as 2026-01-31."
-    ),
-    "Must be in the future and at most five years from now.": lazy_gettext(
-        "Choose a day in the future, at most five years from now."
-    ),
-}
 
 
 def gettext(message: str, **variables: Any) -> str:
@@ -262,7 +230,7 @@ def _field_errors(messages: Any) -> dict[str, list[str]]:
                 break
         if name == "" and path[:1] == ("footprint",) and path[1:2] == ("declared_unit",):
             name = "rule"
-        known = _KNOWN.get(message)
+        known = known_message(message)
         text = (
             str(known)
             if known is not None

@@ -23,6 +23,7 @@ from registry.batches.models import LabelBatch
 from registry.batches.runner import run_once
 from registry.db import db, transaction
 from registry.ledger.models import LedgerEntry
+from registry.portal.messages import known_message
 from registry.portal.models import Person, PersonRole
 from tests.registry.batches.support import batch_app, counts, csv_of, row
 from tests.registry.factories import LABEL_BODY, OTHER_BODY, LabelWorld
@@ -165,6 +166,27 @@ def test_a_batch_with_a_bad_row_is_refused_whole_naming_row_and_column(
     problems = re.findall(r"<tr><td>(\d+)</td><td><code>(\w+)</code></td>", page)
     assert problems == [("3", "footprint")]
     assert client.get(f"/portal/batches/{batch_id}/result.csv").status_code == 404
+
+
+def test_a_rows_problem_is_told_in_the_readers_language_and_an_unknown_one_as_given(
+    signed_in: tuple[Flask, FlaskClient, Person],
+) -> None:
+    app, client, _ = signed_in
+    client.get("/lang/zh-Hans")
+    rows = [row(gtin="12345678"), row(footprint="61,2")]
+    batch_id = _batch_id(_upload(client, csv_of(rows)))
+    assert _run(app) == "refused"
+    page = client.get(f"/portal/batches/{batch_id}").get_data(as_text=True)
+    cells = dict(
+        re.findall(r"<tr><td>\d+</td><td><code>(\w+)</code></td><td( lang=\"en\")?>", page)
+    )
+    # Both messages are known ones: in the reader's language, not marked as English.
+    assert cells == {"gtin": "", "footprint": ""}, page
+    with app.test_request_context(headers={"Accept-Language": "zh-Hans"}):
+        decimal = known_message('Use a point as the decimal separator: send "61.2", not "61,2".')
+    assert decimal is not None
+    assert decimal in page
+    assert "Use a point as the decimal separator" not in page
 
 
 def test_an_upload_without_the_csrf_token_is_refused(
