@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, redirect, request
 from werkzeug.wrappers import Response
 
 from registry.i18n import COOKIE, COOKIE_MAX_AGE, language_for
+from registry.pages.protection import cookies_secure
 
 __all__ = ["SECURITY_HEADERS", "bp", "init_pages", "safe_next"]
 
@@ -54,7 +55,7 @@ def switch_language(tag: str) -> Response:
             max_age=COOKIE_MAX_AGE,
             samesite="Lax",
             httponly=True,
-            secure=request.is_secure,
+            secure=cookies_secure(),
         )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -17,7 +17,14 @@ from flask_wtf.csrf import CSRFProtect
 
 from registry.config import SETTINGS_KEY, Settings
 
-__all__ = ["LIMITER_KEY", "client_address", "csrf", "form_limiter", "init_protection"]
+__all__ = [
+    "LIMITER_KEY",
+    "client_address",
+    "cookies_secure",
+    "csrf",
+    "form_limiter",
+    "init_protection",
+]
 
 LIMITER_KEY = "registry.form_limiter"
 _PROXIES_KEY = "registry.trusted_proxies"
@@ -52,6 +59,14 @@ def client_address() -> str:
         if not _is_trusted(hop, proxies):
             return hop
     return peer
+
+
+def cookies_secure() -> bool:
+    """Whether a cookie set now must be Secure: on an HTTPS request, and always when the
+    registry's public address is HTTPS, so a proxy that forgets X-Forwarded-Proto (gunicorn
+    trusts it only from FORWARDED_ALLOW_IPS) cannot make a session cookie travel in clear."""
+    settings: Settings = current_app.extensions[SETTINGS_KEY]
+    return request.is_secure or settings.public_base_url.startswith("https://")
 
 
 def form_limiter() -> Limiter:

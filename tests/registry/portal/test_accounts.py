@@ -238,6 +238,10 @@ def test_the_session_cookie_is_http_only_lax_and_holds_only_a_random_id(
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
     assert "Path=/portal" in cookie
+    # Over plain HTTP too (a proxy that did not say X-Forwarded-Proto): the registry's public
+    # address is HTTPS, so the cookie never travels in clear.
+    assert response.request.scheme == "http"
+    assert "Secure" in cookie
     value = cookie.split(";")[0].partition("=")[2]
     assert len(value) == 43
     stored = db.session.execute(select(PortalSession.id_hash)).scalar_one()
