@@ -366,6 +366,23 @@ def test_verify_not_json_exit_2(
     assert err.startswith("carbonlabel: error: credential")
 
 
+def test_verify_refuses_a_signed_label_with_a_member_named_twice(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Issue 14: a second "grade" after the signed one was taken, last one winning."""
+    label = signed_credential(KEY)
+    text = json.dumps(label)
+    grade = label["credentialSubject"]["grade"]
+    forged = text.replace(f'"grade": "{grade}"', f'"grade": "{grade}", "grade": "A"', 1)
+    assert forged != text
+    path = tmp_path / "twice.json"
+    path.write_text(forged, encoding="utf-8")
+    code, out, err = run(capsys, "verify", str(path), "--at", AT)
+    assert code == 2
+    assert out == ""
+    assert "'grade' appears twice" in err
+
+
 def test_verify_10mb_file_fails_fast_with_a_clear_message(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

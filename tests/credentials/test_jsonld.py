@@ -351,6 +351,35 @@ def test_parse_json_refuses_lone_surrogates(data: str) -> None:
     _refused_fast(lambda: parse_json(data))
 
 
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        ('{"grade": "E", "grade": "A"}', "grade"),
+        ('{"a": 1, "b": {"c": 1, "c": 1}}', "c"),  # nested, and even with equal values
+        ('[{"x": 1}, {"y": 2, "y": 2}]', "y"),
+        ('{"\\u0067rade": "E", "grade": "A"}', "grade"),  # an escape is the same name
+    ],
+    ids=["top-level", "nested-equal", "in-array", "escaped"],
+)
+def test_parse_json_refuses_a_member_named_twice(data: str, name: str) -> None:
+    with pytest.raises(MalformedInputError, match=f"{name!r} appears twice"):
+        parse_json(data)
+    with pytest.raises(MalformedInputError, match="appears twice"):
+        parse_json(data.encode("utf-8"))
+
+
+def test_parse_json_keeps_equal_names_in_different_objects() -> None:
+    assert parse_json('[{"a": 1}, {"a": 2}]') == [{"a": 1}, {"a": 2}]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-8-sig"])
+def test_parse_json_takes_utf8_bytes_only(encoding: str) -> None:
+    # json.loads alone reads UTF-16 and UTF-32 bytes; I-JSON is UTF-8 without a BOM.
+    data = '{"grade": "A"}'.encode(encoding)
+    with pytest.raises(MalformedInputError):
+        parse_json(data)
+
+
 def test_parse_json_accepts_escaped_surrogate_pairs() -> None:
     assert parse_json('["\\ud83d\\ude00"]') == ["\U0001f600"]
 

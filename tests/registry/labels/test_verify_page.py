@@ -161,6 +161,34 @@ def test_hostile_input_gets_a_readable_answer(
         assert f'data-verdict="{verdict}"' in response.text
 
 
+def test_a_label_file_naming_a_member_twice_is_refused_in_the_readers_language(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    label = issue(client, world.certifier)
+    text = json.dumps(label["credential"])
+    grade = label["credential"]["credentialSubject"]["grade"]
+    forged = text.replace(f'"grade": "{grade}"', f'"grade": "{grade}", "grade": "A"', 1)
+    assert forged != text
+    for form in (
+        {"credential": forged},
+        {"file": (io.BytesIO(forged.encode("utf-8")), "label.json")},
+        {"file": (io.BytesIO(text.encode("utf-16")), "label.json")},
+    ):
+        response = _post(client, form, "zh-Hans")
+        assert response.status_code == 422, response.text[:300]
+        assert "data-verdict" not in response.text
+        assert '<html lang="zh-Hans">' in response.text
+    assert "&#39;grade&#39; appears twice" in _post(client, {"credential": forged}).text
+    # The API answers the same document as the same refusal.
+    api = client.post(
+        "/credentials/verify",
+        data=f'{{"verifiableCredential": {forged}}}',
+        content_type="application/json",
+    )
+    assert api.status_code == 400
+    assert "appears twice" in api.get_json()["detail"]
+
+
 def test_an_oversized_upload_is_refused_before_it_is_read(client: FlaskClient) -> None:
     big = FileStorage(io.BytesIO(b"{" + b" " * (10 * 1024 * 1024) + b"}"), "big.json")
     # Encoded in memory: the test client would spool it to a temporary file it never closes.
