@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, redirect, request
 from werkzeug.wrappers import Response
 
 from registry.i18n import COOKIE, COOKIE_MAX_AGE, language_for
-from registry.pages.protection import cookies_secure
+from registry.pages.protection import over_https
 
 __all__ = ["SECURITY_HEADERS", "bp", "init_pages", "safe_next"]
 
@@ -55,15 +55,21 @@ def switch_language(tag: str) -> Response:
             max_age=COOKIE_MAX_AGE,
             samesite="Lax",
             httponly=True,
-            secure=cookies_secure(),
+            secure=over_https(),
         )
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
+# Two years, subdomains included: the register's host serves nothing over plain HTTP.
+HSTS = "max-age=63072000; includeSubDomains"
+
+
 def _secure(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if over_https():
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 

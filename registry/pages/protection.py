@@ -20,10 +20,10 @@ from registry.config import SETTINGS_KEY, Settings
 __all__ = [
     "LIMITER_KEY",
     "client_address",
-    "cookies_secure",
     "csrf",
     "form_limiter",
     "init_protection",
+    "over_https",
 ]
 
 LIMITER_KEY = "registry.form_limiter"
@@ -61,10 +61,11 @@ def client_address() -> str:
     return peer
 
 
-def cookies_secure() -> bool:
-    """Whether a cookie set now must be Secure: on an HTTPS request, and always when the
-    registry's public address is HTTPS, so a proxy that forgets X-Forwarded-Proto (gunicorn
-    trusts it only from FORWARDED_ALLOW_IPS) cannot make a session cookie travel in clear."""
+def over_https() -> bool:
+    """Whether the reader is served over HTTPS: the request says so, or the registry's public
+    address is HTTPS (behind a TLS proxy that forgot X-Forwarded-Proto, which gunicorn trusts
+    only from FORWARDED_ALLOW_IPS). Then cookies are Secure and HSTS is sent, so a session
+    cookie never travels in clear."""
     settings: Settings = current_app.extensions[SETTINGS_KEY]
     return request.is_secure or settings.public_base_url.startswith("https://")
 

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from registry.auth.models import Role
 from registry.errors import ValidationFailedError
 from registry.pages import safe_next
-from registry.pages.protection import client_address, cookies_secure, csrf
+from registry.pages.protection import client_address, csrf, over_https
 from registry.portal.guard import (
     COOKIE,
     current_person,
@@ -109,7 +109,7 @@ def _set_cookie(response: Response, secret: str) -> None:
         secret,
         httponly=True,
         samesite="Lax",
-        secure=cookies_secure(),
+        secure=over_https(),
         path="/portal",
         # No max_age: a browser session cookie; the server decides when the session ends.
     )
