@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.extensions[SETTINGS_KEY] = settings
     app.extensions[CLOCK_KEY] = clock or SystemClock()
     app.extensions[GROUPS_KEY] = IssuanceGroups()
-    app.extensions[KEYSTORE_KEY] = SealedKeyStore(settings.kek_bytes)
+    app.extensions[KEYSTORE_KEY] = SealedKeyStore(settings.kek_bytes, settings.previous_kek_bytes)
 
     init_db(app, busy_timeout=settings.sqlite_busy_timeout)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)

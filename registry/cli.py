@@ -121,6 +121,7 @@ schemes_cli = AppGroup("schemes", help="Register carbon-label schemes.")
 rules_cli = AppGroup("rules", help="Add product category rules and publish their versions.")
 bodies_cli = AppGroup("bodies", help="Register certification bodies, accreditations and keys.")
 tokens_cli = AppGroup("tokens", help="Create and revoke API tokens.")
+keys_cli = AppGroup("keys", help="The secrets sealed under the key-encryption key (KEK).")
 
 P = ParamSpec("P")
 
@@ -407,6 +408,27 @@ def revoke_token_command(token_id: int) -> Said:
     return Said(f"Token {token_id} revoked.")
 
 
+@keys_cli.command("rewrap")
+@_operator_command
+def rewrap_command() -> Said:
+    """Seal every body signing key and portal TOTP secret under REGISTRY_KEK.
+
+    Rotating the KEK without downtime: start every worker with the new key as REGISTRY_KEK and
+    the old one as REGISTRY_KEK_PREVIOUS (both open secrets; new ones are sealed under the new
+    key), run this once, then drop REGISTRY_KEK_PREVIOUS. One transaction: all or nothing;
+    running it again re-seals nothing.
+    """
+    from registry.bodies.services import rewrap_body_keys
+    from registry.portal.services import rewrap_totp_secrets
+
+    keys, keys_current = rewrap_body_keys()
+    totp, totp_current = rewrap_totp_secrets()
+    return Said(
+        f"Re-sealed under REGISTRY_KEK: {keys} body keys ({keys_current} already were), "
+        f"{totp} TOTP secrets ({totp_current} already were)."
+    )
+
+
 def register_cli(app: Flask) -> None:
     from registry.batches.cli import batches_cli
     from registry.demo import demo_cli
@@ -424,6 +446,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(batches_cli)
+    app.cli.add_command(keys_cli)
     for group in (schemes_cli, rules_cli, bodies_cli, tokens_cli):
         app.cli.add_command(group)
     attach_operator_commands(

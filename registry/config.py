@@ -84,15 +84,15 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
-def _decode_kek(value: str) -> bytes:
+def _decode_kek(value: str, name: str = "REGISTRY_KEK") -> bytes:
     padded = value + "=" * (-len(value) % 4)
     try:
         # Accept both alphabets: operators paste whatever their tooling prints.
         raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
     except binascii.Error as exc:
-        raise ConfigError("REGISTRY_KEK is not base64") from exc
+        raise ConfigError(f"{name} is not base64") from exc
     if len(raw) != _KEK_BYTES:
-        raise ConfigError(f"REGISTRY_KEK must encode {_KEK_BYTES} bytes, not {len(raw)}")
+        raise ConfigError(f"{name} must encode {_KEK_BYTES} bytes, not {len(raw)}")
     return raw
 
 
@@ -104,6 +104,9 @@ class Settings:
     secret_key: str = field(repr=False)
     log_key: str = field(repr=False)
     kek: str = field(repr=False)
+    # While the KEK is rotated: the one before, which secrets sealed under it still open with
+    # until `flask --app wsgi keys rewrap` has sealed them all under ``kek``.
+    kek_previous: str = field(default="", repr=False)
     env: Environment = "development"
     public_base_url: str = DEFAULT_BASE_URL
     log_origin: str = ""
@@ -160,6 +163,10 @@ class Settings:
         if not self.kek:
             raise ConfigError(self._missing("REGISTRY_KEK"))
         _decode_kek(self.kek)
+        if self.kek_previous:
+            _decode_kek(self.kek_previous, "REGISTRY_KEK_PREVIOUS")
+            if self.kek_previous == self.kek:
+                raise ConfigError("REGISTRY_KEK_PREVIOUS is the same key as REGISTRY_KEK")
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_network(proxy, strict=False)
@@ -197,6 +204,12 @@ class Settings:
     @property
     def kek_bytes(self) -> bytes:
         return _decode_kek(self.kek)
+
+    @property
+    def previous_kek_bytes(self) -> bytes | None:
+        return (
+            _decode_kek(self.kek_previous, "REGISTRY_KEK_PREVIOUS") if self.kek_previous else None
+        )
 
     def bundle_signer(self) -> KeyPair:
         """The key that signs the registry's trust bundle."""
@@ -263,6 +276,7 @@ class Settings:
             secret_key=secret_key,
             log_key=log_key,
             kek=kek,
+            kek_previous=env.get("REGISTRY_KEK_PREVIOUS", ""),
             env=environment,
             public_base_url=base_url.rstrip("/"),
             log_origin=origin,

@@ -38,14 +38,24 @@ class KeyStore(Protocol):
         """The key pair sealed in ``box``; raise :class:`KeyStoreError` if it is not that key."""
         ...
 
+    def is_current(self, box: bytes, *, public_key_multibase: str) -> bool:
+        """Whether ``box`` is stored as :meth:`seal` stores now (``keys rewrap`` re-seals the
+        rest)."""
+        ...
+
 
 class SealedKeyStore:
-    """Seeds sealed with XChaCha20-Poly1305 under a 32-byte key-encryption key."""
+    """Seeds sealed with XChaCha20-Poly1305 under a 32-byte key-encryption key.
 
-    def __init__(self, kek: bytes) -> None:
-        if len(kek) != 32:
-            raise ValueError("the key-encryption key must be 32 bytes")
+    While the KEK is rotated, ``previous`` (the KEK before) still opens what it sealed; every
+    new seal is under ``kek``, and :meth:`is_current` tells what `keys rewrap` must re-seal.
+    """
+
+    def __init__(self, kek: bytes, previous: bytes | None = None) -> None:
+        if len(kek) != 32 or (previous is not None and len(previous) != 32):
+            raise ValueError("a key-encryption key must be 32 bytes")
         self._kek = kek
+        self._previous = previous
 
     def seal(self, key: KeyPair) -> bytes:
         nonce = secrets.token_bytes(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
@@ -54,17 +64,31 @@ class SealedKeyStore:
         return _VERSION + nonce + sealed
 
     def open(self, box: bytes, *, public_key_multibase: str) -> KeyPair:
+        seed = self._seed(box, public_key_multibase, self._kek)
+        if seed is None and self._previous is not None:
+            seed = self._seed(box, public_key_multibase, self._previous)
+        if seed is None:
+            raise KeyStoreError("the sealed key does not open under this KEK for this key")
+        key = KeyPair.from_seed(seed)
+        if key.public_key.multibase != public_key_multibase:
+            raise KeyStoreError("the sealed secret belongs to another public key")
+        return key
+
+    def is_current(self, box: bytes, *, public_key_multibase: str) -> bool:
+        """Whether ``box`` is sealed under the current KEK (so a rewrap leaves it alone)."""
+        return self._seed(box, public_key_multibase, self._kek) is not None
+
+    @staticmethod
+    def _seed(box: bytes, public_key_multibase: str, kek: bytes) -> bytes | None:
         n = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
         if len(box) < 1 + n or box[:1] != _VERSION:
             raise KeyStoreError("not a sealed key of a known format")
         nonce, sealed = box[1 : 1 + n], box[1 + n :]
         try:
-            seed = crypto_aead_xchacha20poly1305_ietf_decrypt(
-                sealed, public_key_multibase.encode("ascii"), nonce, self._kek
+            return bytes(
+                crypto_aead_xchacha20poly1305_ietf_decrypt(
+                    sealed, public_key_multibase.encode("ascii"), nonce, kek
+                )
             )
-        except nacl.exceptions.CryptoError as exc:
-            raise KeyStoreError("the sealed key does not open under this KEK for this key") from exc
-        key = KeyPair.from_seed(seed)
-        if key.public_key.multibase != public_key_multibase:
-            raise KeyStoreError("the sealed secret belongs to another public key")
-        return key
+        except nacl.exceptions.CryptoError:
+            return None

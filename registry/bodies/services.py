@@ -20,7 +20,7 @@ from credentials import (
     KeyRetired,
     PublicKey,
 )
-from registry.bodies.keystore import KeyStore
+from registry.bodies.keystore import KeyStore, KeyStoreError
 from registry.bodies.models import (
     Accreditation,
     AccreditationStatus,
@@ -52,6 +52,7 @@ __all__ = [
     "list_bodies",
     "register_body",
     "retire_body_key",
+    "rewrap_body_keys",
     "rotate_body_key",
     "set_accreditation_status",
     "set_body_status",
@@ -335,6 +336,38 @@ def rotate_body_key(body_code: str, *, actor: Actor) -> BodyKey:
     for old in previous:
         retire_body_key(body_code, old.public_key_multibase, actor=actor)
     return key
+
+
+def rewrap_body_keys() -> tuple[int, int]:
+    """Seal every held body key's secret as the key store seals now (after a KEK rotation:
+    under the new KEK); returns (re-sealed, already current). Each row is locked, so an
+    issuance signing with a key waits or goes first; a secret the store cannot open refuses
+    the whole rewrap."""
+    store = get_keystore()
+    keys = db.session.scalars(
+        select(BodyKey)
+        .where(BodyKey.secret_box.is_not(None))
+        .order_by(BodyKey.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    rewrapped = current = 0
+    for key in keys:
+        box = key.secret_box or b""  # never empty: selected with a box
+        if store.is_current(box, public_key_multibase=key.public_key_multibase):
+            current += 1
+            continue
+        try:
+            pair = store.open(box, public_key_multibase=key.public_key_multibase)
+        except KeyStoreError as exc:
+            raise ConflictError(
+                f"The secret of key {key.id} ({key.public_key_multibase}) does not open: {exc}; "
+                "nothing was re-sealed."
+            ) from exc
+        key.secret_box = store.seal(pair)
+        rewrapped += 1
+    db.session.flush()
+    return rewrapped, current
 
 
 def signing_key(body: CertificationBody, *, at: datetime) -> tuple[BodyKey, KeyPair]:

@@ -125,11 +125,14 @@ def seal_totp_secret(secret: bytes, *, kek: bytes) -> bytes:
     return bytes(_box(kek).encrypt(secret))
 
 
-def open_totp_secret(sealed: bytes, *, kek: bytes) -> bytes | None:
-    try:
-        return bytes(_box(kek).decrypt(sealed))
-    except CryptoError:
-        return None
+def open_totp_secret(sealed: bytes, *, kek: bytes, previous: bytes | None = None) -> bytes | None:
+    """The secret, opened under ``kek`` or (while the KEK is rotated) ``previous``."""
+    for key in (kek,) if previous is None else (kek, previous):
+        try:
+            return bytes(_box(key).decrypt(sealed))
+        except CryptoError:
+            continue
+    return None
 
 
 def totp_step(at: datetime) -> int:

@@ -72,6 +72,7 @@ __all__ = [
     "principal_of",
     "record_access",
     "revoke_portal_token",
+    "rewrap_totp_secrets",
     "sign_in",
     "start_totp_enrolment",
     "totp_secret_of",
@@ -344,7 +345,12 @@ def sign_in(email: str, password: str, *, address: str) -> SignIn:
 def totp_secret_of(person: Person) -> bytes | None:
     if person.totp_secret is None:
         return None
-    return open_totp_secret(person.totp_secret, kek=current_settings().kek_bytes)
+    return _open_sealed(person.totp_secret)
+
+
+def _open_sealed(sealed: bytes) -> bytes | None:
+    settings = current_settings()
+    return open_totp_secret(sealed, kek=settings.kek_bytes, previous=settings.previous_kek_bytes)
 
 
 def _accept_totp(person: Person, secret: bytes, code: str) -> bool:
@@ -481,7 +487,38 @@ def start_totp_enrolment(person: Person) -> bytes:
 def pending_totp_secret(person: Person) -> bytes | None:
     if person.totp_pending is None:
         return None
-    return open_totp_secret(person.totp_pending, kek=current_settings().kek_bytes)
+    return _open_sealed(person.totp_pending)
+
+
+def rewrap_totp_secrets() -> tuple[int, int]:
+    """Seal every person's TOTP secret (enrolled or pending) under the current KEK; returns
+    (re-sealed, already current). A secret that opens under neither KEK is refused whole."""
+    kek = current_settings().kek_bytes
+    rewrapped = current = 0
+    people = db.session.scalars(
+        select(Person)
+        .where(or_(Person.totp_secret.is_not(None), Person.totp_pending.is_not(None)))
+        .order_by(Person.id)
+        .with_for_update()
+    ).all()
+    for person in people:
+        for column in ("totp_secret", "totp_pending"):
+            sealed: bytes | None = getattr(person, column)
+            if sealed is None:
+                continue
+            if open_totp_secret(sealed, kek=kek) is not None:
+                current += 1
+                continue
+            secret = _open_sealed(sealed)
+            if secret is None:
+                raise ConflictError(
+                    f"The TOTP secret of person {person.id} opens under neither REGISTRY_KEK "
+                    "nor REGISTRY_KEK_PREVIOUS; nothing was re-sealed."
+                )
+            setattr(person, column, seal_totp_secret(secret, kek=kek))
+            rewrapped += 1
+    db.session.flush()
+    return rewrapped, current
 
 
 def confirm_totp_enrolment(person: Person, code: str, *, address: str | None = None) -> list[str]:

@@ -45,6 +45,10 @@ def test_secrets_are_not_in_repr(tmp_path: Path) -> None:
     assert SECRET not in text
     assert LOG_SIGNER.signer_key() not in text
     assert KEK not in text
+    previous = generate_kek()
+    assert previous not in repr(
+        Settings.from_env(prod_env(tmp_path, REGISTRY_KEK_PREVIOUS=previous))
+    )
     assert BUNDLE_SIGNER.secret_multibase not in text
 
 
@@ -84,6 +88,8 @@ def test_production_refuses_a_short_secret_key(tmp_path: Path) -> None:
         ("REGISTRY_BUNDLE_KEY", "z6MkNotASecret", "not an Ed25519 secret Multikey"),
         ("REGISTRY_KEK", generate_kek()[:-4], "must encode 32 bytes"),
         ("REGISTRY_KEK", "not base64!", "not base64"),
+        ("REGISTRY_KEK_PREVIOUS", "c2hvcnQ=", "REGISTRY_KEK_PREVIOUS must encode 32 bytes"),
+        ("REGISTRY_KEK_PREVIOUS", KEK, "the same key as REGISTRY_KEK"),
         ("REGISTRY_ENV", "staging", "REGISTRY_ENV must be one of"),
         ("REGISTRY_PUBLIC_BASE_URL", "registry.example.test", "absolute http"),
         ("REGISTRY_CHECKPOINT_INTERVAL", "soon", "number of seconds"),
