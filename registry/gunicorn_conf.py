@@ -32,6 +32,8 @@ max_requests_jitter = 20_000
 limit_request_line = 8190
 limit_request_fields = 100
 accesslog = "-"
+# Without the one-time secrets a request path can carry (registry/gunicorn_logging.py).
+logger_class = "registry.gunicorn_logging.RedactingLogger"
 errorlog = "-"
 loglevel = os.environ.get("REGISTRY_LOG_LEVEL", "info")
 # Trust X-Forwarded-* only from the local reverse proxy.
