@@ -148,9 +148,22 @@ def verify() -> ResponseReturnValue:
                     type: string
                     description: genuine, suspended, superseded, revoked, expired, not_genuine…
                   results:
-                    type: array
-                    items: {type: object, additionalProperties: true, description: A check}
-                    description: Each check, passed, failed or not checked, with its reason
+                    type: object
+                    additionalProperties: true
+                    description: >-
+                      What was checked, by member of the credential (VCALM): proof and
+                      credentialStatus list each entry with verified and input (a status entry
+                      also its bit as value); validFrom and validUntil are each
+                      {verified, input}
+                    properties:
+                      proof:
+                        type: array
+                        items: {type: object, additionalProperties: true}
+                      credentialStatus:
+                        type: array
+                        items: {type: object, additionalProperties: true}
+                      validFrom: {type: object, additionalProperties: true}
+                      validUntil: {type: object, additionalProperties: true}
                   problemDetails:
                     type: array
                     items: {type: object, additionalProperties: true, description: A problem}
@@ -164,7 +177,11 @@ def verify() -> ResponseReturnValue:
                     type: object
                     additionalProperties: true
                     description: How it is recognised in the region asked for
-              example: {verified: true, verdict: genuine, results: [], problemDetails: []}
+              example:
+                verified: true
+                verdict: genuine
+                results: {proof: [], credentialStatus: []}
+                problemDetails: []
         400: {$ref: '#/components/responses/BadRequest'}
         413: {$ref: '#/components/responses/TooLarge'}
     """
