@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import io
 import re
+from collections import Counter
 from urllib.parse import urlsplit
 
 import zxingcpp
 from flask.testing import FlaskClient
-from PIL import Image
+from PIL import Image, ImageDraw
+from pypdf import PdfReader
 
 from credentials import qr_svg
 from tests.registry.factories import BASE_URL, LabelWorld, label_request
@@ -168,3 +170,42 @@ def test_a_digital_link_qr_without_a_gtin_is_refused_naming_the_field(
     response = client.post("/api/v1/labels", json=request, headers=auth(world.certifier))
     assert list(problem(response, 422, "validation-failed")["errors"]) == ["qr"]
     assert snapshot() == before
+
+
+def _pdf_qr_text(pdf: bytes) -> str:
+    """Decode the QR code the certificate draws (one filled square per dark module): the
+    squares are painted onto an image, which zxing-cpp then reads as a camera would."""
+    page = PdfReader(io.BytesIO(pdf)).pages[0]
+    squares = [
+        tuple(float(v) for v in operands)
+        for operands, operator in page.get_contents().operations  # type: ignore[union-attr]
+        if operator == b"re" and abs(float(operands[2]) - float(operands[3])) < 1e-6
+    ]
+    cell = Counter(round(w, 4) for _, _, w, _ in squares).most_common(1)[0][0]
+    modules = [(x, y) for x, y, w, _ in squares if round(w, 4) == cell]
+    left, bottom = min(x for x, _ in modules), min(y for _, y in modules)
+    side = round((max(x for x, _ in modules) - left) / cell) + 1
+    px = 8
+    quiet = 4
+    image = Image.new("L", ((side + 2 * quiet) * px,) * 2, 255)
+    draw = ImageDraw.Draw(image)
+    for x, y in modules:
+        column, row = round((x - left) / cell), side - 1 - round((y - bottom) / cell)
+        x0, y0 = (column + quiet) * px, (row + quiet) * px
+        draw.rectangle((x0, y0, x0 + px - 1, y0 + px - 1), fill=0)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return _decode(buffer.getvalue())
+
+
+def test_the_certificate_carries_the_qr_chosen_at_issuance(
+    client: FlaskClient, world: LabelWorld
+) -> None:
+    code = gtin("690123450413")
+    linked = issue_for(client, world.certifier, code, qr="digital-link")
+    plain = issue_for(client, world.certifier, gtin("690123450414"))
+    pdf = client.get(f"/l/{linked['id']}/certificate.pdf")
+    assert pdf.status_code == 200
+    assert _pdf_qr_text(pdf.data) == f"{BASE_URL.upper()}/01/0{code}"
+    plain_pdf = client.get(f"/l/{plain['id']}/certificate.pdf").data
+    assert _pdf_qr_text(plain_pdf) == f"{BASE_URL.upper()}/L/{plain['id']}"
