@@ -306,6 +306,7 @@ def _values_of(label: Label) -> dict[str, str]:
         "assurance": label.assurance or "",
         "valid_until": "",
         "supersedes": label.id,
+        "qr": label.qr_target.value,
     }
 
 

@@ -270,6 +270,9 @@ def test_a_digital_link_qr_is_chosen_on_the_form_and_kept_with_the_label(
     assert label.qr_target is QrTarget.DIGITAL_LINK
     shown = client.get(issued.headers["Location"]).get_data(as_text=True)
     assert f"linking to {BASE_URL}/01/06901234567892" in shown
+    # Its correction starts from the same choice.
+    correction = client.get(f"{FORM}?supersedes={label.id}").get_data(as_text=True)
+    assert '<option value="digital-link" selected>' in correction
 
 
 def test_a_digital_link_qr_without_a_gtin_is_refused_next_to_its_field(
