@@ -59,10 +59,10 @@ def get_template() -> ResponseReturnValue:
             text/csv:
               schema: {type: string, description: 'UTF-8 CSV with a BOM: header and example row'}
               example: >
-                scheme,rule,rule_version,product_name,manufacturer,product_model,gtin,product_identifiers,footprint,declared_unit,declared_unit_amount,system_boundary,period_start,period_end,valid_until,grade,assurance,supersedes
+                scheme,rule,rule_version,product_name,manufacturer,product_model,gtin,product_identifiers,footprint,declared_unit,declared_unit_amount,system_boundary,period_start,period_end,valid_until,grade,assurance,supersedes,qr
 
                 CN-GD,CN-GD-PCR-LIB,2.0,LFP battery module 51.2 V 100 Ah,Example Energy
-                Ltd.,EX-LFP-5120,06901234567892,,61.2,kWh,1,cradle-to-gate,2025-01-01,2025-12-31,,,reasonable,
+                Ltd.,EX-LFP-5120,06901234567892,,61.2,kWh,1,cradle-to-gate,2025-01-01,2025-12-31,,,reasonable,,label
     """
     response = Response(template_csv(), mimetype="text/csv")
     response.headers["Content-Disposition"] = "attachment; filename=label-batch-template.csv"
@@ -94,10 +94,10 @@ def post_batch() -> ResponseReturnValue:
           text/csv:
             schema: {type: string, description: 'UTF-8 CSV (a BOM is allowed), as template.csv'}
             example: >
-              scheme,rule,rule_version,product_name,manufacturer,product_model,gtin,product_identifiers,footprint,declared_unit,declared_unit_amount,system_boundary,period_start,period_end,valid_until,grade,assurance,supersedes
+              scheme,rule,rule_version,product_name,manufacturer,product_model,gtin,product_identifiers,footprint,declared_unit,declared_unit_amount,system_boundary,period_start,period_end,valid_until,grade,assurance,supersedes,qr
 
               CN-GD,CN-GD-PCR-LIB,2.0,LFP battery module 51.2 V 100 Ah,Example Energy
-              Ltd.,EX-LFP-5120,06901234567892,,61.2,kWh,1,cradle-to-gate,2025-01-01,2025-12-31,,,reasonable,
+              Ltd.,EX-LFP-5120,06901234567892,,61.2,kWh,1,cradle-to-gate,2025-01-01,2025-12-31,,,reasonable,,label
       responses:
         202:
           description: Queued

@@ -363,15 +363,16 @@ def get_label_qr_svg(label_id: str) -> ResponseReturnValue:
     get:
       summary: QR code of a label (SVG)
       description: >
-        Encodes the label's public URL in upper case (alphanumeric mode), or with
-        `target=digital-link` the product's GS1 Digital Link URI `HTTPS://HOST/01/{GTIN-14}`,
-        which the resolver redirects to the label page (422 for a label without a GTIN).
+        Encodes what the label's issuer chose (its `qr`): the label's public URL in upper
+        case (alphanumeric mode), or the product's GS1 Digital Link URI
+        `HTTPS://HOST/01/{GTIN-14}`, which the resolver redirects to the label page. `target`
+        overrides the choice (422 for `digital-link` on a label without a GTIN).
       tags: [artwork]
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
         - in: query
           name: target
-          schema: {type: string, enum: [label, digital-link], default: label}
+          schema: {type: string, enum: [label, digital-link]}
       responses:
         200:
           description: The SVG
@@ -393,15 +394,16 @@ def get_label_qr_png(label_id: str) -> ResponseReturnValue:
     get:
       summary: QR code of a label (PNG)
       description: >
-        Public. The QR encodes the label's URL in upper case (alphanumeric mode); `scale` sets
-        pixels per module.
+        Public. The QR encodes what the label's issuer chose (its `qr`): the label's URL in
+        upper case (alphanumeric mode) or the product's GS1 Digital Link URI; `target`
+        overrides the choice, `scale` sets pixels per module.
       tags: [artwork]
       parameters:
         - {in: path, name: label_id, required: true, schema: {type: string}}
         - {in: query, name: scale, schema: {type: integer, minimum: 2, maximum: 32, default: 8}}
         - in: query
           name: target
-          schema: {type: string, enum: [label, digital-link], default: label}
+          schema: {type: string, enum: [label, digital-link]}
       responses:
         200:
           description: The PNG
@@ -441,7 +443,7 @@ def get_label_artwork(label_id: str) -> ResponseReturnValue:
           schema: {type: string, maxLength: 44, example: zh-HK}
         - in: query
           name: target
-          schema: {type: string, enum: [label, digital-link], default: label}
+          schema: {type: string, enum: [label, digital-link]}
       responses:
         200:
           description: The SVG
@@ -457,11 +459,12 @@ def get_label_artwork(label_id: str) -> ResponseReturnValue:
     language = caption_language(query["lang"], request.headers.get("Accept-Language"))
     label = get_label(label_id)
     state = artwork_state(label) or "current"
-    etag = f"{label.id}-{state}-{language}-{query['target']}-{ARTWORK_REVISION}"
+    target = query["target"] or label.qr_target.value
+    etag = f"{label.id}-{state}-{language}-{target}-{ARTWORK_REVISION}"
     if request.if_none_match.contains_weak(etag):
         response = current_app.response_class(status=304)
     else:
-        svg = label_artwork_svg(label, lang=language, target=query["target"])
+        svg = label_artwork_svg(label, lang=language, target=target)
         response = current_app.response_class(svg, mimetype="image/svg+xml")
     # Unlike the QR code, the label's artwork changes with its status: revalidate each use.
     response.set_etag(etag)

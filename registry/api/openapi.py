@@ -310,7 +310,7 @@ QUERY_PARAMETERS: dict[str, str] = {
     "target": (
         "What the QR code encodes: the short label URL (label) or the product's GS1 Digital "
         "Link URI HTTPS://HOST/01/{GTIN-14} (digital-link), which the resolver redirects to the "
-        "same page"
+        "same page; without it, what the label's issuer chose (its qr)"
     ),
 }
 # Examples of required query parameters, by name.

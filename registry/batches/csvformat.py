@@ -62,6 +62,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("grade", ("grade",), ""),
     Column("assurance", ("assurance",), "reasonable"),
     Column("supersedes", ("supersedes",), ""),
+    Column("qr", ("qr",), "label"),  # or digital-link, for a row with a GTIN
 )
 _BY_NAME = {column.name: column for column in COLUMNS}
 _BY_PATH = {column.path: column.name for column in COLUMNS}

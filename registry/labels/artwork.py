@@ -1,9 +1,10 @@
 """Printable artwork of a label: its QR code (SVG or PNG) and the carbon label itself (SVG).
 
 The QR code encodes the label's public URL in upper case (alphanumeric mode, the smallest
-symbol), or, if the certifier asks for it (``target="digital-link"``), the product's GS1
-Digital Link URI ``HTTPS://HOST/01/{GTIN-14}``, also alphanumeric, which the registry's
-resolver redirects to the same label page while a retail scanner reads the GTIN from it. The
+symbol), or, if the certifier chose it at issuance (``Label.qr_target``) or asks for it
+(``target="digital-link"``), the product's GS1 Digital Link URI ``HTTPS://HOST/01/{GTIN-14}``,
+also alphanumeric, which the registry's resolver redirects to the same label page while a
+retail scanner reads the GTIN from it. The
 label shows the grade, footprint, rule and scheme as the credential states them, with captions
 in the language asked for.
 """
@@ -17,7 +18,7 @@ from registry.clock import utcnow
 from registry.config import current_settings
 from registry.errors import ValidationFailedError
 from registry.i18n import language_for, negotiate
-from registry.labels.models import Label, LabelStatus
+from registry.labels.models import Label, LabelStatus, QrTarget
 
 __all__ = [
     "ARTWORK_REVISION",
@@ -34,16 +35,19 @@ __all__ = [
 LABEL_LANGUAGES = ("en", "zh-Hans", "zh-Hant", "pt-MO")
 # Part of the artwork's ETag: raise it when the drawing changes, so caches fetch the new one.
 ARTWORK_REVISION: Final = "2"
-QR_TARGETS: Final = ("label", "digital-link")
+QR_TARGETS: Final = tuple(target.value for target in QrTarget)
 _SCALES = range(2, 33)
 
 
-def label_qr_url(label: Label, *, target: str = "label") -> str:
-    """What the label's QR code encodes: its public URL, or its product's Digital Link URI."""
+def label_qr_url(label: Label, *, target: str | None = None) -> str:
+    """What the label's QR code encodes: its public URL, or its product's Digital Link URI;
+    without a ``target``, the one chosen at issuance."""
     base = current_settings().public_base_url
-    if target == "label":
+    if target is None:
+        target = label.qr_target.value
+    if target == QrTarget.LABEL:
         return label_url(base, label.id)
-    if target != "digital-link":
+    if target != QrTarget.DIGITAL_LINK:
         raise ValidationFailedError({"target": [f"Must be one of {', '.join(QR_TARGETS)}."]})
     if label.gtin is None:
         raise ValidationFailedError(
@@ -53,11 +57,11 @@ def label_qr_url(label: Label, *, target: str = "label") -> str:
     return f"{base.rstrip('/')}/01/{gtin14(label.gtin)}"
 
 
-def label_qr_svg(label: Label, *, target: str = "label") -> str:
+def label_qr_svg(label: Label, *, target: str | None = None) -> str:
     return qr_svg(label_qr_url(label, target=target))
 
 
-def label_qr_png(label: Label, *, scale: int = 8, target: str = "label") -> bytes:
+def label_qr_png(label: Label, *, scale: int = 8, target: str | None = None) -> bytes:
     if scale not in _SCALES:
         raise ValidationFailedError({"scale": ["Must be 2 to 32 pixels per module."]})
     return qr_png(label_qr_url(label, target=target), scale=scale)
@@ -78,12 +82,14 @@ def artwork_state(label: Label) -> str | None:
     return "expired" if utcnow() >= label.valid_until else None
 
 
-def label_artwork_svg(label: Label, *, lang: str = "en", target: str = "label") -> str:
+def label_artwork_svg(label: Label, *, lang: str = "en", target: str | None = None) -> str:
     """The printable label in ``lang`` (one of :data:`LABEL_LANGUAGES`; the API resolves the
-    reader's tag to one), marked across if the label is not current."""
+    reader's tag to one), marked across if the label is not current; its QR code encodes
+    ``target``, by default the label's own choice."""
     if lang not in LABEL_LANGUAGES:
         raise ValidationFailedError({"lang": [f"Must be one of {', '.join(LABEL_LANGUAGES)}."]})
     rv = label.rule_version
+    short, qr = label_qr_url(label, target=QrTarget.LABEL), label_qr_url(label, target=target)
     return label_svg(
         grade=label.grade,
         footprint_value=label.footprint,
@@ -91,12 +97,12 @@ def label_artwork_svg(label: Label, *, lang: str = "en", target: str = "label") 
         rule_id=rv.rule.code,
         rule_version=rv.version,
         scheme=rv.rule.scheme.code,
-        label_url=label_qr_url(label),
+        label_url=short,
         product_name=label.product_name,
         label_id=label.id,
         issuer_name=label.body.name,
         valid_until=label.valid_until.date(),
         lang=lang,
-        qr_url=None if target == "label" else label_qr_url(label, target=target),
+        qr_url=None if qr == short else qr,
         state=artwork_state(label),
     )

@@ -34,6 +34,7 @@ from credentials import (
 from registry.clock import current_clock
 from registry.config import current_settings
 from registry.i18n import current_language
+from registry.labels.artwork import label_qr_url
 from registry.labels.models import Label
 from registry.labels.verification import label_ledger_evidence, signed_label_trust
 from registry.pages.label_view import assurance_text
@@ -130,7 +131,8 @@ def _draw(label: Label, credential: dict[str, object], key: str, made: datetime)
         canvas.setFont(_LATIN, 11)
         canvas.drawString(_MARGIN, y, fact)
         y -= 6 * mm
-    _qr(canvas, url, width - _MARGIN - 45 * mm, height - _MARGIN - 60 * mm, 45 * mm)
+    # The QR encodes what the issuer chose (label URL or Digital Link); the short URL is printed.
+    _qr(canvas, label_qr_url(label), width - _MARGIN - 45 * mm, height - _MARGIN - 60 * mm, 45 * mm)
     _line(canvas, width - _MARGIN - 45 * mm, height - _MARGIN - 65 * mm, url, 7)
     y -= 6 * mm
     notes = [

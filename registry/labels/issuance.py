@@ -80,6 +80,7 @@ from registry.labels.models import (
     IdempotencyKey,
     Label,
     LabelStatus,
+    QrTarget,
     StatusListRecord,
     StatusPurpose,
 )
@@ -130,6 +131,7 @@ class LabelRequest:
     asserted_grade: Grade | None = None
     supersedes: str | None = None
     assurance: Assurance | None = None  # of the footprint's verification; None: not stated
+    qr: QrTarget = QrTarget.LABEL  # what the printed QR encodes; digital-link needs a GTIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -663,6 +665,7 @@ def _prepare(
         suspension_index=s_index,
         supersedes_id=None if old is None else old.id,
         assurance=request.assurance,
+        qr_target=request.qr,
         superseded_by_id=None,
         credential=_dump(signed),
         credential_digest=digest,

@@ -33,6 +33,7 @@ __all__ = [
     "Label",
     "LabelStatus",
     "LabelStatusEntry",
+    "QrTarget",
     "StatusListRecord",
     "StatusPurpose",
 ]
@@ -45,6 +46,14 @@ class LabelStatus(enum.StrEnum):
     SUSPENDED = "suspended"
     REVOKED = "revoked"
     SUPERSEDED = "superseded"
+
+
+class QrTarget(enum.StrEnum):
+    """What a label's QR code encodes, chosen at issuance: the short label URL, or the
+    product's GS1 Digital Link URI, which the resolver redirects to the same page."""
+
+    LABEL = "label"
+    DIGITAL_LINK = "digital-link"
 
 
 class StatusPurpose(enum.StrEnum):
@@ -111,6 +120,8 @@ class Label(Base):
     # "limited" or "reasonable", as the signed credential states it; NULL for labels issued
     # before assurance was recorded (their credentials state none).
     assurance: Mapped[str | None] = mapped_column(String(16))
+    # Not in the credential (its id stays the label URL): only what the printed QR encodes.
+    qr_target: Mapped[QrTarget] = mapped_column(value_enum(QrTarget))
     credential: Mapped[str] = mapped_column(Text)
     credential_digest: Mapped[str] = mapped_column(String(80))
     ledger_seq: Mapped[int] = mapped_column(Position, unique=True)

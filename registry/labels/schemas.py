@@ -27,12 +27,13 @@ from registry.config import current_settings
 from registry.fields import AsciiInteger, DateTimeStamp, DecimalText, Gtin, Iri, IsoDate, LabelId
 from registry.labels.artwork import QR_TARGETS
 from registry.labels.issuance import MAX_BATCH, LabelRequest
-from registry.labels.models import Label, LabelStatus
+from registry.labels.models import Label, LabelStatus, QrTarget
 from registry.labels.services import LabelQuery
 from registry.schemes.schemas import code_field, text_field
 from registry.status_changes import StatusAction, StatusChangeSchema
 
 __all__ = [
+    "DIGITAL_LINK_NEEDS_GTIN",
     "ArtworkQuerySchema",
     "LabelBatchResultSchema",
     "LabelBatchSchema",
@@ -57,6 +58,10 @@ __all__ = [
 # Texts fit their VARCHAR(500) columns; the label draws the product name shortened if need be.
 MAX_PRODUCT_NAME = 500
 MAX_TEXT = 500
+DIGITAL_LINK_NEEDS_GTIN = (
+    "A Digital Link QR code needs the product's GTIN: send product.gtin, or leave qr out for "
+    "the label URL."
+)
 
 
 class ProductSchema(Schema):
@@ -200,6 +205,21 @@ class LabelRequestSchema(Schema):
         load_default=None,
         metadata={"description": "The assurance level of the verification (ISO 14064-3)"},
     )
+    qr = fields.Enum(
+        QrTarget,
+        by_value=True,
+        load_default=QrTarget.LABEL,
+        metadata={
+            "description": "What the label's QR code and artwork encode: the short label URL "
+            "(label), or the product's GS1 Digital Link URI HTTPS://HOST/01/{GTIN-14} "
+            "(digital-link, only with a GTIN), which the resolver redirects to the same page"
+        },
+    )
+
+    @validates_schema
+    def _digital_link_has_gtin(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("qr") is QrTarget.DIGITAL_LINK and data["product"]["gtin"] is None:
+            raise ValidationError(DIGITAL_LINK_NEEDS_GTIN, "qr")
 
     @post_load
     def _to_request(self, data: dict[str, Any], **kwargs: Any) -> LabelRequest:
@@ -230,6 +250,7 @@ def label_request_from(data: dict[str, Any]) -> LabelRequest:
         asserted_grade=data["grade"],
         supersedes=data["supersedes"],
         assurance=data["assurance"],
+        qr=data.get("qr", QrTarget.LABEL),
     )
 
 
@@ -349,11 +370,11 @@ class ArtworkQuerySchema(Schema):
     )
     target = fields.String(
         validate=validate.OneOf(QR_TARGETS),
-        load_default="label",
+        load_default=None,
         metadata={
             "description": "What the QR code encodes: the short label URL, or the product's "
             "GS1 Digital Link URI (HTTPS://HOST/01/{GTIN-14}), which the resolver redirects to "
-            "the same page"
+            "the same page; without it, what the label's issuer chose (its qr)"
         },
     )
 
@@ -445,6 +466,17 @@ class LabelSchema(Schema):
     assurance = fields.String(
         allow_none=True,
         metadata={"description": "The assurance level stated in the credential, if any"},
+    )
+    qr = fields.Enum(
+        QrTarget,
+        by_value=True,
+        attribute="qr_target",
+        metadata={
+            "description": "What its QR code and artwork encode unless asked otherwise, as "
+            "chosen at issuance: the label URL (label) or the GS1 Digital Link URI "
+            "(digital-link)",
+            "example": "label",
+        },
     )
     ledger_index = fields.Integer(
         attribute="ledger_seq",

@@ -1,4 +1,5 @@
-"""``flask --app wsgi people …``: the operator invites people, changes roles, reads the record.
+"""``flask --app wsgi people …``: the operator invites people, changes roles, resets passwords,
+reads the record.
 
 Each changing command runs in one transaction (``registry.cli``'s operator wrapper): written
 whole or not at all; a refusal prints one ``Error:`` line to stderr and exits 1.
@@ -16,6 +17,7 @@ from registry.cli import Said, _operator_command
 from registry.config import current_settings
 from registry.db import read_only
 from registry.portal.models import PersonRole
+from registry.portal.passwords import reset_password
 from registry.portal.services import (
     change_role,
     disable_person,
@@ -26,7 +28,9 @@ from registry.portal.services import (
 
 __all__ = ["people_cli"]
 
-people_cli = AppGroup("people", help="Portal people: invite, list, change roles, disable.")
+people_cli = AppGroup(
+    "people", help="Portal people: invite, list, change roles, reset passwords, disable."
+)
 P = ParamSpec("P")
 
 
@@ -83,6 +87,27 @@ def invite_command(
         f"{base}/portal/invitation/{secret}",
         note=f"Invited {invitation.person.email} as {person_role.value}; the link works once, "
         f"until {invitation.expires_at.isoformat()}:",
+    )
+
+
+@people_cli.command("reset")
+@click.option("--email", required=True)
+@click.option(
+    "--reset-totp",
+    is_flag=True,
+    help="Also remove the second factor and its recovery codes (a lost phone).",
+)
+@_operator_command
+def reset_command(email: str, reset_totp: bool) -> Said:
+    """Disable a person's password and print a one-time link to set a new one (their sessions
+    end; the second factor is kept unless --reset-totp)."""
+    invitation, secret = reset_password(email, reset_totp=reset_totp)
+    base = current_settings().public_base_url
+    kept = "removed" if reset_totp else "kept"
+    return Said(
+        f"{base}/portal/invitation/{secret}",
+        note=f"Reset the password of {invitation.person.email} (second factor {kept}); the link "
+        f"works once, until {invitation.expires_at.isoformat()}:",
     )
 
 

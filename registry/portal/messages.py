@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext
 
+from registry.labels.schemas import DIGITAL_LINK_NEEDS_GTIN
+
 __all__ = ["known_message"]
 
 # The API's commonest messages, in the reader's language; any other is shown after a lead.
@@ -41,6 +43,10 @@ _KNOWN = {
     ),
     "Must be in the future and at most five years from now.": lazy_gettext(
         "Choose a day in the future, at most five years from now."
+    ),
+    DIGITAL_LINK_NEEDS_GTIN: lazy_gettext(
+        "A GS1 Digital Link needs the product's GTIN: enter the GTIN, or choose the label's "
+        "address."
     ),
 }
 

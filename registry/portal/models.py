@@ -124,6 +124,9 @@ class AccessKind(enum.StrEnum):
     DISABLED = "disabled"
     TOKEN_CREATED = "token-created"  # noqa: S105 - an event name
     TOKEN_REVOKED = "token-revoked"  # noqa: S105 - an event name
+    PASSWORD_CHANGED = "password-changed"  # noqa: S105 - an event name
+    PASSWORD_CHANGE_FAILED = "password-change-failed"  # noqa: S105 - an event name
+    PASSWORD_RESET = "password-reset"  # noqa: S105 - an event name
 
 
 class AccessEvent(Base):

@@ -62,12 +62,15 @@ __all__ = [
     "disable_person",
     "end_all_sessions",
     "end_session",
+    "end_sessions",
+    "fail_attempt",
     "find_person",
     "invitation_for",
     "invite_person",
     "list_access",
     "list_people",
     "load_session",
+    "new_link",
     "portal_tokens",
     "principal_of",
     "record_access",
@@ -185,12 +188,22 @@ def invite_person(
         db.session.flush()
     else:
         person.role, person.body_id, person.schemes = role, None if body is None else body.id, codes
-        # A new link replaces any earlier one still unused.
-        db.session.execute(
-            update(Invitation)
-            .where(Invitation.person_id == person.id, Invitation.used_at.is_(None))
-            .values(expires_at=now)
-        )
+    invitation, secret = new_link(person)
+    record_access(
+        AccessKind.INVITED, person=person, by=by, role=role.value, body=body_code, schemes=codes
+    )
+    return invitation, secret
+
+
+def new_link(person: Person) -> tuple[Invitation, str]:
+    """A one-time set-password link for ``person`` (its invitation and secret), valid for the
+    policy's invitation time; any earlier link still unused stops working."""
+    now = utcnow()
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.person_id == person.id, Invitation.used_at.is_(None))
+        .values(expires_at=now)
+    )
     secret = new_secret()
     invitation = Invitation(
         link_hash=digest(secret),
@@ -201,9 +214,6 @@ def invite_person(
     )
     db.session.add(invitation)
     db.session.flush()
-    record_access(
-        AccessKind.INVITED, person=person, by=by, role=role.value, body=body_code, schemes=codes
-    )
     return invitation, secret
 
 
@@ -299,7 +309,8 @@ def _start_session(person: Person, *, verified: bool) -> SignIn:
     return SignIn(session, secret)
 
 
-def _fail(person: Person, *, address: str, kind: AccessKind) -> None:
+def fail_attempt(person: Person, *, address: str | None, kind: AccessKind) -> None:
+    """Count a wrong password or code against the account; enough of them lock it."""
     policy = current_policy()
     person.failed_attempts += 1
     record_access(kind, person=person, address=address)
@@ -332,7 +343,7 @@ def sign_in(email: str, password: str, *, address: str) -> SignIn:
         if person is None:
             record_access(AccessKind.SIGN_IN_FAILED, address=address)
         else:
-            _fail(person, address=address, kind=AccessKind.SIGN_IN_FAILED)
+            fail_attempt(person, address=address, kind=AccessKind.SIGN_IN_FAILED)
         raise PortalError("invalid-credentials")
     person.failed_attempts = 0
     person.locked_until = None
@@ -411,7 +422,7 @@ def confirm_second_factor(session: PortalSession, code: str, *, address: str) ->
         record_access(AccessKind.RECOVERY_CODE_USED, person=person, address=address)
     else:
         _count_failure(person.email, address)
-        _fail(person, address=address, kind=AccessKind.TOTP_FAILED)
+        fail_attempt(person, address=address, kind=AccessKind.TOTP_FAILED)
         if person.locked_until is not None:
             session.ended_at = utcnow()
         raise PortalError("invalid-code")
@@ -462,15 +473,23 @@ def end_session(session: PortalSession, *, address: str | None = None) -> None:
         record_access(AccessKind.SIGNED_OUT, person=session.person, address=address)
 
 
-def end_all_sessions(person: Person, *, address: str | None = None) -> int:
-    ended = db.session.execute(
-        update(PortalSession)
-        .where(PortalSession.person_id == person.id, PortalSession.ended_at.is_(None))
-        .values(ended_at=utcnow())
-        .execution_options(synchronize_session="fetch")
+def end_sessions(person: Person, *, keep: int | None = None) -> int:
+    """End the person's live sessions, all but the one with id ``keep``; how many ended."""
+    stmt = update(PortalSession).where(
+        PortalSession.person_id == person.id, PortalSession.ended_at.is_(None)
     )
-    record_access(AccessKind.SIGNED_OUT_EVERYWHERE, person=person, address=address)
+    if keep is not None:
+        stmt = stmt.where(PortalSession.id != keep)
+    ended = db.session.execute(
+        stmt.values(ended_at=utcnow()).execution_options(synchronize_session="fetch")
+    )
     return int(ended.rowcount)  # type: ignore[attr-defined]
+
+
+def end_all_sessions(person: Person, *, address: str | None = None) -> int:
+    ended = end_sessions(person)
+    record_access(AccessKind.SIGNED_OUT_EVERYWHERE, person=person, address=address)
+    return ended
 
 
 # --- TOTP enrolment ------------------------------------------------------------------------

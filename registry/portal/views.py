@@ -30,6 +30,7 @@ from registry.portal.guard import (
     person_required,
 )
 from registry.portal.models import AccessKind, PersonRole
+from registry.portal.passwords import change_password
 from registry.portal.secrets import MIN_PASSWORD_LENGTH, totp_text, totp_uri
 from registry.portal.services import (
     PortalError,
@@ -86,6 +87,8 @@ def _reason(code: str) -> str:
             )
         case "password-mismatch":
             return gettext("The two passwords differ.")
+        case "wrong-password":
+            return gettext("The current password is not right.")
         case "invitation-used":
             return gettext("This invitation link was already used. Sign in instead.")
         case "invitation-expired":
@@ -251,6 +254,45 @@ def sign_out_everywhere() -> Response:
     response = redirect(url_for("portal.sign_in"), code=303)
     response.delete_cookie(COOKIE, path="/portal")
     return response
+
+
+# --- changing the password --------------------------------------------------------------------
+
+
+def _password_page(
+    *, status: int = 200, error: str | None = None, changed: bool = False
+) -> Response:
+    return _page(
+        "portal/password.html",
+        status=status,
+        email=current_person().email,
+        error=error,
+        changed=changed,
+    )
+
+
+@bp.get("/password")
+@person_required()
+def password() -> Response:
+    return _password_page()
+
+
+@bp.post("/password")
+@person_required()
+def password_submit() -> Response:
+    csrf.protect()
+    session = current_portal_session()
+    if session is None:  # person_required has found it: only a race with sign-out ends here
+        return redirect(url_for("portal.sign_in"), code=303)
+    if _form("password") != _form("confirm"):
+        return _password_page(status=422, error=_reason("password-mismatch"))
+    try:
+        change_password(
+            session, current=_form("current"), new=_form("password"), address=client_address()
+        )
+    except PortalError as exc:
+        return _password_page(status=422, error=_reason(exc.reason))
+    return _password_page(changed=True)
 
 
 # --- second factor enrolment -----------------------------------------------------------------

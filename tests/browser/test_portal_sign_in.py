@@ -93,7 +93,7 @@ def test_invitation_password_totp_sign_out_and_sign_in_with_a_code(
     assert page.locator(".recovery li").count() == 10
     no_serious_violation(page, axe_script)
 
-    for path in ("/portal/tokens", "/portal/access"):
+    for path in ("/portal/tokens", "/portal/password", "/portal/access"):
         assert page.goto(server.base_url + path).status == 200
         no_serious_violation(page, axe_script)
     assert "totp-enrolled" in page.inner_text("main")

@@ -21,7 +21,7 @@ from registry.clock import utcnow
 from registry.config import current_settings
 from registry.db import db
 from registry.errors import ForbiddenError, RegistryError, ValidationFailedError
-from registry.labels.artwork import LABEL_LANGUAGES
+from registry.labels.artwork import LABEL_LANGUAGES, QR_TARGETS, label_qr_url
 from registry.labels.issuance import LabelRequest, issue_label, supersede_refusal
 from registry.labels.models import Label
 from registry.labels.preview import preview_label
@@ -61,6 +61,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "assurance": ("assurance",),
     "valid_until": ("valid_until",),
     "supersedes": ("supersedes",),
+    "qr": ("qr",),
 }
 _PATHS = {path: name for name, path in FIELDS.items()}
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -200,6 +201,8 @@ def _request_json(form: Any) -> dict[str, Any]:
         data["assurance"] = text("assurance")
     if text("supersedes"):
         data["supersedes"] = text("supersedes")
+    if text("qr"):
+        data["qr"] = text("qr")
     until = text("valid_until")
     if until:
         # A day from the date input means the start of that day, in UTC.
@@ -260,6 +263,7 @@ def _form_page(
         rules=offered_rules(_body_of(person), utcnow()),
         boundaries=BOUNDARIES,
         assurance_levels=ASSURANCE_LEVELS,
+        qr_targets=QR_TARGETS,
         can_issue=_may_issue(person, None),
     )
 
@@ -302,6 +306,7 @@ def _values_of(label: Label) -> dict[str, str]:
         "assurance": label.assurance or "",
         "valid_until": "",
         "supersedes": label.id,
+        "qr": label.qr_target.value,
     }
 
 
@@ -476,5 +481,6 @@ def issued(label_id: str) -> Response:
         label=label,
         artwork_languages=[(lang, _ENDONYMS[lang]) for lang in LABEL_LANGUAGES],
         public_url=label_url(current_settings().public_base_url, label.id),
+        qr_url=label_qr_url(label),
         footprint=decimal_text(label.footprint),
     )

@@ -43,6 +43,7 @@ LABEL_KEYS = {
     "supersedes",
     "superseded_by",
     "assurance",
+    "qr",
     "ledger_index",
     "credential",
 }

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from datetime import timedelta
 from typing import Any
 
 from flask import Flask
 
-from credentials import CheckStatus, LedgerEvidence, open_bundle, verify_label
+from credentials import CheckStatus, LedgerEvidence, open_bundle, qr_svg, verify_label
 from credentials._internal.timefmt import parse_datetime
 from registry.batches.csvformat import COLUMNS, MAX_ROWS
 from registry.batches.runner import run_once
 from tests.registry.batches.support import batch_app, counts, csv_of, row, upload
-from tests.registry.factories import BUNDLE_SIGNER, LabelWorld
+from tests.registry.factories import BASE_URL, BUNDLE_SIGNER, LabelWorld
 
 __all__ = ["batch_app"]
 
@@ -252,3 +253,48 @@ def test_result_cells_a_spreadsheet_would_run_are_defused(batch_app: Setup) -> N
     )
     (line,) = csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig")))
     assert line["product"] == "'=1+2 module"
+
+
+def test_the_qr_column_chooses_each_rows_qr_code(batch_app: Setup) -> None:
+    app, world, _ = batch_app
+    client = app.test_client()
+    rows = [row(qr="digital-link"), row(qr="label"), row()]
+    queued = upload(client, world.certifier, csv_of(rows))
+    assert _run(app) == (queued["id"], "done")
+    state = _state(app, world.certifier, queued["id"])
+    result = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(state["links"]["result"], headers=_auth(world.certifier))
+                .get_data()
+                .decode("utf-8-sig")
+            )
+        )
+    )
+    chosen = [client.get(f"/api/v1/labels/{r['label']}").get_json()["qr"] for r in result]
+    assert chosen == ["digital-link", "label", "label"]
+    # The batch's artwork draws each label's own choice.
+    zipped = client.get(state["links"]["artwork"], headers=_auth(world.certifier))
+    with zipfile.ZipFile(io.BytesIO(zipped.get_data())) as archive:
+        drawn = [archive.read(name).decode() for name in archive.namelist()]
+    linked = qr_svg(f"{BASE_URL}/01/06901234567892")
+    short = qr_svg(f"{BASE_URL}/l/{result[1]['label']}")
+    assert _qr_path(linked) in drawn[0]
+    assert _qr_path(short) in drawn[1]
+    assert _qr_path(linked) not in drawn[1]
+
+
+def _qr_path(svg: str) -> str:
+    found = re.search(r'<path fill="#000000" d="([^"]+)"', svg)
+    assert found is not None
+    return found.group(1)
+
+
+def test_a_digital_link_row_without_a_gtin_is_refused_at_its_qr_column(batch_app: Setup) -> None:
+    app, world, _ = batch_app
+    rows = [row(), row(qr="digital-link", gtin="")]
+    queued = upload(app.test_client(), world.certifier, csv_of(rows))
+    assert _run(app) == (queued["id"], "refused")
+    (error,) = _state(app, world.certifier, queued["id"])["errors"]
+    assert (error["row"], error["column"]) == (3, "qr")
+    assert "GTIN" in error["message"]

@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 from registry.bodies.models import CertificationBody
 from registry.clock import utcnow
 from registry.db import db
-from registry.labels.models import Label
+from registry.labels.models import Label, QrTarget
 from registry.portal.issuing.models import DraftState, IssuanceSetting, LabelDraft
 from registry.portal.issuing.views import offered_rules
 from registry.portal.models import PersonRole
-from tests.registry.factories import LABEL_BODY, OTHER_BODY
+from tests.registry.factories import BASE_URL, LABEL_BODY, OTHER_BODY
 from tests.registry.labels.support import ledger_size
 from tests.registry.portal.support import csrf_from, make_person, post_form, sign_in_client
 
@@ -249,3 +249,50 @@ def test_the_apis_message_is_shown_in_the_readers_language(client: FlaskClient) 
     found = re.search(r'id="footprint-error">([^<]+)<', page.get_data(as_text=True))
     assert found is not None
     assert found.group(1) == "請使用小數點作為小數分隔符：61.2，而不是 61,2。"
+
+
+def test_a_digital_link_qr_is_chosen_on_the_form_and_kept_with_the_label(
+    client: FlaskClient,
+) -> None:
+    signed_in(client, "sig@lingnan.example", PersonRole.SIGNATORY)
+    form = client.get(FORM).get_data(as_text=True)
+    assert re.search(r'<select id="qr" name="qr"[^>]*aria-describedby="qr-hint"', form)
+    assert '<option value="label" selected>' in form
+    page = submit(client, qr="digital-link")
+    assert page.status_code == 200, page.get_data(as_text=True)
+    found = re.search(r'id="summary-qr">([^<]+)<', page.get_data(as_text=True))
+    assert found is not None
+    assert "Digital Link" in found.group(1)
+    [draft_id] = draft_ids()
+    issued = issue_draft(client, draft_id)
+    label = db.session.get(Label, issued.headers["Location"].rsplit("/", 1)[1])
+    assert label is not None
+    assert label.qr_target is QrTarget.DIGITAL_LINK
+    shown = client.get(issued.headers["Location"]).get_data(as_text=True)
+    assert f"linking to {BASE_URL}/01/06901234567892" in shown
+    # Its correction starts from the same choice.
+    correction = client.get(f"{FORM}?supersedes={label.id}").get_data(as_text=True)
+    assert '<option value="digital-link" selected>' in correction
+
+
+def test_a_digital_link_qr_without_a_gtin_is_refused_next_to_its_field(
+    client: FlaskClient,
+) -> None:
+    signed_in(client, "sig@lingnan.example", PersonRole.SIGNATORY)
+    page = submit(client, gtin="", qr="digital-link")
+    assert page.status_code == 422
+    text = page.get_data(as_text=True)
+    found = re.search(r'<p class="field-error" id="qr-error">([^<]+)</p>', text)
+    assert found is not None
+    assert "GTIN" in found.group(1)
+    assert re.search(r'id="qr"[^>]*aria-describedby="qr-hint qr-error"', text)
+    assert '<option value="digital-link" selected>' in text
+    assert draft_ids() == []
+    # In the reader's language, as the other refusals are.
+    headers = {"Accept-Language": "zh-HK"}
+    token = csrf_from(client.get(FORM, headers=headers))
+    data = {**form_data(gtin="", qr="digital-link"), "csrf_token": token}
+    page = client.post(FORM, data=data, headers=headers)
+    found = re.search(r'id="qr-error">([^<]+)<', page.get_data(as_text=True))
+    assert found is not None
+    assert found.group(1) == "GS1 數碼連結需要產品的 GTIN：請輸入 GTIN，或選擇標籤的地址。"

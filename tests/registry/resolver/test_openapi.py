@@ -22,3 +22,13 @@ def test_the_resolver_routes_are_documented(client: FlaskClient) -> None:
         parameters = paths[f"/api/v1/labels/{{label_id}}/{artwork}"]["get"]["parameters"]
         (target,) = [p for p in parameters if p["name"] == "target"]
         assert target["schema"]["enum"] == ["label", "digital-link"]
+        assert "issuer chose" in target["description"]
+
+
+def test_the_qr_choice_at_issuance_is_documented(client: FlaskClient) -> None:
+    schemas = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]
+    asked = schemas["LabelRequest"]["properties"]["qr"]
+    assert asked["enum"] == ["label", "digital-link"]
+    assert asked["default"] == "label"
+    assert "GTIN" in asked["description"]
+    assert schemas["Label"]["properties"]["qr"]["enum"] == ["label", "digital-link"]
