@@ -31,6 +31,9 @@ class PortalPolicy:
     account_limit: str = "10 per 15 minutes"
     address_limit: str = "30 per 15 minutes"
     recovery_codes: int = 10
+    # A draft no one issued within this time is no longer offered: what it states was checked
+    # against a body and rules as they stood when it was prepared.
+    draft_ttl: timedelta = timedelta(days=30)
 
 
 def current_policy() -> PortalPolicy:

@@ -32,6 +32,7 @@ from registry.portal.guard import current_person, current_principal, load_signed
 from registry.portal.issuing.models import DraftState, IssuanceSetting, LabelDraft
 from registry.portal.messages import known_message
 from registry.portal.models import Person, PersonRole
+from registry.portal.policy import current_policy
 from registry.schemes.models import Rule, RuleVersion
 
 __all__ = ["Preview", "bp", "offered_rules", "preview"]
@@ -408,7 +409,11 @@ def drafts() -> Response:
     person = current_person()
     found = db.session.scalars(
         select(LabelDraft)
-        .where(LabelDraft.body_id == person.body_id, LabelDraft.state == DraftState.OPEN)
+        .where(
+            LabelDraft.body_id == person.body_id,
+            LabelDraft.state == DraftState.OPEN,
+            LabelDraft.created_at > utcnow() - current_policy().draft_ttl,
+        )
         .order_by(LabelDraft.id)
     ).all()
     authors = {
@@ -420,6 +425,19 @@ def drafts() -> Response:
     return _page("portal/issue/drafts.html", person=person, drafts=found, authors=authors)
 
 
+def _expired(person: Person, draft: LabelDraft) -> Response | None:
+    """The refusal of a draft older than the policy's draft lifetime, or ``None``."""
+    ttl = current_policy().draft_ttl
+    if utcnow() - draft.created_at <= ttl:
+        return None
+    message = gettext(
+        "This draft was prepared more than %(days)d days ago and can no longer be issued: "
+        "prepare the label again.",
+        days=ttl.days,
+    )
+    return _preview_page(person, draft, None, error=message, status=409)
+
+
 @bp.post("/drafts/<int:draft_id>/review")
 @person_required("auditor", "signatory")
 def review(draft_id: int) -> Response:
@@ -428,6 +446,8 @@ def review(draft_id: int) -> Response:
     draft = _draft_of_body(person, draft_id)
     if draft.state is DraftState.ISSUED:
         return redirect(url_for("portal_issue.issued", label_id=draft.label_id), code=303)
+    if (refused := _expired(person, draft)) is not None:
+        return refused
     try:
         shown = preview(current_principal(), label_request_schema.load(draft.request))
     except RegistryError as exc:
@@ -446,6 +466,8 @@ def issue(draft_id: int) -> Response:
         raise ForbiddenError("Only a signatory of the body issues labels; yours is auditor.")
     if draft.state is DraftState.ISSUED:
         return redirect(url_for("portal_issue.issued", label_id=draft.label_id), code=303)
+    if (refused := _expired(person, draft)) is not None:
+        return refused
     if not _may_issue(person, draft):
         raise ForbiddenError(
             "This body requires two people: a signatory other than the draft's author issues it."

@@ -7,6 +7,7 @@ accreditations), through the real services: the preview's grade is the one issua
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -14,12 +15,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from registry.bodies.models import CertificationBody
-from registry.clock import utcnow
+from registry.clock import FixedClock, utcnow
 from registry.db import db
 from registry.labels.models import Label, QrTarget
 from registry.portal.issuing.models import DraftState, IssuanceSetting, LabelDraft
 from registry.portal.issuing.views import offered_rules
 from registry.portal.models import PersonRole
+from registry.portal.policy import PortalPolicy
 from tests.registry.factories import BASE_URL, LABEL_BODY, OTHER_BODY
 from tests.registry.labels.support import ledger_size
 from tests.registry.portal.support import csrf_from, make_person, post_form, sign_in_client
@@ -296,3 +298,22 @@ def test_a_digital_link_qr_without_a_gtin_is_refused_next_to_its_field(
     found = re.search(r'id="qr-error">([^<]+)<', page.get_data(as_text=True))
     assert found is not None
     assert found.group(1) == "GS1 數碼連結需要產品的 GTIN：請輸入 GTIN，或選擇標籤的地址。"
+
+
+def test_a_draft_older_than_its_lifetime_is_not_offered_nor_issued(
+    client: FlaskClient, clock: FixedClock
+) -> None:
+    signed_in(client, "sig-old@lingnan.example", PersonRole.SIGNATORY)
+    submit(client)
+    [draft_id] = draft_ids()
+    clock.advance(PortalPolicy().draft_ttl + timedelta(minutes=1))
+    # The session idled out meanwhile: sign in again, as the person would.
+    signed_in(client, "sig-later@lingnan.example", PersonRole.SIGNATORY)
+    listing = client.get("/portal/issue/drafts").get_data(as_text=True)
+    assert f"/portal/issue/drafts/{draft_id}/" not in listing
+    labels, ledger = label_count(), ledger_size()
+    for step in ("review", "issue"):
+        refused = post_form(client, f"/portal/issue/drafts/{draft_id}/{step}", token_from=FORM)
+        assert refused.status_code == 409
+        assert "30 days" in refused.get_data(as_text=True)
+    assert (label_count(), ledger_size()) == (labels, ledger)
