@@ -38,6 +38,7 @@ from credentials import (
     Grade,
     KeyPair,
     LabelIssued,
+    PactSource,
     Product,
     RuleRef,
     StatusRef,
@@ -130,6 +131,7 @@ class LabelRequest:
     asserted_grade: Grade | None = None
     supersedes: str | None = None
     assurance: Assurance | None = None  # of the footprint's verification; None: not stated
+    pact: PactSource | None = None  # the PACT ProductFootprint it was issued from, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -596,6 +598,7 @@ def _prepare(
         ),
         supersedes=None if old is None else label_url(base, old.id),
         assurance=request.assurance,
+        pact=request.pact,
     )
     try:
         unsigned = build_label_credential(carbon_label)
@@ -627,6 +630,7 @@ def _prepare(
         status_lists=(StatusSlot(revocation, r_index), StatusSlot(suspension, s_index)),
         supersedes=None if old is None else old.id,
         by=actor,
+        pact=request.pact,
     )
     product = request.product
     label = Label(
