@@ -35,6 +35,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
+from marshmallow import ValidationError
+
 from credentials import (
     Assurance,
     Boundary,
@@ -47,6 +49,7 @@ from credentials import (
 )
 from registry.errors import RegistryError, ValidationFailedError
 from registry.labels.issuance import MAX_VALIDITY, LabelRequest
+from registry.labels.schemas import ProductSchema
 from registry.pact.mapping import UNITS, cross_sectoral_standards
 from registry.schemes.services import find_rule_version
 
@@ -210,15 +213,6 @@ def _member(obj: Mapping[str, Any], path: tuple[str | int, ...], key: str) -> An
     return obj[key]
 
 
-def _text(obj: Mapping[str, Any], path: tuple[str | int, ...], key: str) -> str:
-    value = _member(obj, path, key)
-    if not isinstance(value, str) or not value.strip():
-        raise _UnmappableError((*path, key), "Must be a non-empty string.")
-    if len(value) > _MAX_TEXT:
-        raise _UnmappableError((*path, key), f"At most {_MAX_TEXT} characters for a label.")
-    return value
-
-
 def _decimal(obj: Mapping[str, Any], path: tuple[str | int, ...], key: str) -> Decimal:
     value = _member(obj, path, key)
     if not isinstance(value, str) or not _DECIMAL.match(value):
@@ -298,14 +292,38 @@ def _product(footprint: Mapping[str, Any]) -> Product:
             except CredentialError:
                 pass  # kept verbatim below: a product id, not a GTIN the resolver serves
         others.append(urn)
-    if len(others) > _MAX_IDS:
-        raise _UnmappableError((*at, "productIds"), f"A label keeps at most {_MAX_IDS} other ids.")
+    # The label request's own product rules (lengths, characters, id counts), named in PACT.
+    product = {
+        "name": _member(footprint, at, "productNameCompany"),
+        "manufacturer": _member(footprint, at, "companyName"),
+        "gtin": gtin,
+        "identifiers": list(dict.fromkeys(others)),
+    }
+    try:
+        loaded = _product_schema.load(product)
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"name": exc.messages}
+        key = sorted(messages)[0]
+        member = _PRODUCT_MEMBERS.get(key, "productIds")
+        raise _UnmappableError((*at, member), " ".join(_flat(messages[key]))) from None
     return Product(
-        name=_text(footprint, at, "productNameCompany"),
-        manufacturer=_text(footprint, at, "companyName"),
-        gtin=gtin,
-        identifiers=tuple(dict.fromkeys(others)),
+        name=loaded["name"],
+        manufacturer=loaded["manufacturer"],
+        gtin=loaded["gtin"],
+        identifiers=tuple(loaded["identifiers"]),
     )
+
+
+_PRODUCT_MEMBERS: Final = {"name": "productNameCompany", "manufacturer": "companyName"}
+_product_schema = ProductSchema(only=("name", "manufacturer", "gtin", "identifiers"))
+
+
+def _flat(messages: Any) -> list[str]:
+    if isinstance(messages, str):
+        return [messages]
+    if isinstance(messages, dict):
+        return [m for value in messages.values() for m in _flat(value)]
+    return [m for value in messages for m in _flat(value)]
 
 
 def _boundary(pcf: Mapping[str, Any], stated: Boundary | None) -> Boundary:

@@ -480,3 +480,35 @@ def test_valid_until_defaults_to_the_footprints_validity(
     assert parse_datetime(response.get_json()["valid_until"].replace("+00:00", "Z")) == (
         _instant(_example()["validityPeriodEnd"])
     )
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [
+        ("productNameCompany", "x" * 501),
+        ("productNameCompany", "two\nlines"),
+        ("companyName", 7),
+        ("productIds", [f"urn:x:{n}" for n in range(21)]),
+    ],
+)
+def test_product_members_follow_the_label_requests_own_rules(
+    client: FlaskClient, world: LabelWorld, pact_rules: None, member: str, value: Any
+) -> None:
+    body = _body(_with((member,), value))
+    answer = problem(_post(client, world.certifier, body), 422, "validation-failed")
+    _named(answer["errors"], ("footprint", member))
+
+
+def test_a_gtin_with_a_wrong_check_digit_is_kept_as_a_product_id(
+    client: FlaskClient, world: LabelWorld, pact_rules: None
+) -> None:
+    # The specification's own example 1 carries urn:gtin:5695872369587 (check digit wrong).
+    response = _post(client, world.certifier, _body(_example()))
+    assert response.status_code == 201, response.get_json()
+    product = response.get_json()["product"]
+    assert product["gtin"] is None
+    assert product["identifiers"] == ["urn:gtin:5695872369587"]
+    valid = _with(("productIds",), ["urn:x:1", "urn:gtin:4712345060507", "urn:gtin:5268596541023"])
+    product = _post(client, world.certifier, _body(valid)).get_json()["product"]
+    assert product["gtin"] == "4712345060507"
+    assert product["identifiers"] == ["urn:x:1", "urn:gtin:5268596541023"]
