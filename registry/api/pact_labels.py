@@ -12,11 +12,13 @@ from flask.typing import ResponseReturnValue
 from registry.api.auth import current_principal
 from registry.api.common import json_body
 from registry.api.idempotency import idempotency_key, issue_items, request_hash
+from registry.api.labels import dry_run_requested, previewed
 from registry.auth.models import Role
 from registry.clock import utcnow
 from registry.db import transaction
 from registry.labels.grouping import issue_grouped
 from registry.labels.issuance import IssueItem, issue_labels
+from registry.labels.preview import preview_labels
 from registry.labels.schemas import label_schema
 from registry.pact.importing import (
     label_request_from_pact,
@@ -50,11 +52,17 @@ def post_label_from_pact() -> ResponseReturnValue:
         (`credentialSubject.pactSource`) and recorded in the ledger's `label.issued` entry
         (`pact`). What cannot be mapped is a 422 whose `errors` name the PACT member, e.g.
         `{"footprint": {"pcf": {"declaredUnitOfMeasurement": ["…"]}}}`. Retrying with the same
-        Idempotency-Key returns the same label (200).
+        Idempotency-Key returns the same label (200). With `dry_run=true` the footprint is
+        mapped and checked as it would be issued and nothing is written: the answer (200) is
+        the label that would be issued, `"dry_run": true`, as for `POST /api/v1/labels`.
       tags: [labels]
       security: [{bearer: []}]
       parameters:
         - IdempotencyKey
+        - in: query
+          name: dry_run
+          description: "`true`: map, check and show the label without issuing it."
+          schema: {type: string, enum: ['true', 'false'], default: 'false'}
       requestBody:
         required: true
         content: {application/json: {schema: PactLabelRequestSchema}}
@@ -63,7 +71,9 @@ def post_label_from_pact() -> ResponseReturnValue:
           description: Issued
           content: {application/json: {schema: LabelSchema}}
         200:
-          description: Replayed (same Idempotency-Key and request)
+          description: >
+            Replayed (same Idempotency-Key and request); or, with `dry_run=true`, the label
+            that would be issued, with `"dry_run": true` and `"replayed"`
           content: {application/json: {schema: LabelSchema}}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
@@ -76,6 +86,9 @@ def post_label_from_pact() -> ResponseReturnValue:
     params = pact_label_request_schema.load(data)
     label_request = label_request_from_pact(params, now=utcnow())
     item = IssueItem(label_request, idempotency_key=key, request_hash=request_hash(label_request))
+    if dry_run_requested():
+        with pact_refusals([params]):
+            return jsonify(previewed(preview_labels(principal, [item])[0]))
     with pact_refusals([params]):
         result = issue_grouped(principal, item, label_schema.dump)
     response = jsonify(result.label)
@@ -100,10 +113,16 @@ def post_label_from_pact_batch() -> ResponseReturnValue:
         registry's checks (rule in force, scope, grade, …) under `items`, each with its index,
         type, detail and its field errors named as PACT members. With an Idempotency-Key K,
         item i is keyed "K#i", so retrying the same batch returns the same labels (200).
+        With `dry_run=true` nothing is written; the answer (200) is `{"dry_run": true,
+        "labels": [label that would be issued, …]}`.
       tags: [labels]
       security: [{bearer: []}]
       parameters:
         - BatchIdempotencyKey
+        - in: query
+          name: dry_run
+          description: "`true`: map, check and show the labels without issuing them."
+          schema: {type: string, enum: ['true', 'false'], default: 'false'}
       requestBody:
         required: true
         content: {application/json: {schema: PactLabelBatchSchema}}
@@ -112,7 +131,9 @@ def post_label_from_pact_batch() -> ResponseReturnValue:
           description: Issued, in request order
           content: {application/json: {schema: LabelBatchResultSchema}}
         200:
-          description: Replayed (same Idempotency-Key and requests)
+          description: >
+            Replayed (same Idempotency-Key and requests); or, with `dry_run=true`,
+            `{"dry_run": true, "labels": […]}`
           content: {application/json: {schema: LabelBatchResultSchema}}
         401: {$ref: '#/components/responses/Unauthenticated'}
         403: {$ref: '#/components/responses/Forbidden'}
@@ -124,6 +145,10 @@ def post_label_from_pact_batch() -> ResponseReturnValue:
     key = idempotency_key(batch=True)
     params = pact_label_batch_schema.load(data)["labels"]
     items = issue_items(label_requests_from_pact(params, now=utcnow()), key)
+    if dry_run_requested():
+        with pact_refusals(params):
+            previews = preview_labels(principal, items)
+        return jsonify({"dry_run": True, "labels": [previewed(p) for p in previews]})
     # The transaction rolls back first; then the refusal is renamed for PACT.
     with pact_refusals(params), transaction():
         results = issue_labels(principal, items)

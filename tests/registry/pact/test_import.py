@@ -512,3 +512,25 @@ def test_a_gtin_with_a_wrong_check_digit_is_kept_as_a_product_id(
     product = _post(client, world.certifier, _body(valid)).get_json()["product"]
     assert product["gtin"] == "4712345060507"
     assert product["identifiers"] == ["urn:x:1", "urn:gtin:5268596541023"]
+
+
+def test_a_dry_run_maps_and_checks_and_writes_nothing(
+    client: FlaskClient, world: LabelWorld, pact_rules: None
+) -> None:
+    before = snapshot()
+    response = _post(client, world.certifier, _body(_example()), "?dry_run=true")
+    assert response.status_code == 200, response.get_json()
+    label = response.get_json()
+    assert label["dry_run"] is True
+    assert label["credential"]["credentialSubject"]["pactSource"]["pfId"] == _example()["id"]
+    items = [_body(json.loads(p.read_text())) for p in V3_EXAMPLES]
+    batch = _post(client, world.certifier, {"labels": items}, "/batch?dry_run=true")
+    assert batch.status_code == 200, batch.get_json()
+    assert len(batch.get_json()["labels"]) == len(items)
+    future = (utcnow() + timedelta(days=40)).strftime("%Y-%m-%dT00:00:00Z")
+    late = _body(_with(("pcf", "referencePeriodEnd"), future))
+    answer = problem(
+        _post(client, world.certifier, late, "?dry_run=true"), 422, "validation-failed"
+    )
+    _named(answer["errors"], ("footprint", "pcf", "referencePeriodEnd"))
+    assert snapshot() == before
