@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -200,6 +201,11 @@ def _round_trip(client: FlaskClient, world: LabelWorld, footprint: dict[str, Any
     served = exported.get_json()["data"]
     validate(served, "ProductFootprint")
     _compare(footprint, served, label)
+    schema = client.get(SOURCE_EXTENSION_SCHEMA_PATH).get_json(force=True)
+    (source_extension,) = [
+        e for e in served["extensions"] if e["dataSchema"].endswith(SOURCE_EXTENSION_SCHEMA_PATH)
+    ]
+    jsonschema.validate(source_extension["data"], schema, format_checker=jsonschema.FormatChecker())
 
 
 @pytest.mark.parametrize("path", V3_EXAMPLES, ids=lambda p: p.stem)
@@ -238,8 +244,6 @@ def test_a_label_without_pact_keeps_its_export_unchanged(
 def test_the_source_extension_schema_is_served_and_the_export_fits_it(
     client: FlaskClient,
 ) -> None:
-    import jsonschema
-
     schema = client.get(SOURCE_EXTENSION_SCHEMA_PATH).get_json(force=True)
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(
