@@ -20,11 +20,8 @@ from registry.labels.grouping import issue_grouped
 from registry.labels.issuance import IssueItem, issue_labels
 from registry.labels.preview import preview_labels
 from registry.labels.schemas import label_schema
-from registry.pact.importing import (
-    label_request_from_pact,
-    label_requests_from_pact,
-    pact_refusals,
-)
+from registry.pact.importing import label_request_from_pact, label_requests_from_pact
+from registry.pact.refusals import pact_refusals
 from registry.pact.schemas import pact_label_batch_schema, pact_label_request_schema
 
 __all__ = ["bp"]

@@ -22,14 +22,13 @@ request's ``system_boundary``), ``crossSectoralStandards`` [``crossSectoralStand
 
 Whatever cannot be mapped is refused with a 422 whose ``errors`` name the PACT member under
 ``footprint`` (``{"footprint": {"pcf": {"declaredUnitOfMeasurement": [...]}}}``), and so are the
-registry's own refusals of a mapped value (:func:`pact_refusal`).
+registry's own refusals of a mapped value (:func:`registry.pact.refusals.pact_refusal`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -47,123 +46,20 @@ from credentials import (
     check_gtin,
     check_iri,
 )
-from registry.errors import RegistryError, ValidationFailedError
+from registry.errors import ValidationFailedError
 from registry.labels.issuance import MAX_VALIDITY, LabelRequest
 from registry.labels.schemas import ProductSchema
 from registry.pact.mapping import UNITS, cross_sectoral_standards
+from registry.pact.versions import PACT_UNITS, V2_STANDARDS, PactNames, names_of
 from registry.schemes.services import find_rule_version
 
 __all__ = [
     "PactLabelParams",
     "label_request_from_pact",
     "label_requests_from_pact",
-    "pact_refusal",
-    "pact_refusals",
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class _Names:
-    """The members of one PACT major version that the mapping reads, by their names there."""
-
-    major: int
-    unit: str
-    amount: str
-    value: str
-    standards: tuple[str, ...]
-    # Members of the *other* major version: a footprint naming one is not of its specVersion.
-    foreign: frozenset[str]
-    foreign_pcf: frozenset[str]
-
-
-_V2_ONLY = frozenset({"version", "updated", "statusComment", "productCategoryCpc"})
-_V2_ONLY_PCF = frozenset(
-    {
-        "declaredUnit",
-        "unitaryProductAmount",
-        "pCfExcludingBiogenic",
-        "pCfIncludingBiogenic",
-        "characterizationFactors",
-        "ipccCharacterizationFactorsSources",
-        "crossSectoralStandardsUsed",
-        "biogenicAccountingMethodology",
-        "biogenicCarbonWithdrawal",
-        "dLucGhgEmissions",
-        "iLucGhgEmissions",
-        "landManagementGhgEmissions",
-        "otherBiogenicGhgEmissions",
-        "uncertaintyAssessmentDescription",
-        "assurance",
-    }
-)
-_V3_ONLY_PCF = frozenset(
-    {
-        "declaredUnitOfMeasurement",
-        "declaredUnitAmount",
-        "pcfExcludingBiogenicUptake",
-        "pcfIncludingBiogenicUptake",
-        "biogenicCO2Uptake",
-        "biogenicNonCO2Emissions",
-        "landUseChangeGhgEmissions",
-        "landCarbonLeakage",
-        "landManagementFossilGhgEmissions",
-        "landManagementBiogenicCO2Emissions",
-        "landManagementBiogenicCO2Removals",
-        "landAreaOccupation",
-        "outboundLogisticsGhgEmissions",
-        "recycledCarbonContent",
-        "verification",
-        "ccsTechnologicalCO2Capture",
-        "ccsTechnologicalCO2CaptureIncluded",
-        "ccuCalculationApproach",
-        "ccuCarbonContent",
-        "ccuCreditCertification",
-        "technologicalCO2CaptureOrigin",
-        "technologicalCO2Removals",
-    }
-)
-V3: Final = _Names(
-    3,
-    "declaredUnitOfMeasurement",
-    "declaredUnitAmount",
-    "pcfExcludingBiogenicUptake",
-    ("crossSectoralStandards",),
-    _V2_ONLY,
-    _V2_ONLY_PCF,
-)
-V2: Final = _Names(
-    2,
-    "declaredUnit",
-    "unitaryProductAmount",
-    "pCfExcludingBiogenic",
-    ("crossSectoralStandards", "crossSectoralStandardsUsed"),  # 2.3 has both
-    frozenset(),
-    _V3_ONLY_PCF,
-)
-
-# PACT's declared units (3.0 adds "piece", "hour" and "megabit second" to 2.x's seven).
-PACT_UNITS: Final = frozenset(
-    {
-        "liter",
-        "kilogram",
-        "cubic meter",
-        "kilowatt hour",
-        "megajoule",
-        "ton kilometer",
-        "square meter",
-        "piece",
-        "hour",
-        "megabit second",
-    }
-)
-# 2.x names its standards in words; 3.0 by code (the codes mapping.py exports).
-_V2_STANDARDS: Final = {
-    "GHG Protocol Product standard": "GHGP-Product",
-    "ISO Standard 14067": "ISO14067",
-    "ISO Standard 14044": "ISO14040-44",
-}
-_SPEC_V3 = re.compile(r"^3\.0\.[0-9]{1,4}(-[0-9]{8})?$")
-_SPEC_V2 = re.compile(r"^2\.[0-9]{1,4}\.[0-9]{1,4}(-[0-9]{8})?$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _DECIMAL = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
 _INSTANT = re.compile(
@@ -238,19 +134,18 @@ def _last_day(end: datetime) -> date:
     return (end - timedelta(days=1)).date() if end.time() == time.min else end.date()
 
 
-def _names(footprint: Mapping[str, Any]) -> _Names:
+def _names(footprint: Mapping[str, Any]) -> PactNames:
     spec = _member(footprint, ("footprint",), "specVersion")
-    if isinstance(spec, str) and _SPEC_V3.match(spec):
-        return V3
-    if isinstance(spec, str) and _SPEC_V2.match(spec):
-        return V2
+    names = names_of(spec)
+    if names is not None:
+        return names
     raise _UnmappableError(
         ("footprint", "specVersion"),
         f"PACT 3.0.x or 2.x footprints are mapped, not specVersion {spec!r}.",
     )
 
 
-def _source(footprint: Mapping[str, Any], names: _Names) -> PactSource:
+def _source(footprint: Mapping[str, Any], names: PactNames) -> PactSource:
     at = ("footprint",)
     pf_id = _member(footprint, at, "id")
     if not isinstance(pf_id, str) or not _UUID.match(pf_id):
@@ -348,7 +243,7 @@ def _boundary(pcf: Mapping[str, Any], stated: Boundary | None) -> Boundary:
 
 
 def _unit_and_amount(
-    pcf: Mapping[str, Any], names: _Names, declared_unit: str, rule: str
+    pcf: Mapping[str, Any], names: PactNames, declared_unit: str, rule: str
 ) -> Decimal:
     """The amount in the rule version's declared unit; refused unless it is the same PACT unit."""
     at = ("footprint", "pcf")
@@ -372,14 +267,14 @@ def _unit_and_amount(
     return amount / ours.factor
 
 
-def _standards(pcf: Mapping[str, Any], names: _Names, standard: str, rule: str) -> None:
+def _standards(pcf: Mapping[str, Any], names: PactNames, standard: str, rule: str) -> None:
     """One of the footprint's cross-sectoral standards must be the rule version's."""
     key = next((k for k in names.standards if k in pcf), names.standards[0])
     at = ("footprint", "pcf", key)
     stated = _member(pcf, at[:-1], key)
     if not isinstance(stated, list) or not stated or not all(isinstance(s, str) for s in stated):
         raise _UnmappableError(at, "Must be a non-empty list of standards.")
-    codes = {_V2_STANDARDS.get(s, s) for s in stated}
+    codes = {V2_STANDARDS.get(s, s) for s in stated}
     wanted = cross_sectoral_standards(standard)
     if not codes & set(wanted):
         raise _UnmappableError(
@@ -389,7 +284,9 @@ def _standards(pcf: Mapping[str, Any], names: _Names, standard: str, rule: str) 
         )
 
 
-def _assurance(pcf: Mapping[str, Any], names: _Names, stated: Assurance | None) -> Assurance | None:
+def _assurance(
+    pcf: Mapping[str, Any], names: PactNames, stated: Assurance | None
+) -> Assurance | None:
     """The 2.x ``assurance.level`` (3.0's ``verification`` states none): the request's wins if
     the footprint states none, and must agree if it does."""
     block = pcf.get("assurance") if names.major == 2 else None
@@ -406,7 +303,7 @@ def _assurance(pcf: Mapping[str, Any], names: _Names, stated: Assurance | None) 
     return stated or level
 
 
-def _foreign(footprint: Mapping[str, Any], pcf: Mapping[str, Any], names: _Names) -> None:
+def _foreign(footprint: Mapping[str, Any], pcf: Mapping[str, Any], names: PactNames) -> None:
     """Refuse a member of the other major version: the footprint is not what it says it is."""
     spec = footprint["specVersion"]
     for path, keys in (
@@ -521,67 +418,3 @@ def _map(params: PactLabelParams, now: datetime) -> LabelRequest:
         assurance=_assurance(pcf, names, params.assurance),
         pact=source,
     )
-
-
-def _pact_paths(names: _Names) -> dict[str, tuple[str, ...]]:
-    """Where the registry's own refusals of a mapped value point in the footprint."""
-    return {
-        "value": ("footprint", "pcf", names.value),
-        "declared_unit_amount": ("footprint", "pcf", names.amount),
-        "declared_unit": ("footprint", "pcf", names.unit),
-        "reference_period": ("footprint", "pcf", "referencePeriodEnd"),
-    }
-
-
-def _renamed(errors: Mapping[str, Any], names: _Names) -> dict[str, Any]:
-    """``errors`` with the label request's footprint members named as the PACT members."""
-    renamed = {k: v for k, v in errors.items() if k != "footprint"}
-    inner = errors.get("footprint")
-    if not isinstance(inner, Mapping):
-        return dict(errors)
-    paths = _pact_paths(names)
-    merged: dict[str | int, Any] = {}
-    for key, messages in inner.items():
-        path = paths.get(key)
-        if path is None:  # system_boundary: a member of the request, beside the footprint
-            renamed[key] = messages
-            continue
-        node = merged
-        for part in path[1:-1]:
-            node = node.setdefault(part, {})
-        node[path[-1]] = messages
-    if merged:
-        renamed["footprint"] = merged
-    return renamed
-
-
-def _spec_names(params: PactLabelParams) -> _Names:
-    footprint = params.footprint
-    spec = footprint.get("specVersion") if isinstance(footprint, dict) else None
-    return V2 if isinstance(spec, str) and _SPEC_V2.match(spec) else V3
-
-
-def pact_refusal(error: RegistryError, params: Sequence[PactLabelParams]) -> RegistryError:
-    """``error`` (of issuing these requests) with its field errors, and each refused batch
-    item's, named as the PACT members they concern."""
-    items = error.items or ()
-    if isinstance(error, ValidationFailedError) and params:
-        # A batch's error is its first refused item's, which ``items`` lists first.
-        first = items[0].get("index", 0) if items else 0
-        if isinstance(first, int) and 0 <= first < len(params):
-            error.errors = _renamed(error.errors, _spec_names(params[first]))
-    for item in items:
-        index = item.get("index")
-        errors = item.get("errors")
-        if isinstance(errors, Mapping) and isinstance(index, int) and 0 <= index < len(params):
-            item["errors"] = _renamed(item["errors"], _spec_names(params[index]))
-    return error
-
-
-@contextmanager
-def pact_refusals(params: Sequence[PactLabelParams]) -> Iterator[None]:
-    """Issue inside this: a refusal names the PACT members (see :func:`pact_refusal`)."""
-    try:
-        yield
-    except RegistryError as exc:
-        raise pact_refusal(exc, params) from None
