@@ -38,6 +38,7 @@ from credentials.credential import (
     Boundary,
     CarbonLabel,
     Footprint,
+    PactSource,
     Product,
     RuleRef,
     StatusRef,
@@ -65,6 +66,7 @@ from credentials.findings import (
 )
 from credentials.grading import GRADES, Grade, Thresholds, grade_for
 from credentials.jsonld import (
+    CARBON_LABEL_PACT_V1,
     CARBON_LABEL_V1,
     CREDENTIALS_V2,
     DEFAULT_LOADER,
@@ -210,6 +212,7 @@ from credentials.witness import SIZE_CONTENT_TYPE, add_checkpoint_request
 __all__ = [
     "ASSURANCE_LEVELS",
     "BOUNDARIES",
+    "CARBON_LABEL_PACT_V1",
     "CARBON_LABEL_V1",
     "COSIGNATURE_V1",
     "CREDENTIALS_V2",
@@ -290,6 +293,7 @@ __all__ = [
     "NoteVerifier",
     "OpenedBundle",
     "Outcome",
+    "PactSource",
     "Product",
     "PublicKey",
     "Recognition",

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from credentials.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
-from credentials.credential import credential_digest, parse_label_credential
+from credentials.credential import PactSource, credential_digest, parse_label_credential
 from credentials.cryptosuites import verify_document
 from credentials.errors import CredentialError, KeyFormatError, MerkleError
 from credentials.jsonld import parse_json
@@ -130,13 +130,13 @@ def _pinned(method: str) -> Callable[[str], PublicKey]:
 
 
 # (entry index, the entry's label.issued members we compare, the credential's bytes)
-_Task = tuple[int, str, str, str, str, str, bytes]
+_Task = tuple[int, str, str, str, str, str, str, bytes]
 
 
 def _check_chunk(tasks: Sequence[_Task]) -> list[AuditProblem]:
     """Verify each credential's proof and that it states what its entry states (in a worker)."""
     problems: list[AuditProblem] = []
-    for index, label, method, footprint, amount, grade, raw in tasks:
+    for index, label, method, footprint, amount, grade, pact, raw in tasks:
         try:
             document = json.loads(raw)
             verify_document(document, key_resolver=_pinned(method))
@@ -157,12 +157,20 @@ def _check_chunk(tasks: Sequence[_Task]) -> list[AuditProblem]:
                     amount,
                 ),
                 ("the grade", stated.grade, grade),
+                ("the PACT source", _pact_text(stated.pact), pact),
             )
             if theirs != ours
         ]
         if differences:
             problems.append(AuditProblem(index, "credential_mismatch", "; ".join(differences)))
     return problems
+
+
+def _pact_text(source: PactSource | None) -> str:
+    if source is None:
+        return "none"
+    version = "" if source.version is None else f" version {source.version}"
+    return f"{source.footprint_id} (PACT {source.spec_version}{version})"
 
 
 def _task(index: int, event: LabelIssued, raw: bytes) -> _Task:
@@ -173,6 +181,7 @@ def _task(index: int, event: LabelIssued, raw: bytes) -> _Task:
         decimal_text(event.footprint),
         decimal_text(event.declared_unit_amount),
         event.grade,
+        _pact_text(event.pact),
         raw,
     )
 

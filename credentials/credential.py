@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -20,7 +21,7 @@ from credentials._internal.rdf_template import register_proof_config_shape, regi
 from credentials._internal.timefmt import format_datetime, parse_datetime
 from credentials.errors import CredentialError, CredentialFormatError, MalformedInputError
 from credentials.grading import GRADES, Grade
-from credentials.jsonld import CARBON_LABEL_V1, CREDENTIALS_V2
+from credentials.jsonld import CARBON_LABEL_PACT_V1, CARBON_LABEL_V1, CREDENTIALS_V2
 from credentials.lexical import (
     check_gtin,
     check_iri,
@@ -35,9 +36,11 @@ __all__ = [
     "ASSURANCE_LEVELS",
     "CREDENTIAL_CONTEXT",
     "CREDENTIAL_TYPE",
+    "PACT_CREDENTIAL_CONTEXT",
     "Assurance",
     "CarbonLabel",
     "Footprint",
+    "PactSource",
     "Product",
     "RuleRef",
     "StatusRef",
@@ -48,6 +51,8 @@ __all__ = [
 ]
 
 CREDENTIAL_CONTEXT = (CREDENTIALS_V2, CARBON_LABEL_V1)
+#: The contexts of a label issued from a PACT ProductFootprint: ours, then the PACT terms.
+PACT_CREDENTIAL_CONTEXT = (*CREDENTIAL_CONTEXT, CARBON_LABEL_PACT_V1)
 CREDENTIAL_TYPE = "CarbonLabelCredential"
 _T = TypeVar("_T")
 Boundary = Literal["cradle-to-gate", "cradle-to-grave"]
@@ -100,6 +105,56 @@ class StatusRef:
         return f"{self.list_url}#{self.index}"
 
 
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_SPEC_VERSION = re.compile(r"^[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}(-[0-9]{8})?$")
+_PF_VERSION = re.compile(r"^(0|[1-9][0-9]{0,9})$")
+
+
+@dataclass(frozen=True, slots=True)
+class PactSource:
+    """The PACT ProductFootprint a label was issued from: its ``id`` (a UUID, lower case), the
+    ``specVersion`` it was written in, and its ``version`` (PACT 2.x; 3.0 has none)."""
+
+    footprint_id: str
+    spec_version: str
+    version: int | None = None
+
+    def __post_init__(self) -> None:
+        if not _UUID.match(self.footprint_id):
+            raise CredentialFormatError("a PACT footprint id is a lower-case UUID")
+        if not _SPEC_VERSION.match(self.spec_version):
+            raise CredentialFormatError("a PACT specVersion is major.minor.patch")
+        if self.version is not None and not 0 <= self.version < 2**31:
+            raise CredentialFormatError("a PACT footprint version is a non-negative int32")
+
+    def to_json(self) -> dict[str, str]:
+        """The credential's ``pactSource`` node (the version as a decimal string)."""
+        node = {
+            "type": "PactFootprintSource",
+            "pfId": self.footprint_id,
+            "pfSpecVersion": self.spec_version,
+        }
+        if self.version is not None:
+            node["pfVersion"] = str(self.version)
+        return node
+
+    @classmethod
+    def from_json(cls, value: Any) -> PactSource:
+        node = _obj(value, "pactSource")
+        if set(node) - {"type", "pfId", "pfSpecVersion", "pfVersion"}:
+            raise CredentialFormatError("pactSource has members the PACT context does not define")
+        if node.get("type") != "PactFootprintSource":
+            raise CredentialFormatError("pactSource.type must be PactFootprintSource")
+        version = node.get("pfVersion")
+        if version is not None and not (isinstance(version, str) and _PF_VERSION.match(version)):
+            raise CredentialFormatError("pactSource.pfVersion must be a decimal integer string")
+        return cls(
+            footprint_id=_req(node, "pfId", "pactSource"),
+            spec_version=_req(node, "pfSpecVersion", "pactSource"),
+            version=None if version is None else int(version),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class CarbonLabel:
     """Everything a label credential states, as typed values."""
@@ -118,6 +173,8 @@ class CarbonLabel:
     supersedes: str | None = None
     # Labels issued before the registry recorded it state none (and recognition says so).
     assurance: Assurance | None = None
+    # Issued from a PACT ProductFootprint: which one (stated under the PACT context).
+    pact: PactSource | None = None
 
     def status_for(self, purpose: str) -> StatusRef | None:
         return next((s for s in self.status if s.purpose == purpose), None)
@@ -163,8 +220,10 @@ def build_label_credential(label: CarbonLabel) -> dict[str, Any]:
         subject["supersedes"] = label.supersedes
     if label.assurance is not None:
         subject["assurance"] = label.assurance
+    if label.pact is not None:
+        subject["pactSource"] = label.pact.to_json()
     credential: dict[str, Any] = {
-        "@context": list(CREDENTIAL_CONTEXT),
+        "@context": list(CREDENTIAL_CONTEXT if label.pact is None else PACT_CREDENTIAL_CONTEXT),
         "id": label.url,
         "type": ["VerifiableCredential", CREDENTIAL_TYPE],
         "issuer": {"id": label.issuer_did, "name": label.issuer_name},
@@ -233,9 +292,11 @@ def _types(obj: dict[str, Any]) -> list[Any]:
 def parse_label_credential(credential: Any) -> CarbonLabel:
     """Read a CarbonLabelCredential (signed or not); raise :class:`CredentialFormatError`."""
     doc = _obj(credential, "credential")
-    if doc.get("@context") != list(CREDENTIAL_CONTEXT):
+    context = doc.get("@context")
+    if context not in (list(CREDENTIAL_CONTEXT), list(PACT_CREDENTIAL_CONTEXT)):
         raise CredentialFormatError(
-            f"@context must be exactly [{CREDENTIALS_V2!r}, {CARBON_LABEL_V1!r}]"
+            f"@context must be exactly [{CREDENTIALS_V2!r}, {CARBON_LABEL_V1!r}], or those "
+            f"then {CARBON_LABEL_PACT_V1!r} for a label issued from a PACT footprint"
         )
     types = _types(doc)
     if "VerifiableCredential" not in types or CREDENTIAL_TYPE not in types:
@@ -308,6 +369,13 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
     assurance = subject.get("assurance")
     if assurance is not None and assurance not in ASSURANCE_LEVELS:
         raise CredentialFormatError("assurance must be limited or reasonable")
+    # The PACT context is there exactly when the label states its source: never an unused one.
+    pact = subject.get("pactSource")
+    if (pact is None) != (context == list(CREDENTIAL_CONTEXT)):
+        raise CredentialFormatError(
+            f"credentialSubject.pactSource is stated exactly when {CARBON_LABEL_PACT_V1!r} is "
+            "in @context"
+        )
     return CarbonLabel(
         label_id=label_id,
         url=url,
@@ -322,6 +390,7 @@ def parse_label_credential(credential: Any) -> CarbonLabel:
         status=_status_refs(doc.get("credentialStatus")),
         supersedes=None if supersedes is None else _read(check_iri, supersedes, "supersedes"),
         assurance=cast("Assurance | None", assurance),
+        pact=None if pact is None else PactSource.from_json(pact),
     )
 
 
@@ -383,18 +452,25 @@ def _register_kit_shapes() -> None:
     )
     # A literal slot: one level's sample covers every level (the shape keeps no string value).
     assurances: tuple[Assurance | None, ...] = (None, "limited")
-    for model, gtin, identifiers, supersedes, assurance in itertools.product(
+    # A PACT source with a version (2.x) and without (3.0); an imported label has no model.
+    uuid = "00000000-0000-0000-0000-000000000000"
+    sources = (None, PactSource(uuid, "3.0.0"), PactSource(uuid, "2.3.0", 1))
+    for model, gtin, identifiers, supersedes, assurance, pact in itertools.product(
         (None, "-"),
         (None, "00000000"),
         ((), ("urn:x:0",)),
         (None, f"{base}/l/0000000001"),
         assurances,
+        sources,
     ):
+        if model is not None and pact is not None:
+            continue
         product = replace(sample.product, model=model, gtin=gtin, identifiers=identifiers)
         build_label_credential(
-            replace(sample, product=product, supersedes=supersedes, assurance=assurance)
+            replace(sample, product=product, supersedes=supersedes, assurance=assurance, pact=pact)
         )
     register_proof_config_shape(CREDENTIAL_CONTEXT)
+    register_proof_config_shape(PACT_CREDENTIAL_CONTEXT)
 
 
 _register_kit_shapes()

@@ -32,6 +32,7 @@ from credentials.errors import (
 )
 
 __all__ = [
+    "CARBON_LABEL_PACT_V1",
     "CARBON_LABEL_V1",
     "CREDENTIALS_V2",
     "DATA_INTEGRITY_V2",
@@ -54,6 +55,9 @@ MULTIKEY_V1 = "https://w3id.org/security/multikey/v1"
 STATUS_V1 = "https://www.w3.org/ns/credentials/status/v1"
 #: The project's own vocabulary: fixed, deployment-independent, frozen once released.
 CARBON_LABEL_V1 = "https://w3id.org/carbon-label/v1"
+#: The terms of a label issued from a PACT ProductFootprint (its id and version): a context of
+#: its own, so the frozen v1 context stays as released and a label without PACT never names it.
+CARBON_LABEL_PACT_V1 = "https://w3id.org/carbon-label/pact/v1"
 
 MAX_DOCUMENT_BYTES = 1_000_000
 MAX_DEPTH = 32

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, Self, TypeVar, cast
 
-from credentials.credential import BOUNDARIES
+from credentials.credential import BOUNDARIES, PactSource
 from credentials.errors import (
     CredentialError,
     LedgerEventError,
@@ -228,6 +228,31 @@ def _mapping(value: object, where: str) -> RecognitionMapping:
 
 
 MAPPING: _Codec[RecognitionMapping] = _Codec(RecognitionMapping.to_json, _mapping)
+
+
+def _dump_pact(source: PactSource) -> dict[str, Any]:
+    shape: dict[str, Any] = {"id": source.footprint_id, "specVersion": source.spec_version}
+    if source.version is not None:
+        shape["version"] = source.version
+    return shape
+
+
+def _pact(value: object, where: str) -> PactSource:
+    names = frozenset({"id", "specVersion"})
+    if isinstance(value, dict) and "version" in value:
+        names |= {"version"}  # PACT 2.x only; absent (never null) for 3.0
+    members = _member_set(value, where, names)
+    footprint_id = _text(members["id"], f"{where}.id")
+    spec_version = _text(members["specVersion"], f"{where}.specVersion")
+    version = None if "version" not in members else _integer(members["version"], where)
+    try:
+        return PactSource(footprint_id, spec_version, version)
+    except CredentialError as exc:
+        raise LedgerEventError(f"{where}: {exc}") from exc
+
+
+# The PACT ProductFootprint a label was issued from (see docs/ledger-events.md).
+PACT_SOURCE: _Codec[PactSource] = _Codec(_dump_pact, _pact)
 
 
 _REQUIRED = object()
@@ -574,6 +599,10 @@ class LabelIssued(_Event):
     status_lists: tuple[StatusSlot, StatusSlot] = field(metadata=_m("statusLists", SLOTS))
     supersedes: str | None = field(metadata=_m("supersedes", _opt(TEXT)))
     by: Actor = field(metadata=_m("by", ACTOR))
+    # Added with PACT import: left out of every entry of a label not issued from a footprint.
+    pact: PactSource | None = field(
+        default=None, metadata=_m("pact", _opt(PACT_SOURCE), omitted=None)
+    )
 
 
 @dataclass(frozen=True, slots=True)

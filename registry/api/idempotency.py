@@ -79,7 +79,12 @@ def _canonical(label: LabelRequest) -> dict[str, Any]:
 
 def request_hash(label: LabelRequest) -> bytes:
     """SHA-256 of the request's canonical JSON (RFC 8785), whichever door it came through."""
-    return hashlib.sha256(canonicalize_jcs(_canonical(label))).digest()
+    canonical = _canonical(label)
+    if label.pact is not None:
+        # Only when there is one: every hash claimed before PACT import stays as it was.
+        pact = label.pact
+        canonical["pact"] = [pact.footprint_id, pact.spec_version, pact.version]
+    return hashlib.sha256(canonicalize_jcs(canonical)).digest()
 
 
 def issue_items(labels: Sequence[LabelRequest], key: str | None) -> list[IssueItem]:

@@ -39,12 +39,12 @@ from registry.labels.services import change_label_status, count_labels, get_labe
 from registry.labels.status_lists import get_status_list
 from registry.labels.verification import label_ledger_evidence, signed_label_trust
 
-__all__ = ["bp"]
+__all__ = ["bp", "dry_run_requested", "previewed"]
 
 bp = Blueprint("labels", __name__)
 
 
-def _dry_run() -> bool:
+def dry_run_requested() -> bool:
     """The ``dry_run`` query parameter: ``true`` or ``false`` (the default), nothing else."""
     value = request.args.get("dry_run", "false")
     if value not in ("true", "false"):
@@ -54,7 +54,7 @@ def _dry_run() -> bool:
     return value == "true"
 
 
-def _previewed(preview: Preview) -> dict[str, Any]:
+def previewed(preview: Preview) -> dict[str, Any]:
     return {**preview.label, "dry_run": True, "replayed": preview.replayed}
 
 
@@ -214,8 +214,8 @@ def post_label() -> ResponseReturnValue:
     key = idempotency_key()
     label_request = label_request_schema.load(data)
     item = IssueItem(label_request, idempotency_key=key, request_hash=request_hash(label_request))
-    if _dry_run():
-        return jsonify(_previewed(preview_labels(principal, [item])[0]))
+    if dry_run_requested():
+        return jsonify(previewed(preview_labels(principal, [item])[0]))
     # Issued with whatever else this token has in flight in this worker, and committed
     # before the response is written (the ledger lock is held from the append to the commit).
     result = issue_grouped(principal, item, label_schema.dump)
@@ -272,9 +272,9 @@ def post_label_batch() -> ResponseReturnValue:
     data = json_body()
     key = idempotency_key(batch=True)
     items = issue_items(label_batch_schema.load(data)["labels"], key)
-    if _dry_run():
+    if dry_run_requested():
         previews = preview_labels(principal, items)
-        return jsonify({"dry_run": True, "labels": [_previewed(p) for p in previews]})
+        return jsonify({"dry_run": True, "labels": [previewed(p) for p in previews]})
     with transaction():  # committed before the response is written, as for one label
         results = issue_labels(principal, items)
     response = jsonify({"labels": label_schema.dump([r.label for r in results], many=True)})

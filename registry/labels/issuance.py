@@ -38,6 +38,7 @@ from credentials import (
     Grade,
     KeyPair,
     LabelIssued,
+    PactSource,
     Product,
     RuleRef,
     StatusRef,
@@ -132,6 +133,7 @@ class LabelRequest:
     supersedes: str | None = None
     assurance: Assurance | None = None  # of the footprint's verification; None: not stated
     qr: QrTarget = QrTarget.LABEL  # what the printed QR encodes; digital-link needs a GTIN
+    pact: PactSource | None = None  # the PACT ProductFootprint it was issued from, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -598,6 +600,7 @@ def _prepare(
         ),
         supersedes=None if old is None else label_url(base, old.id),
         assurance=request.assurance,
+        pact=request.pact,
     )
     try:
         unsigned = build_label_credential(carbon_label)
@@ -629,6 +632,7 @@ def _prepare(
         status_lists=(StatusSlot(revocation, r_index), StatusSlot(suspension, s_index)),
         supersedes=None if old is None else old.id,
         by=actor,
+        pact=request.pact,
     )
     product = request.product
     label = Label(

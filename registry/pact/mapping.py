@@ -25,6 +25,7 @@ equivalent (e.g. kWp, a rated power) is not served either: PACT has no way to st
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -32,6 +33,7 @@ from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
+from credentials import PactSource
 from registry.labels.models import Label, LabelStatus
 from registry.pact.ids import footprint_id
 
@@ -40,12 +42,14 @@ __all__ = [
     "EXTENSION_VERSION",
     "PACT_SPEC_VERSION",
     "SERVED_STATUSES",
+    "SOURCE_EXTENSION_SCHEMA_PATH",
     "STATUS",
     "UNCERTIFIED",
     "UNITS",
     "PactUnit",
     "company_urn",
     "openapi_pointer",
+    "pact_source",
     "product_footprint",
     "served",
 ]
@@ -53,6 +57,11 @@ __all__ = [
 PACT_SPEC_VERSION: Final = "3.0.0"
 EXTENSION_VERSION: Final = "1.0.0"
 EXTENSION_SCHEMA_PATH: Final = f"/pact/extensions/carbon-label/{EXTENSION_VERSION}/schema.json"
+# Only on a label issued from a PACT footprint (PACT in): which footprint, in its own terms.
+SOURCE_EXTENSION_VERSION: Final = "1.0.0"
+SOURCE_EXTENSION_SCHEMA_PATH: Final = (
+    f"/pact/extensions/carbon-label-source/{SOURCE_EXTENSION_VERSION}/schema.json"
+)
 
 STATUS: Final[dict[LabelStatus, str]] = {
     LabelStatus.ACTIVE: "Active",
@@ -113,6 +122,14 @@ _STANDARDS: Final = (
 )
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _SUBDIVISION = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
+
+
+def pact_source(label: Label) -> PactSource | None:
+    """The PACT footprint the label was issued from, as its signed credential states it."""
+    if '"pactSource"' not in label.credential:  # most labels: no parse
+        return None
+    subject = json.loads(label.credential)["credentialSubject"]
+    return PactSource.from_json(subject["pactSource"])
 
 
 def served(label: Label) -> bool:
@@ -266,8 +283,26 @@ def product_footprint(
             }
         ],
     }
-    if preceding:
-        footprint["precedingPfIds"] = [footprint_id(i) for i in preceding]
+    preceding_ids = [footprint_id(i) for i in preceding or ()]
+    source = pact_source(label)
+    if source is not None:
+        # PACT names a footprint's past versions in precedingPfIds, by id only: the source
+        # footprint is the one this certified footprint restates. Its specVersion and version
+        # (which 3.0 members cannot carry) go in an extension of their own, so every other
+        # footprint, and the carbon-label extension's schema, stay as they were.
+        preceding_ids.append(source.footprint_id)
+        data: dict[str, Any] = {"id": source.footprint_id, "specVersion": source.spec_version}
+        if source.version is not None:
+            data["version"] = source.version
+        footprint["extensions"].append(
+            {
+                "specVersion": "2.0.0",
+                "dataSchema": base_url + SOURCE_EXTENSION_SCHEMA_PATH,
+                "data": data,
+            }
+        )
+    if preceding_ids:
+        footprint["precedingPfIds"] = list(dict.fromkeys(preceding_ids))
     return footprint
 
 

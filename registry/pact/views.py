@@ -29,7 +29,7 @@ from registry.config import current_settings
 from registry.errors import RegistryError, handle_http_exception
 from registry.pact import errors
 from registry.pact.events import receive_event
-from registry.pact.mapping import EXTENSION_SCHEMA_PATH
+from registry.pact.mapping import EXTENSION_SCHEMA_PATH, SOURCE_EXTENSION_SCHEMA_PATH
 from registry.pact.models import PactClient
 from registry.pact.services import (
     DEFAULT_LIMIT,
@@ -218,7 +218,17 @@ def events() -> Response:
 @bp.get(EXTENSION_SCHEMA_PATH)
 def extension_schema() -> Response:
     """The JSON Schema of the ``carbon-label`` data model extension (public, cacheable)."""
-    text = resources.files("registry.pact").joinpath("carbon-label-extension.schema.json")
+    return _schema_file("carbon-label-extension.schema.json")
+
+
+@bp.get(SOURCE_EXTENSION_SCHEMA_PATH)
+def source_extension_schema() -> Response:
+    """The JSON Schema of the ``carbon-label-source`` extension (labels from PACT footprints)."""
+    return _schema_file("carbon-label-source-extension.schema.json")
+
+
+def _schema_file(name: str) -> Response:
+    text = resources.files("registry.pact").joinpath(name)
     response = Response(
         json.dumps(json.loads(text.read_text("utf-8")), indent=2),
         mimetype="application/schema+json",

@@ -149,6 +149,19 @@ def test_a_rewritten_footprint_is_named(export: Any, tmp_path: Path, capsys: Any
     assert "credential_mismatch" in first
 
 
+def test_a_pact_source_the_credential_does_not_state_is_named(
+    export: Any, tmp_path: Path, capsys: Any
+) -> None:
+    lines, checkpoint, credentials = export
+    n = _first_issuance(lines)
+    tampered = list(lines)
+    source = {"id": "12345678-9abc-def0-1234-567812345678", "specVersion": "3.0.0"}
+    tampered[n] = _rewrite(lines[n], pact=source)
+    first = _audit_cli(tmp_path, tampered, checkpoint, credentials, capsys)
+    assert "the PACT source is none in the credential, 12345678-" in first
+    assert "credential_mismatch" in first
+
+
 def test_the_rewritten_footprint_breaks_the_root_even_without_credentials(export: Any) -> None:
     lines, checkpoint, _ = export
     n = _first_issuance(lines)

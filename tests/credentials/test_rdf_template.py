@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from pyld import jsonld as pyld_jsonld
 
 from credentials._internal.rdf_template import _PREFIX, TemplateCache, _kit_shapes, _shape
-from credentials.credential import build_label_credential
+from credentials.credential import PactSource, build_label_credential
 from credentials.errors import CredentialError, MalformedInputError
 from credentials.jsonld import (
     DEFAULT_LOADER,
@@ -131,7 +132,22 @@ LABEL = build_label_credential(sample_label())
 SIGNED_RDFC = signed_credential()
 SIGNED_JCS = signed_credential(cryptosuite="eddsa-jcs-2022")
 ASSURED = signed_credential(assurance="reasonable")
-BASES = {"unsigned": LABEL, "rdfc": SIGNED_RDFC, "jcs": SIGNED_JCS, "assured": ASSURED}
+# Issued from PACT footprints (3.0: no version; 2.x: a version): the PACT context's terms too.
+_NO_MODEL = replace(sample_label().product, model=None)
+PACT_V3 = signed_credential(
+    product=_NO_MODEL, pact=PactSource("12345678-9abc-def0-1234-567812345678", "3.0.0")
+)
+PACT_V2 = signed_credential(
+    product=_NO_MODEL, pact=PactSource("91715e5e-fd0b-4d1c-8fab-76290c46e6ed", "2.3.0", 7)
+)
+BASES = {
+    "unsigned": LABEL,
+    "rdfc": SIGNED_RDFC,
+    "jcs": SIGNED_JCS,
+    "assured": ASSURED,
+    "pact-v3": PACT_V3,
+    "pact-v2": PACT_V2,
+}
 
 
 @pytest.mark.parametrize("name", sorted(BASES))

@@ -20,12 +20,13 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from credentials.credential import build_label_credential
+from credentials.credential import PactSource, build_label_credential
 from credentials.cryptosuites import sign_document, verify_document
 from credentials.errors import CredentialError
 from credentials.jsonld import DEFAULT_LOADER, canonicalize_rdfc
@@ -243,3 +244,23 @@ def test_our_kit_verifies_a_credential_js_signed(
     ours = _ours(key, cryptosuite)
     assert signed["proof"]["proofValue"] == ours["proof"]["proofValue"]
     assert signed == ours
+
+
+@pytest.mark.parametrize("cryptosuite", SUITES)
+def test_js_verifies_a_pact_sourced_credential_and_rejects_its_source_rewritten(
+    node: str, contexts_dir: Path, cryptosuite: str
+) -> None:
+    # The PACT context is exported with the others: another implementation defines every
+    # term (pactSource, pfId, pfVersion, pfSpecVersion) and so signs them.
+    key = _key()
+    product = replace(sample_label(key).product, model=None)
+    source = PactSource("91715e5e-fd0b-4d1c-8fab-76290c46e6ed", "2.3.0", 3)
+    unsigned = build_label_credential(sample_label(key, product=product, pact=source))
+    credential = sign_document(unsigned, key=key, cryptosuite=cryptosuite, created=ISSUED_AT)
+    outcome = _js_verify(node, contexts_dir, credential)
+    assert outcome["verified"] is True, outcome["errors"]
+    if cryptosuite == RDFC:
+        assert "https://w3id.org/carbon-label/pact/v1" in outcome["loaded"]
+    tampered = copy.deepcopy(credential)
+    tampered["credentialSubject"]["pactSource"]["pfVersion"] = "4"
+    assert _js_verify(node, contexts_dir, tampered)["verified"] is False
