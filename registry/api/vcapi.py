@@ -158,12 +158,20 @@ def verify() -> ResponseReturnValue:
                     properties:
                       proof:
                         type: array
-                        items: {type: object, additionalProperties: true}
+                        description: Each proof, verified or not
+                        items: {type: object, additionalProperties: true, description: A proof}
                       credentialStatus:
                         type: array
-                        items: {type: object, additionalProperties: true}
-                      validFrom: {type: object, additionalProperties: true}
-                      validUntil: {type: object, additionalProperties: true}
+                        description: Each status entry, verified or not, with its bit
+                        items: {type: object, additionalProperties: true, description: An entry}
+                      validFrom:
+                        type: object
+                        additionalProperties: true
+                        description: Whether validFrom holds
+                      validUntil:
+                        type: object
+                        additionalProperties: true
+                        description: Whether validUntil holds
                   problemDetails:
                     type: array
                     items: {type: object, additionalProperties: true, description: A problem}
