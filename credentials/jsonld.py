@@ -79,7 +79,11 @@ def _context_files() -> Mapping[str, str]:
 
 
 def parse_json(
-    data: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_depth: int = MAX_DEPTH
+    data: bytes | str,
+    *,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+    max_depth: int = MAX_DEPTH,
+    max_nodes: int = MAX_NODES,
 ) -> Any:
     """Parse untrusted JSON as I-JSON (RFC 7493) with size, depth and node-count limits: UTF-8
     only, no member named twice, no lone surrogate, no NaN or Infinity.
@@ -91,7 +95,7 @@ def parse_json(
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     if len(raw) > max_bytes:
         raise MalformedInputError(f"document is {len(raw)} bytes; the limit is {max_bytes}")
-    _refuse_many_values(raw, MAX_NODES)
+    _refuse_many_values(raw, max_nodes)
     if isinstance(data, bytes | bytearray):
         # json.loads would also take UTF-16 and UTF-32 bytes; I-JSON is UTF-8 alone.
         try:
@@ -109,7 +113,7 @@ def parse_json(
         raise MalformedInputError(f"JSON nested deeper than {max_depth} levels") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedInputError(f"not valid JSON: {exc}") from exc
-    check_json_shape(value, max_depth=max_depth)
+    check_json_shape(value, max_depth=max_depth, max_nodes=max_nodes)
     return value
 
 

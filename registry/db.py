@@ -20,6 +20,7 @@ from typing import Any
 from flask import Flask, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
+    Connection,
     DateTime,
     Dialect,
     Engine,
@@ -50,6 +51,7 @@ __all__ = [
     "install_request_boundary",
     "read_only",
     "read_snapshot",
+    "side_write",
     "transaction",
 ]
 
@@ -194,6 +196,18 @@ def transaction() -> Iterator[None]:
 # Set while a read-only boundary is open; the engines' begin hooks read it, so a read that never
 # touches the database (the log key, the context) costs no round trip at all.
 _READ_ONLY: ContextVar[bool] = ContextVar("registry_read_only", default=False)
+
+
+@contextmanager
+def side_write(engine: Engine) -> Iterator[Connection]:
+    """A write transaction on a connection of its own, committed at once, even from inside a
+    :func:`read_only` boundary (a long job's progress while it reads)."""
+    token = _READ_ONLY.set(False)
+    try:
+        with engine.begin() as connection:
+            yield connection
+    finally:
+        _READ_ONLY.reset(token)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ from registry.errors import BadRequestError, ValidationFailedError
 __all__ = [
     "COLUMNS",
     "MAX_ROWS",
+    "BatchRefusedError",
     "Column",
     "RowError",
     "UnreadableUploadError",
@@ -94,6 +95,14 @@ class RowError:
 
     def to_json(self) -> dict[str, object]:
         return {"row": self.row, "column": self.column, "message": self.message}
+
+
+class BatchRefusedError(Exception):
+    """The batch cannot be issued as uploaded; ``errors`` names every row, column and problem."""
+
+    def __init__(self, errors: Sequence[RowError]) -> None:
+        super().__init__(f"{len(errors)} problems")
+        self.errors = list(errors)
 
 
 def template_csv() -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from registry.bodies.models import value_enum
 from registry.db import Base
 
-__all__ = ["BatchState", "LabelBatch", "LabelBatchItem"]
+__all__ = ["BatchFormat", "BatchState", "LabelBatch", "LabelBatchItem"]
 
 
 class BatchState(enum.StrEnum):
@@ -26,6 +26,13 @@ class BatchState(enum.StrEnum):
     DONE = "done"
     REFUSED = "refused"
     FAILED = "failed"
+
+
+class BatchFormat(enum.StrEnum):
+    """What the upload is: the CSV template's rows, or a JSON file of PACT footprints."""
+
+    CSV = "csv"
+    PACT = "pact"
 
 
 FINAL_STATES = frozenset({BatchState.DONE, BatchState.REFUSED, BatchState.FAILED})
@@ -44,6 +51,7 @@ class LabelBatch(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[BatchState] = mapped_column(value_enum(BatchState), index=True)
+    format: Mapped[BatchFormat] = mapped_column(value_enum(BatchFormat))
     # The upload as decoded text (BOM removed); deferred: a status read never loads it.
     content: Mapped[str] = mapped_column(Text, deferred=True)
     rows_total: Mapped[int]

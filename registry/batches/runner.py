@@ -41,10 +41,10 @@ from registry.batches.services import (
     BatchStoppedError,
     issue_batch,
     principal_of,
-    validate_rows,
+    validate_batch,
 )
 from registry.clock import Clock, current_clock, to_millis, utcnow
-from registry.db import db, read_only, transaction
+from registry.db import db, read_only, side_write, transaction
 
 __all__ = [
     "LEASE",
@@ -138,7 +138,7 @@ class _Lease:
         if self.paused:
             return
         expires = to_millis(self.clock.now()) + LEASE
-        with self.engine.begin() as connection:
+        with side_write(self.engine) as connection:
             done = connection.execute(
                 update(LabelBatch)
                 .where(LabelBatch.id == self.batch_id, LabelBatch.lease_owner == self.worker)
@@ -211,7 +211,7 @@ def run_batch(batch_id: int, *, worker: str) -> BatchState:
     """Run a batch ``worker`` has claimed to its end; the state it ends in."""
     with transaction():
         batch = db.session.get_one(LabelBatch, batch_id, populate_existing=True)
-        attempts, text = batch.attempts, batch.content
+        attempts, text, batch_format = batch.attempts, batch.content, batch.format
         if attempts > MAX_ATTEMPTS:
             _finish(
                 batch_id,
@@ -227,7 +227,12 @@ def run_batch(batch_id: int, *, worker: str) -> BatchState:
     sqlite = db.engine.dialect.name == "sqlite"
     with lease.kept():
         try:
-            rows, requests = validate_rows(text, progress=lambda n: lease.write(rows_validated=n))
+            # A PACT footprint's mapping reads its rule version; a read takes no write lock, so
+            # the lease's progress writes go on beside it (on SQLite too).
+            with read_only():
+                validated = validate_batch(
+                    batch_format, text, progress=lambda n: lease.write(rows_validated=n)
+                )
         except BatchRefusedError as exc:
             _refuse(batch_id, worker, exc.errors)
             return BatchState.REFUSED
@@ -242,8 +247,7 @@ def run_batch(batch_id: int, *, worker: str) -> BatchState:
                 issued = issue_batch(
                     principal,
                     batch_id,
-                    rows,
-                    requests,
+                    validated,
                     progress=lambda n: lease.write(rows_issued=n),
                 )
                 _finish(

@@ -7,19 +7,24 @@ from typing import Any
 from flask import url_for
 from marshmallow import Schema, fields
 
-from registry.batches.models import BatchState, LabelBatch
+from registry.batches.models import BatchFormat, BatchState, LabelBatch
 
 __all__ = ["BatchErrorSchema", "LabelBatchJobSchema", "label_batch_job_schema"]
 
 
 class BatchErrorSchema(Schema):
     row = fields.Integer(
-        metadata={"description": "The spreadsheet's row number (header: 1)", "example": 2}
+        metadata={
+            "description": "The spreadsheet's row number (header: 1); in a PACT batch, the "
+            "footprint's position in the file (from 1)",
+            "example": 2,
+        }
     )
     column = fields.String(
         allow_none=True,
         metadata={
-            "description": "The template column at fault; null when the row as a whole is",
+            "description": "The template column at fault (in a PACT batch, the footprint's "
+            "member, dotted: pcf.declaredUnitOfMeasurement); null when the row as a whole is",
             "example": "footprint",
         },
     )
@@ -75,6 +80,15 @@ class LabelBatchJobSchema(Schema):
             "description": "queued; validating, then issuing, while a worker runs it; then "
             "done (every label issued), refused (rows have problems, see errors; nothing "
             "issued) or failed (see reason; nothing issued)",
+        },
+    )
+    format = fields.Enum(
+        BatchFormat,
+        by_value=True,
+        metadata={
+            "description": "csv: the CSV template's rows (a row is the spreadsheet's row "
+            "number); pact: a JSON file of PACT footprints, uploaded in the portal (a row is "
+            "the footprint's position in the file, from 1, and a column the PACT member)",
         },
     )
     rows = fields.Method(

@@ -1,7 +1,9 @@
-"""Batches of labels from a CSV upload: submit, read, validate every row, issue all or none.
+"""Batches of labels from an upload: submit, read, validate every row, issue all or none.
 
-Validation loads each row with the JSON API's own ``LabelRequestSchema`` (so one set of rules),
-and collects every row's errors before refusing. Issuance goes through
+An upload is the CSV template's rows or a JSON file of PACT footprints
+(:mod:`registry.batches.pactformat`). Validation loads each row with the JSON API's own
+``LabelRequestSchema``, each footprint as ``POST /api/v1/labels/from-pact`` does (so one set of
+rules), and collects every row's errors before refusing. Issuance goes through
 :func:`registry.labels.issuance.issue_labels`, in chunks of at most ``MAX_BATCH`` inside the
 caller's one transaction: the chunks share it, so the batch is ledgered whole or not at all. A
 refusal the service makes (rule not in force, outside the accreditation, grade mismatch) rolls
@@ -12,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -21,13 +24,15 @@ from sqlalchemy import select
 from registry.auth.models import ApiToken, Role
 from registry.auth.services import Principal
 from registry.batches.csvformat import (
+    BatchRefusedError,
     RowError,
     parse_upload,
     read_rows,
     row_request,
     schema_errors,
 )
-from registry.batches.models import BatchState, LabelBatch, LabelBatchItem
+from registry.batches.models import BatchFormat, BatchState, LabelBatch, LabelBatchItem
+from registry.batches.pactformat import parse_pact_upload, read_pact_rows
 from registry.clock import utcnow
 from registry.db import db, insert_ignoring_conflicts, insert_new
 from registry.errors import (
@@ -44,22 +49,17 @@ __all__ = [
     "BatchRefusedError",
     "BatchStoppedError",
     "Submitted",
+    "ValidatedBatch",
     "batch_labels",
     "get_batch",
     "issue_batch",
     "list_batches",
     "principal_of",
     "submit_batch",
+    "submit_pact_batch",
+    "validate_batch",
     "validate_rows",
 ]
-
-
-class BatchRefusedError(Exception):
-    """The batch cannot be issued as uploaded; ``errors`` names every row, column and problem."""
-
-    def __init__(self, errors: Sequence[RowError]) -> None:
-        super().__init__(f"{len(errors)} problems")
-        self.errors = list(errors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class Submitted:
 
 
 def submit_batch(principal: Principal, data: bytes, *, idempotency_key: str | None) -> Submitted:
-    """Store an upload as a queued batch of the principal's body (a certifier).
+    """Store a CSV upload as a queued batch of the principal's body (a certifier).
 
     The file's shape is checked here (encoding, header, row count: a 422 at once); its rows are
     validated by the job. The same Idempotency-Key with the same file finds the batch made
@@ -77,7 +77,35 @@ def submit_batch(principal: Principal, data: bytes, *, idempotency_key: str | No
     """
     principal.require(Role.CERTIFIER)
     text, _, count = parse_upload(data)
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return _store(principal, BatchFormat.CSV, text, count, idempotency_key)
+
+
+def submit_pact_batch(
+    principal: Principal,
+    data: bytes,
+    *,
+    options: Mapping[str, Any],
+    idempotency_key: str | None,
+) -> Submitted:
+    """Store a JSON file of PACT footprints as a queued batch of the principal's body, each to
+    be issued with ``options`` (``rule``: {scheme, rule, version}; optionally
+    ``system_boundary``); as :func:`submit_batch` otherwise."""
+    principal.require(Role.CERTIFIER)
+    text, count = parse_pact_upload(data, options=options)
+    return _store(principal, BatchFormat.PACT, text, count, idempotency_key)
+
+
+def _store(
+    principal: Principal,
+    batch_format: BatchFormat,
+    text: str,
+    count: int,
+    idempotency_key: str | None,
+) -> Submitted:
+    # A PACT upload's hash is of its format too, so one key cannot name both kinds of file
+    # (a CSV's stays the hash of its text alone, as batches stored before PACT have it).
+    prefix = "" if batch_format is BatchFormat.CSV else f"{batch_format.value}\n"
+    digest = hashlib.sha256(f"{prefix}{text}".encode()).digest()
     body_id = principal.body_id
     values: dict[str, object] = {
         "body_id": body_id,
@@ -86,6 +114,7 @@ def submit_batch(principal: Principal, data: bytes, *, idempotency_key: str | No
         "idempotency_key": idempotency_key,
         "request_hash": digest,
         "state": BatchState.QUEUED.value,
+        "format": batch_format.value,
         "content": text,
         "rows_total": count,
         "rows_validated": 0,
@@ -187,6 +216,32 @@ class BatchStoppedError(Exception):
     """The batch can no longer run (its token was revoked); the message says why."""
 
 
+@dataclass(frozen=True, slots=True)
+class ValidatedBatch:
+    """A batch's rows as label requests, and where a refusal of the request at a position
+    (from zero) is to be reported: the CSV's columns, or the PACT footprint's members."""
+
+    rows: list[int]
+    requests: list[LabelRequest]
+    located: Callable[[int, Mapping[str, Any]], list[RowError]]
+
+
+def validate_batch(
+    batch_format: BatchFormat, text: str, *, progress: Callable[[int], None]
+) -> ValidatedBatch:
+    """Load every row (CSV) or footprint (PACT) of a batch's content; or
+    :class:`BatchRefusedError` naming every one that cannot be issued and why."""
+    match batch_format:
+        case BatchFormat.CSV:
+            rows, requests = validate_rows(text, progress=progress)
+            return ValidatedBatch(
+                rows, requests, lambda position, errors: schema_errors(rows[position], errors)
+            )
+        case BatchFormat.PACT:
+            read = read_pact_rows(text, progress=progress)
+            return ValidatedBatch(read.rows, read.requests, read.located)
+
+
 def validate_rows(
     text: str, *, progress: Callable[[int], None], every: int = 500
 ) -> tuple[list[int], list[LabelRequest]]:
@@ -216,21 +271,21 @@ _POSITION = re.compile(r"^Label (\d+) of the batch: (.*)$", re.DOTALL)
 def issue_batch(
     principal: Principal,
     batch_id: int,
-    rows: Sequence[int],
-    requests: Sequence[LabelRequest],
+    validated: ValidatedBatch,
     *,
     progress: Callable[[int], None],
 ) -> int:
     """Issue every request in the caller's transaction, ``MAX_BATCH`` at a time, and record
     each row's label; the number issued. A refusal raises :class:`BatchRefusedError` at its
     row (the caller rolls back, so nothing of the batch remains)."""
+    rows, requests = validated.rows, validated.requests
     issued = 0
     for start in range(0, len(requests), MAX_BATCH):
         chunk = [IssueItem(request) for request in requests[start : start + MAX_BATCH]]
         try:
             results = issue_labels(principal, chunk)
         except RegistryError as exc:
-            raise BatchRefusedError(_refusal(exc, rows[start : start + MAX_BATCH])) from exc
+            raise BatchRefusedError(_refusal(exc, validated, start)) from exc
         insert_new(
             [
                 LabelBatchItem(batch_id=batch_id, row=row, label_id=result.label.id)
@@ -246,24 +301,26 @@ def issue_batch(
     return issued
 
 
-def _refusal(exc: RegistryError, rows: Sequence[int]) -> list[RowError]:
-    """A service refusal within a chunk, at the rows it names (its first when it names none):
-    the issuance service names every refused item of a batch in ``items``, by zero-based index."""
+def _refusal(exc: RegistryError, validated: ValidatedBatch, start: int) -> list[RowError]:
+    """A service refusal within the chunk from ``start``, at the rows it names (its first when
+    it names none): the issuance service names every refused item of a batch in ``items``, by
+    zero-based index within the chunk."""
+    rows = validated.rows[start : start + MAX_BATCH]
     if exc.items:
         return [
             RowError(rows[item["index"]], None, f"{item['title']}: {item['detail']}")
             for item in exc.items
         ]
     detail = exc.detail or exc.title
-    row = rows[0]
+    position = 0
     found = _POSITION.match(detail)
     if found is not None:
-        row = rows[int(found.group(1)) - 1]
+        position = int(found.group(1)) - 1
         detail = found.group(2)
     elif len(rows) > 1:
         detail = f"{detail} (in rows {rows[0]}–{rows[-1]})"
     if isinstance(exc, ValidationFailedError):
-        located = schema_errors(row, exc.errors)
+        located = validated.located(start + position, exc.errors)
         if located:
             return located
-    return [RowError(row, None, f"{exc.title}: {detail}")]
+    return [RowError(rows[position], None, f"{exc.title}: {detail}")]

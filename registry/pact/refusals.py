@@ -18,7 +18,7 @@ from registry.pact.versions import V3, PactNames, names_of
 if TYPE_CHECKING:
     from registry.pact.importing import PactLabelParams
 
-__all__ = ["pact_refusal", "pact_refusals"]
+__all__ = ["pact_field_errors", "pact_refusal", "pact_refusals"]
 
 
 def _pact_paths(names: PactNames) -> dict[str, tuple[str, ...]]:
@@ -57,6 +57,11 @@ def _spec_names(params: PactLabelParams) -> PactNames:
     footprint = params.footprint
     spec = footprint.get("specVersion") if isinstance(footprint, dict) else None
     return names_of(spec) or V3
+
+
+def pact_field_errors(errors: Mapping[str, Any], params: PactLabelParams) -> dict[str, Any]:
+    """A label request's field errors named as the members of ``params``' footprint."""
+    return _renamed(errors, _spec_names(params))
 
 
 def pact_refusal(error: RegistryError, params: Sequence[PactLabelParams]) -> RegistryError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, render_template, request, stream_with_context, url_for
@@ -21,7 +22,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from credentials import label_url
+from credentials import BOUNDARIES, label_url
 from registry.api.batches import BATCH_BODY_LIMIT, artwork_zip_chunks, result_csv_chunks
 from registry.batches.csvformat import (
     COLUMNS,
@@ -30,13 +31,23 @@ from registry.batches.csvformat import (
     UploadRefusedError,
     template_csv,
 )
-from registry.batches.models import FINAL_STATES, BatchState, LabelBatch
-from registry.batches.services import batch_labels, get_batch, list_batches, submit_batch
+from registry.batches.models import FINAL_STATES, BatchFormat, BatchState, LabelBatch
+from registry.batches.pactformat import MAX_FOOTPRINTS
+from registry.batches.services import (
+    Submitted,
+    batch_labels,
+    get_batch,
+    list_batches,
+    submit_batch,
+    submit_pact_batch,
+)
+from registry.clock import utcnow
 from registry.config import current_settings
 from registry.errors import IdempotencyKeyReusedError, NotFoundError
 from registry.i18n import current_language
 from registry.pages.protection import csrf
 from registry.portal.guard import current_person, current_principal, load_signed_in, person_required
+from registry.portal.issuing.views import offered_rules
 from registry.portal.messages import known_message
 from registry.portal.models import PersonRole
 
@@ -62,7 +73,7 @@ def gettext(message: str, **variables: Any) -> str:
 @bp.before_request
 def _allow_a_spreadsheet() -> None:
     # Before anything reads the body: werkzeug applies the limit as the stream is read.
-    if request.endpoint == "portal_batches.upload":
+    if request.endpoint in {"portal_batches.upload", "portal_batches.upload_pact"}:
         request.max_content_length = BATCH_BODY_LIMIT + _ENVELOPE
 
 
@@ -129,11 +140,34 @@ def _upload_problem(exc: UploadRefusedError) -> str:
             )
         case "no-rows":
             return gettext("There are no label rows after the header.")
+        case "not-json":
+            return gettext(
+                "This is not a JSON file of PACT footprints (%(reason)s).", reason=values["reason"]
+            )
+        case "not-footprints":
+            return gettext(
+                "The file holds no PACT footprints: give one ProductFootprint, an array of them, "
+                'or a PACT answer {"data": [...]}.'
+            )
+        case "no-footprints":
+            return gettext("The file holds no footprint.")
+        case "too-many-footprints":
+            return gettext(
+                "More than %(limit)d footprints: split the batch into several files.",
+                limit=values["limit"],
+            )
         case _:
             return str(exc.errors.get("file", [exc.detail])[0])
 
 
-def _list_page(*, status: int = 200, error: str | None = None) -> Response:
+def _list_page(
+    *,
+    status: int = 200,
+    error: str | None = None,
+    pact_error: str | None = None,
+    pact_rule: str = "",
+    pact_boundary: str = "",
+) -> Response:
     person = current_person()
     before = request.args.get("before", type=int)
     batches = list_batches(current_principal(), before=before, limit=50)
@@ -145,6 +179,12 @@ def _list_page(*, status: int = 200, error: str | None = None) -> Response:
         may_upload=person.role is PersonRole.SIGNATORY,
         form_key=f"portal-{secrets.token_hex(16)}",
         error=error,
+        pact_error=pact_error,
+        pact_rule=pact_rule,
+        pact_boundary=pact_boundary,
+        boundaries=BOUNDARIES,
+        rules=offered_rules(person.body_id, utcnow()) if person.body_id is not None else [],
+        max_footprints=MAX_FOOTPRINTS,
         state_name=_state_name,
         max_rows=MAX_ROWS,
         max_megabytes=BATCH_BODY_LIMIT // (1024 * 1024),
@@ -176,32 +216,37 @@ def template() -> Response:
     return response
 
 
-@bp.post("/")
-@person_required("signatory")
-def upload() -> Response:
-    too_large = gettext(
+def _too_large() -> str:
+    return gettext(
         "The file is larger than %(size)d MB. Split the batch into several files.",
         size=BATCH_BODY_LIMIT // (1024 * 1024),
     )
-    try:
-        csrf.protect()
-        sent = request.files.get("file")
-        key = request.form.get("key", "")
-    except RequestEntityTooLarge:
-        return _list_page(status=413, error=too_large)
+
+
+def _sent_file() -> bytes | None:
+    """The uploaded file, None if none was chosen, once the CSRF token is checked;
+    :class:`RequestEntityTooLarge` for a body over the limit."""
+    csrf.protect()
+    sent = request.files.get("file")
     if sent is None or not sent.filename:
-        return _list_page(status=422, error=gettext("Choose a CSV file to upload."))
-    data = sent.read(BATCH_BODY_LIMIT + 1)
+        return None
+    data: bytes = sent.read(BATCH_BODY_LIMIT + 1)
     if len(data) > BATCH_BODY_LIMIT:
-        return _list_page(status=413, error=too_large)
+        raise RequestEntityTooLarge
+    return data
+
+
+def _submitted(
+    submit: Callable[[str | None], Submitted], *, fail: Callable[..., Response]
+) -> Response:
+    """Run ``submit`` with the form's key; the batch's page, or the list page saying why not."""
+    key = request.form.get("key", "")
     try:
-        submitted = submit_batch(
-            current_principal(), data, idempotency_key=key if _FORM_KEY.match(key) else None
-        )
+        submitted = submit(key if _FORM_KEY.match(key) else None)
     except UploadRefusedError as exc:
-        return _list_page(status=422, error=_upload_problem(exc))
+        return fail(status=422, error=_upload_problem(exc))
     except UnreadableUploadError as exc:
-        return _list_page(
+        return fail(
             status=400,
             error=gettext(
                 "This is not a readable CSV file (the problem is at line %(line)d).",
@@ -209,13 +254,69 @@ def upload() -> Response:
             ),
         )
     except IdempotencyKeyReusedError:
-        return _list_page(
+        return fail(
             status=409,
             error=gettext("This form was already sent with another file. Please send it again."),
         )
     return Response(
         status=303,
         headers={"Location": url_for(".batch", batch_id=submitted.batch.id)},
+    )
+
+
+@bp.post("/")
+@person_required("signatory")
+def upload() -> Response:
+    try:
+        data = _sent_file()
+    except RequestEntityTooLarge:
+        return _list_page(status=413, error=_too_large())
+    if data is None:
+        return _list_page(status=422, error=gettext("Choose a CSV file to upload."))
+    return _submitted(
+        lambda key: submit_batch(current_principal(), data, idempotency_key=key),
+        fail=_list_page,
+    )
+
+
+@bp.post("/pact")
+@person_required("signatory")
+def upload_pact() -> Response:
+    """A JSON file of PACT footprints, all issued under the one rule version chosen."""
+    chosen = ""  # unread until the body is known to be within the limit
+
+    def fail(*, status: int, error: str) -> Response:
+        return _list_page(
+            status=status,
+            pact_error=error,
+            pact_rule=chosen,
+            pact_boundary=request.form.get("system_boundary", "") if chosen else "",
+        )
+
+    try:
+        data = _sent_file()
+    except RequestEntityTooLarge:
+        return fail(status=413, error=_too_large())
+    chosen = request.form.get("rule", "")
+    offered = {rule.value: rule for rule in offered_rules(current_person().body_id or 0, utcnow())}
+    rule = offered.get(chosen)
+    if rule is None:
+        return fail(status=422, error=gettext("Choose a rule."))
+    if data is None:
+        return fail(status=422, error=gettext("Choose a JSON file of PACT footprints to upload."))
+    options: dict[str, Any] = {
+        "rule": {"scheme": rule.scheme, "rule": rule.rule, "version": rule.version}
+    }
+    boundary = request.form.get("system_boundary", "")
+    if boundary:
+        if boundary not in BOUNDARIES:
+            return fail(status=422, error=gettext("Choose a system boundary."))
+        options["system_boundary"] = boundary
+    return _submitted(
+        lambda key: submit_pact_batch(
+            current_principal(), data, options=options, idempotency_key=key
+        ),
+        fail=fail,
     )
 
 
@@ -238,6 +339,7 @@ def batch(batch_id: int) -> Response:
         labels=[(row, label, label_url(base, label.id)) for row, label in labels],
         more=len(labels) == _LABELS_PAGE,
         BatchState=BatchState,
+        pact=found.format is BatchFormat.PACT,
         artwork_lang=_artwork_lang(),
         message_of=known_message,
     )

@@ -7,6 +7,7 @@ import base64
 import json
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,20 +16,28 @@ import jsonschema
 import pytest
 import yaml
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from registry.db import transaction
+from registry.auth.services import OPERATOR_CONSOLE
+from registry.clock import utcnow
+from registry.db import db, transaction
 from registry.pact.services import create_client
-from tests.registry.factories import BASE_URL, LabelWorld, label_request
+from registry.schemes.models import Rule
+from registry.schemes.services import create_rule, publish_rule_version
+from tests.registry.factories import BASE_URL, LABEL_THRESHOLDS, LabelWorld, label_request
 from tests.registry.labels.support import app, auth, change_status, issue, label_app, world
 
 __all__ = [
     "HTTPS",
+    "RULES",
     "Pact",
     "app",
     "basic",
     "label_app",
+    "make_pact_rules",
     "pact",
+    "rule_for",
     "validate",
     "world",
 ]
@@ -36,6 +45,51 @@ __all__ = [
 HTTPS = BASE_URL  # https://registry.example.test: the registry's public base URL in tests
 VECTORS = Path(os.environ.get("CARBONLABEL_VECTORS", Path(__file__).parents[4] / "shared/vectors"))
 OPENAPI_V3 = VECTORS / "pact" / "v3" / "openapi.yaml"
+
+# Rules matching the specification's examples' declared units and standards (unit, standard).
+RULES = {
+    "PACT-KG-GHGP": ("kg", "GHG Protocol Product Standard"),
+    "PACT-KG-PEF": ("kg", "PEF 3.1"),
+    "PACT-L": ("L", "ISO 14067:2018"),
+    "PACT-PIECE": ("piece", "ISO 14067:2018"),
+}
+
+
+def rule_for(footprint: dict[str, Any]) -> str:
+    """The rule of :data:`RULES` a footprint of the specification's examples is graded under."""
+    pcf = footprint["pcf"]
+    unit = pcf.get("declaredUnitOfMeasurement", pcf.get("declaredUnit"))
+    standards = pcf.get("crossSectoralStandards", pcf.get("crossSectoralStandardsUsed", []))
+    if unit == "kilogram":
+        return "PACT-KG-PEF" if standards == ["PEF"] else "PACT-KG-GHGP"
+    return {"liter": "PACT-L", "piece": "PACT-PIECE"}.get(unit, "PACT-KG-GHGP")
+
+
+def make_pact_rules() -> None:
+    """Create and publish :data:`RULES` under CN-GD / battery, those not there yet (in the
+    caller's transaction)."""
+    known = set(db.session.execute(select(Rule.code)).scalars())
+    for code, (unit, standard) in RULES.items():
+        if code in known:
+            continue
+        create_rule(
+            actor=OPERATOR_CONSOLE,
+            scheme_code="CN-GD",
+            code=code,
+            category="battery",
+            names={"en": code},
+        )
+        publish_rule_version(
+            actor=OPERATOR_CONSOLE,
+            scheme_code="CN-GD",
+            rule_code=code,
+            version="1.0",
+            declared_unit=unit,
+            standard=standard,
+            in_force_from=utcnow() - timedelta(days=30),
+            in_force_until=None,
+            thresholds=LABEL_THRESHOLDS,
+        )
 
 
 @cache

@@ -15,19 +15,15 @@ from typing import Any
 import jsonschema
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
 
 from credentials import TrustBundle, verify_label
 from credentials._internal.timefmt import parse_datetime
-from registry.auth.services import OPERATOR_CONSOLE
 from registry.clock import utcnow
-from registry.db import db, transaction
+from registry.db import transaction
 from registry.pact.ids import footprint_id
 from registry.pact.mapping import SOURCE_EXTENSION_SCHEMA_PATH
 from registry.pact.services import create_client
-from registry.schemes.models import Rule
-from registry.schemes.services import create_rule, publish_rule_version
-from tests.registry.factories import LABEL_THRESHOLDS, LabelWorld
+from tests.registry.factories import LabelWorld
 from tests.registry.labels.support import (
     auth,
     entries_since,
@@ -37,17 +33,17 @@ from tests.registry.labels.support import (
     problem,
     snapshot,
 )
-from tests.registry.pact.support import HTTPS, VECTORS, basic, validate
+from tests.registry.pact.support import (
+    HTTPS,
+    VECTORS,
+    basic,
+    make_pact_rules,
+    rule_for,
+    validate,
+)
 
 PACT = VECTORS / "pact"
 V3_EXAMPLES = sorted((PACT / "v3").glob("example-*.json"))
-# Rules matching the examples' declared units and standards (unit, standard).
-RULES = {
-    "PACT-KG-GHGP": ("kg", "GHG Protocol Product Standard"),
-    "PACT-KG-PEF": ("kg", "PEF 3.1"),
-    "PACT-L": ("L", "ISO 14067:2018"),
-    "PACT-PIECE": ("piece", "ISO 14067:2018"),
-}
 
 
 def _v2_footprints() -> list[dict[str, Any]]:
@@ -56,47 +52,17 @@ def _v2_footprints() -> list[dict[str, Any]]:
     return [single, *listed]
 
 
-def _rule_for(footprint: dict[str, Any]) -> str:
-    pcf = footprint["pcf"]
-    unit = pcf.get("declaredUnitOfMeasurement", pcf.get("declaredUnit"))
-    standards = pcf.get("crossSectoralStandards", pcf.get("crossSectoralStandardsUsed", []))
-    if unit == "kilogram":
-        return "PACT-KG-PEF" if standards == ["PEF"] else "PACT-KG-GHGP"
-    return {"liter": "PACT-L", "piece": "PACT-PIECE"}.get(unit, "PACT-KG-GHGP")
-
-
 @pytest.fixture
 def pact_rules(client: FlaskClient) -> None:
     """The rules, committed once per registry (the accreditation covers CN-GD / battery)."""
     with transaction():
-        known = set(db.session.execute(select(Rule.code)).scalars())
-        for code, (unit, standard) in RULES.items():
-            if code in known:
-                continue
-            create_rule(
-                actor=OPERATOR_CONSOLE,
-                scheme_code="CN-GD",
-                code=code,
-                category="battery",
-                names={"en": code},
-            )
-            publish_rule_version(
-                actor=OPERATOR_CONSOLE,
-                scheme_code="CN-GD",
-                rule_code=code,
-                version="1.0",
-                declared_unit=unit,
-                standard=standard,
-                in_force_from=utcnow() - timedelta(days=30),
-                in_force_until=None,
-                thresholds=LABEL_THRESHOLDS,
-            )
+        make_pact_rules()
 
 
 def _body(footprint: dict[str, Any], **extra: Any) -> dict[str, Any]:
     body = {
         "footprint": footprint,
-        "rule": {"scheme": "CN-GD", "rule": _rule_for(footprint), "version": "1.0"},
+        "rule": {"scheme": "CN-GD", "rule": rule_for(footprint), "version": "1.0"},
         "system_boundary": "cradle-to-gate",
     }
     if footprint.get("specVersion", "").startswith("2."):

@@ -7,9 +7,14 @@ Uploads go through the same engine as the API (``submit_batch``) and run with th
 from __future__ import annotations
 
 import csv
+import html
 import io
+import json
 import re
 import secrets
+import uuid
+from collections.abc import Mapping
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -19,14 +24,17 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import TestResponse, encode_multipart
 
 from registry.batches.csvformat import COLUMNS, MAX_ROWS
-from registry.batches.models import LabelBatch
+from registry.batches.models import BatchFormat, LabelBatch, LabelBatchItem
+from registry.batches.pactformat import MAX_FOOTPRINTS
 from registry.batches.runner import run_once
 from registry.db import db, transaction
+from registry.labels.models import Label
 from registry.ledger.models import LedgerEntry
 from registry.portal.messages import known_message
 from registry.portal.models import Person, PersonRole
 from tests.registry.batches.support import batch_app, counts, csv_of, row
 from tests.registry.factories import LABEL_BODY, OTHER_BODY, LabelWorld
+from tests.registry.pact.support import VECTORS, make_pact_rules
 from tests.registry.portal.support import csrf_from, make_person, sign_in_client
 
 __all__ = ["batch_app"]
@@ -66,10 +74,18 @@ def _sign_in(app: Flask, person: Person) -> FlaskClient:
 
 
 def _upload(
-    client: FlaskClient, data: bytes, *, csrf: bool = True, name: str = "batch.csv"
+    client: FlaskClient,
+    data: bytes,
+    *,
+    csrf: bool = True,
+    name: str = "batch.csv",
+    path: str = LIST,
+    fields: Mapping[str, str] | None = None,
+    content_type: str = "text/csv",
 ) -> TestResponse:
     form: dict[str, object] = {
-        "file": FileStorage(io.BytesIO(data), filename=name, content_type="text/csv")
+        "file": FileStorage(io.BytesIO(data), filename=name, content_type=content_type),
+        **(fields or {}),
     }
     page = client.get(LIST)
     if csrf:
@@ -79,7 +95,7 @@ def _upload(
         form["key"] = key.group(1)
     # Encoded here in memory: the test client spools a large body to a file it never closes.
     boundary, body = encode_multipart(form)
-    return client.post(LIST, data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    return client.post(path, data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def _run(app: Flask) -> str:
@@ -311,3 +327,209 @@ def test_a_batch_stops_if_its_uploader_is_disabled_before_it_runs(
         finally:
             db.session.remove()
     assert reason == "The person who uploaded this batch was disabled. Nothing was issued."
+
+
+# --- a JSON file of PACT footprints ----------------------------------------------------------
+
+PACT_UPLOAD = "/portal/batches/pact"
+GHGP = "CN-GD|PACT-KG-GHGP|1.0"  # the rule of example-1 (kilogram, GHG Protocol)
+
+
+@pytest.fixture
+def pact_rules(batch_app: Setup) -> None:
+    app = batch_app[0]
+    with app.app_context():
+        try:
+            with transaction():
+                make_pact_rules()
+        finally:
+            db.session.remove()
+
+
+def _footprint(**pcf: Any) -> dict[str, Any]:
+    """The specification's example-1 under a new id, with ``pcf`` members changed (None: left
+    out)."""
+    footprint: dict[str, Any] = json.loads((VECTORS / "pact/v3/example-1.json").read_text())
+    footprint["id"] = str(uuid.uuid4())
+    for member, value in pcf.items():
+        if value is None:
+            del footprint["pcf"][member]
+        else:
+            footprint["pcf"][member] = value
+    return footprint
+
+
+def _pact_upload(
+    client: FlaskClient, document: Any, *, rule: str = GHGP, boundary: str = "cradle-to-gate"
+) -> TestResponse:
+    data = document if isinstance(document, bytes) else json.dumps(document).encode()
+    return _upload(
+        client,
+        data,
+        name="footprints.json",
+        path=PACT_UPLOAD,
+        fields={"rule": rule, "system_boundary": boundary},
+        content_type="application/json",
+    )
+
+
+def test_a_file_of_pact_footprints_issues_a_label_for_each_with_its_source(
+    batch_app: Setup, signed_in: tuple[Flask, FlaskClient, Person], pact_rules: None
+) -> None:
+    app, client, person = signed_in
+    form = client.get(LIST).get_data(as_text=True)
+    assert f'<option value="{GHGP}"' in form  # the rule versions the body may issue under
+    footprints = [_footprint(), _footprint()]
+    before = counts(app)
+    # As a PACT host answers a list: {"data": [...]}.
+    batch_id = _batch_id(_pact_upload(client, {"data": footprints}))
+    queued = client.get(f"/portal/batches/{batch_id}").get_data(as_text=True)
+    assert "Footprints checked: 0 of 2" in queued
+    assert _run(app) == "done"
+    page = client.get(f"/portal/batches/{batch_id}").get_data(as_text=True)
+    assert "Labels issued: 2 of 2" in page
+    assert "PACT footprints (JSON)" in page
+    after = counts(app)
+    assert (after.labels - before.labels, after.entries - before.entries) == (2, 2)
+    with app.app_context():
+        try:
+            batch = db.session.get_one(LabelBatch, batch_id)
+            assert (batch.format, batch.person_id) == (BatchFormat.PACT, person.id)
+            labels = db.session.execute(
+                select(Label)
+                .join(LabelBatchItem, LabelBatchItem.label_id == Label.id)
+                .where(LabelBatchItem.batch_id == batch_id)
+                .order_by(LabelBatchItem.row)
+            ).scalars()
+            sources = [json.loads(label.credential)["credentialSubject"] for label in labels]
+            entries = db.session.scalars(
+                select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(2)
+            ).all()
+            ledgered = [json.loads(entry.body)["pact"]["id"] for entry in reversed(entries)]
+        finally:
+            db.session.remove()
+    # The footprint's id is signed in the credential and recorded in the ledger, in file order.
+    assert [s["pactSource"]["pfId"] for s in sources] == [f["id"] for f in footprints]
+    assert ledgered == [f["id"] for f in footprints]
+    assert {s["product"]["name"] for s in sources} == {footprints[0]["productNameCompany"]}
+    # A single footprint, and a bare array, are files of footprints too.
+    for document in (_footprint(), [_footprint()]):
+        assert _run_upload(app, client, document) == "done"
+
+
+def _run_upload(app: Flask, client: FlaskClient, document: Any, **form: str) -> str:
+    _batch_id(_pact_upload(client, document, **form))
+    return _run(app)
+
+
+def _problems(page: str) -> list[tuple[str, str]]:
+    return re.findall(r"<tr><td>(\d+)</td><td><code>([\w.]+)</code></td>", page)
+
+
+def test_a_footprint_that_cannot_be_mapped_refuses_the_file_naming_footprint_and_member(
+    signed_in: tuple[Flask, FlaskClient, Person], pact_rules: None
+) -> None:
+    app, client, _ = signed_in
+    before = counts(app)
+    document = [
+        _footprint(),
+        _footprint(referencePeriodStart=None),
+        _footprint(declaredUnitOfMeasurement="barrel"),
+    ]
+    batch_id = _batch_id(_pact_upload(client, document))
+    assert _run(app) == "refused"
+    page = client.get(f"/portal/batches/{batch_id}").get_data(as_text=True)
+    assert _problems(page) == [
+        ("2", "pcf.referencePeriodStart"),
+        ("3", "pcf.declaredUnitOfMeasurement"),
+    ]
+    assert "Problems, footprint by footprint" in page
+    assert "PACT member" in page
+    assert counts(app).labels == before.labels
+    assert counts(app).entries == before.entries
+
+
+def test_the_registrys_own_refusal_at_issuance_names_the_pact_member(
+    signed_in: tuple[Flask, FlaskClient, Person], pact_rules: None
+) -> None:
+    """Mapped, but refused when issued: the file's footprints are per kilogram and the rule
+    chosen is per litre. The refusal is the issuance's, named as the footprint's member."""
+    app, client, _ = signed_in
+    before = counts(app)
+    batch_id = _batch_id(_pact_upload(client, [_footprint()], rule="CN-GD|PACT-L|1.0"))
+    assert _run(app) == "refused"
+    page = client.get(f"/portal/batches/{batch_id}").get_data(as_text=True)
+    assert _problems(page) == [("1", "pcf.declaredUnitOfMeasurement")]
+    assert counts(app).labels == before.labels
+
+
+def test_the_boundary_comes_from_the_form_or_the_footprints_description(
+    signed_in: tuple[Flask, FlaskClient, Person], pact_rules: None
+) -> None:
+    app, client, _ = signed_in
+    # The specification's example describes its processes without naming the boundary.
+    batch_id = _batch_id(_pact_upload(client, [_footprint()], boundary=""))
+    assert _run(app) == "refused"
+    page = client.get(f"/portal/batches/{batch_id}").get_data(as_text=True)
+    assert _problems(page) == [("1", "pcf.boundaryProcessesDescription")]
+    described = _footprint(boundaryProcessesDescription="Cradle-to-grave, all life stages")
+    assert _run_upload(app, client, [described], boundary="") == "done"
+
+
+@pytest.mark.parametrize(
+    ("document", "form", "words"),
+    [
+        (b'{"data": [], "data": [{}]}', {}, "appears twice"),
+        (b"\xff\xfe[]", {}, "not UTF-8"),
+        (b"id,pcf\n1,2\n", {}, "This is not a JSON file of PACT footprints"),
+        ({"footprints": []}, {}, "The file holds no PACT footprints"),
+        ([], {}, "The file holds no footprint."),
+        ([{}] * (MAX_FOOTPRINTS + 1), {}, f"More than {MAX_FOOTPRINTS} footprints"),
+        ([{}], {"rule": ""}, "Choose a rule."),
+        ([{}], {"rule": "CN-GD|NOT-OFFERED|1.0"}, "Choose a rule."),
+        ([{}], {"boundary": "cradle-to-moon"}, "Choose a system boundary."),
+    ],
+)
+def test_a_file_that_is_not_footprints_is_refused_and_nothing_is_stored(
+    signed_in: tuple[Flask, FlaskClient, Person],
+    pact_rules: None,
+    document: Any,
+    form: dict[str, str],
+    words: str,
+) -> None:
+    app, client, _ = signed_in
+    before = counts(app).batches
+    response = _pact_upload(client, document, **form)
+    text = response.get_data(as_text=True)
+    errors = re.findall(r'id="pact-file-error">([^<]*)<', text)
+    assert response.status_code == 422, errors
+    assert any(words in html.unescape(error) for error in errors), errors
+    assert 'aria-describedby="pact-file-hint pact-file-error"' in text
+    assert counts(app).batches == before
+
+
+def test_a_pact_refusal_is_in_the_persons_language(
+    signed_in: tuple[Flask, FlaskClient, Person], pact_rules: None
+) -> None:
+    _, client, _ = signed_in
+    client.get("/lang/zh-Hans")
+    response = _pact_upload(client, [])
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert '<html lang="zh-Hans">' in text
+    assert "The file holds no footprint." not in text
+    assert re.search(r'id="pact-file-error">[^<]*\w', text)
+
+
+def test_an_auditor_cannot_upload_footprints(batch_app: Setup, pact_rules: None) -> None:
+    app = batch_app[0]
+    client = _sign_in(app, _person(app, PersonRole.AUDITOR))
+    before = counts(app).batches
+    form = {
+        "file": (io.BytesIO(json.dumps([_footprint()]).encode()), "f.json"),
+        "rule": GHGP,
+        "csrf_token": csrf_from(client.get("/portal/sign-in")),
+    }
+    refused = client.post(PACT_UPLOAD, data=form, content_type="multipart/form-data")
+    assert refused.status_code == 403
+    assert counts(app).batches == before
