@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import limits.storage.memory
 import pytest
 import redis
 from flask import Flask
@@ -178,6 +181,27 @@ def test_no_credential_and_an_expired_pact_token_are_not_guesses(
         assert expired.status_code == 401
         assert expired.get_json()["code"] == "TokenExpired"
     assert me(client, world.certifier).status_code == 200
+
+
+def test_the_block_lifts_once_the_window_has_moved_on(
+    app: Flask, client: FlaskClient, world: LabelWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # limits takes no clock: its memory storage reads time.time() from its own module, so that
+    # module's clock is the one moved (never the process's, and nothing sleeps).
+    now = [time.time()]
+    monkeypatch.setattr(limits.storage.memory, "time", SimpleNamespace(time=lambda: now[0]))
+    limited(app, "2 per 5 minutes")
+    problem(me(client, BAD), 401, "unauthenticated")
+    now[0] += 100
+    problem(me(client, BAD), 401, "unauthenticated")
+    now[0] += 199
+    problem(me(client, world.operator), 429, "too-many-failures")
+    now[0] += 2  # the first failure is more than five minutes old: one attempt is free again
+    assert me(client, world.operator).status_code == 200
+    problem(me(client, BAD), 401, "unauthenticated")
+    problem(me(client, world.operator), 429, "too-many-failures")
+    now[0] += 100  # and the second
+    assert me(client, world.operator).status_code == 200
 
 
 # ---- several hosts: the counters in the real Redis ------------------------------------------
