@@ -1,4 +1,6 @@
-"""What guards the public forms: a CSRF token, per-address rate limits, and which address.
+"""What guards the public forms: a CSRF token, per-address rate limits, and which address;
+and the counters of failed attempts (:class:`FailureCounter`) that the portal's sign-in and
+every API's credentials (``registry.auth.attempts``) are limited by, in the same limiter.
 
 Only views that call ``csrf.protect()`` are checked: the JSON API and the VC-API take bearer
 tokens, which a foreign page cannot make a browser send, and must keep working for clients
