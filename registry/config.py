@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 from credentials import (
     COSIGNATURE_V1,
     CredentialError,
@@ -120,6 +122,9 @@ class Settings:
     # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client; empty:
     # the peer is the client. Production behind the local proxy: 127.0.0.1.
     trusted_proxies: tuple[str, ...] = ()
+    # Failed bearer tokens (JSON API, VC-API, PACT) and PACT client credentials counted per
+    # client address (a limits string); once spent, its credentials are refused unread.
+    auth_failure_limit: str = "20 per 5 minutes"
     # The registry's trust-bundle key (a secret Multikey, z3u2…): it signs /trust-bundle, which
     # buyers check against the public half pinned from /trust-bundle/key. Not the log key.
     bundle_key: str = field(default="", repr=False)
@@ -174,6 +179,15 @@ class Settings:
                 raise ConfigError(
                     f"REGISTRY_TRUSTED_PROXIES: {proxy!r} is not an address or network"
                 ) from exc
+        try:
+            items = parse_many(self.auth_failure_limit)
+        except ValueError:
+            items = []
+        if not items or any(item.amount < 1 for item in items):
+            raise ConfigError(
+                f"REGISTRY_AUTH_FAILURE_LIMIT: {self.auth_failure_limit!r} is not a limit "
+                "such as '20 per 5 minutes'"
+            )
         if self.checkpoint_interval < 0:
             raise ConfigError("REGISTRY_CHECKPOINT_INTERVAL must not be negative")
         for entry in self.witnesses:
@@ -286,6 +300,7 @@ class Settings:
             trusted_proxies=tuple(
                 p.strip() for p in env.get("REGISTRY_TRUSTED_PROXIES", "").split(",") if p.strip()
             ),
+            auth_failure_limit=env.get("REGISTRY_AUTH_FAILURE_LIMIT") or "20 per 5 minutes",
             bundle_key=bundle_key,
             witnesses=tuple(w for w in env.get("REGISTRY_WITNESSES", "").split() if w),
             witness_max_age=witness_max_age,

@@ -19,6 +19,7 @@ conflict                   409     the request contradicts current state
 payload-too-large          413     the body exceeds the size limit
 unsupported-media-type     415     the body is not JSON (Content-Type: application/json)
 validation-failed          422     input failed validation; ``errors`` maps fields to messages
+too-many-failures          429     too many failed tokens from this address; see Retry-After
 rule-not-in-force          422     the rule version is not in force at that time
 out-of-scope               422     outside the certification body's accreditation
 grade-mismatch             422     the request asserts a grade the rule's thresholds do not give
@@ -75,6 +76,7 @@ __all__ = [
     "PayloadTooLargeError",
     "RegistryError",
     "RuleNotInForceError",
+    "TooManyFailuresError",
     "UnauthenticatedError",
     "UnavailableError",
     "UnknownChoiceError",
@@ -316,6 +318,27 @@ class MethodNotAllowedError(RegistryError):
         "The address exists, but not with this HTTP method. The Allow header of the answer "
         "lists the methods it takes."
     )
+
+
+class TooManyFailuresError(RegistryError):
+    """Too many failed authentications came from one address: until ``retry_after`` seconds
+    have passed, its credentials are refused without being checked, so guessing gets nowhere
+    (:mod:`registry.auth.attempts`)."""
+
+    status, slug, title = 429, "too-many-failures", "Too many failed authentications"
+    label = _("Too many failed authentications")
+    explanation = _(
+        "Too many requests from your address carried an unknown, revoked or malformed API "
+        "token, so for a while the registry refuses every token from it, valid ones too. Wait "
+        "the seconds the Retry-After header gives, then send a valid token."
+    )
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed authentications from your address; retry after {retry_after} seconds."
+        )
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class UnavailableError(RegistryError):

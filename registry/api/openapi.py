@@ -87,6 +87,11 @@ _PROBLEM_RESPONSES = {
     ),
     "TooLarge": (413, "payload-too-large", "The body exceeds the size limit"),
     "UnsupportedMediaType": (415, "unsupported-media-type", "The body is not JSON"),
+    "TooManyFailures": (
+        429,
+        "too-many-failures",
+        "Too many failed tokens from this address: every token is refused until Retry-After",
+    ),
     "InternalError": (
         500,
         "internal-error",
@@ -97,6 +102,9 @@ _PROBLEM_DETAILS = {
     "Unauthenticated": "Send the API token as 'Authorization: Bearer clr_…'.",
     "NotFound": "No label 7Q2M9XK4TZ.",
     "Unprocessable": "Some fields are invalid; see errors.",
+    "TooManyFailures": (
+        "Too many failed authentications from your address; retry after 300 seconds."
+    ),
 }
 _WRITES = ("post", "put", "patch")
 
@@ -344,8 +352,9 @@ def _operation_id(view: Any, method: str, methods: int) -> str:
 def _complete(operation: dict[str, Any], method: str, rule: Rule) -> dict[str, Any]:
     """The operation with what every handler of its kind can answer, so no status code is
     left out: a body can be malformed (400), too large (413), not JSON (415) or invalid (422);
-    a token missing (401) or of another role (403); a path value unknown (404); parameters
-    invalid (422); and anything can fail (500). Path parameters are typed by their converter.
+    a token missing (401), of another role (403) or refused unread after too many bad ones
+    (429); a path value unknown (404); parameters invalid (422); and anything can fail (500).
+    Path parameters are typed by their converter.
     """
     operation = {**operation, "responses": {str(k): v for k, v in operation["responses"].items()}}
     responses = operation["responses"]
@@ -362,7 +371,7 @@ def _complete(operation: dict[str, Any], method: str, rule: Rule) -> dict[str, A
             ("422", "Unprocessable"),
         ]
     if operation.get("security"):
-        wanted += [("401", "Unauthenticated"), ("403", "Forbidden")]
+        wanted += [("401", "Unauthenticated"), ("403", "Forbidden"), ("429", "TooManyFailures")]
     if rule.arguments:
         wanted.append(("404", "NotFound"))
     if any(p.get("in") in ("query", "header") for p in parameters):
@@ -459,10 +468,17 @@ def build_openapi(app: Flask) -> dict[str, Any]:
         }
         if name == "Unprocessable":
             example["errors"] = {"footprint": {"value": ["Not a valid decimal."]}}
+        headers = {}
+        if status == 429:
+            headers["Retry-After"] = {
+                "description": "Seconds until this address's tokens are checked again",
+                "schema": {"type": "integer", "minimum": 1},
+            }
         spec.components.response(
             name,
             {
                 "description": description,
+                **({"headers": headers} if headers else {}),
                 "content": {
                     "application/problem+json": {
                         "schema": {"$ref": "#/components/schemas/Problem"},

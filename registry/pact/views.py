@@ -25,8 +25,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from registry.api.common import json_body
+from registry.auth.attempts import count_credential_failure, counting_failures, refuse_if_spent
 from registry.config import current_settings
-from registry.errors import RegistryError, handle_http_exception
+from registry.errors import RegistryError, TooManyFailuresError, handle_http_exception
 from registry.pact import errors
 from registry.pact.events import receive_event
 from registry.pact.mapping import EXTENSION_SCHEMA_PATH, SOURCE_EXTENSION_SCHEMA_PATH
@@ -42,6 +43,7 @@ from registry.pact.services import (
     issue_token,
     read_cursor,
 )
+from registry.pages.protection import client_address
 
 __all__ = ["bp"]
 
@@ -64,6 +66,19 @@ def _pact_error(error: errors.PactError) -> Response:
 @bp.errorhandler(errors.PactError)
 def _handle_pact_error(error: errors.PactError) -> Response:
     return _pact_error(error)
+
+
+@bp.errorhandler(TooManyFailuresError)
+def _handle_too_many_failures(error: TooManyFailuresError) -> Response:
+    # PACT's Error has no code for it: its generic BadRequest, with HTTP 429 and Retry-After;
+    # the token endpoint answers in OAuth's words.
+    if request.endpoint == "pact.token":
+        response = _oauth_error("temporarily_unavailable", error.detail or error.title, 429)
+    else:
+        response = _pact_error(errors.BadRequestError(error.detail or error.title))
+        response.status_code = 429
+    response.headers.update(error.headers)
+    return response
 
 
 @bp.errorhandler(RegistryError)
@@ -149,8 +164,11 @@ def token() -> Response:
         return _oauth_error("invalid_request", "Send grant_type=client_credentials once.", 400)
     if grant[0] != "client_credentials":
         return _oauth_error("unsupported_grant_type", "Only client_credentials is supported.", 400)
+    address = client_address()
+    refuse_if_spent(address)
     client = authenticate_client(auth.username, auth.password)
     if client is None:
+        count_credential_failure(address)
         return _oauth_error("invalid_client", "Client authentication failed.", 401)
     access_token, lifetime = issue_token(client)
     response = jsonify(
@@ -162,8 +180,13 @@ def token() -> Response:
 
 
 def _client() -> PactClient:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    return authenticate_token(value.strip() if scheme.lower() == "bearer" else None)
+    header = request.headers.get("Authorization")
+    if header is None:  # nothing presented, nothing guessed: neither limited nor counted
+        return authenticate_token(None)
+    scheme, _, value = header.partition(" ")
+    # An expired token is one we signed, so not a guess: only invalid ones count.
+    with counting_failures(client_address(), errors.BadRequestError):
+        return authenticate_token(value.strip() if scheme.lower() == "bearer" else None)
 
 
 def _limit(values: list[str]) -> int:

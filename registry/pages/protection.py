@@ -1,4 +1,6 @@
-"""What guards the public forms: a CSRF token, per-address rate limits, and which address.
+"""What guards the public forms: a CSRF token, per-address rate limits, and which address;
+and the counters of failed attempts (:class:`FailureCounter`) that the portal's sign-in and
+every API's credentials (``registry.auth.attempts``) are limited by, in the same limiter.
 
 Only views that call ``csrf.protect()`` are checked: the JSON API and the VC-API take bearer
 tokens, which a foreign page cannot make a browser send, and must keep working for clients
@@ -9,18 +11,25 @@ process, and every test, count on their own.
 from __future__ import annotations
 
 import ipaddress
+import math
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
+from limits import parse_many
 
 from registry.config import SETTINGS_KEY, Settings
 
 __all__ = [
     "LIMITER_KEY",
+    "FailureCounter",
     "client_address",
+    "count_failure",
     "csrf",
+    "failures_wait",
     "form_limiter",
     "init_protection",
     "over_https",
@@ -74,6 +83,42 @@ def form_limiter() -> Limiter:
     """The running app's limiter for its public forms."""
     limiter: Limiter = current_app.extensions[LIMITER_KEY]
     return limiter
+
+
+@dataclass(frozen=True, slots=True)
+class FailureCounter:
+    """One count of failed attempts: its limits (a limits string such as "20 per 5 minutes"),
+    a named scope (the counters of several hosts share one store, so the name is the key), and
+    whose failures they are (an address, an account)."""
+
+    limits: str
+    scope: str
+    key: str
+
+
+def failures_wait(*counters: FailureCounter) -> int | None:
+    """Seconds until every counter takes another attempt, or ``None`` if none is spent.
+
+    Only failures are counted (:func:`count_failure`), so whoever succeeds is never limited;
+    once a counter is spent, attempts are refused before they are checked, so guessing stops.
+    """
+    strategy = form_limiter().limiter
+    now = time.time()  # the limits storage's own clock, which its reset times are on
+    waits = [
+        math.ceil(strategy.get_window_stats(item, counter.scope, counter.key).reset_time - now)
+        for counter in counters
+        for item in parse_many(counter.limits)
+        if not strategy.test(item, counter.scope, counter.key)
+    ]
+    return max(1, *waits) if waits else None
+
+
+def count_failure(*counters: FailureCounter) -> None:
+    """Count one failed attempt against each counter."""
+    strategy = form_limiter().limiter
+    for counter in counters:
+        for item in parse_many(counter.limits):
+            strategy.hit(item, counter.scope, counter.key)
 
 
 def init_protection(app: Flask) -> None:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from limits import parse_many
 from sqlalchemy import or_, select, update
 
 from registry.auth.models import ApiToken, Role
@@ -23,7 +22,7 @@ from registry.clock import utcnow
 from registry.config import current_settings
 from registry.db import db
 from registry.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
-from registry.pages.protection import form_limiter
+from registry.pages.protection import FailureCounter, count_failure, failures_wait
 from registry.portal.models import (
     BODY_ROLES,
     AccessEvent,
@@ -268,29 +267,20 @@ class SignIn:
         return not self.session.verified
 
 
-def _limits_exceeded(email: str, address: str) -> bool:
+def _counters(email: str, address: str) -> tuple[FailureCounter, FailureCounter]:
     policy = current_policy()
-    strategy = form_limiter().limiter
-    checks = [
-        (policy.account_limit, "portal-account", email),
-        (policy.address_limit, "portal-address", address),
-    ]
-    return any(
-        not strategy.test(item, scope, key)
-        for limits_text, scope, key in checks
-        for item in parse_many(limits_text)
+    return (
+        FailureCounter(policy.account_limit, "portal-account", email),
+        FailureCounter(policy.address_limit, "portal-address", address),
     )
 
 
+def _limits_exceeded(email: str, address: str) -> bool:
+    return failures_wait(*_counters(email, address)) is not None
+
+
 def _count_failure(email: str, address: str) -> None:
-    policy = current_policy()
-    strategy = form_limiter().limiter
-    for limits_text, scope, key in (
-        (policy.account_limit, "portal-account", email),
-        (policy.address_limit, "portal-address", address),
-    ):
-        for item in parse_many(limits_text):
-            strategy.hit(item, scope, key)
+    count_failure(*_counters(email, address))
 
 
 def _start_session(person: Person, *, verified: bool) -> SignIn:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from registry import create_app
 from registry.clock import CLOCK_KEY, FixedClock
 from registry.db import db
+from registry.pages.protection import form_limiter
 from tests.registry.factories import make_settings
 
 PG_ADMIN = os.environ.get(
@@ -123,9 +124,12 @@ def db_session(app: Flask) -> Iterator[scoped_session[Session]]:
 
     ``create_savepoint`` turns the code's own commits and rollbacks into savepoint releases and
     rollbacks, so the request boundary behaves as in production while nothing persists. Requests
-    made with ``client`` reuse this app context, hence this very session.
+    made with ``client`` reuse this app context, hence this very session. The app's rate-limit
+    counters start empty too: the session's apps outlive a test, and one test's bad tokens
+    must not limit the next.
     """
     with app.app_context():
+        form_limiter().reset()
         connection = db.engine.connect()
         outer = connection.begin()
         original = db.session

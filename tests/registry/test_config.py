@@ -179,6 +179,16 @@ def test_form_rate_limits_count_in_memory_unless_told_otherwise(tmp_path: Path) 
     assert shared.trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
 
 
+def test_failed_credentials_are_limited_by_a_limits_string(tmp_path: Path) -> None:
+    assert Settings.from_env(prod_env(tmp_path)).auth_failure_limit == "20 per 5 minutes"
+    told = prod_env(tmp_path, REGISTRY_AUTH_FAILURE_LIMIT="10 per minute; 100 per day")
+    assert Settings.from_env(told).auth_failure_limit == "10 per minute; 100 per day"
+    # A limit that cannot be read, or that would refuse every token: refused at start.
+    for wrong in ("twenty per five minutes", "0 per 5 minutes"):
+        with pytest.raises(ConfigError, match="REGISTRY_AUTH_FAILURE_LIMIT"):
+            Settings.from_env(prod_env(tmp_path, REGISTRY_AUTH_FAILURE_LIMIT=wrong))
+
+
 def test_a_trusted_proxy_must_be_an_address_or_network(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="REGISTRY_TRUSTED_PROXIES"):
         Settings.from_env(prod_env(tmp_path, REGISTRY_TRUSTED_PROXIES="proxy.internal"))

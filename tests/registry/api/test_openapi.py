@@ -41,3 +41,24 @@ def test_schemas_referenced_by_name_become_components(client: FlaskClient) -> No
     assert {"Label", "LabelRequest", "StatusChange", "Problem", "InclusionProof"} <= set(schemas)
     footprint = schemas["Footprint"]["properties"]
     assert "value" in footprint
+
+
+def test_every_operation_that_takes_a_token_documents_the_failure_limit(
+    client: FlaskClient,
+) -> None:
+    document = client.get("/api/v1/openapi.json").get_json()
+    limited = document["components"]["responses"]["TooManyFailures"]
+    assert limited["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}
+    example = limited["content"]["application/problem+json"]["example"]
+    assert example["type"].endswith("/problems/too-many-failures")
+    secured = [
+        (path, method, operation["responses"])
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security")
+    ]
+    assert secured
+    missing = [(p, m) for p, m, responses in secured if "429" not in responses]
+    assert not missing
+    public = document["paths"]["/api/v1/labels/{label_id}"]["get"]
+    assert "429" not in public["responses"]
