@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import (
     Schema,
@@ -35,6 +35,8 @@ from registry.status_changes import StatusAction, StatusChangeSchema
 __all__ = [
     "DIGITAL_LINK_NEEDS_GTIN",
     "ArtworkQuerySchema",
+    "BatchRequestSchema",
+    "IssuanceOptionsSchema",
     "LabelBatchResultSchema",
     "LabelBatchSchema",
     "LabelPageSchema",
@@ -43,6 +45,7 @@ __all__ = [
     "LabelSchema",
     "StatusChangeSchema",
     "artwork_query_schema",
+    "assurance_field",
     "label_batch_schema",
     "label_query_schema",
     "label_request_from",
@@ -53,6 +56,7 @@ __all__ = [
     "qr_svg_query_schema",
     "status_change_schema",
     "status_reason_field",
+    "valid_until_field",
 ]
 
 # Texts fit their VARCHAR(500) columns; the label draws the product name shortened if need be.
@@ -174,21 +178,27 @@ class RuleRefSchema(Schema):
     )
 
 
-class LabelRequestSchema(Schema):
-    """What a certifier sends to issue a label."""
+def valid_until_field(description: str) -> DateTimeStamp:
+    """The optional end of validity a request may ask for; ``description`` says its default."""
+    return DateTimeStamp(load_default=None, metadata={"description": description})
 
-    product = fields.Nested(
-        ProductSchema, required=True, metadata={"description": "The labelled product"}
+
+def assurance_field(description: str) -> fields.String:
+    """The optional assurance level of the verification (ISO 14064-3), signed as stated."""
+    return fields.String(
+        validate=validate.OneOf(ASSURANCE_LEVELS),
+        load_default=None,
+        metadata={"description": description},
     )
-    footprint = fields.Nested(
-        FootprintSchema, required=True, metadata={"description": "Its verified footprint"}
-    )
+
+
+class IssuanceOptionsSchema(Schema):
+    """What every issuance request states beside what it labels: the rule version, and what
+    the certifier may ask or assert. The members both doors share (a label request, a label
+    from a PACT footprint)."""
+
     rule = fields.Nested(
         RuleRefSchema, required=True, metadata={"description": "The rule version to grade under"}
-    )
-    valid_until = DateTimeStamp(
-        load_default=None,
-        metadata={"description": "End of validity; default: the rule version's"},
     )
     grade = fields.String(
         validate=validate.OneOf(GRADES),
@@ -199,12 +209,20 @@ class LabelRequestSchema(Schema):
         load_default=None,
         metadata={"description": "The label of yours this one replaces", "example": "3K8D2M7Q9P"},
     )
-    # What the verification engagement gave (ISO 14064-3): stated in the signed credential.
-    assurance = fields.String(
-        validate=validate.OneOf(ASSURANCE_LEVELS),
-        load_default=None,
-        metadata={"description": "The assurance level of the verification (ISO 14064-3)"},
+
+
+class LabelRequestSchema(IssuanceOptionsSchema):
+    """What a certifier sends to issue a label."""
+
+    product = fields.Nested(
+        ProductSchema, required=True, metadata={"description": "The labelled product"}
     )
+    footprint = fields.Nested(
+        FootprintSchema, required=True, metadata={"description": "Its verified footprint"}
+    )
+    valid_until = valid_until_field("End of validity; default: the rule version's")
+    # What the verification engagement gave (ISO 14064-3): stated in the signed credential.
+    assurance = assurance_field("The assurance level of the verification (ISO 14064-3)")
     qr = fields.Enum(
         QrTarget,
         by_value=True,
@@ -254,23 +272,34 @@ def label_request_from(data: dict[str, Any]) -> LabelRequest:
     )
 
 
-class LabelBatchSchema(Schema):
-    """Several labels issued all or none: ``{"labels": [label request, …]}``."""
+class BatchRequestSchema(Schema):
+    """The shape of a batch, ``{"labels": [item, …]}``, issued all or none; ``ITEM`` is what an
+    item looks like, as the refusal of a bare array shows it."""
 
-    labels = fields.List(
-        fields.Nested(LabelRequestSchema),
-        required=True,
-        validate=validate.Length(min=1, max=MAX_BATCH),
-        metadata={"description": f"1 to {MAX_BATCH} label requests, issued all or none"},
-    )
+    ITEM: ClassVar[str] = "label request"
+
+    @staticmethod
+    def items_field(item: type[Schema], description: str) -> fields.List[Any]:
+        return fields.List(
+            fields.Nested(item),
+            required=True,
+            validate=validate.Length(min=1, max=MAX_BATCH),
+            metadata={"description": f"1 to {MAX_BATCH} {description}, issued all or none"},
+        )
 
     @pre_load
     def _not_a_bare_array(self, data: Any, **kwargs: Any) -> Any:
         if isinstance(data, list):
             raise ValidationError(
-                'Send an object {"labels": [label request, …]}, not a bare array.', "_schema"
+                f'Send an object {{"labels": [{self.ITEM}, …]}}, not a bare array.', "_schema"
             )
         return data
+
+
+class LabelBatchSchema(BatchRequestSchema):
+    """Several labels issued all or none: ``{"labels": [label request, …]}``."""
+
+    labels = BatchRequestSchema.items_field(LabelRequestSchema, "label requests")
 
 
 class LabelQuerySchema(Schema):

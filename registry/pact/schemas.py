@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import fields, post_load, validate
 
-from credentials import ASSURANCE_LEVELS, BOUNDARIES, GRADES
-from registry.fields import DateTimeStamp, LabelId
-from registry.labels.issuance import MAX_BATCH
-from registry.labels.schemas import RuleRefSchema
+from credentials import BOUNDARIES
+from registry.labels.schemas import (
+    BatchRequestSchema,
+    IssuanceOptionsSchema,
+    assurance_field,
+    valid_until_field,
+)
 from registry.pact.importing import PactLabelParams
 
 __all__ = [
@@ -26,7 +29,7 @@ __all__ = [
 ]
 
 
-class PactLabelRequestSchema(Schema):
+class PactLabelRequestSchema(IssuanceOptionsSchema):
     """A label from a PACT ProductFootprint (v3.0.x, or 2.x)."""
 
     footprint = fields.Dict(
@@ -55,9 +58,6 @@ class PactLabelRequestSchema(Schema):
             },
         },
     )
-    rule = fields.Nested(
-        RuleRefSchema, required=True, metadata={"description": "The rule version to grade under"}
-    )
     system_boundary = fields.String(
         validate=validate.OneOf(BOUNDARIES),
         load_default=None,
@@ -66,26 +66,10 @@ class PactLabelRequestSchema(Schema):
             "it (cradle-to-gate or cradle-to-grave); must agree with it if it does"
         },
     )
-    valid_until = DateTimeStamp(
-        load_default=None,
-        metadata={"description": "End of validity; default: the footprint's validityPeriodEnd"},
-    )
-    grade = fields.String(
-        validate=validate.OneOf(GRADES),
-        load_default=None,
-        metadata={"description": "The grade you expect; another computed grade is refused"},
-    )
-    supersedes = LabelId(
-        load_default=None,
-        metadata={"description": "The label of yours this one replaces", "example": "3K8D2M7Q9P"},
-    )
-    assurance = fields.String(
-        validate=validate.OneOf(ASSURANCE_LEVELS),
-        load_default=None,
-        metadata={
-            "description": "The assurance level of the verification (ISO 14064-3); a v2 "
-            "footprint's assurance.level is taken if this is left out, and must agree"
-        },
+    valid_until = valid_until_field("End of validity; default: the footprint's validityPeriodEnd")
+    assurance = assurance_field(
+        "The assurance level of the verification (ISO 14064-3); a v2 footprint's "
+        "assurance.level is taken if this is left out, and must agree"
     )
 
     @post_load
@@ -104,24 +88,11 @@ class PactLabelRequestSchema(Schema):
         )
 
 
-class PactLabelBatchSchema(Schema):
+class PactLabelBatchSchema(BatchRequestSchema):
     """Several labels from PACT footprints, all or none: ``{"labels": [request, …]}``."""
 
-    labels = fields.List(
-        fields.Nested(PactLabelRequestSchema),
-        required=True,
-        validate=validate.Length(min=1, max=MAX_BATCH),
-        metadata={"description": f"1 to {MAX_BATCH} from-PACT requests, issued all or none"},
-    )
-
-    @pre_load
-    def _not_a_bare_array(self, data: Any, **kwargs: Any) -> Any:
-        if isinstance(data, list):
-            raise ValidationError(
-                'Send an object {"labels": [{"footprint": …, "rule": …}, …]}, not a bare array.',
-                "_schema",
-            )
-        return data
+    ITEM = '{"footprint": …, "rule": …}'
+    labels = BatchRequestSchema.items_field(PactLabelRequestSchema, "from-PACT requests")
 
 
 pact_label_request_schema = PactLabelRequestSchema()
