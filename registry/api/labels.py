@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -11,6 +13,7 @@ from registry.api.auth import current_principal
 from registry.api.common import json_body
 from registry.api.idempotency import idempotency_key, issue_items, request_hash
 from registry.auth.models import Role
+from registry.auth.services import Principal
 from registry.db import transaction
 from registry.errors import ValidationFailedError
 from registry.labels.artwork import (
@@ -22,7 +25,7 @@ from registry.labels.artwork import (
     label_qr_svg,
 )
 from registry.labels.grouping import issue_grouped
-from registry.labels.issuance import IssueItem, issue_labels
+from registry.labels.issuance import IssueItem, LabelRequest, issue_labels
 from registry.labels.preview import Preview, preview_labels
 from registry.labels.schemas import (
     artwork_query_schema,
@@ -39,7 +42,7 @@ from registry.labels.services import change_label_status, count_labels, get_labe
 from registry.labels.status_lists import get_status_list
 from registry.labels.verification import label_ledger_evidence, signed_label_trust
 
-__all__ = ["bp", "dry_run_requested", "previewed"]
+__all__ = ["bp", "issued_batch", "issued_one"]
 
 bp = Blueprint("labels", __name__)
 
@@ -56,6 +59,51 @@ def dry_run_requested() -> bool:
 
 def previewed(preview: Preview) -> dict[str, Any]:
     return {**preview.label, "dry_run": True, "replayed": preview.replayed}
+
+
+Refusals = Callable[[], AbstractContextManager[object]]
+
+
+def issued_one(
+    principal: Principal,
+    label_request: LabelRequest,
+    key: str | None,
+    *,
+    refusals: Refusals = nullcontext,
+) -> Response:
+    """The answer to issuing one label (or, with ``dry_run``, to previewing it); a refusal
+    passes through ``refusals`` (which may rename its fields) on its way out."""
+    item = IssueItem(label_request, idempotency_key=key, request_hash=request_hash(label_request))
+    if dry_run_requested():
+        with refusals():
+            return jsonify(previewed(preview_labels(principal, [item])[0]))
+    # Issued with whatever else this token has in flight in this worker, and committed
+    # before the response is written (the ledger lock is held from the append to the commit).
+    with refusals():
+        result = issue_grouped(principal, item, label_schema.dump)
+    response = jsonify(result.label)
+    response.status_code = 201 if result.created else 200
+    response.headers["Location"] = url_for("labels.get_label_view", label_id=result.label_id)
+    if not result.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def issued_batch(
+    principal: Principal, items: list[IssueItem], *, refusals: Refusals = nullcontext
+) -> Response:
+    """The answer to issuing a batch, all or none (or, with ``dry_run``, to previewing it)."""
+    if dry_run_requested():
+        with refusals():
+            previews = preview_labels(principal, items)
+        return jsonify({"dry_run": True, "labels": [previewed(p) for p in previews]})
+    # Committed before the response is written, as for one label; rolled back before a
+    # refusal reaches ``refusals``.
+    with refusals(), transaction():
+        results = issue_labels(principal, items)
+    response = jsonify({"labels": label_schema.dump([r.label for r in results], many=True)})
+    response.status_code = 201 if any(r.created for r in results) else 200
+    return response
 
 
 def _label_response(label_id: str, status: int = 200) -> Response:
@@ -187,10 +235,7 @@ def post_label() -> ResponseReturnValue:
       security: [{bearer: []}]
       parameters:
         - IdempotencyKey
-        - in: query
-          name: dry_run
-          description: "`true`: check and show the label without issuing it."
-          schema: {type: string, enum: ['true', 'false'], default: 'false'}
+        - DryRun
       requestBody:
         required: true
         content: {application/json: {schema: LabelRequestSchema}}
@@ -212,19 +257,7 @@ def post_label() -> ResponseReturnValue:
     principal = current_principal(Role.CERTIFIER)
     data = json_body()
     key = idempotency_key()
-    label_request = label_request_schema.load(data)
-    item = IssueItem(label_request, idempotency_key=key, request_hash=request_hash(label_request))
-    if dry_run_requested():
-        return jsonify(previewed(preview_labels(principal, [item])[0]))
-    # Issued with whatever else this token has in flight in this worker, and committed
-    # before the response is written (the ledger lock is held from the append to the commit).
-    result = issue_grouped(principal, item, label_schema.dump)
-    response = jsonify(result.label)
-    response.status_code = 201 if result.created else 200
-    response.headers["Location"] = url_for("labels.get_label_view", label_id=result.label_id)
-    if not result.created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return issued_one(principal, label_request_schema.load(data), key)
 
 
 @bp.post("/api/v1/labels/batch")
@@ -247,10 +280,7 @@ def post_label_batch() -> ResponseReturnValue:
       security: [{bearer: []}]
       parameters:
         - BatchIdempotencyKey
-        - in: query
-          name: dry_run
-          description: "`true`: check and show the labels without issuing them."
-          schema: {type: string, enum: ['true', 'false'], default: 'false'}
+        - DryRun
       requestBody:
         required: true
         content: {application/json: {schema: LabelBatchSchema}}
@@ -271,15 +301,7 @@ def post_label_batch() -> ResponseReturnValue:
     principal = current_principal(Role.CERTIFIER)
     data = json_body()
     key = idempotency_key(batch=True)
-    items = issue_items(label_batch_schema.load(data)["labels"], key)
-    if dry_run_requested():
-        previews = preview_labels(principal, items)
-        return jsonify({"dry_run": True, "labels": [previewed(p) for p in previews]})
-    with transaction():  # committed before the response is written, as for one label
-        results = issue_labels(principal, items)
-    response = jsonify({"labels": label_schema.dump([r.label for r in results], many=True)})
-    response.status_code = 201 if any(r.created for r in results) else 200
-    return response
+    return issued_batch(principal, issue_items(label_batch_schema.load(data)["labels"], key))
 
 
 @bp.post("/api/v1/labels/<label:label_id>/status")

@@ -183,6 +183,13 @@ def _idempotency_key(limit: int) -> dict[str, Any]:
 _SHARED_PARAMETERS = {
     "IdempotencyKey": _idempotency_key(MAX_IDEMPOTENCY_KEY),
     "BatchIdempotencyKey": _idempotency_key(MAX_BATCH_IDEMPOTENCY_KEY),
+    "DryRun": {
+        "in": "query",
+        "name": "dry_run",
+        "description": "`true`: check (a PACT footprint: map and check) and show what would be "
+        "issued, writing nothing.",
+        "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
+    },
 }
 
 

@@ -6,20 +6,15 @@ mapped to a label request (:mod:`registry.pact.importing`) and issued through th
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint
 from flask.typing import ResponseReturnValue
 
 from registry.api.auth import current_principal
 from registry.api.common import json_body
-from registry.api.idempotency import idempotency_key, issue_items, request_hash
-from registry.api.labels import dry_run_requested, previewed
+from registry.api.idempotency import idempotency_key, issue_items
+from registry.api.labels import issued_batch, issued_one
 from registry.auth.models import Role
 from registry.clock import utcnow
-from registry.db import transaction
-from registry.labels.grouping import issue_grouped
-from registry.labels.issuance import IssueItem, issue_labels
-from registry.labels.preview import preview_labels
-from registry.labels.schemas import label_schema
 from registry.pact.importing import label_request_from_pact, label_requests_from_pact
 from registry.pact.refusals import pact_refusals
 from registry.pact.schemas import pact_label_batch_schema, pact_label_request_schema
@@ -56,10 +51,7 @@ def post_label_from_pact() -> ResponseReturnValue:
       security: [{bearer: []}]
       parameters:
         - IdempotencyKey
-        - in: query
-          name: dry_run
-          description: "`true`: map, check and show the label without issuing it."
-          schema: {type: string, enum: ['true', 'false'], default: 'false'}
+        - DryRun
       requestBody:
         required: true
         content: {application/json: {schema: PactLabelRequestSchema}}
@@ -82,18 +74,7 @@ def post_label_from_pact() -> ResponseReturnValue:
     key = idempotency_key()
     params = pact_label_request_schema.load(data)
     label_request = label_request_from_pact(params, now=utcnow())
-    item = IssueItem(label_request, idempotency_key=key, request_hash=request_hash(label_request))
-    if dry_run_requested():
-        with pact_refusals([params]):
-            return jsonify(previewed(preview_labels(principal, [item])[0]))
-    with pact_refusals([params]):
-        result = issue_grouped(principal, item, label_schema.dump)
-    response = jsonify(result.label)
-    response.status_code = 201 if result.created else 200
-    response.headers["Location"] = url_for("labels.get_label_view", label_id=result.label_id)
-    if not result.created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return issued_one(principal, label_request, key, refusals=lambda: pact_refusals([params]))
 
 
 @bp.post("/api/v1/labels/from-pact/batch")
@@ -116,10 +97,7 @@ def post_label_from_pact_batch() -> ResponseReturnValue:
       security: [{bearer: []}]
       parameters:
         - BatchIdempotencyKey
-        - in: query
-          name: dry_run
-          description: "`true`: map, check and show the labels without issuing them."
-          schema: {type: string, enum: ['true', 'false'], default: 'false'}
+        - DryRun
       requestBody:
         required: true
         content: {application/json: {schema: PactLabelBatchSchema}}
@@ -142,13 +120,4 @@ def post_label_from_pact_batch() -> ResponseReturnValue:
     key = idempotency_key(batch=True)
     params = pact_label_batch_schema.load(data)["labels"]
     items = issue_items(label_requests_from_pact(params, now=utcnow()), key)
-    if dry_run_requested():
-        with pact_refusals(params):
-            previews = preview_labels(principal, items)
-        return jsonify({"dry_run": True, "labels": [previewed(p) for p in previews]})
-    # The transaction rolls back first; then the refusal is renamed for PACT.
-    with pact_refusals(params), transaction():
-        results = issue_labels(principal, items)
-    response = jsonify({"labels": label_schema.dump([r.label for r in results], many=True)})
-    response.status_code = 201 if any(r.created for r in results) else 200
-    return response
+    return issued_batch(principal, items, refusals=lambda: pact_refusals(params))
