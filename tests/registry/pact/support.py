@@ -37,6 +37,7 @@ __all__ = [
     "label_app",
     "make_pact_rules",
     "pact",
+    "pact_client_token",
     "rule_for",
     "validate",
     "world",
@@ -63,6 +64,21 @@ def rule_for(footprint: dict[str, Any]) -> str:
     if unit == "kilogram":
         return "PACT-KG-PEF" if standards == ["PEF"] else "PACT-KG-GHGP"
     return {"liter": "PACT-L", "piece": "PACT-PIECE"}.get(unit, "PACT-KG-GHGP")
+
+
+def pact_client_token(client: FlaskClient) -> tuple[str, str, str]:
+    """A new PACT client (committed) and an access token it was given: (id, secret, token)."""
+    with transaction():
+        pact_client, secret = create_client("buyer's PACT tool")
+    response = client.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials"},
+        headers=basic(pact_client.client_id, secret),
+        base_url=HTTPS,
+    )
+    assert response.status_code == 200, response.get_json()
+    token: str = response.get_json()["access_token"]
+    return pact_client.client_id, secret, token
 
 
 def make_pact_rules() -> None:
@@ -175,20 +191,12 @@ def pact(client: FlaskClient, world: LabelWorld) -> Pact:
     assert change_status(client, world.certifier, revoked["id"], "revoke").status_code == 200
     suspended = issue(client, world.certifier, label_request("81", name="Suspended module"))
     assert change_status(client, world.certifier, suspended["id"], "suspend").status_code == 200
-    with transaction():
-        pact_client, secret = create_client("buyer's PACT tool")
-    response = client.post(
-        "/auth/token",
-        data={"grant_type": "client_credentials"},
-        headers=basic(pact_client.client_id, secret),
-        base_url=HTTPS,
-    )
-    assert response.status_code == 200, response.get_json()
+    client_id, secret, token = pact_client_token(client)
     return Pact(
         http=client,
-        client_id=pact_client.client_id,
+        client_id=client_id,
         secret=secret,
-        token=response.get_json()["access_token"],
+        token=token,
         active=active,
         other=other,
         old=old,

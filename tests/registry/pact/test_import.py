@@ -22,7 +22,6 @@ from registry.clock import utcnow
 from registry.db import transaction
 from registry.pact.ids import footprint_id
 from registry.pact.mapping import SOURCE_EXTENSION_SCHEMA_PATH
-from registry.pact.services import create_client
 from tests.registry.factories import LabelWorld
 from tests.registry.labels.support import (
     auth,
@@ -36,8 +35,8 @@ from tests.registry.labels.support import (
 from tests.registry.pact.support import (
     HTTPS,
     VECTORS,
-    basic,
     make_pact_rules,
+    pact_client_token,
     rule_for,
     validate,
 )
@@ -73,20 +72,6 @@ def _body(footprint: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 def _post(client: FlaskClient, secret: str, body: Any, path: str = "", **headers: str) -> Any:
     return client.post(f"/api/v1/labels/from-pact{path}", json=body, headers=auth(secret) | headers)
-
-
-def _pact_token(client: FlaskClient) -> str:
-    with transaction():
-        pact_client, secret = create_client("buyer's PACT tool")
-    response = client.post(
-        "/auth/token",
-        data={"grant_type": "client_credentials"},
-        headers=basic(pact_client.client_id, secret),
-        base_url=HTTPS,
-    )
-    assert response.status_code == 200, response.get_json()
-    token: str = response.get_json()["access_token"]
-    return token
 
 
 def _instant(text: str) -> datetime:
@@ -157,7 +142,7 @@ def _round_trip(client: FlaskClient, world: LabelWorld, footprint: dict[str, Any
     assert entry["pact"]["specVersion"] == footprint["specVersion"]
     assert entry["pact"].get("version") == footprint.get("version")
     # Exported again over PACT, valid against the v3 schema.
-    token = _pact_token(client)
+    token = pact_client_token(client)[2]
     exported = client.get(
         f"/3/footprints/{footprint_id(label['id'])}",
         headers=auth(token),
@@ -200,7 +185,7 @@ def test_a_label_without_pact_keeps_its_export_unchanged(
     assert "pact" not in entry
     served = client.get(
         f"/3/footprints/{footprint_id(label['id'])}",
-        headers=auth(_pact_token(client)),
+        headers=auth(pact_client_token(client)[2]),
         base_url=HTTPS,
     ).get_json()["data"]
     assert "precedingPfIds" not in served
