@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,8 +227,14 @@ def row_request(cells: Mapping[str, str]) -> dict[str, Any]:
     return data
 
 
-def schema_errors(row: int, messages: Mapping[str, Any]) -> list[RowError]:
-    """A marshmallow error dict of one row as errors at its columns."""
+def schema_errors(
+    row: int,
+    messages: Mapping[str, Any],
+    *,
+    column_of: Callable[[tuple[str, ...]], str | None] | None = None,
+) -> list[RowError]:
+    """A marshmallow error dict of one row as errors at its columns (by default the
+    template's, else what ``column_of`` names for an error's path)."""
     found: list[RowError] = []
 
     def walk(path: tuple[str, ...], value: Any) -> None:
@@ -237,7 +243,7 @@ def schema_errors(row: int, messages: Mapping[str, Any]) -> list[RowError]:
                 walk((*path, str(key)), inner)
             return
         texts = value if isinstance(value, list) else [value]
-        column = _column_of(path)
+        column = (column_of or _column_of)(path)
         for text in texts:
             if isinstance(text, Mapping | list):
                 walk(path, text)

@@ -20,7 +20,12 @@ from marshmallow import ValidationError
 
 from credentials.errors import CredentialError
 from credentials.jsonld import parse_json
-from registry.batches.csvformat import BatchRefusedError, RowError, UploadRefusedError
+from registry.batches.csvformat import (
+    BatchRefusedError,
+    RowError,
+    UploadRefusedError,
+    schema_errors,
+)
 from registry.clock import utcnow
 from registry.errors import ValidationFailedError
 from registry.labels.issuance import LabelRequest
@@ -100,22 +105,12 @@ def member_errors(row: int, errors: Mapping[str, Any]) -> list[RowError]:
     """A marshmallow error dict of one footprint as errors at its members, dotted from the
     footprint (``pcf.declaredUnitOfMeasurement``); an error of an option at its name
     (``rule``)."""
-    found: list[RowError] = []
+    return schema_errors(row, errors, column_of=_member)
 
-    def walk(path: tuple[str, ...], value: Any) -> None:
-        if isinstance(value, Mapping):
-            for key, inner in value.items():
-                walk((*path, str(key)), inner)
-            return
-        for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, Mapping | list):
-                walk(path, text)
-            else:
-                member = path[1:] if path[:1] == ("footprint",) else path
-                found.append(RowError(row, ".".join(member) or None, str(text)))
 
-    walk((), errors)
-    return found
+def _member(path: tuple[str, ...]) -> str | None:
+    member = path[1:] if path[:1] == ("footprint",) else path
+    return ".".join(member) or None
 
 
 def read_pact_rows(text: str, *, progress: Callable[[int], None], every: int = 100) -> PactRows:
