@@ -1,17 +1,19 @@
-"""CSV batches in the portal, in a real browser against gunicorn and its batch runner thread.
+"""Batches in the portal, in a real browser against gunicorn and its batch runner thread.
 
 A signatory signs in, downloads the template, uploads a batch with one bad row (refused whole,
 the row and column named), then a good batch of 1,000 rows, watches it (the page reloads
-itself), downloads the result CSV, and every label in it verifies with the kit. axe-core checks
-each page on the way.
+itself), downloads the result CSV, and every label in it verifies with the kit. Then the same
+from a JSON file of PACT footprints. axe-core checks each page on the way.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from registry.portal.models import PersonRole
 from registry.portal.services import accept_invitation, invite_person
 from tests.browser.server import LiveServer
 from tests.browser.test_portal_sign_in import PASSWORD, no_serious_violation
+from tests.registry.pact.support import VECTORS
 
 pytestmark = pytest.mark.browser
 BODY = "lingnan-pcc"  # the demo's body accredited for CN-GD batteries
@@ -171,3 +174,78 @@ def test_a_signatory_uploads_a_refused_batch_then_issues_1000_labels(
     first.click()
     page.wait_for_url(lines[0]["url"])
     assert "LFP module 0 (browser batch)" in page.inner_text("main")
+
+
+def demo_footprint(n: int, **pcf: str) -> dict[str, Any]:
+    """A PACT v3 footprint (the specification's example-1, made a demo battery module per kWh
+    under ISO 14067, as CN-GD-PCR-LIB 2.0 grades it), with ``pcf`` members changed."""
+    footprint: dict[str, Any] = json.loads((VECTORS / "pact/v3/example-1.json").read_text())
+    footprint["id"] = str(uuid.uuid4())
+    footprint["productNameCompany"] = f"LFP module {n} (PACT batch)"
+    footprint["pcf"].update(
+        {
+            "declaredUnitOfMeasurement": "kilowatt hour",
+            "declaredUnitAmount": "1",
+            "pcfExcludingBiogenicUptake": f"{50 + n}.5",
+            "referencePeriodStart": "2025-08-01T00:00:00Z",
+            "referencePeriodEnd": "2026-08-01T00:00:00Z",
+            "crossSectoralStandards": ["ISO14067"],
+            **pcf,
+        }
+    )
+    return footprint
+
+
+def test_a_signatory_issues_labels_from_a_file_of_pact_footprints(
+    server: LiveServer, catalogue_app: Flask, context: BrowserContext, axe_script: Path
+) -> None:
+    email = signatory(catalogue_app)
+    page = context.new_page()
+    page.goto(server.base_url + "/portal/sign-in")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(server.base_url + "/portal/")
+    page.goto(server.base_url + "/portal/batches/")
+
+    def send(document: Any) -> None:
+        page.select_option("#pact-rule", "CN-GD|CN-GD-PCR-LIB|2.0")
+        page.select_option("#pact-boundary", "cradle-to-gate")
+        data = json.dumps(document).encode()
+        file = {"name": "footprints.json", "mimeType": "application/json", "buffer": data}
+        page.set_input_files("#pact-file", files=[file])
+        with page.expect_navigation():
+            page.click("form[action$='/pact'] button[type=submit]")
+
+    # Not footprints: refused at once, next to the field, in the reader's language.
+    send({"footprints": []})
+    assert page.url == server.base_url + "/portal/batches/pact"
+    assert "holds no PACT footprints" in page.inner_text("#pact-file-error")
+    assert page.get_attribute("#pact-file", "aria-invalid") == "true"
+    no_serious_violation(page, axe_script)
+
+    # One footprint in an unknown unit: refused whole, the footprint and the member named.
+    send({"data": [demo_footprint(1), demo_footprint(2, declaredUnitOfMeasurement="barrel")]})
+    page.locator("#problems").wait_for(timeout=BATCH_TIMEOUT_MS)
+    cells = page.locator("#problems tbody tr").first.locator("td").all_inner_texts()
+    assert cells[:2] == ["2", "pcf.declaredUnitOfMeasurement"], cells
+    no_serious_violation(page, axe_script)
+
+    page.goto(server.base_url + "/portal/batches/")
+    footprints = [demo_footprint(n) for n in range(3)]
+    send({"data": footprints})
+    page.locator("#labels").wait_for(timeout=BATCH_TIMEOUT_MS)
+    assert "Labels issued: 3 of 3" in page.inner_text("main")
+    no_serious_violation(page, axe_script)
+    labels = [
+        href.rsplit("/", 1)[1]
+        for href in page.locator("#labels tbody a").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))"
+        )
+    ]
+    verified(server, labels)
+    sources = [
+        server.json("GET", f"/api/v1/labels/{label}")["credential"]["credentialSubject"]
+        for label in labels
+    ]
+    assert [s["pactSource"]["pfId"] for s in sources] == [f["id"] for f in footprints]
