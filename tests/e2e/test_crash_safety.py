@@ -31,6 +31,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -48,6 +49,7 @@ from sqlalchemy import select
 
 import tests.browser.server as live
 from credentials import (
+    NoteVerifier,
     check_status,
     credential_digest,
     parse_entry,
@@ -55,19 +57,29 @@ from credentials import (
     verify_document,
 )
 from credentials.audit import audit_ledger, check_consistency
+from credentials.checkpoint import open_cosigned_checkpoint
+from credentials.errors import CredentialError
 from credentials.ledger_events import LabelIssued, LabelReinstated, LabelSuspended
 from credentials.status_list import issuer_id
 from registry import create_app
+from registry.batches.models import BatchState, LabelBatch, LabelBatchItem
+from registry.config import Settings
 from registry.db import db, read_snapshot, transaction
 from registry.labels.models import Label
-from registry.ledger.models import LedgerEntry
+from registry.ledger.models import LedgerCosignature, LedgerEntry
 from registry.ledger.services import publish_checkpoint
 from registry.ledger.state import verify_state
 from registry.ledger.verification import verify_ledger
-from tests.browser.flow import _payload
+from tests.browser.flow import RULE, _payload
 from tests.browser.server import LiveServer, live_server
 
 pytestmark = pytest.mark.postgres
+
+CSV_HEADER = (
+    "scheme,rule,rule_version,product_name,manufacturer,product_model,gtin,product_identifiers,"
+    "footprint,declared_unit,declared_unit_amount,system_boundary,period_start,period_end,"
+    "valid_until,grade,assurance,supersedes,qr"
+)
 
 WORKERS = 3
 BODY = "lingnan-pcc"
@@ -76,6 +88,7 @@ DISRUPTIONS = 6  # per scenario
 EVERY = 6  # successes between two disruptions
 RETRY_FOR = 45.0  # seconds a client keeps retrying one request
 WAIT_FOR = 60.0  # seconds the test waits for the clients' progress
+BATCH_WAIT = 90.0  # seconds the test waits for the CSV batches to end
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 _LOST = (OSError, http.client.HTTPException)  # a reset, a refused or half-answered request
 
@@ -90,7 +103,9 @@ class Seen:
     replayed: Counter[str] = field(default_factory=Counter)  # key -> 200 answers
     changes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (label, event) seen
     unseen: Counter[tuple[str, str]] = field(default_factory=Counter)  # applied, answer lost
+    csv_batches: set[int] = field(default_factory=set)  # uploaded CSV batches' ids
     retries: int = 0
+    lost: int = 0  # requests whose answer never came (the worker died under them)
     problems: list[str] = field(default_factory=list)
     successes: int = 0
     in_flight: int = 0
@@ -127,9 +142,9 @@ class Client:
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> tuple[int, bytes]:
         sent = {"Authorization": f"Bearer {self.token}", **(headers or {})}
-        data = None if body is None else json.dumps(body).encode()
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
         if data is not None:
-            sent["Content-Type"] = "application/json"
+            sent.setdefault("Content-Type", "application/json")
         conn = http.client.HTTPConnection(live.HOST, self.port, timeout=30)
         with self.seen.progress:
             self.seen.in_flight += 1
@@ -152,6 +167,8 @@ class Client:
                 status, payload = self.once(method, path, body, headers)
             except _LOST:
                 status, payload = 0, b""
+                with self.seen.lock:
+                    self.seen.lost += 1
             if 0 < status < 500:
                 return status, payload
             if time.monotonic() > deadline:
@@ -180,6 +197,27 @@ class Client:
         for position, label_id in enumerate(ids):
             self.seen.label(f"{key}#{position}", label_id, status)
         return ids
+
+    def upload_csv(self, key: str, serials: range) -> int:
+        """A CSV batch, queued for a worker's batch runner; its id."""
+        lines = [CSV_HEADER]
+        for serial in serials:
+            payload = _payload(serial, "77.5")
+            product = payload["product"]
+            lines.append(
+                f"{RULE.scheme},{RULE.code},{RULE.current.version},{product['name']},"
+                f"Pearl River Energy Storage Co. (fictitious),{product['model']},"
+                f"{product['gtin']},,77.5,kWh,1,{RULE.boundary},2025-01-01,2025-12-31,,,,,label"
+            )
+        status, payload = self.until_answered(
+            "POST", "/api/v1/label-batches", "\r\n".join(lines).encode(),
+            {"Idempotency-Key": key, "Content-Type": "text/csv"},
+        )  # fmt: skip
+        assert status in (200, 202), f"CSV batch {key}: {status} {payload[:500]!r}"
+        batch_id = int(json.loads(payload)["id"])
+        with self.seen.lock:
+            self.seen.csv_batches.add(batch_id)
+        return batch_id
 
     def change(self, label_id: str, action: str) -> None:
         """Suspend or reinstate; a 409 after a lost answer means the lost one was applied."""
@@ -228,7 +266,10 @@ def _clients(client: Client, scenario: str) -> list[Callable[[], None]]:
     def batcher() -> None:
         i = 0
         while not stop.is_set():
-            client.issue_batch(f"crash-{scenario}-batch-{i}", next_serials(4))
+            if i % 3 == 2:
+                client.upload_csv(f"crash-{scenario}-csv-{i}", next_serials(5))
+            else:
+                client.issue_batch(f"crash-{scenario}-batch-{i}", next_serials(4))
             seen.succeeded()
             i += 1
 
@@ -323,7 +364,7 @@ def _disrupt_while_serving(
 # --- the checks ------------------------------------------------------------------------------
 
 
-def _check_tables(server: LiveServer) -> None:
+def _check_tables(server: LiveServer, seen: Seen) -> dict[str, int]:
     """A checkpoint over everything, then the registry's own checks of the stored ledger."""
     app = create_app(server.settings)
     with app.app_context():
@@ -340,6 +381,10 @@ def _check_tables(server: LiveServer) -> None:
                 ).all()
                 report = verify_ledger()
                 state = verify_state()
+                batches = db.session.execute(
+                    select(LabelBatch.id, LabelBatch.state, LabelBatch.rows_total)
+                ).all()
+                items = Counter(db.session.scalars(select(LabelBatchItem.batch_id)))
         finally:
             db.session.remove()
             db.engine.dispose()
@@ -353,6 +398,44 @@ def _check_tables(server: LiveServer) -> None:
     assert issued.keys() == labels.keys(), "labels and issuance entries differ"
     by_seq = {seq: parse_entry(bytes(body)).event.label for seq, body in issuances}  # type: ignore[union-attr]
     assert all(by_seq.get(seq) == label_id for label_id, seq in labels.items())
+    # A CSV batch is issued whole or not at all: done with every row, or nothing of it yet
+    # (a runner killed mid-batch holds its lease for a minute, then another runs it again).
+    assert {batch_id for batch_id, _, _ in batches} == seen.csv_batches
+    for batch_id, batch_state, total in batches:
+        wanted = total if batch_state is BatchState.DONE else 0
+        assert items[batch_id] == wanted, (batch_id, batch_state, items[batch_id], total)
+    done = sum(1 for _, batch_state, _ in batches if batch_state is BatchState.DONE)
+    return {"csv batches": len(batches), "csv batches done": done}
+
+
+def _settle_batches(server: LiveServer) -> float:
+    """Wait until every CSV batch has ended or is held by a worker that was killed (its lease
+    runs out in a minute, too long to wait for here); the seconds it took."""
+    app = create_app(server.settings)
+    started = time.monotonic()
+    ended = (BatchState.DONE, BatchState.REFUSED, BatchState.FAILED)
+    with app.app_context():
+        try:
+            while True:  # polling the runners' progress, with a timeout
+                with read_snapshot():
+                    pending = db.session.execute(
+                        select(LabelBatch.id, LabelBatch.state, LabelBatch.lease_owner).where(
+                            LabelBatch.state.not_in(ended)
+                        )
+                    ).all()
+                alive = set(server.worker_pids())
+                waiting = [
+                    (batch_id, state, owner)
+                    for batch_id, state, owner in pending
+                    if owner is None or int(owner.split(":")[1]) in alive
+                ]
+                if not waiting:
+                    return time.monotonic() - started
+                assert time.monotonic() - started < BATCH_WAIT, f"batches stuck: {waiting}"
+                threading.Event().wait(0.2)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _label(server: LiveServer, label_id: str) -> dict[str, Any]:
@@ -409,6 +492,8 @@ def _check_ledger(server: LiveServer, seen: Seen, before: str) -> dict[str, int]
         "labels": len(issued),
         "changes": sum(changes.values()),
         "retries": seen.retries,
+        "lost": seen.lost,
+        "replayed": sum(seen.replayed.values()),
     }
 
 
@@ -436,21 +521,94 @@ def _check_status_lists(
     assert lists
 
 
+def _check_witnessed(server: LiveServer, witness: LocalWitness) -> int:
+    """The witness, pushed to by the workers through every disruption, cosigns the final
+    checkpoint (it checks each push's consistency proof); the cosignatures stored meanwhile."""
+    _, log_key = _http(server, "/ledger/log-key")
+    log = NoteVerifier.from_verifier_key(log_key.decode())
+    cosigner = NoteVerifier.from_verifier_key(witness.verifier_key)
+    deadline = time.monotonic() + WAIT_FOR
+    while True:  # polling: a ticker asks the witness every second
+        _, note = _http(server, "/ledger/checkpoint")
+        with contextlib.suppress(CredentialError):
+            open_cosigned_checkpoint(note, verifier=log, witnesses=[cosigner], quorum=1)
+            break
+        assert time.monotonic() < deadline, f"the final checkpoint is not cosigned: {note!r}"
+        threading.Event().wait(0.1)
+    app = create_app(server.settings)
+    with app.app_context():
+        try:
+            with read_snapshot():
+                stored = list(db.session.scalars(select(LedgerCosignature.size)))
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    assert len(stored) == len(set(stored))
+    return len(stored)
+
+
 # --- the disruptions -------------------------------------------------------------------------
 
 
-def _server_with_workers(workers: int) -> Callable[..., dict[str, str]]:
-    made = live.server_environment
+@dataclass
+class LocalWitness:
+    """A ``carbonlabel witness serve`` the registry's tickers push every checkpoint to."""
 
-    def environment(**kwargs: Any) -> dict[str, str]:
-        return {**made(**kwargs), "WEB_CONCURRENCY": str(workers)}
+    workdir: Path
+    process: subprocess.Popen[str] | None = None
+    verifier_key: str = ""
 
-    return environment
+    def start(self, log_verifier_key: str) -> str:
+        """Trust the log, serve on a free port; the ``REGISTRY_WITNESSES`` entry."""
+        directory = self.workdir / "witness"
+        cli = [sys.executable, "-m", "credentials.cli", "witness"]
+        made = subprocess.run(  # noqa: S603 - the kit's own CLI, fixed arguments
+            [*cli, "init", str(directory), "--name", "crash.example/witness"],
+            capture_output=True, text=True, check=True, cwd=live.ROOT,
+        )  # fmt: skip
+        self.verifier_key = made.stdout.strip()
+        subprocess.run(  # noqa: S603
+            [*cli, "trust", str(directory), log_verifier_key],
+            capture_output=True, check=True, cwd=live.ROOT,
+        )  # fmt: skip
+        self.process = subprocess.Popen(  # noqa: S603
+            [*cli, "serve", str(directory), "--listen", f"{live.HOST}:0"],
+            stdout=subprocess.PIPE, text=True, cwd=live.ROOT,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()  # printed once the socket is bound
+        assert line.startswith("listening on "), line
+        return f"{self.verifier_key}=http://{line.split()[2]}"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
 
 
 @pytest.fixture
-def three_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(live, "server_environment", _server_with_workers(WORKERS))
+def witness(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LocalWitness]:
+    """Three workers, each ticking every second and pushing its checkpoints to ``witness``."""
+    made = live.server_environment
+    running_witness = LocalWitness(tmp_path)
+
+    def environment(**kwargs: Any) -> dict[str, str]:
+        env = made(**kwargs)
+        vkey = Settings.from_env(env).log_signer().verifier_key()
+        return {
+            **env,
+            "WEB_CONCURRENCY": str(WORKERS),
+            "REGISTRY_CHECKPOINT_INTERVAL": "1",
+            "REGISTRY_WITNESSES": running_witness.start(vkey),
+        }
+
+    monkeypatch.setattr(live, "server_environment", environment)
+    try:
+        yield running_witness
+    finally:
+        running_witness.stop()
 
 
 def _wait_for_workers(server: LiveServer) -> list[int]:
@@ -461,9 +619,8 @@ def _wait_for_workers(server: LiveServer) -> list[int]:
     return pids
 
 
-@pytest.mark.usefixtures("three_workers")
 def test_sigkilled_workers_leave_no_trace(
-    make_pg_database: Callable[[], str], tmp_path: Path
+    make_pg_database: Callable[[], str], witness: LocalWitness, tmp_path: Path
 ) -> None:
     kills: list[int] = []
     with live_server("postgresql", make_pg_database(), tmp_path / "server") as server:
@@ -474,15 +631,17 @@ def test_sigkilled_workers_leave_no_trace(
             kills.append(pid)
 
         seen, before = _disrupt_while_serving(server, "kill", kill_a_worker)
-        _check_tables(server)
-        counts = _check_ledger(server, seen, before)
+        settled = _settle_batches(server)
+        tables = {**_check_tables(server, seen), "batch wait": round(settled, 1)}
+        counts = {**_check_ledger(server, seen, before), **tables}
+        counts["cosigned"] = _check_witnessed(server, witness)
     assert len(kills) == DISRUPTIONS
+    assert counts["lost"] > 0, "no kill cut a request in flight"
     print(f"SIGKILL: {len(kills)} workers killed; {counts}")
 
 
-@pytest.mark.usefixtures("three_workers")
 def test_terminated_backends_leave_no_trace(
-    make_pg_database: Callable[[], str], pg_server: str, tmp_path: Path
+    make_pg_database: Callable[[], str], pg_server: str, witness: LocalWitness, tmp_path: Path
 ) -> None:
     url = make_pg_database()
     name = url.rsplit("/", 1)[1]
@@ -499,8 +658,10 @@ def test_terminated_backends_leave_no_trace(
             terminated.append(sum(1 for (done,) in pids if done))
 
         seen, before = _disrupt_while_serving(server, "terminate", terminate_backends)
-        _check_tables(server)
-        counts = _check_ledger(server, seen, before)
+        settled = _settle_batches(server)
+        tables = {**_check_tables(server, seen), "batch wait": round(settled, 1)}
+        counts = {**_check_ledger(server, seen, before), **tables}
+        counts["cosigned"] = _check_witnessed(server, witness)
     assert len(terminated) == DISRUPTIONS
     assert all(terminated), terminated
     print(f"pg_terminate_backend: {terminated} backends; {counts}")
@@ -568,8 +729,9 @@ def cluster() -> Iterator[Cluster]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.mark.usefixtures("three_workers")
-def test_a_database_restart_leaves_no_trace(cluster: Cluster, tmp_path: Path) -> None:
+def test_a_database_restart_leaves_no_trace(
+    cluster: Cluster, witness: LocalWitness, tmp_path: Path
+) -> None:
     with psycopg.connect(cluster.admin, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier("registry")))
     url = f"postgresql+psycopg://postgres@127.0.0.1:{cluster.port}/registry"
@@ -582,7 +744,9 @@ def test_a_database_restart_leaves_no_trace(cluster: Cluster, tmp_path: Path) ->
             restarts.append(time.monotonic() - started)
 
         seen, before = _disrupt_while_serving(server, "restart", restart)
-        _check_tables(server)
-        counts = _check_ledger(server, seen, before)
+        settled = _settle_batches(server)
+        tables = {**_check_tables(server, seen), "batch wait": round(settled, 1)}
+        counts = {**_check_ledger(server, seen, before), **tables}
+        counts["cosigned"] = _check_witnessed(server, witness)
     assert len(restarts) == DISRUPTIONS
     print(f"restart: {len(restarts)} restarts; {counts}")
