@@ -74,8 +74,6 @@ from registry.ledger.verification import verify_ledger
 from tests.browser.flow import RULE, _payload
 from tests.browser.server import LiveServer, live_server
 
-pytestmark = pytest.mark.postgres
-
 CSV_HEADER = (
     "scheme,rule,rule_version,product_name,manufacturer,product_model,gtin,product_identifiers,"
     "footprint,declared_unit,declared_unit_amount,system_boundary,period_start,period_end,"
@@ -652,10 +650,11 @@ def _kill_a_busy_worker(server: LiveServer) -> int:
 
 
 def test_sigkilled_workers_leave_no_trace(
-    make_pg_database: Callable[[], str], witness: LocalWitness, tmp_path: Path
+    fresh_database_url: str, witness: LocalWitness, tmp_path: Path
 ) -> None:
+    backend = "sqlite" if fresh_database_url.startswith("sqlite") else "postgresql"
     kills: list[int] = []
-    with live_server("postgresql", make_pg_database(), tmp_path / "server") as server:
+    with live_server(backend, fresh_database_url, tmp_path / "server") as server:
         seen, before = _disrupt_while_serving(
             server, "kill", lambda: kills.append(_kill_a_busy_worker(server))
         )
@@ -666,9 +665,10 @@ def test_sigkilled_workers_leave_no_trace(
     assert len(kills) == DISRUPTIONS
     # Each kill takes a worker holding a client's connection: most cut a request short.
     assert counts["lost"] >= DISRUPTIONS // 2, "the kills cut few requests in flight"
-    print(f"SIGKILL: {len(kills)} workers killed; {counts}")
+    print(f"SIGKILL ({backend}): {len(kills)} workers killed; {counts}")
 
 
+@pytest.mark.postgres
 def test_terminated_backends_leave_no_trace(
     make_pg_database: Callable[[], str], pg_server: str, witness: LocalWitness, tmp_path: Path
 ) -> None:
@@ -758,6 +758,7 @@ def cluster() -> Iterator[Cluster]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.mark.postgres
 def test_a_database_restart_leaves_no_trace(
     cluster: Cluster, witness: LocalWitness, tmp_path: Path
 ) -> None:
