@@ -201,8 +201,7 @@ class Client:
         """A CSV batch, queued for a worker's batch runner; its id."""
         lines = [CSV_HEADER]
         for serial in serials:
-            payload = _payload(serial, "77.5")
-            product = payload["product"]
+            product = _payload(serial, "77.5")["product"]
             lines.append(
                 f"{RULE.scheme},{RULE.code},{RULE.current.version},{product['name']},"
                 f"Pearl River Energy Storage Co. (fictitious),{product['model']},"
@@ -336,10 +335,12 @@ def _disrupt_while_serving(
     with running(_clients(client, scenario), seen, stop):
         for n in range(DISRUPTIONS):
             target = seen.successes + EVERY
-            seen.wait_for(
-                lambda t=target: stop.is_set() or (seen.successes >= t and seen.in_flight >= 2),
-                f"{scenario}: before disruption {n + 1}",
-            )
+
+            def due(target: int = target) -> bool:
+                # Every EVERY successes, while requests are in flight.
+                return stop.is_set() or (seen.successes >= target and seen.in_flight >= 2)
+
+            seen.wait_for(due, f"{scenario}: before disruption {n + 1}")
             if stop.is_set():
                 break
             disrupt()
@@ -361,6 +362,12 @@ def _disrupt_while_serving(
 
 
 # --- the checks ------------------------------------------------------------------------------
+
+
+def _issued_label(entry: bytes) -> str:
+    event = parse_entry(entry).event
+    assert isinstance(event, LabelIssued)
+    return event.label
 
 
 def _check_tables(server: LiveServer, seen: Seen) -> dict[str, int]:
@@ -393,10 +400,10 @@ def _check_tables(server: LiveServer, seen: Seen) -> dict[str, int]:
     assert report.uncovered == 0
     assert state.ok, (state.violation, state.mismatches)
     # No half-written label: each row has its one issuance entry, each issuance its row.
-    issued = Counter(parse_entry(bytes(body)).event.label for _, body in issuances)  # type: ignore[union-attr]
+    by_seq = {seq: _issued_label(bytes(body)) for seq, body in issuances}
+    issued = Counter(by_seq.values())
     assert set(issued.values()) == {1}, "a label issued twice"
     assert issued.keys() == labels.keys(), "labels and issuance entries differ"
-    by_seq = {seq: parse_entry(bytes(body)).event.label for seq, body in issuances}  # type: ignore[union-attr]
     assert all(by_seq.get(seq) == label_id for label_id, seq in labels.items())
     # No label nobody asked for: a replay that issued again would leave one no key names.
     asked = {*server.demo.label_ids.values(), *seen.labels.values(), *from_csv}
