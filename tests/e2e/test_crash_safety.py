@@ -66,7 +66,7 @@ from registry import create_app
 from registry.batches.models import BatchState, LabelBatch, LabelBatchItem
 from registry.config import Settings
 from registry.db import db, read_snapshot, transaction
-from registry.labels.models import Label
+from registry.labels.models import IdempotencyKey, Label
 from registry.ledger.models import LedgerCosignature, LedgerEntry
 from registry.ledger.services import publish_checkpoint
 from registry.ledger.state import verify_state
@@ -390,8 +390,18 @@ def _check_tables(server: LiveServer, seen: Seen) -> dict[str, int]:
                 batches = db.session.execute(
                     select(LabelBatch.id, LabelBatch.state, LabelBatch.rows_total)
                 ).all()
+                failed = db.session.execute(
+                    select(LabelBatch.reason, LabelBatch.rows_issued).where(
+                        LabelBatch.state == BatchState.FAILED
+                    )
+                ).all()
                 items = Counter(db.session.scalars(select(LabelBatchItem.batch_id)))
                 from_csv = set(db.session.scalars(select(LabelBatchItem.label_id)))
+                claims = dict(
+                    db.session.execute(select(IdempotencyKey.key, IdempotencyKey.label_id))
+                    .tuples()
+                    .all()
+                )
         finally:
             db.session.remove()
             db.engine.dispose()
@@ -408,14 +418,21 @@ def _check_tables(server: LiveServer, seen: Seen) -> dict[str, int]:
     # No label nobody asked for: a replay that issued again would leave one no key names.
     asked = {*server.demo.label_ids.values(), *seen.labels.values(), *from_csv}
     assert labels.keys() == asked, sorted(labels.keys() ^ asked)
+    # Each key the clients saw succeed is claimed once, for the label they were answered.
+    assert all(claims.get(key) == label_id for key, label_id in seen.labels.items())
     # A CSV batch is issued whole or not at all: done with every row, or nothing of it yet
     # (a runner killed mid-batch holds its lease for a minute, then another runs it again).
     assert {batch_id for batch_id, _, _ in batches} == seen.csv_batches
     for batch_id, batch_state, total in batches:
         wanted = total if batch_state is BatchState.DONE else 0
         assert items[batch_id] == wanted, (batch_id, batch_state, items[batch_id], total)
+    # A batch whose every attempt lost its database connection (three are allowed) is failed
+    # and says it issued nothing.
+    for reason, issued_rows in failed:
+        assert issued_rows == 0
+        assert "nothing was issued" in (reason or "")
     done = sum(1 for _, batch_state, _ in batches if batch_state is BatchState.DONE)
-    return {"csv batches": len(batches), "csv batches done": done}
+    return {"csv batches": len(batches), "done": done, "failed": len(failed)}
 
 
 def _settle_batches(server: LiveServer) -> float:
