@@ -762,7 +762,10 @@ def _free_port() -> int:
 @pytest.fixture
 def cluster() -> Iterator[Cluster]:
     if not (PG_BIN / "initdb").exists():
-        pytest.fail(f"no PostgreSQL server binaries under {PG_BIN}")
+        reason = f"no PostgreSQL server binaries (initdb, pg_ctl) under {PG_BIN}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so the PostgreSQL tests must run)")
+        pytest.skip(reason)
     # Not under pytest's tmp_path: the postgres user must be able to reach it.
     root = Path(tempfile.mkdtemp(prefix="crash-pg-"))
     try:
