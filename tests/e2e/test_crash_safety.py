@@ -24,21 +24,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import http.client
 import json
 import os
-import random
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,294 +64,25 @@ from registry.ledger.models import LedgerCosignature, LedgerEntry
 from registry.ledger.services import publish_checkpoint
 from registry.ledger.state import verify_state
 from registry.ledger.verification import verify_ledger
-from tests.browser.flow import RULE, _payload
 from tests.browser.server import LiveServer, live_server
-
-CSV_HEADER = (
-    "scheme,rule,rule_version,product_name,manufacturer,product_model,gtin,product_identifiers,"
-    "footprint,declared_unit,declared_unit_amount,system_boundary,period_start,period_end,"
-    "valid_until,grade,assurance,supersedes,qr"
+from tests.e2e.crash_clients import (
+    DISRUPTIONS,
+    WAIT_FOR,
+    Seen,
+    disrupt_while_serving,
+    get,
+)
+from tests.e2e.crash_parts import (
+    PG_BIN,
+    WORKERS,
+    Cluster,
+    LocalWitness,
+    as_postgres,
+    free_port,
+    kill_a_busy_worker,
 )
 
-WORKERS = 3
-BODY = "lingnan-pcc"
-ISSUERS = 3  # client threads issuing one label per request
-DISRUPTIONS = 8  # per scenario
-EVERY = 6  # successes between two disruptions
-RETRY_FOR = 45.0  # seconds a client keeps retrying one request
-WAIT_FOR = 60.0  # seconds the test waits for the clients' progress
 BATCH_WAIT = 20.0  # seconds for the CSV batches to end (a lease, a minute, would not)
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-_LOST = (OSError, http.client.HTTPException)  # a reset, a refused or half-answered request
-
-
-@dataclass
-class Seen:
-    """What the clients saw succeed (and how), shared by their threads under ``lock``."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    labels: dict[str, str] = field(default_factory=dict)  # Idempotency-Key -> label id
-    created: Counter[str] = field(default_factory=Counter)  # key -> 201 answers
-    replayed: Counter[str] = field(default_factory=Counter)  # key -> 200 answers
-    changes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (label, event) seen
-    unseen: Counter[tuple[str, str]] = field(default_factory=Counter)  # applied, answer lost
-    csv_batches: set[int] = field(default_factory=set)  # uploaded CSV batches' ids
-    retries: int = 0
-    lost: int = 0  # requests whose answer never came (the worker died under them)
-    problems: list[str] = field(default_factory=list)
-    successes: int = 0
-    in_flight: int = 0
-    progress: threading.Condition = field(default_factory=threading.Condition)
-
-    def label(self, key: str, label_id: str, status: int) -> None:
-        with self.lock:
-            known = self.labels.setdefault(key, label_id)
-            if known != label_id:
-                self.problems.append(f"key {key} answered {label_id} after {known}")
-            (self.created if status == 201 else self.replayed)[key] += 1
-
-    def succeeded(self) -> None:
-        with self.progress:
-            self.successes += 1
-            self.progress.notify_all()
-
-    def wait_for(self, what: Callable[[], bool], why: str) -> None:
-        with self.progress:
-            if not self.progress.wait_for(what, timeout=WAIT_FOR):
-                raise AssertionError(f"no progress: {why} ({self.successes} successes)")
-
-
-class Client:
-    """One HTTP request at a time to the live server, retried until it is answered."""
-
-    def __init__(self, server: LiveServer, seen: Seen, stop: threading.Event) -> None:
-        self.port = int(server.base_url.rsplit(":", 1)[1])
-        self.token = server.demo.certifier_tokens[BODY]
-        self.seen = seen
-        self.stop = stop
-
-    def once(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, bytes]:
-        sent = {"Authorization": f"Bearer {self.token}", **(headers or {})}
-        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-        if data is not None:
-            sent.setdefault("Content-Type", "application/json")
-        conn = http.client.HTTPConnection(live.HOST, self.port, timeout=30)
-        with self.seen.progress:
-            self.seen.in_flight += 1
-        try:
-            conn.request(method, path, body=data, headers=sent)
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-            with self.seen.progress:
-                self.seen.in_flight -= 1
-
-    def until_answered(
-        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, bytes]:
-        """Retry a lost request or a 5xx (the worker or the database went away) as it was."""
-        deadline = time.monotonic() + RETRY_FOR
-        while True:
-            try:
-                status, payload = self.once(method, path, body, headers)
-            except _LOST:
-                status, payload = 0, b""
-                with self.seen.lock:
-                    self.seen.lost += 1
-            if 0 < status < 500:
-                return status, payload
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{method} {path} unanswered: {status} {payload[:300]!r}")
-            with self.seen.lock:
-                self.seen.retries += 1
-
-    def issue(self, key: str, serial: int) -> str:
-        body = _payload(serial, "41.8")
-        status, payload = self.until_answered(
-            "POST", "/api/v1/labels", body, {"Idempotency-Key": key}
-        )
-        assert status in (200, 201), f"issue {key}: {status} {payload[:500]!r}"
-        label_id = json.loads(payload)["id"]
-        self.seen.label(key, label_id, status)
-        return str(label_id)
-
-    def issue_batch(self, key: str, serials: range) -> list[str]:
-        body = {"labels": [_payload(serial, "58.0") for serial in serials]}
-        status, payload = self.until_answered(
-            "POST", "/api/v1/labels/batch", body, {"Idempotency-Key": key}
-        )
-        assert status in (200, 201), f"batch {key}: {status} {payload[:500]!r}"
-        ids = [str(label["id"]) for label in json.loads(payload)["labels"]]
-        assert len(set(ids)) == len(serials)
-        for position, label_id in enumerate(ids):
-            self.seen.label(f"{key}#{position}", label_id, status)
-        return ids
-
-    def upload_csv(self, key: str, serials: range) -> int:
-        """A CSV batch, queued for a worker's batch runner; its id."""
-        lines = [CSV_HEADER]
-        for serial in serials:
-            product = _payload(serial, "77.5")["product"]
-            lines.append(
-                f"{RULE.scheme},{RULE.code},{RULE.current.version},{product['name']},"
-                f"Pearl River Energy Storage Co. (fictitious),{product['model']},"
-                f"{product['gtin']},,77.5,kWh,1,{RULE.boundary},2025-01-01,2025-12-31,,,,,label"
-            )
-        status, payload = self.until_answered(
-            "POST", "/api/v1/label-batches", "\r\n".join(lines).encode(),
-            {"Idempotency-Key": key, "Content-Type": "text/csv"},
-        )  # fmt: skip
-        assert status in (200, 202), f"CSV batch {key}: {status} {payload[:500]!r}"
-        batch_id = int(json.loads(payload)["id"])
-        with self.seen.lock:
-            self.seen.csv_batches.add(batch_id)
-        return batch_id
-
-    def change(self, label_id: str, action: str) -> None:
-        """Suspend or reinstate; a 409 after a lost answer means the lost one was applied."""
-        event, wanted = {
-            "suspend": ("label.suspended", "suspended"),
-            "reinstate": ("label.reinstated", "active"),
-        }[action]
-        body = {"action": action, "reason": "Crash-safety test (fictitious)"}
-        status, payload = self.until_answered("POST", f"/api/v1/labels/{label_id}/status", body)
-        if status == 200:
-            assert json.loads(payload)["status"] == wanted
-            with self.seen.lock:
-                self.seen.changes[(label_id, event)] += 1
-            return
-        assert status == 409, f"{action} {label_id}: {status} {payload[:500]!r}"
-        status, payload = self.until_answered("GET", f"/api/v1/labels/{label_id}")
-        assert status == 200
-        assert json.loads(payload)["status"] == wanted, f"{action} {label_id} refused, not made"
-        with self.seen.lock:
-            self.seen.unseen[(label_id, event)] += 1
-
-
-def _clients(client: Client, scenario: str) -> list[Callable[[], None]]:
-    """The client threads' loops: issuers, one batcher, one status changer."""
-    seen, stop = client.seen, client.stop
-    serials = iter(range(1, 10**6))
-    serial_lock = threading.Lock()
-
-    def next_serials(n: int) -> range:
-        with serial_lock:
-            first = next(serials)
-            for _ in range(n - 1):
-                next(serials)
-        return range(first, first + n)
-
-    def issuer(n: int) -> Callable[[], None]:
-        def run() -> None:
-            i = 0
-            while not stop.is_set():
-                client.issue(f"crash-{scenario}-{n}-{i}", next_serials(1)[0])
-                seen.succeeded()
-                i += 1
-
-        return run
-
-    def batcher() -> None:
-        i = 0
-        while not stop.is_set():
-            if i % 3 == 2:
-                client.upload_csv(f"crash-{scenario}-csv-{i}", next_serials(5))
-            else:
-                client.issue_batch(f"crash-{scenario}-batch-{i}", next_serials(4))
-            seen.succeeded()
-            i += 1
-
-    def changer() -> None:
-        while not stop.is_set():
-            with seen.lock:
-                issued = sorted(seen.labels.values())
-            if not issued:
-                seen.wait_for(lambda: bool(seen.labels) or stop.is_set(), "a first label")
-                continue
-            label_id = random.choice(issued)
-            client.change(label_id, "suspend")
-            seen.succeeded()
-            client.change(label_id, "reinstate")
-            seen.succeeded()
-
-    return [*(issuer(n) for n in range(ISSUERS)), batcher, changer]
-
-
-@contextlib.contextmanager
-def running(loops: list[Callable[[], None]], seen: Seen, stop: threading.Event) -> Iterator[None]:
-    """Run ``loops`` in threads; on leaving, stop them and re-raise the first failure."""
-    failures: list[BaseException] = []
-
-    def guarded(loop: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
-            try:
-                loop()
-            except BaseException as exc:  # reported by the test thread below
-                failures.append(exc)
-                stop.set()
-                with seen.progress:
-                    seen.progress.notify_all()
-
-        return run
-
-    threads = [threading.Thread(target=guarded(loop), daemon=True) for loop in loops]
-    for thread in threads:
-        thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=RETRY_FOR + 30)
-        if failures:
-            raise failures[0]
-
-
-def _http(server: LiveServer, path: str, token: str | None = None) -> tuple[dict[str, str], bytes]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    status, answer_headers, payload = server.request("GET", path, headers=headers)
-    assert status == 200, f"GET {path}: {status} {payload[:300]!r}"
-    return answer_headers, payload
-
-
-def _disrupt_while_serving(
-    server: LiveServer, scenario: str, disrupt: Callable[[], None]
-) -> tuple[Seen, str]:
-    """Clients run while ``disrupt`` happens DISRUPTIONS times; then the registry must serve
-    again at once. Returns what the clients saw and the checkpoint from before."""
-    _, before = _http(server, "/ledger/checkpoint")
-    seen, stop = Seen(), threading.Event()
-    client = Client(server, seen, stop)
-    with running(_clients(client, scenario), seen, stop):
-        for n in range(DISRUPTIONS):
-            target = seen.successes + EVERY
-
-            def due(target: int = target) -> bool:
-                # Every EVERY successes, while requests are in flight.
-                return stop.is_set() or (seen.successes >= target and seen.in_flight >= 2)
-
-            seen.wait_for(due, f"{scenario}: before disruption {n + 1}")
-            if stop.is_set():
-                break
-            disrupt()
-        target = seen.successes + EVERY
-        seen.wait_for(lambda: stop.is_set() or seen.successes >= target, f"{scenario}: after")
-    assert not seen.problems, seen.problems
-    # Serving again without a restart of gunicorn: the next requests succeed the first time.
-    after = Client(server, seen, threading.Event())
-    for n in range(3):
-        status, payload = after.once(
-            "POST",
-            "/api/v1/labels",
-            _payload(900_000 + n, "41.8"),
-            {"Idempotency-Key": f"crash-{scenario}-after-{n}"},
-        )
-        assert status == 201, f"after {scenario}: {status} {payload[:500]!r}"
-        seen.label(f"crash-{scenario}-after-{n}", json.loads(payload)["id"], status)
-    return seen, before.decode()
 
 
 # --- the checks ------------------------------------------------------------------------------
@@ -466,16 +190,16 @@ def _settle_batches(server: LiveServer) -> float:
 
 
 def _label(server: LiveServer, label_id: str) -> dict[str, Any]:
-    _, payload = _http(server, f"/api/v1/labels/{label_id}")
+    _, payload = get(server, f"/api/v1/labels/{label_id}")
     return dict(json.loads(payload))
 
 
 def _check_ledger(server: LiveServer, seen: Seen, before: str) -> dict[str, int]:
     """The export audited offline with the kit, and what the clients saw, in it exactly once."""
     operator = server.demo.operator_token
-    headers, export = _http(server, "/api/v1/exports/ledger.jsonl", operator)
+    headers, export = get(server, "/api/v1/exports/ledger.jsonl", operator)
     checkpoint = base64.b64decode(headers["Ledger-Checkpoint"]).decode()
-    _, log_key = _http(server, "/ledger/log-key")
+    _, log_key = get(server, "/ledger/log-key")
     lines = export.splitlines(keepends=True)
     events = [parse_entry(line.rstrip(b"\n")).event for line in lines]
     issued = Counter(e.label for e in events if isinstance(e, LabelIssued))
@@ -509,9 +233,9 @@ def _check_ledger(server: LiveServer, seen: Seen, before: str) -> dict[str, int]
     assert changes == seen.changes + seen.unseen
 
     _check_status_lists(server, labels, ours=set(seen.labels.values()))
-    _, latest = _http(server, "/ledger/checkpoint")
+    _, latest = get(server, "/ledger/checkpoint")
     old_size, new_size = (int(note.split("\n")[1]) for note in (before, latest.decode()))
-    _, proof = _http(server, f"/ledger/proof/consistency?first={old_size}&second={new_size}")
+    _, proof = get(server, f"/ledger/proof/consistency?first={old_size}&second={new_size}")
     old, new = check_consistency(before, latest.decode(), json.loads(proof), log_key.decode())
     assert new.size >= report.size > old.size
     return {
@@ -535,7 +259,7 @@ def _check_status_lists(
         for entry in parse_status_entries(label["credential"]):
             if entry.list_url not in lists:
                 path = entry.list_url.removeprefix(server.base_url)
-                _, payload = _http(server, path)
+                _, payload = get(server, path)
                 credential = json.loads(payload)
                 verify_document(credential, now=now)
                 lists[entry.list_url] = credential
@@ -551,12 +275,12 @@ def _check_status_lists(
 def _check_witnessed(server: LiveServer, witness: LocalWitness) -> int:
     """The witness, pushed to by the workers through every disruption, cosigns the final
     checkpoint (it checks each push's consistency proof); the cosignatures stored meanwhile."""
-    _, log_key = _http(server, "/ledger/log-key")
+    _, log_key = get(server, "/ledger/log-key")
     log = NoteVerifier.from_verifier_key(log_key.decode())
     cosigner = NoteVerifier.from_verifier_key(witness.verifier_key)
     deadline = time.monotonic() + WAIT_FOR
     while True:  # polling: a ticker asks the witness every second
-        _, note = _http(server, "/ledger/checkpoint")
+        _, note = get(server, "/ledger/checkpoint")
         with contextlib.suppress(CredentialError):
             open_cosigned_checkpoint(note, verifier=log, witnesses=[cosigner], quorum=1)
             break
@@ -572,47 +296,6 @@ def _check_witnessed(server: LiveServer, witness: LocalWitness) -> int:
             db.engine.dispose()
     assert len(stored) == len(set(stored))
     return len(stored)
-
-
-# --- the disruptions -------------------------------------------------------------------------
-
-
-@dataclass
-class LocalWitness:
-    """A ``carbonlabel witness serve`` the registry's tickers push every checkpoint to."""
-
-    workdir: Path
-    process: subprocess.Popen[str] | None = None
-    verifier_key: str = ""
-
-    def start(self, log_verifier_key: str) -> str:
-        """Trust the log, serve on a free port; the ``REGISTRY_WITNESSES`` entry."""
-        directory = self.workdir / "witness"
-        cli = [sys.executable, "-m", "credentials.cli", "witness"]
-        made = subprocess.run(  # noqa: S603 - the kit's own CLI, fixed arguments
-            [*cli, "init", str(directory), "--name", "crash.example/witness"],
-            capture_output=True, text=True, check=True, cwd=live.ROOT,
-        )  # fmt: skip
-        self.verifier_key = made.stdout.strip()
-        subprocess.run(  # noqa: S603
-            [*cli, "trust", str(directory), log_verifier_key],
-            capture_output=True, check=True, cwd=live.ROOT,
-        )  # fmt: skip
-        self.process = subprocess.Popen(  # noqa: S603
-            [*cli, "serve", str(directory), "--listen", f"{live.HOST}:0"],
-            stdout=subprocess.PIPE, text=True, cwd=live.ROOT,
-        )  # fmt: skip
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()  # printed once the socket is bound
-        assert line.startswith("listening on "), line
-        return f"{self.verifier_key}=http://{line.split()[2]}"
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            if self.process.stdout is not None:
-                self.process.stdout.close()
 
 
 @pytest.fixture
@@ -638,49 +321,14 @@ def witness(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[LocalWi
         running_witness.stop()
 
 
-def _connections(port: int) -> set[str]:
-    """Socket inodes of the established TCP connections to ``port`` on the loopback."""
-    found = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, state, inode = fields[1], fields[3], fields[9]
-        if state == "01" and int(local.split(":")[1], 16) == port:
-            found.add(f"socket:[{inode}]")
-    return found
-
-
-def _busy_workers(server: LiveServer) -> list[int]:
-    """The workers holding a client's connection: each is in the middle of a request (the
-    clients send one request per connection)."""
-    connections = _connections(int(server.base_url.rsplit(":", 1)[1]))
-    busy = []
-    for pid in server.worker_pids():
-        with contextlib.suppress(OSError):  # the worker may be gone meanwhile
-            fds = Path(f"/proc/{pid}/fd")
-            if any(os.readlink(fd) in connections for fd in fds.iterdir()):
-                busy.append(pid)
-    return busy
-
-
-def _kill_a_busy_worker(server: LiveServer) -> int:
-    """SIGKILL a worker while it serves a request, once all of them are up; its pid."""
-    deadline = time.monotonic() + WAIT_FOR
-    while len(server.worker_pids()) < WORKERS or not (busy := _busy_workers(server)):
-        assert time.monotonic() < deadline, "no worker up and serving"
-        threading.Event().wait(0.01)  # polling for the master's fork or a request, with a timeout
-    pid = random.choice(busy)
-    os.kill(pid, signal.SIGKILL)
-    return pid
-
-
 def test_sigkilled_workers_leave_no_trace(
     fresh_database_url: str, witness: LocalWitness, tmp_path: Path
 ) -> None:
     backend = "sqlite" if fresh_database_url.startswith("sqlite") else "postgresql"
     kills: list[int] = []
     with live_server(backend, fresh_database_url, tmp_path / "server") as server:
-        seen, before = _disrupt_while_serving(
-            server, "kill", lambda: kills.append(_kill_a_busy_worker(server))
+        seen, before = disrupt_while_serving(
+            server, "kill", lambda: kills.append(kill_a_busy_worker(server))
         )
         settled = _settle_batches(server)
         tables = {**_check_tables(server, seen), "batch wait": round(settled, 1)}
@@ -710,7 +358,7 @@ def test_terminated_backends_leave_no_trace(
                 ).fetchall()
             terminated.append(sum(1 for (done,) in pids if done))
 
-        seen, before = _disrupt_while_serving(server, "terminate", terminate_backends)
+        seen, before = disrupt_while_serving(server, "terminate", terminate_backends)
         settled = _settle_batches(server)
         tables = {**_check_tables(server, seen), "batch wait": round(settled, 1)}
         counts = {**_check_ledger(server, seen, before), **tables}
@@ -718,45 +366,6 @@ def test_terminated_backends_leave_no_trace(
     assert len(terminated) == DISRUPTIONS
     assert all(terminated), terminated
     print(f"pg_terminate_backend: {terminated} backends; {counts}")
-
-
-# --- a private PostgreSQL cluster, to restart ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cluster:
-    data: Path
-    port: int
-    socket_dir: Path
-    log: Path
-
-    @property
-    def admin(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres?connect_timeout=3"
-
-    def pg_ctl(self, *args: str) -> None:
-        options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1"
-        # fsync off: the cluster is this test's scratch; a fast restart still checkpoints.
-        options += " -c fsync=off -c max_connections=100"
-        _as_postgres(
-            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w",
-            "-t", "60", "-o", options, *args,
-        )  # fmt: skip
-
-
-def _as_postgres(*argv: str) -> None:
-    """initdb and pg_ctl refuse to run as root: as root, run them as the ``postgres`` user."""
-    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    done = subprocess.run(  # noqa: S603 - PostgreSQL's own tools, fixed arguments
-        [*prefix, *argv], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, f"{argv[0]}: {done.stdout}{done.stderr}"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((live.HOST, 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -771,8 +380,8 @@ def cluster() -> Iterator[Cluster]:
     try:
         if os.geteuid() == 0:
             shutil.chown(root, user="postgres")
-        made = Cluster(root / "data", _free_port(), root, root / "postgres.log")
-        _as_postgres(
+        made = Cluster(root / "data", free_port(), root, root / "postgres.log")
+        as_postgres(
             str(PG_BIN / "initdb"), "-D", str(made.data), "-A", "trust", "-U", "postgres",
             "--no-sync", "-E", "UTF8", "--locale", "C",
         )  # fmt: skip
@@ -800,7 +409,7 @@ def test_a_database_restart_leaves_no_trace(
             cluster.pg_ctl("-m", "fast", "restart")
             restarts.append(time.monotonic() - started)
 
-        seen, before = _disrupt_while_serving(server, "restart", restart)
+        seen, before = disrupt_while_serving(server, "restart", restart)
         settled = _settle_batches(server)
         tables = {**_check_tables(server, seen), "batch wait": round(settled, 1)}
         counts = {**_check_ledger(server, seen, before), **tables}
