@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tests.browser.server as live
+from credentials.witness import Witness
 from tests.browser.server import LiveServer
 from tests.e2e.crash_clients import WAIT_FOR
 
@@ -36,16 +37,10 @@ class LocalWitness:
     def start(self, log_verifier_key: str) -> str:
         """Trust the log, serve on a free port; the ``REGISTRY_WITNESSES`` entry."""
         directory = self.workdir / "witness"
+        # Set up as `carbonlabel witness init` and `trust` do; served by the CLI, as deployed.
+        self.verifier_key = Witness.init(directory, "crash.example/witness").verifier_key
+        Witness(directory).trust(log_verifier_key)
         cli = [sys.executable, "-m", "credentials.cli", "witness"]
-        made = subprocess.run(  # noqa: S603 - the kit's own CLI, fixed arguments
-            [*cli, "init", str(directory), "--name", "crash.example/witness"],
-            capture_output=True, text=True, check=True, cwd=live.ROOT,
-        )  # fmt: skip
-        self.verifier_key = made.stdout.strip()
-        subprocess.run(  # noqa: S603
-            [*cli, "trust", str(directory), log_verifier_key],
-            capture_output=True, check=True, cwd=live.ROOT,
-        )  # fmt: skip
         self.process = subprocess.Popen(  # noqa: S603
             [*cli, "serve", str(directory), "--listen", f"{live.HOST}:0"],
             stdout=subprocess.PIPE, text=True, cwd=live.ROOT,
