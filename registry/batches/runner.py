@@ -82,26 +82,34 @@ class LeaseLostError(Exception):
     """Another runner holds the batch now; this one must not write its outcome."""
 
 
-def _claimable(now: datetime) -> ColumnElement[bool]:
+def _claimable(now: datetime, worker: str | None = None) -> ColumnElement[bool]:
+    abandoned: ColumnElement[bool] = LabelBatch.lease_expires_at < now
+    if worker is not None:
+        # A runner holds one batch at a time, so one still leased to it while it looks for
+        # work is one it gave up without recording so (the database was gone when it tried):
+        # it takes it back at once rather than after its own lease runs out.
+        abandoned = or_(abandoned, LabelBatch.lease_owner == worker)
     return or_(
         LabelBatch.state == BatchState.QUEUED,
-        and_(LabelBatch.state.in_(_RUNNING), LabelBatch.lease_expires_at < now),
+        and_(LabelBatch.state.in_(_RUNNING), abandoned),
     )
 
 
-def batch_waiting() -> bool:
-    """Whether any batch is claimable: a read, so an idle runner takes no write lock."""
+def batch_waiting(*, worker: str | None = None) -> bool:
+    """Whether any batch is claimable (by ``worker``): a read, so an idle runner takes no
+    write lock."""
     with read_only():
         found = db.session.execute(
-            select(LabelBatch.id).where(_claimable(utcnow())).limit(1)
+            select(LabelBatch.id).where(_claimable(utcnow(), worker)).limit(1)
         ).first()
     return found is not None
 
 
 def claim_batch(*, worker: str) -> int | None:
-    """Take the oldest claimable batch for ``worker`` (in the caller's transaction)."""
+    """Take the oldest claimable batch for ``worker`` (in the caller's transaction), which
+    must hold no batch it is still running."""
     now = utcnow()
-    claimable = _claimable(now)
+    claimable = _claimable(now, worker)
     candidates = db.session.execute(
         select(LabelBatch.id).where(claimable).order_by(LabelBatch.id).limit(5)
     ).scalars()
@@ -285,7 +293,7 @@ def run_once(*, worker: str | None = None) -> tuple[int, BatchState] | None:
     for another attempt, up to ``MAX_ATTEMPTS``, after which it is failed with the reason.
     """
     worker = worker or worker_name()
-    if not batch_waiting():
+    if not batch_waiting(worker=worker):
         return None
     with transaction():
         batch_id = claim_batch(worker=worker)

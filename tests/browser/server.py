@@ -47,6 +47,22 @@ class LiveServer:
     demo: DemoLoad
     clock_file: Path
     log_path: Path
+    master_pid: int = 0  # gunicorn's master, the leader of its process group
+
+    def worker_pids(self) -> list[int]:
+        """The master's live worker processes (its children), from /proc."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == self.master_pid and fields[0] != "Z":
+                found.append(int(entry.name))
+        return sorted(found)
 
     def set_clock_offset(self, seconds: float) -> None:
         """Move every worker's clock ``seconds`` ahead of the system clock."""
@@ -188,6 +204,7 @@ def live_server(backend: str, database_url: str, workdir: Path) -> Iterator[Live
             demo=demo,
             clock_file=instance / "clock-offset",
             log_path=log_path,
+            master_pid=proc.pid,
         )
     finally:
         # gunicorn's master is the leader of the group we started: stop it and its workers.

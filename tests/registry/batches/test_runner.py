@@ -101,6 +101,26 @@ def test_one_claim_per_batch_and_a_dead_holder_is_replaced_only_after_its_lease(
     assert batch.lease_owner is None
 
 
+def test_a_runner_takes_back_at_once_a_batch_it_could_not_record_giving_up(
+    batch_app: Setup,
+) -> None:
+    """The database went away mid-batch and was still gone when the runner tried to put the
+    batch back in the queue: the batch stays leased to that runner, which, once the database
+    is back, runs it again at its next look instead of after its own lease (a minute)."""
+    app, world, _ = batch_app
+    queued = upload(app.test_client(), world.certifier, csv_of([row(), row()]))
+    with _clock_at(app, datetime.now(UTC)), app.app_context():
+        with transaction():
+            assert claim_batch(worker="runner-a") == queued["id"]
+        with transaction():  # to anyone else it is held, as before
+            assert claim_batch(worker="other") is None
+        ran = run_once(worker="runner-a")
+        db.session.remove()
+    assert ran == (queued["id"], BatchState.DONE)
+    batch = _batch(app, queued["id"])
+    assert (batch.rows_issued, batch.attempts, batch.lease_owner) == (2, 2, None)
+
+
 def test_a_revoked_token_stops_its_batch(batch_app: Setup) -> None:
     app = batch_app[0]
 
