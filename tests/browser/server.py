@@ -127,15 +127,15 @@ def server_environment(*, database_url: str, instance: Path, port: int) -> dict[
     }
 
 
-def prepare_database(settings: Settings) -> DemoLoad:
-    """Upgrade the schema with the migrations and load the demo, in this process."""
+def prepare_database(settings: Settings, *, load: bool = True) -> DemoLoad | None:
+    """Upgrade the schema with the migrations and (``load``) load the demo, in this process."""
     app = create_app(settings)
     buffer = io.StringIO()
     with app.app_context():
         try:
             with contextlib.redirect_stderr(buffer):
                 flask_migrate.upgrade()
-            return load_demo()
+            return load_demo() if load else None
         except BaseException:
             sys.stderr.write(buffer.getvalue())
             raise
@@ -158,12 +158,24 @@ def _answers(port: int) -> bool:
 
 
 @contextmanager
-def live_server(backend: str, database_url: str, workdir: Path) -> Iterator[LiveServer]:
-    """Prepare the database, start gunicorn in its own process group, stop it afterwards."""
+def live_server(
+    backend: str,
+    database_url: str,
+    workdir: Path,
+    *,
+    port: int = 0,
+    demo: DemoLoad | None = None,
+) -> Iterator[LiveServer]:
+    """Prepare the database, start gunicorn in its own process group, stop it afterwards.
+
+    ``port`` 0 is any free one; a registry served again at the address it had (a restored
+    one) names it. With ``demo`` (what loading it gave, in the database already) the schema is
+    upgraded and nothing loaded."""
     # Bound and listening before gunicorn starts (it inherits the socket, --bind fd://N): a
     # client's connection waits in the backlog until a worker is up, instead of being refused.
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind((HOST, 0))
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((HOST, port))
     listener.listen(128)
     listener.set_inheritable(True)
     port = int(listener.getsockname()[1])
@@ -171,7 +183,8 @@ def live_server(backend: str, database_url: str, workdir: Path) -> Iterator[Live
     instance.mkdir(parents=True, exist_ok=True)
     env = server_environment(database_url=database_url, instance=instance, port=port)
     settings = Settings.from_env(env)
-    demo = prepare_database(settings)
+    demo = prepare_database(settings, load=demo is None) or demo
+    assert demo is not None
     log_path = workdir / "gunicorn.log"
     cmd = [
         str(Path(sys.executable).parent / "gunicorn"),

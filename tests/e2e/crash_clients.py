@@ -22,6 +22,7 @@ from typing import Any
 import tests.browser.server as live
 from tests.browser.flow import RULE, _payload
 from tests.browser.server import LiveServer
+from tests.e2e.ledger_check import get
 
 CSV_HEADER = (
     "scheme,rule,rule_version,product_name,manufacturer,product_model,gtin,product_identifiers,"
@@ -260,13 +261,6 @@ def running(loops: list[Callable[[], None]], seen: Seen, stop: threading.Event) 
             thread.join(timeout=RETRY_FOR + 30)
         if failures:
             raise failures[0]
-
-
-def get(server: LiveServer, path: str, token: str | None = None) -> tuple[dict[str, str], bytes]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    status, answer_headers, payload = server.request("GET", path, headers=headers)
-    assert status == 200, f"GET {path}: {status} {payload[:300]!r}"
-    return answer_headers, payload
 
 
 def disrupt_while_serving(

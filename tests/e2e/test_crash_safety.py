@@ -22,7 +22,6 @@ the registry serves again without being restarted.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
@@ -45,12 +44,11 @@ import tests.browser.server as live
 from credentials import (
     NoteVerifier,
     check_status,
-    credential_digest,
     parse_entry,
     parse_status_entries,
     verify_document,
 )
-from credentials.audit import audit_ledger, check_consistency
+from credentials.audit import check_consistency
 from credentials.checkpoint import open_cosigned_checkpoint
 from credentials.errors import CredentialError
 from credentials.ledger_events import LabelIssued, LabelReinstated, LabelSuspended
@@ -70,7 +68,6 @@ from tests.e2e.crash_clients import (
     WAIT_FOR,
     Seen,
     disrupt_while_serving,
-    get,
 )
 from tests.e2e.crash_parts import (
     PG_BIN,
@@ -81,6 +78,7 @@ from tests.e2e.crash_parts import (
     free_port,
     kill_a_busy_worker,
 )
+from tests.e2e.ledger_check import audited_export, get
 
 BATCH_WAIT = 20.0  # seconds for the CSV batches to end (a lease, a minute, would not)
 
@@ -196,27 +194,9 @@ def _label(server: LiveServer, label_id: str) -> dict[str, Any]:
 
 def _check_ledger(server: LiveServer, seen: Seen, before: str) -> dict[str, int]:
     """The export audited offline with the kit, and what the clients saw, in it exactly once."""
-    operator = server.demo.operator_token
-    headers, export = get(server, "/api/v1/exports/ledger.jsonl", operator)
-    checkpoint = base64.b64decode(headers["Ledger-Checkpoint"]).decode()
-    _, log_key = get(server, "/ledger/log-key")
-    lines = export.splitlines(keepends=True)
-    events = [parse_entry(line.rstrip(b"\n")).event for line in lines]
+    audited = audited_export(server)
+    report, events, labels = audited.report, audited.events, audited.labels
     issued = Counter(e.label for e in events if isinstance(e, LabelIssued))
-    assert issued, "no issuance in the export"
-    assert set(issued.values()) == {1}, "a label issued twice"
-    labels = {label_id: _label(server, label_id) for label_id in issued}
-    credentials = {
-        credential_digest(label["credential"]): json.dumps(label["credential"]).encode()
-        for label in labels.values()
-    }
-    report = audit_ledger(
-        iter(lines), checkpoint=checkpoint, log_key=log_key.decode(), jobs=2,
-        credentials=credentials,
-    )  # fmt: skip
-    assert report.ok, report.problems
-    assert report.size == len(lines) == report.checkpoint.size
-    assert report.proofs_checked == len(issued)
 
     # Every key the clients saw succeed made one label (answered 201 once, else replayed).
     for key, label_id in seen.labels.items():
@@ -236,7 +216,7 @@ def _check_ledger(server: LiveServer, seen: Seen, before: str) -> dict[str, int]
     _, latest = get(server, "/ledger/checkpoint")
     old_size, new_size = (int(note.split("\n")[1]) for note in (before, latest.decode()))
     _, proof = get(server, f"/ledger/proof/consistency?first={old_size}&second={new_size}")
-    old, new = check_consistency(before, latest.decode(), json.loads(proof), log_key.decode())
+    old, new = check_consistency(before, latest.decode(), json.loads(proof), audited.log_key)
     assert new.size >= report.size > old.size
     return {
         "entries": report.size,
