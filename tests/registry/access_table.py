@@ -11,7 +11,8 @@ Callers: ``none`` (anonymous); the API tokens ``operator``, ``certifier_a`` and
 Y = HK), ``revoked`` (a revoked token of body A), ``pact`` (a PACT data recipient's access
 token); the portal people ``auditor_a``, ``signatory_a``, ``signatory_b``, ``regulator_person``
 (of X), ``regulator_person_y`` and ``operator_person``; ``expired`` (signatory A's session, its
-lifetime passed on the injected clock). B and Y act on A's and X's objects.
+lifetime passed on the injected clock); ``password_only`` (signatory A's session before the
+second factor). B and Y act on A's and X's objects.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Expect(enum.StrEnum):
     FORBIDDEN = "forbidden"  # 403 (problem+json ``forbidden`` on the API, a page elsewhere)
     HIDDEN = "hidden"  # 404 (``not-found``): another body's or scheme's object is not there
     SIGN_IN = "sign-in"  # 303 to /portal/sign-in: no session, or an expired one
+    SECOND_FACTOR = "second-factor"  # 303 to /portal/second-factor: the password alone
     PACT_REFUSED = "pact-refused"  # 400, PACT error ``BadRequest``: no PACT access token
     INVALID_CLIENT = "invalid-client"  # 401, OAuth ``invalid_client``: no client credentials
 
@@ -50,7 +52,7 @@ PEOPLE = (
     "regulator_person_y",
     "operator_person",
 )
-CALLERS = ("none", *API_CALLERS, "revoked", "pact", *PEOPLE, "expired")
+CALLERS = ("none", *API_CALLERS, "revoked", "pact", *PEOPLE, "expired", "password_only")
 
 A = Expect.ALLOWED
 F = Expect.FORBIDDEN
@@ -72,9 +74,11 @@ def _api(**allowed: Expect) -> dict[str, Expect]:
 
 
 def _portal(**allowed: Expect) -> dict[str, Expect]:
-    """A portal rule: the people named get their answer, other people 403, the rest sign in."""
+    """A portal rule: the people named get their answer, other people 403, the rest sign in
+    (or, with the password alone, give the second factor)."""
     rule = _everyone(Expect.SIGN_IN)
     rule.update(dict.fromkeys(PEOPLE, F))
+    rule["password_only"] = Expect.SECOND_FACTOR
     rule.update(allowed)
     return rule
 

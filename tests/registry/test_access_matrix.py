@@ -26,10 +26,12 @@ from sqlalchemy.orm import Session, scoped_session
 from werkzeug.test import TestResponse
 
 from registry.clock import FixedClock
+from registry.db import transaction
 from registry.errors import PROBLEM_TYPES
 from registry.pages.protection import form_limiter
 from registry.portal.guard import COOKIE
 from registry.portal.policy import current_policy
+from registry.portal.services import _start_session
 from tests.registry.access_table import BODIES, CALLERS, ROUTES, RULES, Expect
 from tests.registry.access_world import AccessWorld, access_app
 from tests.registry.factories import BASE_URL, PROBLEM_BASE, PerRequestClient, bearer
@@ -142,6 +144,8 @@ def meets(expect: Expect, answer: Answer, *, method: str, world: AccessWorld) ->
             return answer.status == 404 and answer.problem in (None, "not-found")
         case Expect.SIGN_IN:
             return _signs_in(answer)
+        case Expect.SECOND_FACTOR:
+            return answer.status == 303 and "/portal/second-factor" in answer.location
         case Expect.PACT_REFUSED:
             return answer.status == 400 and answer.code == "BadRequest"
         case Expect.INVALID_CLIENT:
@@ -199,8 +203,11 @@ def _caller(app: Flask, world: AccessWorld, name: str, clock: FixedClock) -> Cal
         "pact": world.pact,
     }.get(name)
     cookies: dict[tuple[str, str], str] = {}
-    person = world.people.get("signatory_a" if name == "expired" else name)
-    if person is not None:
+    person = world.people.get("signatory_a" if name in ("expired", "password_only") else name)
+    if person is not None and name == "password_only":
+        with transaction():  # the password typed, the TOTP code not yet
+            cookies[(COOKIE, "/portal")] = _start_session(person, verified=False).secret
+    elif person is not None:
         cookies[(COOKIE, "/portal")] = sign_in_client(client, person)
     page = client.get("/portal/sign-in", base_url=BASE_URL)
     csrf = csrf_from(page)
