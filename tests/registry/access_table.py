@@ -30,8 +30,8 @@ class Expect(enum.StrEnum):
     DOOR = "door"  # a portal door: never 403/404 (a wrong password's 401 is the door's own)
     SIGNED_OUT = "signed-out"  # 303 to sign-in, and the session cookie cleared
     MISSING = "missing"  # 404 for everyone: a path no file is served at
-    SHOWN = "shown"  # 200, and the list names body A or its label
-    FILTERED = "filtered"  # 200, and the list names neither body A nor its label
+    SHOWN = "shown"  # 200, and the list names one of A's objects (its label, batch, token, …)
+    FILTERED = "filtered"  # 200, and the list names none of A's objects
     UNAUTHENTICATED = "unauthenticated"  # 401 problem+json ``unauthenticated``
     FORBIDDEN = "forbidden"  # 403 (problem+json ``forbidden`` on the API, a page elsewhere)
     HIDDEN = "hidden"  # 404 (``not-found``): another body's or scheme's object is not there
@@ -59,6 +59,7 @@ F = Expect.FORBIDDEN
 H = Expect.HIDDEN
 S = Expect.SHOWN
 P = Expect.OPEN  # past access (to validation)
+X = Expect.FILTERED
 
 
 def _everyone(expect: Expect) -> dict[str, Expect]:
@@ -131,6 +132,20 @@ RULES: dict[str, dict[str, Expect]] = {
     "portal:body-of-a": _portal(**_BODY | {"signatory_b": H}),
     "portal:signatory": _portal(signatory_a=A, signatory_b=A),
     "portal:signatory-of-a": _portal(signatory_a=A, signatory_b=H),
+    # Lists: who sees A's objects in them, and who sees them without (``FILTERED``).
+    "portal:labels-listed": _portal(
+        auditor_a=S,
+        signatory_a=S,
+        regulator_person=S,
+        operator_person=S,
+        signatory_b=X,
+        regulator_person_y=X,
+    ),
+    "portal:tokens-listed": _portal(
+        signatory_a=S, operator_person=S, signatory_b=X, regulator_person=X, regulator_person_y=X
+    ),
+    "portal:bodies-listed": _portal(regulator_person=S, operator_person=S, regulator_person_y=X),
+    "portal:body-listed": _portal(auditor_a=S, signatory_a=S, signatory_b=X),
     "portal:sign-out": _portal(**dict.fromkeys(PEOPLE, Expect.SIGNED_OUT)),
 }
 
@@ -311,10 +326,10 @@ ROUTES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("portal.totp", "GET"): ("portal:any", ("/portal/totp",)),
     ("portal.totp_start", "POST"): ("portal:any", ("/portal/totp/start",)),
     ("portal.totp_confirm", "POST"): ("portal:any", ("/portal/totp/confirm",)),
-    ("portal.tokens", "GET"): ("portal:deciders", ("/portal/tokens",)),
+    ("portal.tokens", "GET"): ("portal:tokens-listed", ("/portal/tokens",)),
     ("portal.tokens_create", "POST"): ("portal:deciders", ("/portal/tokens",)),
     ("portal.tokens_revoke", "POST"): ("portal:token-of-a", ("/portal/tokens/{token}/revoke",)),
-    ("portal_labels.index", "GET"): ("portal:any", ("/portal/labels/",)),
+    ("portal_labels.index", "GET"): ("portal:labels-listed", ("/portal/labels/",)),
     ("portal_labels.label", "GET"): ("portal:label-of-a", ("/portal/labels/{label}",)),
     ("portal_labels.change_form", "GET"): (
         "portal:decide-on-a",
@@ -324,8 +339,8 @@ ROUTES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
         "portal:decide-on-a",
         ("/portal/labels/{label}/suspend",),
     ),
-    ("portal_oversight.oversight", "GET"): ("portal:oversight", ("/portal/oversight/",)),
-    ("portal_batches.batches", "GET"): ("portal:body", ("/portal/batches/",)),
+    ("portal_oversight.oversight", "GET"): ("portal:bodies-listed", ("/portal/oversight/",)),
+    ("portal_batches.batches", "GET"): ("portal:body-listed", ("/portal/batches/",)),
     ("portal_batches.upload", "POST"): ("portal:signatory", ("/portal/batches/",)),
     ("portal_batches.batch", "GET"): ("portal:body-of-a", ("/portal/batches/{batch}",)),
     ("portal_batches.artwork", "GET"): (
@@ -336,7 +351,7 @@ ROUTES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("portal_batches.template", "GET"): ("portal:body", ("/portal/batches/template.csv",)),
     ("portal_issue.form", "GET"): ("portal:body", ("/portal/issue/",)),
     ("portal_issue.form_submit", "POST"): ("portal:body", ("/portal/issue/",)),
-    ("portal_issue.drafts", "GET"): ("portal:body", ("/portal/issue/drafts",)),
+    ("portal_issue.drafts", "GET"): ("portal:body-listed", ("/portal/issue/drafts",)),
     ("portal_issue.review", "POST"): ("portal:body-of-a", ("/portal/issue/drafts/{draft}/review",)),
     ("portal_issue.issue", "POST"): (
         "portal:signatory-of-a",
