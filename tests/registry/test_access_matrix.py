@@ -108,8 +108,17 @@ def _signs_in(answer: Answer) -> bool:
     return answer.status in (302, 303) and "/portal/sign-in" in answer.location
 
 
+def _to_second_factor(answer: Answer) -> bool:
+    return answer.status == 303 and "/portal/second-factor" in answer.location
+
+
 def _refused(answer: Answer) -> bool:
-    return answer.status in (401, 403) or _signs_in(answer) or answer.problem in ACCESS_PROBLEMS
+    return (
+        answer.status in (401, 403)
+        or _signs_in(answer)
+        or _to_second_factor(answer)
+        or answer.problem in ACCESS_PROBLEMS
+    )
 
 
 def _names_a(answer: Answer, world: AccessWorld) -> bool:
@@ -134,7 +143,7 @@ def meets(expect: Expect, answer: Answer, *, method: str, world: AccessWorld) ->
         return False
     match expect:
         case Expect.ALLOWED if method == "GET":
-            return answer.status < 400 and not _signs_in(answer)
+            return answer.status < 400 and not _signs_in(answer) and not _to_second_factor(answer)
         case Expect.ALLOWED | Expect.OPEN:
             return not _refused(answer) and answer.status != 404
         case Expect.DOOR:
@@ -156,7 +165,7 @@ def meets(expect: Expect, answer: Answer, *, method: str, world: AccessWorld) ->
         case Expect.SIGN_IN:
             return _signs_in(answer)
         case Expect.SECOND_FACTOR:
-            return answer.status == 303 and "/portal/second-factor" in answer.location
+            return _to_second_factor(answer)
         case Expect.PACT_REFUSED:
             return answer.status == 400 and answer.code == "BadRequest"
         case Expect.INVALID_CLIENT:
