@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 
 from registry.api.auth import current_principal
 from registry.api.common import json_body
+from registry.auth.models import Role
 from registry.reports.schemas import (
     report_query_schema,
     report_schema,
@@ -56,7 +57,8 @@ def list_reports_view() -> ResponseReturnValue:
         403: {$ref: '#/components/responses/Forbidden'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    principal = current_principal()
+    # The role first: a certifier is refused before its query is read, never told it is invalid.
+    principal = current_principal(Role.REGULATOR, Role.OPERATOR)
     query = report_query_schema.load(request.args)
     reports = list_reports(principal, query)
     following = None
@@ -125,7 +127,7 @@ def post_report_status(report_id: int) -> ResponseReturnValue:
         404: {$ref: '#/components/responses/NotFound'}
         422: {$ref: '#/components/responses/Unprocessable'}
     """
-    principal = current_principal()
+    principal = current_principal(Role.REGULATOR, Role.OPERATOR)
     change = report_status_change_schema.load(json_body())
     report = set_report_status(principal, report_id, change["status"])
     response = jsonify(report_schema.dump(report))

@@ -162,3 +162,20 @@ def test_the_schemes_regulator_marks_a_report_seen(
         ]
         == []
     )
+
+
+def test_a_certifier_is_refused_before_its_request_is_read(
+    client: FlaskClient, world: LabelWorld, db_session: scoped_session[Session]
+) -> None:
+    # A 422 would tell a caller who may never touch reports that its request was read.
+    label_id = issue_label(client, world.certifier)
+    with transaction():
+        report = _report(label_id)
+    for secret in (world.certifier, world.other_certifier):
+        refused = client.post(
+            f"/api/v1/reports/{report.id}/status", json={}, headers=bearer(secret)
+        )
+        problem(refused, 403, "forbidden")
+        problem(
+            client.get("/api/v1/reports?status=closed", headers=bearer(secret)), 403, "forbidden"
+        )
