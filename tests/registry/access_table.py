@@ -342,6 +342,7 @@ ROUTES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     ("portal_oversight.oversight", "GET"): ("portal:bodies-listed", ("/portal/oversight/",)),
     ("portal_batches.batches", "GET"): ("portal:body-listed", ("/portal/batches/",)),
     ("portal_batches.upload", "POST"): ("portal:signatory", ("/portal/batches/",)),
+    ("portal_batches.upload_pact", "POST"): ("portal:signatory", ("/portal/batches/pact",)),
     ("portal_batches.batch", "GET"): ("portal:body-of-a", ("/portal/batches/{batch}",)),
     ("portal_batches.artwork", "GET"): (
         "portal:body-of-a",

@@ -296,6 +296,9 @@ def test_each_route_answers_the_caller_as_its_rule_says(
     for endpoint, method, rule, template, body_template in _paths():
         path = template.format(**world.values)
         body = _fill(body_template, world.values)
+        # Each answer is the route's access control alone, not the limit a revoked token's
+        # earlier failures reach (tests/registry/auth/test_attempts.py tests that).
+        form_limiter().reset()
         savepoint = connection.begin_nested()
         try:
             response = who.send(endpoint, method, path, body)
