@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -31,6 +32,7 @@ from registry.schemes.models import RuleVersion
 __all__ = [
     "IdempotencyKey",
     "Label",
+    "LabelPreparation",
     "LabelStatus",
     "LabelStatusEntry",
     "QrTarget",
@@ -164,3 +166,35 @@ class LabelStatusEntry(Base):
 
     label_id: Mapped[str] = mapped_column(String(10), primary_key=True)
     seq: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+
+
+class LabelPreparation(Base):
+    """A credential the registry prepared for a body that signs its labels itself.
+
+    It holds what the issuance drew (the label id, the status entries, the instant, the key)
+    until the body submits the credential signed or it expires; the request is kept as sent, so
+    the submission runs it through the issuance checks again. Never updated: the label with
+    ``label_id`` existing is what says it was submitted.
+    """
+
+    __tablename__ = "label_preparations"
+    __table_args__ = (
+        UniqueConstraint("revocation_list_id", "revocation_index"),
+        UniqueConstraint("suspension_list_id", "suspension_index"),
+        CheckConstraint("expires_at > prepared_at", name="expires_after"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), index=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("body_keys.id"))
+    label_id: Mapped[str] = mapped_column(String(10), unique=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    credential: Mapped[str] = mapped_column(Text)  # unsigned, as the body must sign it
+    revocation_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"))
+    revocation_index: Mapped[int] = mapped_column(Integer)
+    suspension_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"))
+    suspension_index: Mapped[int] = mapped_column(Integer)
+    prepared_at: Mapped[datetime]  # the issuance instant: validFrom and the proof's created
+    expires_at: Mapped[datetime]
+
+    key: Mapped[BodyKey] = relationship(lazy="select")
