@@ -31,6 +31,7 @@ from registry.bodies.models import (
 from registry.clock import to_millis, utcnow, utcnow_seconds
 from registry.db import db
 from registry.errors import (
+    BodyHoldsKeyError,
     ConflictError,
     NoSigningKeyError,
     NotFoundError,
@@ -49,6 +50,8 @@ __all__ = [
     "get_body_key",
     "get_keystore",
     "grant_accreditation",
+    "held_signing_key",
+    "label_signing_key",
     "list_bodies",
     "register_body",
     "retire_body_key",
@@ -397,3 +400,42 @@ def signing_key(body: CertificationBody, *, at: datetime) -> tuple[BodyKey, KeyP
             f"{body.code} has no active key held by the registry; add or rotate a key."
         )
     return key, get_keystore().open(key.secret_box, public_key_multibase=key.public_key_multibase)
+
+
+def _active_keys(body: CertificationBody, *, at: datetime) -> list[BodyKey]:
+    """The body's keys active at ``at`` and not retired, newest first, held ``FOR SHARE``
+    until the commit (a retirement waits for the issuance in flight)."""
+    stmt = (
+        select(BodyKey)
+        .where(BodyKey.body_id == body.id, BodyKey.retired_at.is_(None))
+        .order_by(BodyKey.id.desc())
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    return [k for k in db.session.execute(stmt).scalars() if k.trusted().active_at(at)]
+
+
+def label_signing_key(body: CertificationBody, *, at: datetime) -> tuple[BodyKey, KeyPair]:
+    """The key the registry signs ``body``'s labels with (see :func:`signing_key`).
+
+    A body with an active key of its own is refused: the registry signs nothing in its name
+    (its registry-held key, if any, still signs its status lists); it prepares and submits.
+    """
+    if any(not k.managed for k in _active_keys(body, at=at)):
+        raise BodyHoldsKeyError(
+            f"{body.code} holds its own signing key, so the registry cannot sign its labels: "
+            "prepare the credential (POST /api/v1/labels/prepare), sign it with the body's key "
+            "(carbonlabel sign) and submit it (POST /api/v1/labels/preparations/{id}/signed)."
+        )
+    return signing_key(body, at=at)
+
+
+def held_signing_key(body: CertificationBody, *, at: datetime) -> BodyKey:
+    """The body's newest key of its own active at ``at`` (held ``FOR SHARE`` to the commit)."""
+    key = next((k for k in _active_keys(body, at=at) if not k.managed), None)
+    if key is None:
+        raise NoSigningKeyError(
+            f"{body.code} has no active key of its own; the registry signs its labels "
+            "(POST /api/v1/labels), or the operator registers the body's public key."
+        )
+    return key

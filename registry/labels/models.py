@@ -8,7 +8,7 @@ recomputes it from them.
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from credentials import EDDSA_RDFC_2022
 from registry.bodies.models import BodyKey, CertificationBody, value_enum
 from registry.db import Base, ExactDecimal
 from registry.ledger.models import Position
@@ -198,3 +199,15 @@ class LabelPreparation(Base):
     expires_at: Mapped[datetime]
 
     key: Mapped[BodyKey] = relationship(lazy="select")
+
+    @property
+    def proof_options(self) -> dict[str, str]:
+        """The proof the body must add: the registry's cryptosuite, the prepared instant (as
+        proofs state it, whole seconds) and the verification method of the body's key."""
+        return {
+            "type": "DataIntegrityProof",
+            "cryptosuite": EDDSA_RDFC_2022,
+            "created": self.prepared_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "verificationMethod": self.key.verification_method,
+            "proofPurpose": "assertionMethod",
+        }
