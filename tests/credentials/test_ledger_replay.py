@@ -292,9 +292,7 @@ def test_a_rule_version_is_published_only_by_the_operator_or_its_schemes_regulat
     assert result.violation.reason is ReplayReason.NOT_AUTHORISED
 
 
-def test_a_body_holding_its_own_key_signs_its_labels_and_the_registry_again_once_it_is_retired() -> (
-    None
-):
+def test_a_body_holding_its_own_key_signs_its_labels_until_it_is_retired() -> None:
     own = KeyAdded("lingnan", OWN_KEY, f"did:key:{OWN_KEY}", False, T0, OPERATOR)
     events = [*world(), own, issued("AAAAAAAAAA", key=OWN_KEY)]
     # Pearl holds no key of its own: the registry still signs for it.
