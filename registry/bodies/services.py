@@ -431,11 +431,21 @@ def label_signing_key(body: CertificationBody, *, at: datetime) -> tuple[BodyKey
 
 
 def held_signing_key(body: CertificationBody, *, at: datetime) -> BodyKey:
-    """The body's newest key of its own active at ``at`` (held ``FOR SHARE`` to the commit)."""
-    key = next((k for k in _active_keys(body, at=at) if not k.managed), None)
+    """The body's newest key of its own active at ``at`` (held ``FOR SHARE`` to the commit).
+
+    The body must also have a registry-held key: its status lists are signed at the registry,
+    whenever a label's status changes and every day, so by a key of the body the registry holds.
+    """
+    keys = _active_keys(body, at=at)
+    key = next((k for k in keys if not k.managed), None)
     if key is None:
         raise NoSigningKeyError(
             f"{body.code} has no active key of its own; the registry signs its labels "
             "(POST /api/v1/labels), or the operator registers the body's public key."
+        )
+    if not any(k.managed for k in keys):
+        raise NoSigningKeyError(
+            f"{body.code} has no active key held by the registry to sign its status lists; "
+            f"the operator adds one (POST /api/v1/bodies/{body.code}/keys with {{}})."
         )
     return key

@@ -21,11 +21,24 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from credentials import EDDSA_RDFC_2022, KeyPair, replay, sign_document
+from credentials import (
+    EDDSA_RDFC_2022,
+    KeyPair,
+    TrustBundle,
+    replay,
+    sign_document,
+    verify_label,
+)
 from credentials._internal.timefmt import parse_datetime
 from registry.auth.models import Role
 from registry.auth.services import OPERATOR_CONSOLE, create_token
-from registry.bodies.services import add_body_key, grant_accreditation, register_body
+from registry.bodies.services import (
+    add_body_key,
+    get_body,
+    grant_accreditation,
+    register_body,
+    retire_body_key,
+)
 from registry.clock import FixedClock, utcnow
 from registry.db import db, transaction
 from registry.labels.held import PREPARATION_LIFETIME
@@ -33,7 +46,15 @@ from registry.labels.models import LabelPreparation
 from registry.ledger.models import LedgerEntry
 from registry.ledger.verification import verify_state
 from tests.registry.factories import LabelWorld, label_request
-from tests.registry.labels.support import auth, entries_since, issue, ledger_size, problem
+from tests.registry.labels.support import (
+    auth,
+    change_status,
+    entries_since,
+    issue,
+    label_bundle,
+    ledger_size,
+    problem,
+)
 from tests.registry.labels.test_verification import check, verify
 
 CARBONLABEL = Path(sys.executable).with_name("carbonlabel")
@@ -196,6 +217,12 @@ def test_prepare_sign_with_the_kit_and_submit_issues_a_genuine_label(
     assert replayed.ok, replayed.violation
     assert label["id"] in replayed.state.labels
 
+    # Offline too, against the label's signed trust bundle.
+    offline = verify_label(
+        label["credential"], trust=TrustBundle.from_json(label_bundle(client, label["id"]))
+    )
+    assert offline.verified, offline.to_json()
+
     again = submit(client, held.certifier, preparation, signed)
     assert again.status_code == 200
     assert again.headers["Idempotent-Replayed"] == "true"
@@ -322,6 +349,9 @@ def test_an_expired_preparation_is_refused(client: FlaskClient, clock: FixedCloc
     assert again["credential"]["credentialStatus"] != preparation["credential"]["credentialStatus"]
     stored = db.session.execute(select(LabelPreparation.id)).scalars().all()
     assert {preparation["id"], again["id"]} <= set(stored)
+    # Preparations are not ledgered: the audit of the tables against the ledger still agrees.
+    report = verify_state()
+    assert report.ok, (report.violation, report.mismatches)
 
 
 def test_preparing_makes_the_checks_issuance_makes(client: FlaskClient) -> None:
@@ -350,6 +380,19 @@ def test_preparing_makes_the_checks_issuance_makes(client: FlaskClient) -> None:
     )
 
 
+def test_a_body_holding_its_key_needs_a_registry_key_for_its_status_lists(
+    client: FlaskClient,
+) -> None:
+    held = held_body()
+    registry_key = next(k for k in get_body(HELD_BODY).keys if k.managed)
+    with transaction():
+        retire_body_key(HELD_BODY, registry_key.public_key_multibase, actor=OPERATOR_CONSOLE)
+    response = client.post(
+        "/api/v1/labels/prepare", json=label_request(), headers=auth(held.certifier)
+    )
+    assert "status lists" in problem(response, 422, "no-signing-key")["detail"]
+
+
 def test_a_body_without_a_key_of_its_own_cannot_prepare(
     client: FlaskClient, world: LabelWorld
 ) -> None:
@@ -357,3 +400,15 @@ def test_a_body_without_a_key_of_its_own_cannot_prepare(
         "/api/v1/labels/prepare", json=label_request(), headers=auth(world.certifier)
     )
     problem(response, 422, "no-signing-key")
+
+
+def test_the_status_of_a_body_signed_label_changes_as_any_label(client: FlaskClient) -> None:
+    held = held_body()
+    preparation = prepare(client, held.certifier)
+    response = submit(client, held.certifier, preparation, in_process_sign(preparation, held.key))
+    label = response.get_json()
+    assert change_status(client, held.certifier, label["id"], "suspend").status_code == 200
+    result = verify(client, label["credential"])
+    assert (result["verified"], result["verdict"]) == (False, "suspended")
+    assert change_status(client, held.certifier, label["id"], "reinstate").status_code == 200
+    assert verify(client, label["credential"])["verdict"] == "genuine"
