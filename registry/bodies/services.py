@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from credentials import (
     AccreditationGranted,
@@ -378,23 +378,14 @@ def signing_key(body: CertificationBody, *, at: datetime) -> tuple[BodyKey, KeyP
 
     Active as a verifier will judge it (the kit's predicate on the key the trust bundle
     states), and not retired now: a retirement is rounded up to the next second in the bundle,
-    but from the retirement on the key signs nothing.
+    but from the retirement on the key signs nothing. It signs the body's status lists; its
+    labels are signed by :func:`label_signing_key`.
     """
-    stmt = (
-        select(BodyKey)
-        .where(
-            BodyKey.body_id == body.id,
-            BodyKey.secret_box.is_not(None),
-            BodyKey.retired_at.is_(None),
-        )
-        .order_by(BodyKey.id.desc())
-        # Held until the issuance commits, so a retirement waits for it (and, once
-        # committed, is seen here: the row is re-read after the lock).
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    )
-    candidates = db.session.execute(stmt).scalars().all()
-    key = next((k for k in candidates if k.trusted().active_at(at)), None)
+    return _unsealed(body, _active_keys(body, at=at, managed=True))
+
+
+def _unsealed(body: CertificationBody, keys: list[BodyKey]) -> tuple[BodyKey, KeyPair]:
+    key = next((k for k in keys if k.managed), None)
     if key is None or key.secret_box is None:
         raise NoSigningKeyError(
             f"{body.code} has no active key held by the registry; add or rotate a key."
@@ -402,12 +393,14 @@ def signing_key(body: CertificationBody, *, at: datetime) -> tuple[BodyKey, KeyP
     return key, get_keystore().open(key.secret_box, public_key_multibase=key.public_key_multibase)
 
 
-def _active_keys(body: CertificationBody, *, at: datetime) -> list[BodyKey]:
-    """The body's keys active at ``at`` and not retired, newest first, held ``FOR SHARE``
-    until the commit (a retirement waits for the issuance in flight)."""
+def _active_keys(body: CertificationBody, *, at: datetime, managed: bool = False) -> list[BodyKey]:
+    """The body's keys (with ``managed``, those the registry holds) active at ``at`` and not
+    retired, newest first, held ``FOR SHARE`` until the commit, so a retirement waits for the
+    issuance in flight (and, once committed, is seen here: the rows are re-read)."""
+    held = BodyKey.secret_box.is_not(None) if managed else true()
     stmt = (
         select(BodyKey)
-        .where(BodyKey.body_id == body.id, BodyKey.retired_at.is_(None))
+        .where(BodyKey.body_id == body.id, BodyKey.retired_at.is_(None), held)
         .order_by(BodyKey.id.desc())
         .with_for_update(read=True)
         .execution_options(populate_existing=True)
@@ -421,13 +414,14 @@ def label_signing_key(body: CertificationBody, *, at: datetime) -> tuple[BodyKey
     A body with an active key of its own is refused: the registry signs nothing in its name
     (its registry-held key, if any, still signs its status lists); it prepares and submits.
     """
-    if any(not k.managed for k in _active_keys(body, at=at)):
+    keys = _active_keys(body, at=at)  # one query for both questions: issuance's hot path
+    if any(not k.managed for k in keys):
         raise BodyHoldsKeyError(
             f"{body.code} holds its own signing key, so the registry cannot sign its labels: "
             "prepare the credential (POST /api/v1/labels/prepare), sign it with the body's key "
             "(carbonlabel sign) and submit it (POST /api/v1/labels/preparations/{id}/signed)."
         )
-    return signing_key(body, at=at)
+    return _unsealed(body, keys)
 
 
 def held_signing_key(body: CertificationBody, *, at: datetime) -> BodyKey:

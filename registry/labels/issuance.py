@@ -5,6 +5,10 @@ the grade; draw status-list indexes; sign the CarbonLabelCredential with the bod
 it; append ``label.issued`` to the ledger last (the ledger lock is held from there to the
 commit, so the slow signing happens before it).
 
+A body that holds its own key is never signed for (``body-holds-key``): it issues through
+:func:`issue_held_label`, the same steps in two requests, the signature between them made by the
+body (see :mod:`registry.labels.held`).
+
 Every check holds until the commit: the body row, its accreditations and the signing key are
 read ``FOR SHARE``, and their status changes take them ``FOR UPDATE`` before anything else, so
 a suspension, withdrawal or retirement waits for the issuances in flight and every later
