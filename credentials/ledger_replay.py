@@ -412,10 +412,10 @@ class Replayer:
         )
 
     def _holds_own_key(self, body: str, at: datetime) -> bool:
-        """Whether a key of the body's own, not retired, is active at ``at``."""
+        """Whether a key of the body's own is active at ``at`` (as a verifier judges it from
+        the trust bundle: until its retirement, rounded up to the second)."""
         return any(
-            k.retired_at is None and k.period().active_at(at)
-            for k in (self.state.keys[mb] for mb in self._own_keys.get(body, ()))
+            self.state.keys[mb].period().active_at(at) for mb in self._own_keys.get(body, ())
         )
 
     def _issue(self, seq: int, event: LabelIssued) -> None:

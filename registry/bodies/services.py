@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import select, true
+from sqlalchemy import or_, select, true
 
 from credentials import (
     AccreditationGranted,
@@ -414,14 +414,27 @@ def label_signing_key(body: CertificationBody, *, at: datetime) -> tuple[BodyKey
     A body with an active key of its own is refused: the registry signs nothing in its name
     (its registry-held key, if any, still signs its status lists); it prepares and submits.
     """
-    keys = _active_keys(body, at=at)  # one query for both questions: issuance's hot path
+    # One query for both questions (issuance's hot path). A key of the body's own counts until
+    # its retirement as a verifier judges it (rounded up to the second), as the kit refuses a
+    # label the registry signed while it was active.
+    stmt = (
+        select(BodyKey)
+        .where(
+            BodyKey.body_id == body.id,
+            or_(BodyKey.retired_at.is_(None), BodyKey.retired_at > at),
+        )
+        .order_by(BodyKey.id.desc())
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    keys = [k for k in db.session.execute(stmt).scalars() if k.trusted().active_at(at)]
     if any(not k.managed for k in keys):
         raise BodyHoldsKeyError(
             f"{body.code} holds its own signing key, so the registry cannot sign its labels: "
             "prepare the credential (POST /api/v1/labels/prepare), sign it with the body's key "
             "(carbonlabel sign) and submit it (POST /api/v1/labels/preparations/{id}/signed)."
         )
-    return _unsealed(body, keys)
+    return _unsealed(body, [k for k in keys if k.retired_at is None])
 
 
 def held_signing_key(body: CertificationBody, *, at: datetime) -> BodyKey:

@@ -23,6 +23,8 @@ from sqlalchemy import select
 
 from credentials import (
     EDDSA_RDFC_2022,
+    CheckName,
+    CheckStatus,
     KeyPair,
     TrustBundle,
     replay,
@@ -39,6 +41,7 @@ from registry.bodies.services import (
     register_body,
     retire_body_key,
 )
+from registry.bodies.services import signing_key as status_list_key
 from registry.clock import FixedClock, utcnow
 from registry.db import db, transaction
 from registry.labels.held import PREPARATION_LIFETIME
@@ -412,3 +415,37 @@ def test_the_status_of_a_body_signed_label_changes_as_any_label(client: FlaskCli
     assert (result["verified"], result["verdict"]) == (False, "suspended")
     assert change_status(client, held.certifier, label["id"], "reinstate").status_code == 200
     assert verify(client, label["credential"])["verdict"] == "genuine"
+
+
+def test_a_label_signed_with_the_registrys_key_of_a_body_holding_its_own_is_not_genuine(
+    client: FlaskClient,
+) -> None:
+    """What an operator with the database and the KEK could sign outside the API, with the key
+    of the body that signs its status lists: offline verifiers refuse it too."""
+    held = held_body()
+    preparation = prepare(client, held.certifier)
+    label = submit(
+        client, held.certifier, preparation, in_process_sign(preparation, held.key)
+    ).get_json()
+    bundle = label_bundle(client, label["id"])
+    (body,) = [b for b in bundle["bodies"] if b["name"] == get_body(HELD_BODY).name]
+    marked = {k["publicKeyMultibase"]: k.get("heldByBody", False) for k in body["keys"]}
+    assert marked[held.key.public_key.multibase] is True
+    assert sorted(marked.values()) == [False, True]
+
+    _, registry_key = status_list_key(get_body(HELD_BODY), at=utcnow())
+    forged = copy.deepcopy(preparation["credential"])
+    forged["issuer"]["id"] = registry_key.did
+    signed = sign_document(
+        forged,
+        key=registry_key,
+        cryptosuite=EDDSA_RDFC_2022,
+        created=parse_datetime(preparation["signing"]["created"]),
+    )
+    result = verify(client, signed)
+    assert result["verified"] is False
+    assert check(result, "issuer_key")["status"] == "failed"
+    assert check(result, "issuer_key")["outcome"] == "key_not_active"
+    offline = verify_label(signed, trust=TrustBundle.from_json(bundle))
+    assert not offline.verified
+    assert offline.check(CheckName.ISSUER_KEY).status is CheckStatus.FAILED
