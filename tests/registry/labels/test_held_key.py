@@ -449,3 +449,19 @@ def test_a_label_signed_with_the_registrys_key_of_a_body_holding_its_own_is_not_
     offline = verify_label(signed, trust=TrustBundle.from_json(bundle))
     assert not offline.verified
     assert offline.check(CheckName.ISSUER_KEY).status is CheckStatus.FAILED
+
+
+def test_a_body_signed_label_supersedes_an_earlier_one_as_issuance_does(
+    client: FlaskClient,
+) -> None:
+    held = held_body()
+    first = prepare(client, held.certifier)
+    old = submit(client, held.certifier, first, in_process_sign(first, held.key)).get_json()
+    second = prepare(client, held.certifier, label_request("50.1", supersedes=old["id"]))
+    assert second["credential"]["credentialSubject"]["grade"] == "B"
+    new = submit(client, held.certifier, second, in_process_sign(second, held.key))
+    assert new.status_code == 201, new.get_json()
+    assert client.get(f"/api/v1/labels/{old['id']}").get_json()["status"] == "superseded"
+    assert verify(client, old["credential"])["verdict"] == "superseded"
+    report = verify_state()
+    assert report.ok, (report.violation, report.mismatches)
