@@ -116,6 +116,10 @@ def submit_signed_label(principal: Principal, preparation_id: str, signed: Any) 
     preparation = get_preparation(principal, preparation_id, lock=True)
     if not isinstance(signed, dict):
         raise ValidationFailedError({"credential": ["Send the signed credential, a JSON object."]})
+    if isinstance(signed.get("credential"), dict) and "signing" in signed:
+        raise ValidationFailedError(
+            {"credential": ["This is the preparation: send what carbonlabel sign made of it."]}
+        )
     issued = db.session.get(Label, preparation.label_id)
     if issued is not None:
         if issued.credential_digest == credential_digest(signed):

@@ -306,6 +306,11 @@ def test_a_proof_not_made_as_asked_is_refused(
     assert named in refused["detail"]
     unsigned = preparation["credential"]
     problem(submit(client, held.certifier, preparation, unsigned), 422, "signed-proof-invalid")
+    # The preparation itself, sent back by mistake, is named as such.
+    mistaken = problem(
+        submit(client, held.certifier, preparation, preparation), 422, "validation-failed"
+    )
+    assert "carbonlabel sign" in mistaken["errors"]["credential"][0]
 
 
 def test_another_bodys_preparation_is_not_found(client: FlaskClient, world: LabelWorld) -> None:
