@@ -110,6 +110,18 @@ def _sign(args: argparse.Namespace) -> int:
     if not isinstance(document, dict):
         raise _UsageError("the credential must be a JSON object")
     key = KeyPair.from_secret_multibase(args.secret_key)
+    options = _preparation_options(document)
+    if options is not None:
+        # A registry's preparation: sign the credential in it as it asks, unless told otherwise.
+        document = document["credential"]
+        args.cryptosuite = args.cryptosuite or options.get("cryptosuite")
+        args.created = args.created or options.get("created")
+        args.verification_method = args.verification_method or options.get("verificationMethod")
+        method = args.verification_method
+        if method is not None and method.split("#")[0] != key.did:
+            raise _UsageError(
+                f"the preparation asks for a signature by {method}, not by this key ({key.did})"
+            )
     if args.set_issuer:
         issuer = document.get("issuer")
         document["issuer"] = {**issuer, "id": key.did} if isinstance(issuer, dict) else key.did
@@ -117,12 +129,31 @@ def _sign(args: argparse.Namespace) -> int:
     signed = sign_document(
         document,
         key=key,
-        cryptosuite=args.cryptosuite,
+        cryptosuite=args.cryptosuite or EDDSA_RDFC_2022,
         created=created,
+        verification_method=args.verification_method,
         loader=_loader(args.context),
     )
     print(json.dumps(signed, indent=2, ensure_ascii=False))
     return 0
+
+
+def _preparation_options(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The proof options of a registry's preparation (``{"credential": …, "signing": …}``, as
+    ``POST /api/v1/labels/prepare`` answers), or ``None`` for a bare credential."""
+    credential, signing = document.get("credential"), document.get("signing")
+    if not isinstance(credential, dict) or not isinstance(signing, dict):
+        return None
+    if not all(isinstance(signing.get(name, ""), str) for name in _PREPARED_OPTIONS):
+        raise _UsageError("the preparation's signing options must be strings")
+    if signing.get("cryptosuite", EDDSA_RDFC_2022) not in (EDDSA_RDFC_2022, EDDSA_JCS_2022):
+        raise _UsageError(f"the preparation asks for cryptosuite {signing['cryptosuite']!r}")
+    if signing.get("proofPurpose", "assertionMethod") != "assertionMethod":
+        raise _UsageError(f"the preparation asks for proof purpose {signing['proofPurpose']!r}")
+    return {name: signing[name] for name in _PREPARED_OPTIONS if name in signing}
+
+
+_PREPARED_OPTIONS = ("cryptosuite", "created", "verificationMethod", "proofPurpose")
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -360,12 +391,24 @@ def _parser() -> argparse.ArgumentParser:
     keygen.set_defaults(run=_keygen)
 
     sign = sub.add_parser("sign", help="add a Data Integrity proof to a credential")
-    sign.add_argument("file", help="credential JSON file, or - for stdin")
+    sign.add_argument(
+        "file",
+        help="credential JSON file, or - for stdin; or a registry's preparation (POST "
+        "/api/v1/labels/prepare), whose credential is signed with the options it gives",
+    )
     sign.add_argument("--secret-key", required=True, help="secret Multikey z3u2…")
     sign.add_argument(
-        "--cryptosuite", choices=[EDDSA_RDFC_2022, EDDSA_JCS_2022], default=EDDSA_RDFC_2022
+        "--cryptosuite",
+        choices=[EDDSA_RDFC_2022, EDDSA_JCS_2022],
+        help=f"default: the preparation's, else {EDDSA_RDFC_2022}",
     )
     sign.add_argument("--created", help="proof creation time, e.g. 2026-03-01T08:30:00Z")
+    sign.add_argument(
+        "--verification-method",
+        metavar="URL",
+        help="the proof's verificationMethod (default: the preparation's, else the key's "
+        "did:key#fragment)",
+    )
     sign.add_argument("--context", action="append", default=[], metavar="URL=FILE")
     sign.add_argument("--set-issuer", action="store_true", help="make the key's did:key the issuer")
     sign.set_defaults(run=_sign)

@@ -18,6 +18,7 @@ import enum
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TypeVar
 
 from credentials.errors import CredentialError, UnknownLedgerEventError
@@ -155,6 +156,9 @@ class Replayer:
         self.state = LedgerState()
         self.size = 0
         self.violation: Violation | None = None
+        # Each body's keys of its own (key.added with managed false), so the issuance rule
+        # below asks only the few keys of bodies that have any.
+        self._own_keys: dict[str, list[str]] = {}
 
     def feed(self, entry: bytes | str) -> bool:
         """Apply one entry's exact bytes; ``False`` (and :attr:`violation`) once one is refused."""
@@ -242,6 +246,8 @@ class Replayer:
                     "the controller is not the key's did:key",
                 )
                 s.keys[mb] = KeyState(event.body, mb, event.managed, event.active_from)
+                if not event.managed:
+                    self._own_keys.setdefault(event.body, []).append(mb)
             case KeyRetired():
                 _by_operator(event.by, "retiring a key")
                 key_state = _found(
@@ -405,6 +411,13 @@ class Replayer:
             event.valid_until,
         )
 
+    def _holds_own_key(self, body: str, at: datetime) -> bool:
+        """Whether a key of the body's own is active at ``at`` (as a verifier judges it from
+        the trust bundle: until its retirement, rounded up to the second)."""
+        return any(
+            self.state.keys[mb].period().active_at(at) for mb in self._own_keys.get(body, ())
+        )
+
     def _issue(self, seq: int, event: LabelIssued) -> None:
         s, at = self.state, event.valid_from
         _require(
@@ -460,6 +473,16 @@ class Replayer:
             lambda: (
                 f"the key is not active at {at.isoformat()}"
                 + ("" if key.retired_at is None else " (it was retired)")
+            ),
+        )
+        # A body that holds its own key signs its labels itself: the registry's key of such a
+        # body (it signs the body's status lists) signs none while the body's own key is active.
+        _require(
+            not key.managed or not self._holds_own_key(event.body, at),
+            ReplayReason.KEY_NOT_ACTIVE,
+            lambda: (
+                f"{event.body} holds its own key at {at.isoformat()}, so a key the registry "
+                "holds signs none of its labels"
             ),
         )
         try:

@@ -9,7 +9,8 @@ values carry the validity predicates (``TrustedKey.active_at``, ``Accreditation.
 is what a verifier accepts. Times are aware UTC; a missing end means "still active".
 
 The JSON form: ``bodies`` (``name``, ``keys`` with ``publicKeyMultibase``/``activeFrom``/
-``activeUntil``, ``accreditations``), ``rules``, ``statusLists`` (list URL → status list
+``activeUntil`` and, for a key whose secret only the body holds, ``"heldByBody": true``,
+``accreditations``), ``rules``, ``statusLists`` (list URL → status list
 credential), ``logKey`` (C2SP verifier key) and ``ledger``: label id → ``{"entry", "index",
 "size", "proof" (base64 hashes), "checkpoint"}`` plus the optional ``"supersededBy"`` (URL or id
 of the replacing label) for a label that was superseded; ``schemes`` (scheme code → region)
@@ -67,16 +68,22 @@ class TrustedKey:
     public_key_multibase: str
     active_from: datetime
     active_until: datetime | None = None
+    # The body holds the secret itself (registered by its public key). While such a key is
+    # active, the body signs its own labels: a key of it the registry holds signs none.
+    held_by_body: bool = False
 
     def active_at(self, at: datetime) -> bool:
         return _within(at, self.active_from, self.active_until)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "publicKeyMultibase": self.public_key_multibase,
             "activeFrom": _time_json(self.active_from),
             "activeUntil": _opt_time_json(self.active_until),
         }
+        if self.held_by_body:
+            data["heldByBody"] = True  # absent otherwise: earlier bundles read unchanged
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> TrustedKey:
@@ -380,7 +387,14 @@ def _key(data: Any) -> TrustedKey:
         public_key_multibase=str(k["publicKeyMultibase"]),
         active_from=_time(k["activeFrom"]),
         active_until=_opt_time(k.get("activeUntil")),
+        held_by_body=_held_by_body(k.get("heldByBody", False)),
     )
+
+
+def _held_by_body(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TrustError("heldByBody is true or false")
+    return value
 
 
 def _accreditation(data: Any) -> Accreditation:

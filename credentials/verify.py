@@ -238,7 +238,15 @@ class _Context:
             raise _CheckError(
                 Outcome.ISSUER_NAME_MISMATCH, "issuer_key.name_mismatch", body=body.name
             )
-        if trusted is None or not trusted.active_at(issued_at):
+        if (
+            trusted is None
+            or not trusted.active_at(issued_at)
+            # A body holding its own key signs its labels: the registry's key of it does not.
+            or (
+                not trusted.held_by_body
+                and any(k.held_by_body and k.active_at(issued_at) for k in body.keys)
+            )
+        ):
             raise _CheckError(
                 Outcome.KEY_NOT_ACTIVE,
                 "issuer_key.key_not_active",

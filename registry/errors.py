@@ -25,6 +25,10 @@ out-of-scope               422     outside the certification body's accreditatio
 grade-mismatch             422     the request asserts a grade the rule's thresholds do not give
 body-not-active            422     the certification body is suspended or withdrawn
 no-signing-key             422     the body has no active key the registry can sign with
+body-holds-key             409     the body holds its own key: prepare, sign and submit instead
+preparation-expired        409     a prepared credential was not submitted in time
+signed-credential-altered  422     a submitted credential is not the one prepared; ``members``
+signed-proof-invalid       422     a submitted credential's proof is not the body's, or is bad
 invalid-transition         409     the status change is not allowed from the current status
 idempotency-key-reused     422     an Idempotency-Key was reused with a different request
 internal-error             500     a bug on our side; ``error_id`` finds it in our logs
@@ -32,8 +36,9 @@ unavailable                503     the database cannot be reached (pages only; t
 =========================  ======  ==========================================================
 
 Some problems add members: ``errors`` (validation-failed), ``missing`` and ``choices`` (a
-not-found for a scheme, rule or version a request names), ``items`` (every refused item of a
-batch, each with its zero-based ``index``, ``type``, ``status`` and ``detail``).
+not-found for a scheme, rule or version a request names), ``members`` (signed-credential-altered:
+the paths of the members that differ from the prepared credential), ``items`` (every refused item
+of a batch, each with its zero-based ``index``, ``type``, ``status`` and ``detail``).
 
 Every class that sets its own ``slug`` is entered in :data:`PROBLEM_TYPES` when it is defined,
 with a translated ``label`` (its title) and ``explanation`` (what it means and what to do): the
@@ -289,6 +294,53 @@ class NoSigningKeyError(RegistryError):
     explanation = _(
         "The certification body has no active signing key held by the registry. The registry "
         "operator adds or rotates a key."
+    )
+
+
+class BodyHoldsKeyError(RegistryError):
+    status, slug, title = 409, "body-holds-key", "The body holds its own signing key"
+    label = _("The body holds its own signing key")
+    explanation = _(
+        "This certification body signs its labels with a key only it holds, so the registry "
+        "cannot sign in its name. Prepare the credential (POST /api/v1/labels/prepare), sign it "
+        "with that key (carbonlabel sign) and submit it signed."
+    )
+
+
+class PreparationExpiredError(RegistryError):
+    status, slug, title = 409, "preparation-expired", "Preparation expired"
+    label = _("Preparation expired")
+    explanation = _(
+        "The prepared credential was not submitted signed within its lifetime, so its label id "
+        "and status entries are no longer held. Prepare the credential again and sign the new one."
+    )
+
+
+class SignedCredentialAlteredError(RegistryError):
+    """The submitted document differs from the prepared one; ``members`` names where."""
+
+    status, slug, title = 422, "signed-credential-altered", "Not the prepared credential"
+    label = _("Not the prepared credential")
+    explanation = _(
+        "The signed credential differs from the one the registry prepared, apart from its proof. "
+        "Sign the prepared credential exactly as it was given: the members listed were changed."
+    )
+
+    def __init__(self, detail: str, *, members: list[str]) -> None:
+        super().__init__(detail)
+        self.members = members
+
+    def extensions(self) -> dict[str, Any]:
+        return {"members": self.members}
+
+
+class SignedProofInvalidError(RegistryError):
+    status, slug, title = 422, "signed-proof-invalid", "The proof is not the body's"
+    label = _("The proof is not the body's")
+    explanation = _(
+        "The submitted credential's proof does not verify under the body's own key, or is not "
+        "the proof the preparation asked for (verification method, cryptosuite, creation time). "
+        "Sign the prepared credential with the body's key as the preparation states."
     )
 
 

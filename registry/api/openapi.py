@@ -156,6 +156,10 @@ PATH_PARAMETERS: dict[str, tuple[str, Any]] = {
     "list_id": ("The status list's id", "1"),
     "level": ("The tile level (0 to 63), C2SP tlog-tiles", 0),
     "batch_id": ("The label batch's registry id (the upload's Location)", 1),
+    "preparation_id": (
+        "The preparation's id (32 hex digits), from POST /api/v1/labels/prepare",
+        "5f0c8e2a9b7d4c1e8a6f3b2d1c0e9f8a",
+    ),
     "gtin": (
         "The trade item's GTIN: 8, 12, 13 or 14 digits with a valid check digit, read as the "
         "GTIN-14 it pads to with leading zeros",

@@ -165,4 +165,5 @@ class BodyKey(Base):
             public_key_multibase=self.public_key_multibase,
             active_from=self.active_from,
             active_until=self.retired_at,
+            held_by_body=not self.managed,
         )

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select, true
 
 from credentials import (
     AccreditationGranted,
@@ -31,6 +31,7 @@ from registry.bodies.models import (
 from registry.clock import to_millis, utcnow, utcnow_seconds
 from registry.db import db
 from registry.errors import (
+    BodyHoldsKeyError,
     ConflictError,
     NoSigningKeyError,
     NotFoundError,
@@ -49,6 +50,8 @@ __all__ = [
     "get_body_key",
     "get_keystore",
     "grant_accreditation",
+    "held_signing_key",
+    "label_signing_key",
     "list_bodies",
     "register_body",
     "retire_body_key",
@@ -375,25 +378,81 @@ def signing_key(body: CertificationBody, *, at: datetime) -> tuple[BodyKey, KeyP
 
     Active as a verifier will judge it (the kit's predicate on the key the trust bundle
     states), and not retired now: a retirement is rounded up to the next second in the bundle,
-    but from the retirement on the key signs nothing.
+    but from the retirement on the key signs nothing. It signs the body's status lists; its
+    labels are signed by :func:`label_signing_key`.
     """
-    stmt = (
-        select(BodyKey)
-        .where(
-            BodyKey.body_id == body.id,
-            BodyKey.secret_box.is_not(None),
-            BodyKey.retired_at.is_(None),
-        )
-        .order_by(BodyKey.id.desc())
-        # Held until the issuance commits, so a retirement waits for it (and, once
-        # committed, is seen here: the row is re-read after the lock).
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    )
-    candidates = db.session.execute(stmt).scalars().all()
-    key = next((k for k in candidates if k.trusted().active_at(at)), None)
+    return _unsealed(body, _active_keys(body, at=at, managed=True))
+
+
+def _unsealed(body: CertificationBody, keys: list[BodyKey]) -> tuple[BodyKey, KeyPair]:
+    key = next((k for k in keys if k.managed), None)
     if key is None or key.secret_box is None:
         raise NoSigningKeyError(
             f"{body.code} has no active key held by the registry; add or rotate a key."
         )
     return key, get_keystore().open(key.secret_box, public_key_multibase=key.public_key_multibase)
+
+
+def _active_keys(body: CertificationBody, *, at: datetime, managed: bool = False) -> list[BodyKey]:
+    """The body's keys (with ``managed``, those the registry holds) active at ``at`` and not
+    retired, newest first, held ``FOR SHARE`` until the commit, so a retirement waits for the
+    issuance in flight (and, once committed, is seen here: the rows are re-read)."""
+    held = BodyKey.secret_box.is_not(None) if managed else true()
+    stmt = (
+        select(BodyKey)
+        .where(BodyKey.body_id == body.id, BodyKey.retired_at.is_(None), held)
+        .order_by(BodyKey.id.desc())
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    return [k for k in db.session.execute(stmt).scalars() if k.trusted().active_at(at)]
+
+
+def label_signing_key(body: CertificationBody, *, at: datetime) -> tuple[BodyKey, KeyPair]:
+    """The key the registry signs ``body``'s labels with (see :func:`signing_key`).
+
+    A body with an active key of its own is refused: the registry signs nothing in its name
+    (its registry-held key, if any, still signs its status lists); it prepares and submits.
+    """
+    # One query for both questions (issuance's hot path). A key of the body's own counts until
+    # its retirement as a verifier judges it (rounded up to the second), as the kit refuses a
+    # label the registry signed while it was active.
+    stmt = (
+        select(BodyKey)
+        .where(
+            BodyKey.body_id == body.id,
+            or_(BodyKey.retired_at.is_(None), BodyKey.retired_at > at),
+        )
+        .order_by(BodyKey.id.desc())
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    keys = [k for k in db.session.execute(stmt).scalars() if k.trusted().active_at(at)]
+    if any(not k.managed for k in keys):
+        raise BodyHoldsKeyError(
+            f"{body.code} holds its own signing key, so the registry cannot sign its labels: "
+            "prepare the credential (POST /api/v1/labels/prepare), sign it with the body's key "
+            "(carbonlabel sign) and submit it (POST /api/v1/labels/preparations/{id}/signed)."
+        )
+    return _unsealed(body, [k for k in keys if k.retired_at is None])
+
+
+def held_signing_key(body: CertificationBody, *, at: datetime) -> BodyKey:
+    """The body's newest key of its own active at ``at`` (held ``FOR SHARE`` to the commit).
+
+    The body must also have a registry-held key: its status lists are signed at the registry,
+    whenever a label's status changes and every day, so by a key of the body the registry holds.
+    """
+    keys = _active_keys(body, at=at)
+    key = next((k for k in keys if not k.managed), None)
+    if key is None:
+        raise NoSigningKeyError(
+            f"{body.code} has no active key of its own; the registry signs its labels "
+            "(POST /api/v1/labels), or the operator registers the body's public key."
+        )
+    if not any(k.managed for k in keys):
+        raise NoSigningKeyError(
+            f"{body.code} has no active key held by the registry to sign its status lists; "
+            f"the operator adds one (POST /api/v1/bodies/{body.code}/keys with {{}})."
+        )
+    return key

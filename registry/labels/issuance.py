@@ -5,6 +5,10 @@ the grade; draw status-list indexes; sign the CarbonLabelCredential with the bod
 it; append ``label.issued`` to the ledger last (the ledger lock is held from there to the
 commit, so the slow signing happens before it).
 
+A body that holds its own key is never signed for (``body-holds-key``): it issues through
+:func:`issue_held_label`, the same steps in two requests, the signature between them made by the
+body (see :mod:`registry.labels.held`).
+
 Every check holds until the commit: the body row, its accreditations and the signing key are
 read ``FOR SHARE``, and their status changes take them ``FOR UPDATE`` before anything else, so
 a suspension, withdrawal or retirement waits for the issuances in flight and every later
@@ -18,11 +22,12 @@ each body's key, labels and lists, body after body in id order, and the ledger o
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import NoResultFound
@@ -36,7 +41,6 @@ from credentials import (
     CredentialError,
     Footprint,
     Grade,
-    KeyPair,
     LabelIssued,
     PactSource,
     Product,
@@ -61,12 +65,13 @@ from registry.bodies.models import (
     BodyStatus,
     CertificationBody,
 )
-from registry.bodies.services import signing_key
+from registry.bodies.services import held_signing_key, label_signing_key
 from registry.clock import utcnow, utcnow_seconds
 from registry.config import current_settings
 from registry.db import db, insert_ignoring_conflicts, insert_new
 from registry.errors import (
     BodyNotActiveError,
+    ConflictError,
     ForbiddenError,
     GradeMismatchError,
     IdempotencyKeyReusedError,
@@ -100,9 +105,13 @@ __all__ = [
     "DEFAULT_VALIDITY",
     "MAX_BATCH",
     "MAX_VALIDITY",
+    "HeldIssue",
     "IssueItem",
     "IssueResult",
     "LabelRequest",
+    "Reservation",
+    "Signer",
+    "issue_held_label",
     "issue_label",
     "issue_label_groups",
     "issue_labels",
@@ -480,7 +489,11 @@ def _prepare_group(
     pending: list[_Pending] = []
     if not fresh:
         return _Prepared(body, results, pending, now)
-    key, pair = signing_key(body, at=now)  # locks the key FOR SHARE
+    key, pair = label_signing_key(body, at=now)  # locks the key FOR SHARE
+
+    def sign(unsigned: dict[str, Any]) -> dict[str, Any]:
+        return sign_document(unsigned, key=pair, cryptosuite=EDDSA_RDFC_2022, created=now)
+
     actor = principal.actor
     # Where each fresh item stands in the request (replayed items are skipped).
     positions = [n for n, result in enumerate(results) if result is None]
@@ -501,7 +514,7 @@ def _prepare_group(
     refused: list[tuple[int, RegistryError]] = []
     for index, item, old in zip(positions, fresh, olds, strict=True):
         try:
-            pending.append(_prepare(body, key, pair, item, now, rules, old, slots, actor))
+            pending.append(_prepare(body, key, sign, item, now, rules, old, slots, actor))
         except RegistryError as exc:
             refused.append((index, exc))
     if refused:
@@ -542,7 +555,7 @@ def _ledger(groups: Sequence[_Prepared]) -> None:
 def _prepare(
     body: CertificationBody,
     key: BodyKey,
-    pair: KeyPair,
+    sign: Callable[[dict[str, Any]], dict[str, Any]],
     item: IssueItem,
     now: datetime,
     rules: _Rules,
@@ -608,11 +621,7 @@ def _prepare(
         raise ValidationFailedError({"credential": [str(exc)]}) from exc
     if slots.dry:
         del unsigned["credentialStatus"]  # a dry run draws no index: it states none
-    signed = (
-        unsigned
-        if slots.dry
-        else sign_document(unsigned, key=pair, cryptosuite=EDDSA_RDFC_2022, created=now)
-    )
+    signed = unsigned if slots.dry else sign(unsigned)
     digest = credential_digest(signed)
     event = LabelIssued(
         label=label_id,
@@ -676,6 +685,89 @@ def _prepare(
         issued_at=now,
     )
     return _Pending(label, event, old, item.idempotency_key)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """What a preparation holds for a label its body signs itself: the label id, its status
+    entries (drawn at preparation, so nothing else takes them), the instant it is issued at
+    (its ``validFrom`` and its proof's ``created``) and the key that must sign it."""
+
+    label_id: str
+    revocation: tuple[str, int]
+    suspension: tuple[str, int]
+    at: datetime
+    key_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeldIssue:
+    """One step of a held-key issuance: the key, the reservation and the credential (unsigned
+    when prepared); once submitted, ``result`` is the label as stored and ledgered."""
+
+    key: BodyKey
+    reservation: Reservation
+    credential: dict[str, Any]
+    result: IssueResult | None = None
+
+
+#: Checks the body's proof on the rebuilt unsigned credential; the signed credential to store.
+Signer = Callable[[BodyKey, dict[str, Any]], dict[str, Any]]
+
+
+def issue_held_label(
+    principal: Principal,
+    request: LabelRequest,
+    *,
+    reservation: Reservation | None = None,
+    signer: Signer | None = None,
+) -> HeldIssue:
+    """Issuance for a body that holds its own key, in two steps through the same checks.
+
+    Without ``reservation`` (prepare): every check issuance makes, now; the label id and the
+    status entries drawn; the credential built and returned unsigned. No label is stored and
+    nothing ledgered: the caller keeps the reservation. With it (submit, ``signer`` given):
+    the checks again on the state as it is now, at the reserved instant; the credential rebuilt
+    from the reserved values and handed to ``signer``, which checks the body's proof and
+    returns the signed credential; stored and ledgered as any label.
+    """
+    principal.require(Role.CERTIFIER)
+    body = _lock_bodies([principal.body_id or 0])[principal.body_id or 0]
+    if body.status is not BodyStatus.ACTIVE:
+        raise BodyNotActiveError(f"{body.name} is {body.status.value} and cannot issue labels.")
+    now = utcnow_seconds() if reservation is None else reservation.at
+    rules = _Rules(now, _lock_accreditations([body]))
+    key = held_signing_key(body, at=now)
+    if reservation is not None and key.id != reservation.key_id:
+        raise ConflictError(
+            f"The key {body.code} signs with changed since the preparation; prepare again."
+        )
+    item = IssueItem(request)
+    with _batch_position(1, [0]) as position:
+        (old,) = _lock_superseded(body, [item], position)
+    also_lock = [] if old is None else [old.suspension_list_id]
+    slots = (
+        _Slots.allocate(body, _fresh_label_ids(1), also_lock=also_lock)
+        if reservation is None
+        else _Slots.reserved(reservation, also_lock=also_lock)
+    )
+
+    def sign(unsigned: dict[str, Any]) -> dict[str, Any]:
+        return unsigned if signer is None else signer(key, unsigned)
+
+    pending = _prepare(body, key, sign, item, now, rules, old, slots, principal.actor)
+    label = pending.label
+    held = Reservation(
+        label_id=label.id,
+        revocation=(label.revocation_list_id, label.revocation_index),
+        suspension=(label.suspension_list_id, label.suspension_index),
+        at=now,
+        key_id=key.id,
+    )
+    if signer is None:
+        return HeldIssue(key, held, json.loads(label.credential))
+    _ledger([_Prepared(body, [None], [pending], now)])
+    return HeldIssue(key, held, json.loads(label.credential), IssueResult(label, created=True))
 
 
 @contextmanager
@@ -787,6 +879,16 @@ class _Slots:
             db.session.get_one(StatusListRecord, list_id, with_for_update=True)
         suspension = allocate_indexes(body, StatusPurpose.SUSPENSION, count, base_url=base)
         return cls(base, label_ids, revocation, suspension)
+
+    @classmethod
+    def reserved(cls, reservation: Reservation, *, also_lock: Sequence[str]) -> _Slots:
+        """A preparation's slots, drawn then: their lists locked again, in the usual order."""
+        revocation, suspension = reservation.revocation, reservation.suspension
+        db.session.get_one(StatusListRecord, revocation[0], with_for_update=True)
+        for list_id in sorted({*also_lock, suspension[0]}):
+            db.session.get_one(StatusListRecord, list_id, with_for_update=True)
+        base = current_settings().public_base_url
+        return cls(base, [reservation.label_id], [revocation], [suspension])
 
     @classmethod
     def undrawn(cls, label_ids: list[str]) -> _Slots:

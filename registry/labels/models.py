@@ -8,8 +8,9 @@ recomputes it from them.
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from credentials import EDDSA_RDFC_2022
 from registry.bodies.models import BodyKey, CertificationBody, value_enum
 from registry.db import Base, ExactDecimal
 from registry.ledger.models import Position
@@ -31,6 +33,7 @@ from registry.schemes.models import RuleVersion
 __all__ = [
     "IdempotencyKey",
     "Label",
+    "LabelPreparation",
     "LabelStatus",
     "LabelStatusEntry",
     "QrTarget",
@@ -164,3 +167,47 @@ class LabelStatusEntry(Base):
 
     label_id: Mapped[str] = mapped_column(String(10), primary_key=True)
     seq: Mapped[int] = mapped_column(Position, primary_key=True, autoincrement=False)
+
+
+class LabelPreparation(Base):
+    """A credential the registry prepared for a body that signs its labels itself.
+
+    It holds what the issuance drew (the label id, the status entries, the instant, the key)
+    until the body submits the credential signed or it expires; the request is kept as sent, so
+    the submission runs it through the issuance checks again. Never updated: the label with
+    ``label_id`` existing is what says it was submitted.
+    """
+
+    __tablename__ = "label_preparations"
+    __table_args__ = (
+        UniqueConstraint("revocation_list_id", "revocation_index"),
+        UniqueConstraint("suspension_list_id", "suspension_index"),
+        CheckConstraint("expires_at > prepared_at", name="expires_after"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("certification_bodies.id"), index=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("body_keys.id"))
+    label_id: Mapped[str] = mapped_column(String(10), unique=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    credential: Mapped[str] = mapped_column(Text)  # unsigned, as the body must sign it
+    revocation_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"))
+    revocation_index: Mapped[int] = mapped_column(Integer)
+    suspension_list_id: Mapped[str] = mapped_column(ForeignKey("status_lists.id"))
+    suspension_index: Mapped[int] = mapped_column(Integer)
+    prepared_at: Mapped[datetime]  # the issuance instant: validFrom and the proof's created
+    expires_at: Mapped[datetime]
+
+    key: Mapped[BodyKey] = relationship(lazy="select")
+
+    @property
+    def proof_options(self) -> dict[str, str]:
+        """The proof the body must add: the registry's cryptosuite, the prepared instant (as
+        proofs state it, whole seconds) and the verification method of the body's key."""
+        return {
+            "type": "DataIntegrityProof",
+            "cryptosuite": EDDSA_RDFC_2022,
+            "created": self.prepared_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "verificationMethod": self.key.verification_method,
+            "proofPurpose": "assertionMethod",
+        }

@@ -27,7 +27,7 @@ from registry.config import current_settings
 from registry.fields import AsciiInteger, DateTimeStamp, DecimalText, Gtin, Iri, IsoDate, LabelId
 from registry.labels.artwork import QR_TARGETS
 from registry.labels.issuance import MAX_BATCH, LabelRequest
-from registry.labels.models import Label, LabelStatus, QrTarget
+from registry.labels.models import Label, LabelPreparation, LabelStatus, QrTarget
 from registry.labels.services import LabelQuery
 from registry.schemes.schemas import code_field, text_field
 from registry.status_changes import StatusAction, StatusChangeSchema
@@ -43,6 +43,7 @@ __all__ = [
     "LabelQuerySchema",
     "LabelRequestSchema",
     "LabelSchema",
+    "PreparationSchema",
     "StatusChangeSchema",
     "artwork_query_schema",
     "assurance_field",
@@ -52,6 +53,7 @@ __all__ = [
     "label_request_schema",
     "label_schema",
     "label_summary_schema",
+    "preparation_schema",
     "qr_query_schema",
     "qr_svg_query_schema",
     "status_change_schema",
@@ -604,8 +606,96 @@ qr_svg_query_schema = ArtworkQuerySchema(only=("target",))
 artwork_query_schema = ArtworkQuerySchema(only=("lang", "target"))
 label_query_schema = LabelQuerySchema()
 label_summary_schema = LabelSchema(exclude=("credential",))
+
+
+class PreparationSchema(Schema):
+    """A credential prepared for a body that signs its labels with its own key."""
+
+    id = fields.String(
+        metadata={
+            "description": "The preparation's id: submit the signed credential under it",
+            "example": "5f0c8e2a9b7d4c1e8a6f3b2d1c0e9f8a",
+        }
+    )
+    label_id = fields.String(
+        metadata={
+            "description": "The label id reserved for it (the credential's id ends with it)",
+            "example": "7Q2M9XK4TZ",
+        }
+    )
+    expires_at = fields.AwareDateTime(
+        metadata={"description": "Submit before this time; after it, prepare again"}
+    )
+    credential = fields.Method(
+        "_credential",
+        metadata={
+            "type": "object",
+            "description": (
+                "The unsigned CarbonLabelCredential, exactly as the registry would sign it (id, "
+                "issuer, validity, status entries, the grade it computed): sign it as it is"
+            ),
+            "additionalProperties": True,
+            "example": {
+                "@context": [
+                    "https://www.w3.org/ns/credentials/v2",
+                    "https://w3id.org/carbon-label/v1",
+                ],
+                "id": "https://registry.example/l/7Q2M9XK4TZ",
+                "type": ["VerifiableCredential", "CarbonLabelCredential"],
+            },
+        },
+    )
+    signing = fields.Method(
+        "_signing",
+        metadata={
+            "type": "object",
+            "description": "The proof to add (carbonlabel sign reads these options itself)",
+            "properties": {
+                "type": {"type": "string", "description": "Always DataIntegrityProof"},
+                "cryptosuite": {"type": "string", "description": "eddsa-rdfc-2022"},
+                "created": {
+                    "type": "string",
+                    "format": "date-time",
+                    "description": "The proof's created time: the credential's validFrom",
+                },
+                "verificationMethod": {
+                    "type": "string",
+                    "description": "The body's own key that must sign (did:key…#z6Mk…)",
+                },
+                "proofPurpose": {"type": "string", "description": "assertionMethod"},
+            },
+            "example": {
+                "type": "DataIntegrityProof",
+                "cryptosuite": "eddsa-rdfc-2022",
+                "created": "2026-03-01T08:30:00Z",
+                "verificationMethod": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+                "#z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+                "proofPurpose": "assertionMethod",
+            },
+        },
+    )
+    submit = fields.Method(
+        "_submit",
+        metadata={
+            "type": "string",
+            "description": "Where to POST the signed credential",
+            "example": "/api/v1/labels/preparations/5f0c8e2a9b7d4c1e8a6f3b2d1c0e9f8a/signed",
+        },
+    )
+
+    def _credential(self, preparation: LabelPreparation) -> Any:
+        return json.loads(preparation.credential)
+
+    def _signing(self, preparation: LabelPreparation) -> dict[str, str]:
+        return preparation.proof_options
+
+    def _submit(self, preparation: LabelPreparation) -> str:
+        return f"/api/v1/labels/preparations/{preparation.id}/signed"
+
+
 label_request_schema = LabelRequestSchema()
 label_schema = LabelSchema()
+preparation_schema = PreparationSchema()
 # The shape every status change shares; a label is suspended, reinstated or revoked.
 status_change_schema = StatusChangeSchema(
     targets={

@@ -207,6 +207,69 @@ def test_sign_without_set_issuer_keeps_the_issuer_and_fails_to_verify(
     assert "no proof was made with the issuer's key" in out
 
 
+def _preparation(created: str = "2026-03-01T08:30:00Z") -> dict[str, Any]:
+    """A registry's preparation (POST /api/v1/labels/prepare) of a label of KEY's body."""
+    return {
+        "id": "5f0c8e2a9b7d4c1e8a6f3b2d1c0e9f8a",
+        "credential": build_label_credential(sample_label(KEY)),
+        "signing": {
+            "type": "DataIntegrityProof",
+            "cryptosuite": "eddsa-rdfc-2022",
+            "created": created,
+            "verificationMethod": KEY.verification_method,
+            "proofPurpose": "assertionMethod",
+        },
+    }
+
+
+def test_sign_a_preparation_signs_its_credential_as_it_asks(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    preparation = _preparation()
+    path = write_json(tmp_path / "p.json", preparation)
+    code, out, err = run(capsys, "sign", str(path), "--secret-key", KEY.secret_multibase)
+    assert code == 0, err
+    signed = json.loads(out)
+    assert {k: v for k, v in signed.items() if k != "proof"} == preparation["credential"]
+    proof = signed["proof"]
+    assert {k: proof[k] for k in preparation["signing"]} == preparation["signing"]
+    code, out, _ = run(capsys, "verify", str(write_json(tmp_path / "s.json", signed)), "--at", AT)
+    # Intact and by the issuer's key; only no trust bundle was given.
+    assert out.startswith("NOT VERIFIED: signer_not_checked")
+
+
+def test_sign_a_preparation_for_another_key_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write_json(tmp_path / "p.json", _preparation())
+    other = body_key(2)
+    code, _, err = run(capsys, "sign", str(path), "--secret-key", other.secret_multibase)
+    assert code == 2
+    assert KEY.verification_method in err
+    assert other.did in err
+
+
+def test_sign_with_a_verification_method_names_it_in_the_proof(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    unsigned = write_json(tmp_path / "u.json", build_label_credential(sample_label(KEY)))
+    method = f"{KEY.did}#key-1"
+    code, out, err = run(
+        capsys,
+        "sign",
+        str(unsigned),
+        "--secret-key",
+        KEY.secret_multibase,
+        "--verification-method",
+        method,
+        "--created",
+        "2026-03-01T08:30:00Z",
+    )
+    assert code == 0, err
+    proof = json.loads(out)["proof"]
+    assert (proof["verificationMethod"], proof["created"]) == (method, "2026-03-01T08:30:00Z")
+
+
 def test_sign_set_issuer_on_a_string_issuer(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "sign", str(UNSIGNED), "--secret-key", SECRET, "--set-issuer")
     assert code == 0

@@ -14,6 +14,7 @@ from credentials import (
     Actor,
     BodyStatusChanged,
     KeyAdded,
+    KeyPair,
     KeyRetired,
     LabelReinstated,
     LabelRevoked,
@@ -38,6 +39,7 @@ from tests.credentials.ledger_fixtures import (
 )
 
 LATER = T0 + timedelta(days=3)
+OWN_KEY = KeyPair.from_seed(bytes(range(3, 35))).public_key.multibase  # a body's own key
 
 
 def test_a_clean_ledger_replays_to_its_state() -> None:
@@ -217,6 +219,12 @@ PLANTED: list[tuple[str, list[LedgerEvent], ReplayReason]] = [
         ReplayReason.NOT_AUTHORISED,
     ),
     (
+        "a_label_signed_by_the_registry_for_a_body_holding_its_own_key",
+        [*world(), KeyAdded("lingnan", OWN_KEY, f"did:key:{OWN_KEY}", False, T0, OPERATOR),
+         issued("AAAAAAAAAA")],
+        ReplayReason.KEY_NOT_ACTIVE,
+    ),
+    (
         "a_key_registered_twice",
         [*world(), KeyAdded("pearl", KEY, f"did:key:{KEY}", False, T0, OPERATOR)],
         ReplayReason.DUPLICATE,
@@ -282,3 +290,15 @@ def test_a_rule_version_is_published_only_by_the_operator_or_its_schemes_regulat
     result = replay(entries([*world(), rv]))
     assert result.violation is not None
     assert result.violation.reason is ReplayReason.NOT_AUTHORISED
+
+
+def test_a_body_holding_its_own_key_signs_its_labels_until_it_is_retired() -> None:
+    own = KeyAdded("lingnan", OWN_KEY, f"did:key:{OWN_KEY}", False, T0, OPERATOR)
+    events = [*world(), own, issued("AAAAAAAAAA", key=OWN_KEY)]
+    # Pearl holds no key of its own: the registry still signs for it.
+    events.append(issued("BBBBBBBBBB", body="pearl", key=OTHER_KEY, by=OTHER_CERTIFIER))
+    events += [KeyRetired("lingnan", OWN_KEY, LATER, OPERATOR)]
+    events.append(issued("CCCCCCCCCC", n=1, at=LATER + timedelta(seconds=1)))
+    result = replay(entries(events))
+    assert result.ok, result.violation
+    assert {"AAAAAAAAAA", "BBBBBBBBBB", "CCCCCCCCCC"} <= set(result.state.labels)

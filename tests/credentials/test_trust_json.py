@@ -157,3 +157,15 @@ def test_a_single_value_reads_back_alone() -> None:
     )
     assert TrustedRule.from_json(rule.to_json()) == rule
     assert rule.to_json()["thresholds"] == {"A": "1", "B": "2", "C": "3", "D": "4.5"}
+
+
+def test_a_key_held_by_its_body_says_so_and_others_read_as_before() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    held = TrustedKey(body_key(1).public_key.multibase, start, held_by_body=True)
+    assert held.to_json()["heldByBody"] is True
+    assert TrustedKey.from_json(held.to_json()) == held
+    registry_held = TrustedKey(body_key(2).public_key.multibase, start)
+    assert "heldByBody" not in registry_held.to_json()  # bundles without it are unchanged
+    assert TrustedKey.from_json(registry_held.to_json()).held_by_body is False
+    with pytest.raises(CredentialError, match="heldByBody"):
+        TrustedKey.from_json({**held.to_json(), "heldByBody": "yes"})

@@ -24,6 +24,7 @@ from registry.reports.models import ReportCategory
 from registry.reports.services import ReportInput, create_report
 from tests.registry.factories import LabelWorld, make_settings
 from tests.registry.labels.support import app, auth, issue, label_app, world
+from tests.registry.labels.test_held_key import held_body, prepare
 
 __all__ = ["app", "label_app", "world"]  # the label registry fixtures, used by this module
 
@@ -134,7 +135,9 @@ def _known(client: FlaskClient, world: LabelWorld) -> dict[str, str]:
         headers=auth(world.operator),
     )
     assert mapping.status_code == 201, mapping.get_json()
+    preparation = prepare(client, held_body().certifier)  # another body's, for these tokens
     return {
+        "preparation_id": preparation["id"],
         "mapping_id": mapping.get_json()["mapping"]["mappingId"],
         "label_id": label["id"],
         "body": "lingnan",

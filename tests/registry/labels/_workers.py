@@ -124,3 +124,20 @@ def _close(app: Any) -> None:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def race_submit(
+    settings: Settings,
+    secret: str,
+    path: str,
+    signed: dict[str, Any],
+    start: Barrier,
+    results: Queue[tuple[int, str]],
+) -> None:
+    """Wait for every worker, then all submit the same signed credential to one preparation."""
+    app = create_app(settings)
+    client = app.test_client()
+    start.wait()
+    response = client.post(path, json=signed, headers=_headers(secret))
+    results.put((response.status_code, response.get_json().get("id", "")))
+    _close(app)

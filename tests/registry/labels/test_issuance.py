@@ -314,7 +314,9 @@ def test_a_body_holding_its_own_key_cannot_have_the_registry_sign(client: FlaskC
             actor=OPERATOR_CONSOLE,
             public_key_multibase=KeyPair.generate().public_key.multibase,
         )
-    refused(client, secret, label_request(), 422, "no-signing-key")
+    # The two-step flow is the only way (tests/registry/labels/test_held_key.py).
+    detail = refused(client, secret, label_request(), 409, "body-holds-key")["detail"]
+    assert "/api/v1/labels/prepare" in detail
 
 
 # --- what the request may say ----------------------------------------------------------------
