@@ -132,6 +132,10 @@ class Settings:
     # space-separated list of ``VKEY=URL`` (the witness's type 0x04 verifier key, as printed by
     # ``carbonlabel witness init``, then its submission prefix); empty: no witnessing.
     witnesses: tuple[str, ...] = ()
+    # A host serving the public reads from a read replica (REGISTRY_REPLICA=true): it runs no
+    # checkpoint ticker and no batch runner, and a write that reaches it is refused (503
+    # read-only-host) rather than failing as an internal error.
+    replica: bool = False
     # The health check fails for a witness whose cosignature lags the log by more than this.
     witness_max_age: float = 3600.0
     witness_timeout: float = 5.0
@@ -279,6 +283,9 @@ class Settings:
             witness_timeout = float(env.get("REGISTRY_WITNESS_TIMEOUT", "5"))
         except ValueError as exc:
             raise ConfigError("REGISTRY_WITNESS_MAX_AGE and _TIMEOUT are seconds") from exc
+        replica_text = env.get("REGISTRY_REPLICA", "").strip().lower()
+        if replica_text not in ("", "0", "false", "1", "true"):
+            raise ConfigError("REGISTRY_REPLICA must be true or false")
         try:
             invitation_ttl = float(env.get("REGISTRY_PORTAL_INVITATION_TTL") or 72 * 3600)
             idle_timeout = float(env.get("REGISTRY_PORTAL_IDLE_TIMEOUT") or 30 * 60)
@@ -303,6 +310,7 @@ class Settings:
             auth_failure_limit=env.get("REGISTRY_AUTH_FAILURE_LIMIT") or "20 per 5 minutes",
             bundle_key=bundle_key,
             witnesses=tuple(w for w in env.get("REGISTRY_WITNESSES", "").split() if w),
+            replica=replica_text in ("1", "true"),
             witness_max_age=witness_max_age,
             witness_timeout=witness_timeout,
             portal_invitation_ttl=invitation_ttl,

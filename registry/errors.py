@@ -19,6 +19,7 @@ conflict                   409     the request contradicts current state
 payload-too-large          413     the body exceeds the size limit
 unsupported-media-type     415     the body is not JSON (Content-Type: application/json)
 validation-failed          422     input failed validation; ``errors`` maps fields to messages
+read-only-host             503     a write reached a host serving reads from a replica
 too-many-failures          429     too many failed tokens from this address; see Retry-After
 rule-not-in-force          422     the rule version is not in force at that time
 out-of-scope               422     outside the certification body's accreditation
@@ -60,9 +61,12 @@ from typing import Any, ClassVar, cast
 from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _
 from marshmallow import ValidationError
+from psycopg.errors import ReadOnlySqlTransaction
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
+
+from registry.config import current_settings
 
 __all__ = [
     "PROBLEM_PATH",
@@ -79,6 +83,7 @@ __all__ = [
     "NotFoundError",
     "OutOfScopeError",
     "PayloadTooLargeError",
+    "ReadOnlyHostError",
     "RegistryError",
     "RuleNotInForceError",
     "TooManyFailuresError",
@@ -393,6 +398,19 @@ class TooManyFailuresError(RegistryError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class ReadOnlyHostError(RegistryError):
+    """A write reached a host that serves reads from a read replica (``REGISTRY_REPLICA``):
+    the proxy should send it to the primary's hosts. Nothing was written."""
+
+    status, slug, title = 503, "read-only-host", "This host serves reads only"
+    label = _("This host serves reads only")
+    explanation = _(
+        "This server of the registry answers reads only, and your request would change "
+        "something. Nothing was changed. Please send it again: the registry's address sends "
+        "changes to the servers that make them."
+    )
+
+
 class UnavailableError(RegistryError):
     """The database cannot be reached: pages only (the API answers internal-error)."""
 
@@ -572,7 +590,10 @@ def handle_unexpected(error: Exception) -> Response:
 def handle_database_error(error: DBAPIError) -> Response:
     """A database that cannot be reached is an outage, not a bug: a page reader gets a
     translated 503 (never a stack trace) and is told to come back; the machine paths and every
-    other database error keep the internal-error handling."""
+    other database error keep the internal-error handling. On a replica host, a write the
+    database refused is a request that should have gone to the primary (503 read-only-host)."""
+    if current_settings().replica and isinstance(error.orig, ReadOnlySqlTransaction):
+        return handle_registry_error(ReadOnlyHostError("Send changes to the primary's hosts."))
     if _wants_problem() or not isinstance(error, OperationalError | InterfaceError):
         return handle_unexpected(error)
     route = request.url_rule.rule if request.url_rule is not None else "(no route)"

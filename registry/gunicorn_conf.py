@@ -41,10 +41,9 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
 def post_worker_init(worker: object) -> None:
-    """Each worker signs checkpoints for entries left uncovered (see registry.ledger.ticker)
-    and runs queued label batches (registry.batches.runner)."""
-    from registry.batches.runner import start_batch_runner
-    from registry.ledger.ticker import start_checkpoint_ticker
+    """Each worker of the primary's hosts signs checkpoints for entries left uncovered (see
+    registry.ledger.ticker) and runs queued label batches (registry.batches.runner); a replica
+    host's workers write nothing, so they run neither."""
+    from registry.background import start_background_jobs
 
-    start_checkpoint_ticker(worker.wsgi)  # type: ignore[attr-defined]
-    start_batch_runner(worker.wsgi)  # type: ignore[attr-defined]  # CSV label batches
+    start_background_jobs(worker.wsgi)  # type: ignore[attr-defined]

@@ -241,6 +241,15 @@ ROUTES: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {
     # --- JSON API: certifiers, on their own body's things -----------------------------------
     ("labels.post_label", "POST"): ("certifier", ("/api/v1/labels",)),
     ("labels.post_label_batch", "POST"): ("certifier", ("/api/v1/labels/batch",)),
+    ("preparations.prepare_label_view", "POST"): ("certifier", ("/api/v1/labels/prepare",)),
+    ("preparations.get_preparation_view", "GET"): (
+        "certifier-own-body",
+        ("/api/v1/labels/preparations/{preparation}",),
+    ),
+    ("preparations.submit_signed_label_view", "POST"): (
+        "certifier-own-body",
+        ("/api/v1/labels/preparations/{preparation}/signed",),
+    ),
     ("pact_labels.post_label_from_pact", "POST"): ("certifier", ("/api/v1/labels/from-pact",)),
     ("pact_labels.post_label_from_pact_batch", "POST"): (
         "certifier",

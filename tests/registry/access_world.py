@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Select, select
 
+from credentials import KeyPair
 from registry.auth.models import ApiToken, Role
 from registry.auth.services import create_token, revoke_token
 from registry.batches.models import BatchState, LabelBatch
@@ -173,6 +174,20 @@ def _build(app: Flask, tokens: LabelWorld) -> AccessWorld:
             "invitation": invitation,
         }
         db.session.remove()
+    # Last, as it stops the registry signing A's labels: a key A holds itself, and a label
+    # prepared for it to sign.
+    own = KeyPair.generate().public_key.multibase
+    added = http.post(
+        f"/api/v1/bodies/{LABEL_BODY}/keys",
+        json={"public_key_multibase": own},
+        headers=bearer(tokens.operator),
+    )
+    assert added.status_code == 201, added.get_json()
+    prepared = http.post(
+        "/api/v1/labels/prepare", json=label_request(), headers=bearer(tokens.certifier)
+    )
+    assert prepared.status_code == 201, prepared.get_json()
+    values["preparation"] = prepared.get_json()["id"]
     return AccessWorld(tokens, regulator_y, revoked, pact_token, people, values)
 
 

@@ -12,19 +12,24 @@ import re
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from flask import Flask
 from psycopg import sql
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from registry import create_app
+from registry.auth.models import Role
+from registry.auth.services import create_token
+from registry.background import start_background_jobs
 from registry.bodies.models import Accreditation, BodyKey, CertificationBody
-from registry.db import db
+from registry.db import db, transaction
 from registry.demo import load_demo
 from registry.labels.models import Label, LabelStatus, StatusListRecord
+from registry.ledger.models import LedgerEntry
 from registry.ledger.tiles import TILE_WIDTH, TileId, tile_path
 from registry.recognition.models import MappingRevision
 from registry.schemes.models import Rule, RuleVersion, Scheme
@@ -215,3 +220,56 @@ def test_a_read_on_the_primary_writes_nothing(primary: Flask, replica: Flask) ->
         before = _answer(replica, url)
         assert _answer(primary, url) == before
         assert _answer(replica, url) == before
+
+
+@pytest.fixture
+def replica_host(replica: Flask, tmp_path: Path) -> Iterator[Flask]:
+    """A registry host set up for the replica (``REGISTRY_REPLICA=true``)."""
+    url = replica.config["SQLALCHEMY_DATABASE_URI"]
+    app = create_app(make_settings(url, tmp_path / "replica-host", replica=True))
+    app.testing = False  # answered as in production, not re-raised
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_a_write_that_reaches_a_replica_host_is_refused_and_writes_nothing(
+    primary: Flask, replica_host: Flask
+) -> None:
+    with primary.app_context(), transaction():
+        _, secret = create_token(role=Role.CERTIFIER, name="replica test", body_code="lingnan-pcc")
+    with primary.app_context():
+        before = db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
+        db.session.remove()
+    client = replica_host.test_client()
+    request = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "replica-1"}
+    response = client.post("/api/v1/labels", json=_demo_label(), headers=request)
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["type"].endswith("/problems/read-only-host")
+    with primary.app_context():
+        after = db.session.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
+        db.session.remove()
+    assert after == before
+    # The same request on the primary issues: the refusal was the host's, not the request's.
+    primary_client = primary.test_client()
+    assert (
+        primary_client.post("/api/v1/labels", json=_demo_label(), headers=request).status_code
+        == 201
+    )
+    # And a replica host's workers run nothing that writes.
+    assert start_background_jobs(replica_host) == []
+
+
+def _demo_label() -> dict[str, Any]:
+    return {
+        "product": {"name": "Replica test module (fictitious)", "manufacturer": "Pearl River Ltd."},
+        "footprint": {
+            "value": "41.8",
+            "system_boundary": "cradle-to-gate",
+            "reference_period": {"start": "2025-01-01", "end": "2025-12-31"},
+        },
+        "rule": {"scheme": "CN-GD", "rule": "CN-GD-PCR-LIB", "version": "2.0"},
+    }
