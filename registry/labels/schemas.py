@@ -61,6 +61,12 @@ __all__ = [
     "valid_until_field",
 ]
 
+# The head of a label credential, as the documentation's examples show it.
+_CREDENTIAL_EXAMPLE = {
+    "@context": ["https://www.w3.org/ns/credentials/v2", "https://w3id.org/carbon-label/v1"],
+    "id": "https://registry.example/l/7Q2M9XK4TZ",
+    "type": ["VerifiableCredential", "CarbonLabelCredential"],
+}
 # Texts fit their VARCHAR(500) columns; the label draws the product name shortened if need be.
 MAX_PRODUCT_NAME = 500
 MAX_TEXT = 500
@@ -519,14 +525,7 @@ class LabelSchema(Schema):
             "type": "object",
             "description": "The signed W3C VC 2.0 CarbonLabelCredential",
             "additionalProperties": True,
-            "example": {
-                "@context": [
-                    "https://www.w3.org/ns/credentials/v2",
-                    "https://w3id.org/carbon-label/v1",
-                ],
-                "id": "https://registry.example/l/7Q2M9XK4TZ",
-                "type": ["VerifiableCredential", "CarbonLabelCredential"],
-            },
+            "example": _CREDENTIAL_EXAMPLE,
         },
     )
 
@@ -635,14 +634,7 @@ class PreparationSchema(Schema):
                 "issuer, validity, status entries, the grade it computed): sign it as it is"
             ),
             "additionalProperties": True,
-            "example": {
-                "@context": [
-                    "https://www.w3.org/ns/credentials/v2",
-                    "https://w3id.org/carbon-label/v1",
-                ],
-                "id": "https://registry.example/l/7Q2M9XK4TZ",
-                "type": ["VerifiableCredential", "CarbonLabelCredential"],
-            },
+            "example": _CREDENTIAL_EXAMPLE,
         },
     )
     signing = fields.Method(

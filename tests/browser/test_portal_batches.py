@@ -28,7 +28,7 @@ from registry.db import transaction
 from registry.portal.models import PersonRole
 from registry.portal.services import accept_invitation, invite_person
 from tests.browser.server import LiveServer
-from tests.browser.test_portal_sign_in import PASSWORD, no_serious_violation
+from tests.browser.test_portal_sign_in import PASSWORD, no_serious_violation, sign_in
 from tests.registry.pact.support import VECTORS
 
 pytestmark = pytest.mark.browser
@@ -105,11 +105,7 @@ def test_a_signatory_uploads_a_refused_batch_then_issues_1000_labels(
 ) -> None:
     email = signatory(catalogue_app)
     page = context.new_page()
-    page.goto(server.base_url + "/portal/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(server.base_url + "/portal/")
+    sign_in(page, server, email)
     page.click("a[href='/portal/batches/']")
     page.wait_for_url(server.base_url + "/portal/batches/")
     no_serious_violation(page, axe_script)
@@ -201,11 +197,7 @@ def test_a_signatory_issues_labels_from_a_file_of_pact_footprints(
 ) -> None:
     email = signatory(catalogue_app)
     page = context.new_page()
-    page.goto(server.base_url + "/portal/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(server.base_url + "/portal/")
+    sign_in(page, server, email)
     page.goto(server.base_url + "/portal/batches/")
 
     def send(document: Any) -> None:

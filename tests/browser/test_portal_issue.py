@@ -24,10 +24,10 @@ from registry.portal.services import accept_invitation, invite_person
 from tests.browser.conftest import ELEMENT_TIMEOUT_MS, PHONE
 from tests.browser.flow import BODY, RULE, decode_qr
 from tests.browser.server import LiveServer
-from tests.browser.test_portal_sign_in import no_serious_violation
+from tests.browser.test_portal_sign_in import PASSWORD, no_serious_violation
+from tests.browser.test_portal_sign_in import sign_in as sign_in_with_password
 
 pytestmark = pytest.mark.browser
-PASSWORD = "seven tired walruses singing"
 RULE_OPTION = f"{RULE.scheme}|{RULE.code}|{RULE.current.version}"
 
 
@@ -42,11 +42,7 @@ def person(app: Flask, role: PersonRole) -> str:
 
 def sign_in(ctx: BrowserContext, server: LiveServer, email: str) -> Page:
     page = ctx.new_page()
-    page.goto(server.base_url + "/portal/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(server.base_url + "/portal/")
+    sign_in_with_password(page, server, email)
     return page
 
 

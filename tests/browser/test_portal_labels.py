@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext
 
 from registry.db import transaction
 from registry.portal.models import PersonRole
@@ -18,10 +18,9 @@ from registry.portal.services import accept_invitation, invite_person
 from tests.browser.conftest import PHONE
 from tests.browser.flow import BODY, _payload, decode_qr
 from tests.browser.server import LiveServer
-from tests.browser.test_portal_sign_in import no_serious_violation
+from tests.browser.test_portal_sign_in import PASSWORD, no_serious_violation, sign_in
 
 pytestmark = pytest.mark.browser
-PASSWORD = "eleven quiet herons waiting"
 OTHER_BODY = "wuyue-gcc"
 
 
@@ -42,14 +41,6 @@ def issue_label(server: LiveServer, name: str) -> str:
     token = server.demo.certifier_tokens[BODY]
     label_id: str = server.json("POST", "/api/v1/labels", body, token=token, expect=201)["id"]
     return label_id
-
-
-def sign_in(page: Page, server: LiveServer, email: str) -> None:
-    page.goto(server.base_url + "/portal/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(server.base_url + "/portal/")
 
 
 def test_a_signatory_finds_a_label_suspends_and_reinstates_it(

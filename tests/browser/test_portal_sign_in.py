@@ -39,6 +39,16 @@ def invite(app: Flask, role: PersonRole = PersonRole.OPERATOR) -> tuple[str, str
     return email, f"/portal/invitation/{secret}"
 
 
+def sign_in(page: Page, server: LiveServer, email: str) -> None:
+    """Sign in with the password on the portal's page, to the portal's home (no second factor
+    enrolled yet)."""
+    page.goto(server.base_url + "/portal/sign-in")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(server.base_url + "/portal/")
+
+
 def no_serious_violation(page: Page, axe_script: Path) -> None:
     page.add_script_tag(path=str(axe_script))
     result = page.evaluate(
@@ -128,11 +138,7 @@ def test_an_expired_session_is_sent_to_sign_in(
     with catalogue_app.app_context(), transaction():
         accept_invitation(link.rsplit("/", 1)[1], PASSWORD)
     page = context.new_page()
-    page.goto(server.base_url + "/portal/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(server.base_url + "/portal/")
+    sign_in(page, server, email)
     before = (server_now(server) - datetime.now(UTC)).total_seconds()
     try:
         idle = PortalPolicy().idle_timeout + timedelta(minutes=1)
