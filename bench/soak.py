@@ -359,6 +359,7 @@ class Operation:
     p99_ms: float
     errors: int
     sample_errors: list[str]
+    statuses: dict[int, int]  # HTTP status → count; for the witness, cosignatures stored → count
 
 
 @dataclass
@@ -366,6 +367,7 @@ class Soak:
     db: str
     workers: int
     seconds: float
+    warmup_labels: int
     load_before: str
     load_after: str
     operations: list[Operation]
@@ -393,6 +395,7 @@ def _operation(name: str, clients: int, r: LoadResult) -> Operation:
         p99_ms=percentile(r.latencies, 99) * 1000,
         errors=r.errors,
         sample_errors=r.failures[:SAMPLE_ERRORS],
+        statuses=dict(sorted(r.statuses.items())),
     )
 
 
@@ -462,6 +465,7 @@ def soak(args: argparse.Namespace, log: Callable[[str], None] = print) -> Soak:
             db=kind,
             workers=args.workers,
             seconds=args.seconds,
+            warmup_labels=warm.ok,
             load_before=before,
             load_after=after,
             operations=ops,
@@ -551,6 +555,11 @@ def print_report(s: Soak) -> None:
         print(
             f"  {op.name:34} {op.clients:>7} {op.count:>8,} {op.rate:>8.1f} {op.p50_ms:>8.1f} "
             f"{op.p99_ms:>8.1f} {op.errors:>6}"
+            + (
+                f"  ({op.statuses.get(1, 0)} new cosignatures)"
+                if op.name.startswith("witness")
+                else ""
+            )
         )
         for line in op.sample_errors:
             print(f"      error: {line}")
