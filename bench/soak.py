@@ -237,6 +237,7 @@ def witness_loop(app: Any, every: float, seconds: float) -> LoadResult:
                 health = witness_health(utcnow())["witnesses"][0]
         except Exception as exc:  # the soak reports it rather than dying
             result.failures.append(f"witness: {type(exc).__name__}: {exc}")
+            pause.wait(max(0.0, min(every, deadline - time.perf_counter())))
             continue
         elapsed = time.perf_counter() - t0
         result.statuses[stored] += 1  # 1: a new cosignature stored, 0: already cosigned
@@ -258,9 +259,12 @@ def _get(port: int, path: str) -> tuple[http.client.HTTPResponse, bytes]:
     try:
         conn.request("GET", path)
         resp = conn.getresponse()
-        return resp, resp.read()
+        data = resp.read()
     finally:
         conn.close()
+    if resp.status != 200:
+        raise RuntimeError(f"GET {path}: {resp.status} {data[:300]!r}")
+    return resp, data
 
 
 @dataclass
@@ -286,7 +290,7 @@ def check_ledger(port: int, work: Path, pool: Pool, witness_key: str, *, jobs: i
     out = LedgerCheck()
     t0 = time.perf_counter()
     _, log_key = _get(port, "/ledger/log-key")
-    resp, note = _get(port, "/ledger/checkpoint")
+    _, note = _get(port, "/ledger/checkpoint")
     export = work / "ledger.jsonl"
     resp, data = _get(port, "/api/v1/exports/ledger.jsonl")
     export.write_bytes(data)
