@@ -394,12 +394,14 @@ def run_load(
     seconds: float | None = None,
     count: int | None = None,
     keep_bodies: int = 0,
+    on_response: Callable[[Request, int, bytes], str | None] | None = None,
 ) -> LoadResult:
     """Send requests from ``clients`` threads, each with its own keep-alive connection.
 
     Stops after ``seconds`` or after ``count`` requests, whichever is given (both bound it). A
     response whose status is not in ``expect``, or a transport error, is a failure. A closed
-    connection is reopened by http.client itself.
+    connection is reopened by http.client itself. ``on_response`` sees every response (in the
+    client's thread) and may judge it: a reason it returns makes the response a failure.
     """
     if seconds is None and count is None:
         raise ValueError("bound the load by seconds or count")
@@ -440,14 +442,16 @@ def run_load(
                     continue
                 elapsed = time.perf_counter() - t0
                 statuses[resp.status] += 1
-                if resp.status in expect:
+                problem = None if on_response is None else on_response(req, resp.status, data)
+                if resp.status in expect and problem is None:
                     latencies.append(elapsed)
                     if keep_bodies:
                         with lock:
                             if len(result.bodies) < keep_bodies:
                                 result.bodies.append(data)
                 else:
-                    failures.append(f"{req.method} {req.path}: {resp.status} {data[:300]!r}")
+                    why = problem or repr(data[:300])
+                    failures.append(f"{req.method} {req.path}: {resp.status} {why}")
         finally:
             conn.close()
             with lock:

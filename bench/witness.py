@@ -41,7 +41,8 @@ from registry.ledger.witnessing import cosignature_lines, push_checkpoint
 CLI = [sys.executable, "-m", "credentials.cli", "witness"]
 
 
-def _witness(workdir: Path, log_vkey: str) -> tuple[subprocess.Popen[str], str]:
+def start_witness(workdir: Path, log_vkey: str) -> tuple[subprocess.Popen[str], str]:
+    """A ``carbonlabel witness serve`` trusting ``log_vkey``, and its REGISTRY_WITNESSES entry."""
     directory = workdir / "witness"
     vkey = subprocess.run(  # noqa: S603
         [*CLI, "init", str(directory), "--name", "bench.example/witness"],
@@ -71,7 +72,7 @@ def run(kind: str, rounds: int) -> None:
     with scratch_dir("bench-witness-") as workdir, scratch_database(kind, workdir) as url:
         secrets = fresh_secrets("http://127.0.0.1:8000")
         probe = Settings.from_env({**secrets, "DATABASE_URL": url, "REGISTRY_ENV": "testing"})
-        process, entry = _witness(workdir, probe.log_signer().verifier_key())
+        process, entry = start_witness(workdir, probe.log_signer().verifier_key())
         try:
             settings = Settings.from_env(
                 {
