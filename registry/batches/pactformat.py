@@ -18,8 +18,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from credentials.errors import CredentialError
-from credentials.jsonld import parse_json
+from credentials import CredentialError, parse_json
 from registry.batches.csvformat import (
     BatchRefusedError,
     RowError,
