@@ -44,6 +44,7 @@ from registry.cli import Said, _fail, _operator_command
 from registry.clock import utcnow
 from registry.db import db, read_only
 from registry.errors import RegistryError
+from registry.labels.held import prune_preparations
 from registry.labels.schemas import status_change_schema
 from registry.labels.services import change_label_status
 from registry.recognition.schemas import mapping_revision_schema
@@ -302,6 +303,12 @@ def _label_status(label_id: str, action: str, reason: str) -> Said:
     change = status_change_schema.load({"action": action, "reason": reason})
     label = change_label_status(CONSOLE, label_id, change["action"], reason=change["reason"])
     return Said(f"Label {label.id} is now {label.status.value}.")
+
+
+@_operator_command
+def _prune_preparations() -> Said:
+    pruned = prune_preparations(now=utcnow())
+    return Said(f"{pruned} expired label preparations removed.")
 
 
 @_operator_command
@@ -583,6 +590,11 @@ def attach_operator_commands(groups: dict[str, click.Group]) -> None:
     def label_status(label_id: str, action: str, reason: str) -> None:
         """Suspend LABEL_ID, or lift the operator's suspension of it (ledgered)."""
         _label_status(label_id, action, reason)
+
+    @labels.command("prune-preparations")
+    def labels_prune_preparations() -> None:
+        """Remove the label preparations that expired over a week ago unsigned (cron: daily)."""
+        _prune_preparations()
 
     @reports.command("set-status")
     @click.argument("report_id", type=int)

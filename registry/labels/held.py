@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, exists, select
 
 from credentials import (
     CredentialError,
@@ -52,15 +52,20 @@ from registry.labels.models import Label, LabelPreparation
 from registry.labels.schemas import label_request_schema
 
 __all__ = [
+    "PREPARATION_KEPT",
     "PREPARATION_LIFETIME",
     "get_preparation",
     "prepare_label",
+    "prune_preparations",
     "submit_signed_label",
 ]
 
 #: How long a preparation holds its label id and status entries. Short: the credential states
 #: the prepared instant as its issuance, so the gap to the ledger entry stays small.
 PREPARATION_LIFETIME = timedelta(minutes=15)
+#: How long an expired preparation that made no label is kept: a late submission is told it
+#: expired (not that it never was) for this long, then ``prune_preparations`` removes it.
+PREPARATION_KEPT = timedelta(days=7)
 # The members of the proof the preparation asks for; any other (expires, previousProof, …) is
 # something the registry did not prepare.
 _PROOF_MEMBERS = frozenset(
@@ -176,6 +181,21 @@ def submit_signed_label(principal: Principal, preparation_id: str, signed: Any) 
     if held.result is None:
         raise RuntimeError("a submission with a signer is ledgered")
     return held.result
+
+
+def prune_preparations(*, now: datetime) -> int:
+    """Remove the preparations that expired more than :data:`PREPARATION_KEPT` before ``now``
+    and made no label; how many. Their label ids and status entries are not drawn again (the
+    lists' draws only move on), so nothing else changes."""
+    done = db.session.execute(
+        delete(LabelPreparation)
+        .where(
+            LabelPreparation.expires_at < now - PREPARATION_KEPT,
+            ~exists().where(Label.id == LabelPreparation.label_id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(done, "rowcount", 0) or 0)
 
 
 def _checked_proof(proof: Any, expected: dict[str, str]) -> dict[str, Any]:

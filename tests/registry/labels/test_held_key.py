@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -44,7 +45,7 @@ from registry.bodies.services import (
 from registry.bodies.services import signing_key as status_list_key
 from registry.clock import FixedClock, utcnow
 from registry.db import db, transaction
-from registry.labels.held import PREPARATION_LIFETIME
+from registry.labels.held import PREPARATION_KEPT, PREPARATION_LIFETIME
 from registry.labels.models import LabelPreparation
 from registry.ledger.models import LedgerEntry
 from registry.ledger.verification import verify_state
@@ -360,6 +361,34 @@ def test_an_expired_preparation_is_refused(client: FlaskClient, clock: FixedCloc
     # Preparations are not ledgered: the audit of the tables against the ledger still agrees.
     report = verify_state()
     assert report.ok, (report.violation, report.mismatches)
+
+
+def test_preparations_that_expired_unsigned_are_pruned_after_a_week(
+    app: Flask, client: FlaskClient, clock: FixedClock
+) -> None:
+    held = held_body()
+    used = prepare(client, held.certifier)
+    made = submit(client, held.certifier, used, in_process_sign(used, held.key))
+    assert made.status_code == 201, made.get_json()
+    stale = prepare(client, held.certifier)
+    clock.advance(PREPARATION_LIFETIME + PREPARATION_KEPT + timedelta(seconds=1))
+    recent = prepare(client, held.certifier)
+    clock.advance(PREPARATION_LIFETIME + timedelta(seconds=1))  # expired, but within the week
+    before = ledger_size()
+    pruned = app.test_cli_runner().invoke(args=["labels", "prune-preparations"])
+    assert pruned.exit_code == 0, pruned.output
+    assert pruned.stdout.strip() == "1 expired label preparations removed."
+    kept = set(db.session.execute(select(LabelPreparation.id)).scalars())
+    assert stale["id"] not in kept
+    assert {used["id"], recent["id"]} <= kept  # the one that made a label, the recent one
+    assert ledger_size() == before  # preparations were never ledgered
+    # A late submission of the pruned one is not found; the recent one is still told it expired.
+    gone = submit(client, held.certifier, stale, in_process_sign(stale, held.key))
+    problem(gone, 404, "not-found")
+    late = submit(client, held.certifier, recent, in_process_sign(recent, held.key))
+    problem(late, 409, "preparation-expired")
+    again = app.test_cli_runner().invoke(args=["labels", "prune-preparations"])
+    assert again.stdout.strip() == "0 expired label preparations removed."
 
 
 def test_preparing_makes_the_checks_issuance_makes(client: FlaskClient) -> None:
