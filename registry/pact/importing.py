@@ -54,6 +54,7 @@ from registry.pact.versions import PACT_UNITS, V2_STANDARDS, PactNames, names_of
 from registry.schemes.services import find_rule_version
 
 __all__ = [
+    "MESSAGES",
     "PactLabelParams",
     "label_request_from_pact",
     "label_requests_from_pact",
@@ -69,6 +70,16 @@ _INSTANT = re.compile(
 _BOUNDARY = re.compile(r"cradle[\s_-]*to[\s_-]*(gate|grave)", re.IGNORECASE)
 _MAX_TEXT = 500
 _MAX_IDS = 20
+#: The refusals people meet most, as templates (``str.format``): the portal shows them in the
+#: reader's language, matching them by these (registry/portal/messages.py).
+MESSAGES = {
+    "missing": "Missing: a PACT footprint states {member}.",
+    "decimal": 'Must be a decimal string such as "1.25" (PACT\'s Decimal), not {value}.',
+    "instant": "Must be an RFC 3339 date-time, not {value}.",
+    "unit": "{unit} is not a PACT declared unit.",
+    "boundary": "Names neither cradle-to-gate nor cradle-to-grave (or both); state "
+    "system_boundary beside the footprint.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,24 +116,21 @@ def _errors(path: Sequence[str | int], message: str) -> dict[str, Any]:
 
 def _member(obj: Mapping[str, Any], path: tuple[str | int, ...], key: str) -> Any:
     if key not in obj or obj[key] is None:
-        raise _UnmappableError((*path, key), f"Missing: a PACT footprint states {key}.")
+        raise _UnmappableError((*path, key), MESSAGES["missing"].format(member=key))
     return obj[key]
 
 
 def _decimal(obj: Mapping[str, Any], path: tuple[str | int, ...], key: str) -> Decimal:
     value = _member(obj, path, key)
     if not isinstance(value, str) or not _DECIMAL.match(value):
-        raise _UnmappableError(
-            (*path, key),
-            f'Must be a decimal string such as "1.25" (PACT\'s Decimal), not {value!r}.',
-        )
+        raise _UnmappableError((*path, key), MESSAGES["decimal"].format(value=repr(value)))
     return Decimal(value)
 
 
 def _instant(obj: Mapping[str, Any], path: tuple[str | int, ...], key: str) -> datetime:
     value = _member(obj, path, key)
     if not isinstance(value, str) or not _INSTANT.match(value):
-        raise _UnmappableError((*path, key), f"Must be an RFC 3339 date-time, not {value!r}.")
+        raise _UnmappableError((*path, key), MESSAGES["instant"].format(value=repr(value)))
     try:
         return datetime.fromisoformat(value.upper().replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
@@ -235,11 +243,7 @@ def _boundary(pcf: Mapping[str, Any], stated: Boundary | None) -> Boundary:
         return stated
     if len(named) == 1:
         return named.pop()  # type: ignore[return-value]
-    raise _UnmappableError(
-        at,
-        "Names neither cradle-to-gate nor cradle-to-grave (or both); state system_boundary "
-        "beside the footprint.",
-    )
+    raise _UnmappableError(at, MESSAGES["boundary"])
 
 
 def _unit_and_amount(
@@ -249,7 +253,7 @@ def _unit_and_amount(
     at = ("footprint", "pcf")
     unit = _member(pcf, at, names.unit)
     if unit not in PACT_UNITS:
-        raise _UnmappableError((*at, names.unit), f"{unit!r} is not a PACT declared unit.")
+        raise _UnmappableError((*at, names.unit), MESSAGES["unit"].format(unit=repr(unit)))
     ours = UNITS.get(declared_unit)
     if ours is None:
         raise _UnmappableError(

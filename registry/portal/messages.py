@@ -7,9 +7,12 @@ or in a batch's row-by-row report. Any other message is shown as the API gave it
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext
 
 from registry.labels.schemas import DIGITAL_LINK_NEEDS_GTIN
+from registry.pact.importing import MESSAGES
 
 __all__ = ["known_message"]
 
@@ -51,7 +54,42 @@ _KNOWN = {
 }
 
 
+# The PACT mapping's commonest refusals, which name a member or a value: its templates, and the
+# reader's sentence with what they name.
+_PACT_SENTENCES = {
+    "missing": lazy_gettext("Missing: a PACT footprint states %(member)s."),
+    "decimal": lazy_gettext(
+        'Must be a decimal number written as text, such as "1.25", not %(value)s.'
+    ),
+    "instant": lazy_gettext("Must be a date and time (RFC 3339), not %(value)s."),
+    "unit": lazy_gettext("%(unit)s is not a PACT declared unit."),
+    "boundary": lazy_gettext(
+        "The description names neither cradle to gate nor cradle to grave (or both): choose "
+        "the system boundary in the form."
+    ),
+}
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A template's English as a pattern: each ``{name}`` a group of that name."""
+    parts = re.split(r"\{(\w+)\}", template)
+    return re.compile(
+        "".join(
+            re.escape(part) if n % 2 == 0 else f"(?P<{part}>.*)" for n, part in enumerate(parts)
+        )
+    )
+
+
+_PATTERNS = tuple((_pattern(MESSAGES[key]), sentence) for key, sentence in _PACT_SENTENCES.items())
+
+
 def known_message(message: str) -> str | None:
     """``message`` in the reader's language, if it is one of the known ones."""
     known = _KNOWN.get(message)
-    return None if known is None else str(known)
+    if known is not None:
+        return str(known)
+    for pattern, sentence in _PATTERNS:
+        found = pattern.fullmatch(message)
+        if found is not None:
+            return str(sentence) % found.groupdict()
+    return None

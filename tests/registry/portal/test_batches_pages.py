@@ -449,6 +449,32 @@ def test_a_footprint_that_cannot_be_mapped_refuses_the_file_naming_footprint_and
     assert counts(app).entries == before.entries
 
 
+def test_the_pact_mappings_common_refusals_are_in_the_readers_language(
+    signed_in: tuple[Flask, FlaskClient, Person], pact_rules: None
+) -> None:
+    app, client, _ = signed_in
+    client.get("/lang/zh-Hant")
+    document = [
+        _footprint(referencePeriodStart=None),
+        _footprint(declaredUnitOfMeasurement="barrel"),
+        _footprint(pcfExcludingBiogenicUptake=61.2),
+    ]
+    batch_id = _batch_id(_pact_upload(client, document))
+    assert _run(app) == "refused"
+    page = client.get(f"/portal/batches/{batch_id}").get_data(as_text=True)
+    cells = re.findall(
+        r"<tr><td>\d+</td><td><code>[\w.]+</code></td><td( lang=\"en\")?>([^<]*)<", page
+    )
+    assert len(cells) == 3, page
+    # Known messages: in the reader's language, not marked as English, naming what they name.
+    assert [marked for marked, _ in cells] == ["", "", ""]
+    texts = [html.unescape(text) for _, text in cells]
+    assert "referencePeriodStart" in texts[0]
+    assert "Missing: a PACT footprint" not in texts[0]
+    assert "'barrel'" in texts[1]
+    assert "61.2" in texts[2]
+
+
 def test_the_registrys_own_refusal_at_issuance_names_the_pact_member(
     signed_in: tuple[Flask, FlaskClient, Person], pact_rules: None
 ) -> None:
