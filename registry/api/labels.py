@@ -42,7 +42,7 @@ from registry.labels.services import change_label_status, count_labels, get_labe
 from registry.labels.status_lists import get_status_list
 from registry.labels.verification import label_ledger_evidence, signed_label_trust
 
-__all__ = ["bp", "issued_batch", "issued_one"]
+__all__ = ["bp", "issued_batch", "issued_one", "label_issued"]
 
 bp = Blueprint("labels", __name__)
 
@@ -81,10 +81,15 @@ def issued_one(
     # before the response is written (the ledger lock is held from the append to the commit).
     with refusals():
         result = issue_grouped(principal, item, label_schema.dump)
-    response = jsonify(result.label)
-    response.status_code = 201 if result.created else 200
-    response.headers["Location"] = url_for("labels.get_label_view", label_id=result.label_id)
-    if not result.created:
+    return label_issued(result.label, result.label_id, created=result.created)
+
+
+def label_issued(label: dict[str, Any], label_id: str, *, created: bool) -> Response:
+    """The answer to an issuance: 201 with the label's address, or a replay's 200."""
+    response = jsonify(label)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = url_for("labels.get_label_view", label_id=label_id)
+    if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return response
 

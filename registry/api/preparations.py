@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from registry.api.auth import current_principal
 from registry.api.common import created, json_body
+from registry.api.labels import label_issued
 from registry.auth.models import Role
 from registry.labels.held import get_preparation, prepare_label, submit_signed_label
 from registry.labels.schemas import label_request_schema, label_schema, preparation_schema
@@ -125,9 +126,4 @@ def submit_signed_label_view(preparation_id: str) -> ResponseReturnValue:
     """
     principal = current_principal(Role.CERTIFIER)
     result = submit_signed_label(principal, preparation_id, json_body())
-    response = jsonify(label_schema.dump(result.label))
-    response.status_code = 201 if result.created else 200
-    response.headers["Location"] = url_for("labels.get_label_view", label_id=result.label.id)
-    if not result.created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return label_issued(label_schema.dump(result.label), result.label.id, created=result.created)

@@ -28,7 +28,7 @@ from registry.batches.csvformat import (
 from registry.clock import utcnow
 from registry.errors import ValidationFailedError
 from registry.labels.issuance import LabelRequest
-from registry.pact.importing import PactLabelParams, label_request_from_pact
+from registry.pact.importing import PactLabelParams, label_requests_from_pact
 from registry.pact.refusals import pact_field_errors
 from registry.pact.schemas import pact_label_request_schema
 
@@ -117,27 +117,28 @@ def read_pact_rows(text: str, *, progress: Callable[[int], None], every: int = 1
     :class:`BatchRefusedError` naming every failing footprint and member."""
     content = json.loads(text)
     options = content["options"]
-    now = utcnow()
-    rows: list[int] = []
-    requests: list[LabelRequest] = []
-    params: list[PactLabelParams] = []
+    loaded: list[tuple[int, PactLabelParams]] = []
     errors: list[RowError] = []
     for row, footprint in enumerate(content["footprints"], start=1):
         try:
-            loaded: PactLabelParams = pact_label_request_schema.load(
-                {**options, "footprint": footprint}
+            loaded.append(
+                (row, pact_label_request_schema.load({**options, "footprint": footprint}))
             )
-            requests.append(label_request_from_pact(loaded, now=now))
-            params.append(loaded)
-            rows.append(row)
         except ValidationError as exc:
             messages = exc.messages if isinstance(exc.messages, dict) else {"": exc.messages}
             errors += member_errors(row, messages)
-        except ValidationFailedError as exc:
-            errors += member_errors(row, exc.errors)
         if row % every == 0:
             progress(row)
+    rows = [row for row, _ in loaded]
+    params = [item for _, item in loaded]
+    requests: list[LabelRequest] = []
+    try:
+        # As the API's batch maps them: every footprint refused at once, each rule read once.
+        requests = label_requests_from_pact(params, now=utcnow())
+    except ValidationFailedError as exc:
+        for index, item_errors in exc.errors.get("labels", {}).items():
+            errors += member_errors(rows[int(index)], item_errors)
     progress(len(content["footprints"]))
     if errors:
-        raise BatchRefusedError(errors)
+        raise BatchRefusedError(sorted(errors, key=lambda error: error.row))
     return PactRows(rows, requests, params)

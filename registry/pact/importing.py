@@ -51,6 +51,7 @@ from registry.labels.issuance import MAX_VALIDITY, LabelRequest
 from registry.labels.schemas import ProductSchema
 from registry.pact.mapping import UNITS, cross_sectoral_standards
 from registry.pact.versions import PACT_UNITS, V2_STANDARDS, PactNames, names_of
+from registry.schemes.models import RuleVersion
 from registry.schemes.services import find_rule_version
 
 __all__ = [
@@ -327,7 +328,7 @@ def label_request_from_pact(params: PactLabelParams, *, now: datetime) -> LabelR
     """The label request a PACT footprint is, graded under ``params``' rule version; a
     :class:`ValidationFailedError` naming the PACT member for what cannot be mapped."""
     try:
-        return _map(params, now)
+        return _map(params, now, {})
     except _UnmappableError as refused:
         raise ValidationFailedError(
             _errors(refused.path, refused.message),
@@ -342,9 +343,10 @@ def label_requests_from_pact(
     ``errors.labels.<index>`` (from zero) with the PACT member named."""
     requests: list[LabelRequest] = []
     refused: dict[int, Any] = {}
+    versions: _RuleVersions = {}  # a batch names one rule version, or a few: read each once
     for index, item in enumerate(params):
         try:
-            requests.append(_map(item, now))
+            requests.append(_map(item, now, versions))
         except _UnmappableError as exc:
             refused[index] = _errors(exc.path, exc.message)
     if refused:
@@ -369,7 +371,10 @@ def _first_path(errors: Mapping[Any, Any]) -> list[Any]:
     return path
 
 
-def _map(params: PactLabelParams, now: datetime) -> LabelRequest:
+_RuleVersions = dict[tuple[str, str, str], RuleVersion]
+
+
+def _map(params: PactLabelParams, now: datetime, versions: _RuleVersions) -> LabelRequest:
     footprint = params.footprint
     if not isinstance(footprint, dict):
         raise _UnmappableError(("footprint",), "Must be a PACT ProductFootprint (an object).")
@@ -385,7 +390,10 @@ def _map(params: PactLabelParams, now: datetime) -> LabelRequest:
             ("footprint", "status"), f"Only an Active footprint is certified, not {status!r}."
         )
     product = _product(footprint)
-    rv = find_rule_version(params.scheme, params.rule, params.rule_version, at=now)
+    named = (params.scheme, params.rule, params.rule_version)
+    rv = versions.get(named)
+    if rv is None:
+        rv = versions[named] = find_rule_version(*named, at=now)
     rule = f"{rv.rule.code} v{rv.version}"
     amount = _unit_and_amount(pcf, names, rv.declared_unit, rule)
     value = _decimal(pcf, ("footprint", "pcf"), names.value)
