@@ -10,6 +10,7 @@ process, and every test, count on their own.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import time
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
-from limits import parse_many
+from limits import RateLimitItem, parse_many
 
 from registry.config import SETTINGS_KEY, Settings
 
@@ -96,6 +97,12 @@ class FailureCounter:
     key: str
 
 
+@functools.cache
+def _parsed(limits: str) -> tuple[RateLimitItem, ...]:
+    # Asked on every request that carries a credential: the few settings' strings, parsed once.
+    return tuple(parse_many(limits))
+
+
 def failures_wait(*counters: FailureCounter) -> int | None:
     """Seconds until every counter takes another attempt, or ``None`` if none is spent.
 
@@ -107,7 +114,7 @@ def failures_wait(*counters: FailureCounter) -> int | None:
     waits = [
         math.ceil(strategy.get_window_stats(item, counter.scope, counter.key).reset_time - now)
         for counter in counters
-        for item in parse_many(counter.limits)
+        for item in _parsed(counter.limits)
         if not strategy.test(item, counter.scope, counter.key)
     ]
     return max(1, *waits) if waits else None
@@ -117,7 +124,7 @@ def count_failure(*counters: FailureCounter) -> None:
     """Count one failed attempt against each counter."""
     strategy = form_limiter().limiter
     for counter in counters:
-        for item in parse_many(counter.limits):
+        for item in _parsed(counter.limits):
             strategy.hit(item, counter.scope, counter.key)
 
 
